@@ -1,0 +1,48 @@
+// The participant directory: which organisation is responsible for what, where.
+//
+// Loaded from YAML (see docs/workflow-language.md, "Participant directory"). Each organisation
+// has an id, a kind (state, municipal, chamber, federal), a name, the functions it performs
+// ("gewerbeamt", "bauaufsicht", "ihk", "hwk", ...), the area it covers as AGS prefixes (empty =
+// everywhere) and how it receives events (Kafka topic, webhook URL).
+// Immutable after loading; thread-safe for reads.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/common/status.h"
+
+namespace amtsweg::dsl {
+
+struct Organisation {
+  std::string id;
+  std::string kind;  // state | municipal | chamber | federal
+  std::string name;
+  std::vector<std::string> functions;
+  std::vector<std::string> area;  // AGS prefixes; empty covers every key
+  std::string topic;              // Kafka topic for its projected events (may be empty)
+  std::string webhook;            // webhook URL (may be empty)
+};
+
+class Directory {
+ public:
+  // Loads and checks a directory file; errors are "file:line:column: message", one per line.
+  static Result<std::unique_ptr<Directory>> Load(const std::string& path);
+  static Result<std::unique_ptr<Directory>> Parse(std::string_view yaml, const std::string& name);
+
+  const Organisation* Find(std::string_view id) const;
+  // The organisation performing `function` whose area has the longest prefix of `ags`
+  // (ties: the smaller id). nullptr when none covers it.
+  const Organisation* Responsible(std::string_view function, std::string_view ags) const;
+  const std::vector<Organisation>& organisations() const { return orgs_; }
+  bool HasFunction(std::string_view function) const;
+
+ private:
+  std::vector<Organisation> orgs_;
+  std::map<std::string, size_t, std::less<>> by_id_;
+};
+
+}  // namespace amtsweg::dsl
