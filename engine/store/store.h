@@ -1,0 +1,186 @@
+// The durable store of amtsweg, on RocksDB.
+//
+// The store knows bytes, not workflows: the engine hands it encoded domain events, encoded case
+// snapshots and opaque index keys. What the store owns is durability and integrity:
+// - one atomic WriteBatch per Commit(), written with sync (group commit: one fsync per batch);
+// - the per-case SHA-256 hash chain: each event is stored with
+//   hash = SHA-256(previous hash || encoded event), starting from 32 zero bytes;
+// - named crash points along the commit path, for crash tests (see CrashPoint).
+//
+// Column families: events (case id, seq) | cases (case id) | index | timers (due, case, name) |
+// outbox (publish seq) | meta (input positions, schema version) | dead (dead-letter seq) |
+// seen (input event ids, for idempotence). Layout: docs/architecture.md.
+//
+// Thread-safety: reads may run concurrently with each other and with one writer; Commit() and
+// the outbox/timer mutators must be called from a single thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/common/hash.h"
+#include "engine/common/status.h"
+#include "engine/common/time.h"
+
+namespace amtsweg::store {
+
+// Points on the commit path where a crash test can stop the process (see SetCrashHook).
+enum class CrashPoint {
+  kBeforeBatchBuilt,    // nothing of the batch exists yet
+  kAfterEventsStaged,   // events staged in the WriteBatch, nothing written
+  kAfterOutboxStaged,   // events, snapshots, indexes, timers, outbox staged
+  kBeforeWrite,         // the whole batch incl. input positions staged, not written
+  kAfterWrite,          // written and synced, the caller not yet told
+  kAfterOutboxDelete,   // an outbox entry was removed after delivery
+};
+std::string_view CrashPointName(CrashPoint p);
+std::optional<CrashPoint> ParseCrashPoint(std::string_view name);
+
+struct Options {
+  bool sync = true;            // fsync each Commit (turn off only in benchmarks that say so)
+  bool create_if_missing = true;
+  size_t block_cache_bytes = 64u << 20;
+};
+
+// A stored domain event.
+struct EventRecord {
+  uint64_t seq = 0;       // 1-based, consecutive per case
+  std::string payload;    // the encoded domain event, as given to Commit
+  Digest hash{};          // chain hash after this event
+};
+
+// What is stored for a case besides its events.
+struct CaseRecord {
+  std::string snapshot;   // encoded case state as of last_seq (a cache, rebuildable)
+  uint64_t last_seq = 0;
+  Digest head{};          // chain hash of event last_seq
+};
+
+// Changes to one case within a batch.
+struct CaseWrite {
+  std::string case_id;
+  std::vector<std::string> events;  // encoded; get seqs last_seq+1, last_seq+2, ...
+  std::string snapshot;             // state after these events
+  std::vector<std::string> index_add;
+  std::vector<std::string> index_remove;
+};
+
+struct Timer {
+  Timestamp due = 0;
+  std::string case_id;
+  std::string name;  // e.g. the deadline's name
+  friend bool operator==(const Timer&, const Timer&) = default;
+};
+
+struct OutboxEntry {
+  uint64_t seq = 0;          // assigned by Commit
+  std::string destination;   // e.g. a topic or "org:<id>"
+  std::string key;           // e.g. the case id
+  std::string id;            // stable event id: case id + "/" + domain event seq
+  std::string payload;
+};
+
+struct DeadLetter {
+  uint64_t seq = 0;         // assigned by Commit
+  Timestamp at = 0;         // when it was rejected (engine clock)
+  std::string source;       // e.g. "file:samples/x.jsonl"
+  std::string position;     // e.g. "line 17" or "partition 3 offset 42"
+  std::string reason;
+  std::string raw;          // the input as received (possibly truncated to the size limit)
+};
+
+// Everything one input batch causes, committed atomically.
+struct Batch {
+  std::vector<CaseWrite> cases;
+  std::vector<Timer> timers_add;
+  std::vector<Timer> timers_remove;
+  std::vector<OutboxEntry> outbox;
+  std::vector<DeadLetter> dead;
+  std::vector<std::string> seen_ids;  // input ids now processed (idempotence)
+  // Input positions to store, e.g. {"file:samples/x.jsonl", "128"}.
+  std::vector<std::pair<std::string, std::string>> positions;
+  bool empty() const {
+    return cases.empty() && timers_add.empty() && timers_remove.empty() && outbox.empty() &&
+           dead.empty() && seen_ids.empty() && positions.empty();
+  }
+};
+
+// Result of committing: the chain heads and seqs written, per CaseWrite in order.
+struct CommitResult {
+  struct CaseHead {
+    uint64_t last_seq = 0;
+    Digest head{};
+  };
+  std::vector<CaseHead> heads;
+};
+
+class Store {
+ public:
+  // Opens (or creates) the store in directory `path`. IOError / Corruption on failure.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, const Options& options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Writes `batch` atomically: events with their chain hashes, snapshots (with last seq and
+  // chain head), index changes, timers, outbox entries (assigning seqs), dead letters, seen ids
+  // and positions. Conflict if a case's chain does not continue (never happens with a single
+  // writer). After an error nothing of the batch is stored.
+  Result<CommitResult> Commit(const Batch& batch);
+
+  // Reads.
+  Result<std::optional<CaseRecord>> GetCase(std::string_view case_id) const;
+  // Events of a case with from_seq <= seq <= to_seq, in order; stops early when fn returns false.
+  Status ScanEvents(std::string_view case_id, uint64_t from_seq, uint64_t to_seq,
+                    const std::function<bool(const EventRecord&)>& fn) const;
+  // Every case id in key order (with its record); stops when fn returns false.
+  Status ScanCases(const std::function<bool(std::string_view, const CaseRecord&)>& fn) const;
+  // Index keys starting with prefix, in order.
+  Status ScanIndex(std::string_view prefix,
+                   const std::function<bool(std::string_view key)>& fn) const;
+  // Timers due at or before `upto`, earliest first.
+  Status DueTimers(Timestamp upto, const std::function<bool(const Timer&)>& fn) const;
+  // The earliest timer, if any.
+  Result<std::optional<Timer>> NextTimer() const;
+  Status ScanOutbox(const std::function<bool(const OutboxEntry&)>& fn) const;
+  Result<uint64_t> OutboxSize() const;
+  Status ScanDeadLetters(const std::function<bool(const DeadLetter&)>& fn) const;
+  Result<bool> Seen(std::string_view input_id) const;
+  Result<std::optional<std::string>> GetPosition(std::string_view source) const;
+
+  // Removes delivered outbox entries (synced).
+  Status DeleteOutbox(const std::vector<uint64_t>& seqs);
+
+  // Checks one case's chain: every event's hash recomputed from the previous one, seqs
+  // consecutive from 1, and the head in the case record equal to the last hash. Corruption
+  // names the case and the first bad seq.
+  Status VerifyChain(std::string_view case_id) const;
+
+  // Rebuilding caches: drops every index entry / snapshot; the engine then rewrites them.
+  Status ClearIndex();
+  // Replaces a case's snapshot without touching events (used by cache rebuilds).
+  Status PutSnapshot(std::string_view case_id, const CaseRecord& record);
+
+  // For tamper tests only: overwrites the stored payload of one event, leaving hashes as they
+  // are. Never used by the engine.
+  Status OverwriteEventPayloadForTest(std::string_view case_id, uint64_t seq,
+                                      std::string_view payload);
+
+  // Crash tests: called at each CrashPoint; a test hook typically calls _exit() for one point.
+  void SetCrashHook(std::function<void(CrashPoint)> hook);
+
+  // RocksDB statistics line for progress output (e.g. bytes written, compactions).
+  std::string StatsSummary() const;
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace amtsweg::store
