@@ -2,7 +2,7 @@
 # One module, one target: a static library amtsweg_<NAME> with the alias amtsweg::<NAME>,
 # the shared warning flags and the repository root as include root ("engine/common/status.h").
 set(AMTSWEG_WARNINGS -Wall -Wextra -Wpedantic -Werror -Wshadow -Wnon-virtual-dtor
-    -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+    -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)
 
 function(amtsweg_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})

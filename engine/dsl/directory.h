@@ -43,6 +43,7 @@ class Directory {
  private:
   std::vector<Organisation> orgs_;
   std::map<std::string, size_t, std::less<>> by_id_;
+  std::map<std::string, std::vector<size_t>, std::less<>> by_function_;  // indexes into orgs_
 };
 
 }  // namespace amtsweg::dsl

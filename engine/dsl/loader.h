@@ -4,6 +4,7 @@
 // "file:line:column: message". A definition with any error is not returned.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,7 @@ class Registry {
 
  private:
   std::map<std::string, std::map<int, DefinitionPtr>, std::less<>> defs_;
+  std::set<std::string, std::less<>> types_;  // union of every definition's event_types()
 };
 
 // Loads every *.yaml / *.yml in a directory (sorted by name); reports every file's errors and

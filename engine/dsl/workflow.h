@@ -140,6 +140,7 @@ struct Definition {
   std::string title;
   std::string leika;    // 14 digits, ^99\d{12}$
   std::string file;     // where it was loaded from
+  SourcePos pos;        // of the `name` key (for messages that point at the definition)
   std::vector<Role> roles;
   std::vector<Variable> variables;
   std::vector<Deadline> deadlines;

@@ -45,6 +45,10 @@ struct Options {
   bool sync = true;            // fsync each Commit (turn off only in benchmarks that say so)
   bool create_if_missing = true;
   size_t block_cache_bytes = 64u << 20;
+  // Fault injection for tests: when set, Commit() and DeleteOutbox() call it right before the
+  // RocksDB write; a non-OK status is returned (with context) instead of writing, exactly as a
+  // failed write would be. Never set by the engine.
+  std::function<Status()> fault_before_write_for_test;
 };
 
 // A stored domain event.
@@ -61,6 +65,14 @@ struct CaseRecord {
   Digest head{};          // chain hash of event last_seq
 };
 
+// A case's position in its chain: the last seq and the hash after it (0 / kGenesisDigest for a
+// case without events).
+struct ChainHead {
+  uint64_t last_seq = 0;
+  Digest head{};
+  friend bool operator==(const ChainHead&, const ChainHead&) = default;
+};
+
 // Changes to one case within a batch.
 struct CaseWrite {
   std::string case_id;
@@ -68,6 +80,10 @@ struct CaseWrite {
   std::string snapshot;             // state after these events
   std::vector<std::string> index_add;
   std::vector<std::string> index_remove;
+  // Optional: the case's chain head as the caller knows it (the engine caches heads). When set,
+  // Commit() continues the chain from it without reading the case record; the caller vouches
+  // that it is current. When empty, Commit() reads the record (one read per distinct case).
+  std::optional<ChainHead> known_head;
 };
 
 struct Timer {

@@ -1,0 +1,58 @@
+// The `amtsweg` command line: one function per command, each returning the process exit code.
+// Exit codes: 0 success, 1 failure found (validation errors, tampering, mismatch),
+// 2 bad arguments or unusable input files, 3 store or I/O error.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace amtsweg::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitIO = 3;
+
+struct RunArgs {
+  std::string workflows;
+  std::string directory;
+  std::string data_dir;
+  std::vector<std::string> sources;  // "file:PATH"
+  std::string out_dir;               // outbound events; default <data-dir>/out
+  bool until_idle = false;
+  std::string advance_to;  // RFC 3339; fire every timer due by then
+  size_t batch_size = 1000;
+  size_t max_event_bytes = 256 * 1024;
+  bool quiet = false;
+  bool no_sync = false;
+  std::string crash_at;       // hidden, crash tests: crash point name
+  uint64_t crash_after = 0;   // hidden: crash in this commit (1-based)
+};
+int Run(const RunArgs& args);
+
+int Validate(const std::vector<std::string>& files, const std::string& directory);
+
+struct ListArgs {
+  std::string data_dir;
+  std::string workflow, state, participant, outcome;
+  bool json = false;
+};
+int CaseList(const ListArgs& args);
+int CaseShow(const std::string& data_dir, const std::string& id, bool json);
+int CaseHistory(const std::string& data_dir, const std::string& id);
+
+struct ReplayArgs {
+  std::string data_dir;
+  std::string id;
+  std::optional<uint64_t> upto;
+  std::string as_of;
+  bool verify = false;
+};
+int Replay(const ReplayArgs& args);
+int AuditVerify(const std::string& data_dir, bool quiet);
+int DeadLetters(const std::string& data_dir, bool json);
+int Rebuild(const std::string& data_dir, bool quiet);
+
+}  // namespace amtsweg::cli

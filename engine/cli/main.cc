@@ -1,0 +1,142 @@
+// amtsweg: command-line entry point. Parses arguments (CLI11) and calls the commands.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "engine/cli/commands.h"
+
+namespace {
+
+std::string DefaultDataDir() {
+  const char* env = std::getenv("AMTSWEG_DATA_DIR");
+  return env != nullptr && *env != '\0' ? env : "var/data";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace amtsweg::cli;
+  CLI::App app{"amtsweg: event-sourced workflow engine for inter-agency public administration"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "amtsweg 0.1.0");
+  std::string data_dir = DefaultDataDir();
+
+  RunArgs run;
+  run.data_dir = data_dir;
+  CLI::App* run_cmd = app.add_subcommand("run", "Consume events, drive the workflows, store the cases");
+  run_cmd->add_option("--workflows", run.workflows, "Directory of workflow definitions (*.yaml)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  run_cmd->add_option("--directory", run.directory, "Participant directory (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  run_cmd->add_option("--data-dir", run.data_dir, "Store directory (RocksDB); env AMTSWEG_DATA_DIR")
+      ->capture_default_str();
+  run_cmd->add_option("--source", run.sources, "Event source: file:PATH (JSON lines), repeatable");
+  run_cmd->add_option("--out", run.out_dir, "Directory for outbound events (default DATA-DIR/out)");
+  run_cmd->add_flag("--until-idle", run.until_idle, "Stop when every source is exhausted");
+  run_cmd->add_option("--advance-to", run.advance_to,
+                      "After the sources, move the clock to this RFC 3339 time, firing due deadlines");
+  run_cmd->add_option("--batch", run.batch_size, "Inputs per atomic commit")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  run_cmd->add_option("--max-event-bytes", run.max_event_bytes, "Size limit of one input event")
+      ->check(CLI::Range(256, 64 << 20))
+      ->capture_default_str();
+  run_cmd->add_flag("--quiet,-q", run.quiet, "No progress output");
+  run_cmd->add_flag("--no-sync", run.no_sync, "Do not fsync commits (benchmarks only; unsafe)");
+  run_cmd->add_option("--crash-at", run.crash_at)->group("");  // crash tests only
+  run_cmd->add_option("--crash-after", run.crash_after)->group("");
+
+  std::vector<std::string> validate_files;
+  std::string validate_directory;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check workflow definitions before deployment");
+  validate_cmd->add_option("files", validate_files, "Definition files")->required();
+  validate_cmd->add_option("--directory", validate_directory,
+                           "Participant directory to check organisations and functions against");
+
+  CLI::App* case_cmd = app.add_subcommand("case", "Inspect cases");
+  case_cmd->require_subcommand(1);
+  ListArgs list;
+  list.data_dir = data_dir;
+  CLI::App* list_cmd = case_cmd->add_subcommand("list", "List cases, optionally filtered");
+  list_cmd->add_option("--data-dir", list.data_dir)->capture_default_str();
+  list_cmd->add_option("--workflow", list.workflow, "Only cases of this workflow");
+  list_cmd->add_option("--state", list.state, "Only cases in this state");
+  list_cmd->add_option("--participant", list.participant, "Only cases this organisation takes part in");
+  list_cmd->add_option("--outcome", list.outcome, "Only cases with this outcome (or 'open')");
+  list_cmd->add_flag("--json", list.json, "JSON lines instead of a table");
+  std::string show_id;
+  bool show_json = false;
+  std::string case_data_dir = data_dir;
+  CLI::App* show_cmd = case_cmd->add_subcommand("show", "Show one case's current state");
+  show_cmd->add_option("id", show_id, "Case id")->required();
+  show_cmd->add_option("--data-dir", case_data_dir)->capture_default_str();
+  show_cmd->add_flag("--json", show_json, "JSON instead of text");
+  std::string history_id;
+  CLI::App* history_cmd = case_cmd->add_subcommand("history", "A case's domain events as JSON lines");
+  history_cmd->add_option("id", history_id, "Case id")->required();
+  history_cmd->add_option("--data-dir", case_data_dir)->capture_default_str();
+
+  ReplayArgs replay;
+  replay.data_dir = data_dir;
+  uint64_t upto = 0;
+  CLI::App* replay_cmd = app.add_subcommand("replay", "Rebuild a case's state from its event log");
+  replay_cmd->add_option("id", replay.id, "Case id")->required();
+  replay_cmd->add_option("--data-dir", replay.data_dir)->capture_default_str();
+  auto* upto_opt = replay_cmd->add_option("--upto", upto, "Replay events up to this sequence number")
+                       ->check(CLI::PositiveNumber);
+  auto* asof_opt = replay_cmd->add_option("--as-of", replay.as_of, "Replay events up to this RFC 3339 time");
+  upto_opt->excludes(asof_opt);
+  replay_cmd->add_flag("--verify", replay.verify,
+                       "Check the hash chain and, for a full replay, the stored snapshot");
+
+  CLI::App* audit_cmd = app.add_subcommand("audit", "Auditing");
+  audit_cmd->require_subcommand(1);
+  bool audit_quiet = false;
+  std::string audit_data_dir = data_dir;
+  CLI::App* verify_cmd = audit_cmd->add_subcommand("verify", "Verify every case's hash chain");
+  verify_cmd->add_option("--data-dir", audit_data_dir)->capture_default_str();
+  verify_cmd->add_flag("--quiet,-q", audit_quiet, "No progress output");
+
+  bool dead_json = false;
+  std::string dead_data_dir = data_dir;
+  CLI::App* dead_cmd = app.add_subcommand("dead-letters", "Inputs that were refused, with the reason");
+  dead_cmd->add_option("--data-dir", dead_data_dir)->capture_default_str();
+  dead_cmd->add_flag("--json", dead_json, "JSON lines instead of a table");
+
+  bool rebuild_quiet = false;
+  std::string rebuild_data_dir = data_dir;
+  CLI::App* rebuild_cmd =
+      app.add_subcommand("rebuild", "Rebuild snapshots and indexes from the event logs");
+  rebuild_cmd->add_option("--data-dir", rebuild_data_dir)->capture_default_str();
+  rebuild_cmd->add_flag("--quiet,-q", rebuild_quiet, "No progress output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (*run_cmd) {
+    if (run.sources.empty() && run.advance_to.empty()) {
+      std::cerr << "amtsweg run: give at least one --source or --advance-to\n";
+      return kExitUsage;
+    }
+    return Run(run);
+  }
+  if (*validate_cmd) return Validate(validate_files, validate_directory);
+  if (*list_cmd) return CaseList(list);
+  if (*show_cmd) return CaseShow(case_data_dir, show_id, show_json);
+  if (*history_cmd) return CaseHistory(case_data_dir, history_id);
+  if (*replay_cmd) {
+    if (*upto_opt) replay.upto = upto;
+    return Replay(replay);
+  }
+  if (*verify_cmd) return AuditVerify(audit_data_dir, audit_quiet);
+  if (*dead_cmd) return DeadLetters(dead_data_dir, dead_json);
+  if (*rebuild_cmd) return Rebuild(rebuild_data_dir, rebuild_quiet);
+  return kExitUsage;
+}

@@ -1,0 +1,395 @@
+#include "engine/core/engine.h"
+
+#include <algorithm>
+
+#include "engine/core/cloudevent.h"
+
+namespace amtsweg::core {
+
+namespace index_key {
+namespace {
+std::string Key(char family, std::string_view a, std::string_view case_id) {
+  std::string k;
+  k.reserve(3 + a.size() + case_id.size());
+  k.push_back(family);
+  k.push_back('/');
+  k.append(a);
+  k.push_back('\0');
+  k.append(case_id);
+  return k;
+}
+}  // namespace
+std::string Workflow(std::string_view w, std::string_view c) { return Key('w', w, c); }
+std::string State(std::string_view s, std::string_view c) { return Key('s', s, c); }
+std::string Participant(std::string_view o, std::string_view c) { return Key('p', o, c); }
+std::string Outcome(std::string_view o, std::string_view c) { return Key('o', o, c); }
+std::string WorkflowPrefix(std::string_view w) { return Key('w', w, ""); }
+std::string StatePrefix(std::string_view s) { return Key('s', s, ""); }
+std::string ParticipantPrefix(std::string_view o) { return Key('p', o, ""); }
+std::string OutcomePrefix(std::string_view o) { return Key('o', o, ""); }
+}  // namespace index_key
+
+std::vector<std::string> IndexKeys(const runtime::CaseState& s) {
+  std::vector<std::string> keys;
+  keys.reserve(4 + s.participants.size());
+  keys.push_back(index_key::Workflow(s.workflow, s.id));
+  keys.push_back(index_key::State(s.state, s.id));
+  keys.push_back(index_key::Outcome(s.outcome.empty() ? "open" : s.outcome, s.id));
+  for (const runtime::Participant& p : s.participants) {
+    keys.push_back(index_key::Participant(p.organisation, s.id));
+  }
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+namespace {
+
+constexpr size_t kMaxDeadLetterRaw = 64 * 1024;
+constexpr char kTimerSource[] = "amtsweg:timer";
+constexpr size_t kOutboxPublishChunk = 4096;
+
+std::string SeenKey(const std::string& source, const std::string& id) {
+  std::string k = source;
+  k.push_back('\x1f');
+  k.append(id);
+  return k;
+}
+
+using ActiveDeadlines = std::vector<std::pair<std::string, Timestamp>>;
+
+ActiveDeadlines Active(const runtime::CaseState& s) {
+  ActiveDeadlines out;
+  for (const runtime::DeadlineState& d : s.deadlines) {
+    if (d.active()) out.emplace_back(d.name, d.due);
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Engine::Pending {
+  struct CaseWork {
+    runtime::CaseState state;
+    bool existed = false;
+    std::vector<std::string> old_index;
+    std::vector<std::string> events;  // encoded
+  };
+  std::unordered_map<std::string, CaseWork> cases;
+  std::vector<std::string> order;
+  std::unordered_set<std::string> seen;
+  std::map<TimerKey, bool> timer_ops;  // final operation per timer in this batch: true = add
+  store::Batch batch;
+  EngineStats delta;
+  Status error;  // first store failure while building the batch
+};
+
+Engine::Engine(store::Store& store, const dsl::Registry& registry,
+               const dsl::Directory& directory, Clock& clock, EngineOptions options)
+    : store_(store),
+      registry_(registry),
+      directory_(directory),
+      clock_(clock),
+      manual_clock_(dynamic_cast<ManualClock*>(&clock)),
+      options_(std::move(options)),
+      runtime_(registry, directory) {}
+
+Engine::~Engine() = default;
+
+Status Engine::Open() {
+  timers_.clear();
+  return store_.DueTimers(INT64_MAX, [this](const store::Timer& t) {
+    timers_.emplace(t.due, t.case_id, t.name);
+    return true;
+  });
+}
+
+Status Engine::Begin() {
+  pending_ = std::make_unique<Pending>();
+  return Status::OK();
+}
+
+Result<std::optional<runtime::CaseState>> Engine::LoadCase(const std::string& case_id) {
+  if (auto it = cache_.find(case_id); it != cache_.end()) return std::optional(it->second);
+  ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store_.GetCase(case_id));
+  if (!rec.has_value()) return std::optional<runtime::CaseState>();
+  Result<runtime::CaseState> state = runtime::DecodeSnapshot(rec->snapshot);
+  if (!state.ok()) return state.status().WithContext("case '" + case_id + "'");
+  return std::optional(std::move(state).value());
+}
+
+runtime::CaseState* Engine::Working(const std::string& case_id, bool* found) {
+  auto it = pending_->cases.find(case_id);
+  if (it != pending_->cases.end()) {
+    *found = it->second.state.seq > 0;
+    return &it->second.state;
+  }
+  Pending::CaseWork work;
+  Result<std::optional<runtime::CaseState>> loaded = LoadCase(case_id);
+  if (!loaded.ok()) {
+    if (pending_->error.ok()) pending_->error = loaded.status();
+    return nullptr;
+  }
+  if (loaded->has_value()) {
+    work.state = std::move(**loaded);
+    work.existed = true;
+    work.old_index = IndexKeys(work.state);
+  }
+  *found = work.existed;
+  pending_->order.push_back(case_id);
+  return &pending_->cases.emplace(case_id, std::move(work)).first->second.state;
+}
+
+void Engine::DeadLetter(const RawInput& raw, const std::string& source_name,
+                        std::string_view kind, const std::string& reason) {
+  store::DeadLetter d;
+  d.at = clock_.Now();
+  d.source = source_name;
+  d.position = raw.where;
+  d.reason = std::string(kind) + ": " + reason;
+  d.raw = raw.bytes.size() > kMaxDeadLetterRaw ? raw.bytes.substr(0, kMaxDeadLetterRaw)
+                                                : raw.bytes;
+  pending_->batch.dead.push_back(std::move(d));
+}
+
+void Engine::HandleRaw(const RawInput& raw, const std::string& source_name) {
+  pending_->delta.inputs++;
+  if (raw.oversized) {
+    pending_->delta.rejected++;
+    DeadLetter(raw, source_name, "oversized",
+               "event of " + std::to_string(raw.size) + " bytes exceeds the limit of " +
+                   std::to_string(options_.max_event_bytes) + " bytes");
+    return;
+  }
+  Result<runtime::InputEvent> in = DecodeCloudEvent(raw.bytes, options_.max_event_bytes);
+  if (!in.ok()) {
+    pending_->delta.rejected++;
+    DeadLetter(raw, source_name, "malformed", in.status().message());
+    return;
+  }
+  std::string seen = SeenKey(in->source, in->id);
+  if (pending_->seen.count(seen) > 0 || [&] {
+        Result<bool> s = store_.Seen(seen);
+        if (!s.ok() && pending_->error.ok()) pending_->error = s.status();
+        return s.ok() && *s;
+      }()) {
+    pending_->delta.duplicates++;
+    DeadLetter(raw, source_name, "duplicate",
+               "event id '" + in->id + "' from source '" + in->source +
+                   "' was already processed; ignored");
+    return;
+  }
+  pending_->seen.insert(seen);
+  pending_->batch.seen_ids.push_back(std::move(seen));
+  HandleInput(*in, &raw, source_name);
+}
+
+void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
+                         const std::string& source_name) {
+  if (in.type == runtime::input_type::kClockAdvanced) {
+    if (manual_clock_ != nullptr) manual_clock_->AdvanceTo(in.time);
+    FireDue(clock_.Now());
+    return;
+  }
+  if (raw != nullptr && options_.event_time_clock && manual_clock_ != nullptr) {
+    manual_clock_->AdvanceTo(in.time);
+    FireDue(clock_.Now());
+  }
+  if (!runtime_.KnownType(in.type)) {
+    pending_->delta.rejected++;
+    DeadLetter(*raw, source_name, "unknown-type",
+               "no workflow and no engine function handles event type '" + in.type + "'");
+    return;
+  }
+  bool found = false;
+  runtime::CaseState* state = Working(in.subject, &found);
+  if (state == nullptr) return;  // store failure, reported by Commit
+  ActiveDeadlines before = Active(*state);
+  uint64_t first_seq = state->seq + 1;
+  bool was_open = state->open();
+  runtime::StepResult r = runtime_.Handle(in, state);
+
+  Pending::CaseWork& work = pending_->cases[in.subject];
+  for (const runtime::DomainEvent& e : r.events) {
+    runtime::EncodeEvent(e, &work.events.emplace_back());
+    AddOutbox(*state, e);
+  }
+  pending_->delta.domain_events += r.events.size();
+  if (!found && state->seq > 0) pending_->delta.cases_opened++;
+  if ((was_open || !found) && state->seq > 0 && !state->open()) pending_->delta.cases_closed++;
+  (void)first_seq;
+
+  ActiveDeadlines after = Active(*state);
+  for (const auto& [name, due] : before) {
+    if (std::find(after.begin(), after.end(), std::pair(name, due)) == after.end()) {
+      TimerKey key(due, in.subject, name);
+      timers_.erase(key);
+      pending_->timer_ops[key] = false;
+    }
+  }
+  for (const auto& [name, due] : after) {
+    if (std::find(before.begin(), before.end(), std::pair(name, due)) == before.end()) {
+      TimerKey key(due, in.subject, name);
+      timers_.insert(key);
+      pending_->timer_ops[key] = true;
+    }
+  }
+
+  if (r.rejection.has_value()) {
+    pending_->delta.rejected++;
+    if (raw != nullptr) DeadLetter(*raw, source_name, r.rejection->kind, r.rejection->reason);
+  } else if (!r.ignored) {
+    pending_->delta.accepted++;
+  }
+}
+
+void Engine::FireDue(Timestamp upto) {
+  while (!timers_.empty() && std::get<0>(*timers_.begin()) <= upto) {
+    TimerKey key = *timers_.begin();
+    timers_.erase(timers_.begin());
+    pending_->timer_ops[key] = false;
+    const auto& [due, case_id, name] = key;
+    runtime::InputEvent in;
+    in.id = "timer:" + case_id + ":" + name + ":" + FormatTimestamp(due);
+    in.source = kTimerSource;
+    in.type = runtime::input_type::kTimerFired;
+    in.subject = case_id;
+    in.time = due;
+    in.data = ObjectBuilder().Add("deadline", name).Add("due", FormatTimestamp(due)).Build();
+    pending_->delta.timers_fired++;
+    HandleInput(in, nullptr, kTimerSource);
+  }
+}
+
+void Engine::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& e) {
+  if (e.type != runtime::DomainType::kNotificationDisclosed &&
+      e.type != runtime::DomainType::kTaskRequested) {
+    return;
+  }
+  const std::string& org_id = e.data["organisation"].as_string();
+  if (org_id.empty()) return;
+  const dsl::Organisation* org = directory_.Find(org_id);
+  store::OutboxEntry entry;
+  entry.destination = org != nullptr && !org->topic.empty() ? org->topic : "amtsweg.org." + org_id;
+  entry.key = s.id;
+  entry.id = s.id + "/" + std::to_string(e.seq);
+  ObjectBuilder data;
+  data.Add("workflow", s.workflow).Add("version", s.version).Add("leika", s.leika);
+  for (const Member& m : e.data.members()) {
+    if (m.first != "new") data.Add(m.first, m.second);
+  }
+  std::string type = "de.amtsweg.";
+  type += runtime::DomainTypeName(e.type);
+  entry.payload =
+      EncodeCloudEvent(entry.id, options_.outbox_source, type, s.id, e.time, data.Build());
+  pending_->batch.outbox.push_back(std::move(entry));
+}
+
+Status Engine::Commit(const std::string& source_name, const std::string& position) {
+  Pending& p = *pending_;
+  if (!p.error.ok()) {
+    Status err = p.error;
+    cache_.clear();
+    RETURN_IF_ERROR(Open());
+    pending_.reset();
+    return err;
+  }
+  for (const std::string& id : p.order) {
+    Pending::CaseWork& work = p.cases[id];
+    if (work.events.empty()) continue;
+    store::CaseWrite w;
+    w.case_id = id;
+    w.events = std::move(work.events);
+    w.snapshot = runtime::EncodeSnapshot(work.state);
+    std::vector<std::string> now = IndexKeys(work.state);
+    std::set_difference(now.begin(), now.end(), work.old_index.begin(), work.old_index.end(),
+                        std::back_inserter(w.index_add));
+    std::set_difference(work.old_index.begin(), work.old_index.end(), now.begin(), now.end(),
+                        std::back_inserter(w.index_remove));
+    p.batch.cases.push_back(std::move(w));
+  }
+  for (const auto& [key, add] : p.timer_ops) {
+    store::Timer t{std::get<0>(key), std::get<1>(key), std::get<2>(key)};
+    (add ? p.batch.timers_add : p.batch.timers_remove).push_back(std::move(t));
+  }
+  if (!source_name.empty()) p.batch.positions.emplace_back(source_name, position);
+  if (!p.batch.empty()) {
+    Result<store::CommitResult> committed = store_.Commit(p.batch);
+    if (!committed.ok()) {
+      // Nothing was stored: forget the batch's effects on the in-memory mirrors.
+      cache_.clear();
+      Status reload = Open();
+      pending_.reset();
+      return reload.ok() ? committed.status() : reload;
+    }
+  }
+  if (cache_.size() + p.cases.size() > options_.case_cache_entries) cache_.clear();
+  for (auto& [id, work] : p.cases) {
+    if (work.state.seq > 0) cache_[id] = std::move(work.state);
+  }
+  const EngineStats& d = p.delta;
+  stats_.inputs += d.inputs;
+  stats_.accepted += d.accepted;
+  stats_.rejected += d.rejected;
+  stats_.duplicates += d.duplicates;
+  stats_.timers_fired += d.timers_fired;
+  stats_.domain_events += d.domain_events;
+  stats_.cases_opened += d.cases_opened;
+  stats_.cases_closed += d.cases_closed;
+  stats_.batches++;
+  pending_.reset();
+  return Status::OK();
+}
+
+Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::string& source_name,
+                            const std::string& position) {
+  RETURN_IF_ERROR(Begin());
+  for (const RawInput& raw : inputs) {
+    HandleRaw(raw, source_name);
+    if (!pending_->error.ok()) break;
+  }
+  return Commit(source_name, position);
+}
+
+Status Engine::AdvanceClock(Timestamp t) {
+  RETURN_IF_ERROR(Begin());
+  if (manual_clock_ != nullptr) manual_clock_->AdvanceTo(t);
+  FireDue(std::min(t, clock_.Now()));
+  return Commit("", "");
+}
+
+Status Engine::PublishOutbox(Sink& sink) {
+  while (true) {
+    std::vector<store::OutboxEntry> entries;
+    RETURN_IF_ERROR(store_.ScanOutbox([&](const store::OutboxEntry& e) {
+      entries.push_back(e);
+      return entries.size() < kOutboxPublishChunk;
+    }));
+    if (entries.empty()) return Status::OK();
+    RETURN_IF_ERROR(sink.Publish(entries));
+    std::vector<uint64_t> seqs;
+    seqs.reserve(entries.size());
+    for (const store::OutboxEntry& e : entries) seqs.push_back(e.seq);
+    RETURN_IF_ERROR(store_.DeleteOutbox(seqs));
+    stats_.published += entries.size();
+  }
+}
+
+Status Engine::Drain(Source& source, Sink* sink, size_t batch_size,
+                     const std::function<void(const EngineStats&)>& progress,
+                     uint64_t max_batches) {
+  ASSIGN_OR_RETURN(std::optional<std::string> position, store_.GetPosition(source.name()));
+  RETURN_IF_ERROR(source.Seek(position));
+  std::vector<RawInput> inputs;
+  for (uint64_t n = 0; n < max_batches; ++n) {
+    inputs.clear();
+    ASSIGN_OR_RETURN(size_t got, source.Poll(batch_size, &inputs));
+    if (got == 0 && source.AtEnd()) break;
+    RETURN_IF_ERROR(ProcessBatch(inputs, source.name(), source.Position()));
+    if (sink != nullptr) RETURN_IF_ERROR(PublishOutbox(*sink));
+    if (progress) progress(stats_);
+  }
+  return Status::OK();
+}
+
+}  // namespace amtsweg::core

@@ -1,0 +1,226 @@
+#include "engine/dsl/directory.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/dsl/loader.h"
+#include "engine/dsl/yaml_util.h"
+
+namespace amtsweg::dsl {
+
+namespace {
+
+using internal::Errors;
+using internal::MapReader;
+
+bool IsIdChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+bool IsFunctionChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+bool IsTopicChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+template <typename Pred>
+bool AllOf(std::string_view s, Pred p) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!p(c)) return false;
+  }
+  return true;
+}
+
+constexpr std::string_view kKinds[] = {"state", "municipal", "chamber", "federal"};
+
+Status JoinErrors(const std::vector<Diagnostic>& errors) {
+  std::string msg;
+  for (const Diagnostic& d : errors) {
+    if (!msg.empty()) msg += '\n';
+    msg += d.ToString();
+  }
+  return Status::InvalidArgument(msg);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Directory>> Directory::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError(path + ": cannot open directory file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Parse(ss.str(), path);
+}
+
+Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
+                                                    const std::string& name) {
+  std::vector<Diagnostic> diags;
+  Errors errors(name, &diags);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    errors.Add(e.mark, "YAML syntax error: " + e.msg);
+    return JoinErrors(diags);
+  }
+  YAML::Mark top;
+  top.line = 0;
+  top.column = 0;
+  MapReader file(root, "the directory", {"organisations"}, top, &errors);
+  auto dir = std::make_unique<Directory>();
+  if (file.ok()) {
+    YAML::Node list = file.Get("organisations");
+    if (!list.IsDefined()) {
+      errors.Add(top, "missing 'organisations'");
+    } else if (!list.IsSequence()) {
+      errors.Add(file.ValueMark("organisations"), "'organisations' must be a list");
+    } else {
+      std::map<std::string, SourcePos, std::less<>> seen;
+      for (const YAML::Node& item : list) {
+        MapReader m(item, "organisation", {"id", "kind", "name", "functions", "area", "topic",
+                                           "webhook"},
+                    internal::MarkOr(item, list.Mark()), &errors);
+        if (!m.ok()) continue;
+        Organisation org;
+        bool ok = true;
+        auto required = [&](std::string_view key, std::string* out) {
+          if (!m.Has(key) || m.Get(key).IsNull()) {
+            errors.Add(m.mark(), "organisation is missing '" + std::string(key) + "'");
+            ok = false;
+            return false;
+          }
+          if (!internal::ReadString(m.Get(key), m.ValueMark(key), key, &errors, out)) {
+            ok = false;
+            return false;
+          }
+          return true;
+        };
+        if (required("id", &org.id) && !AllOf(org.id, IsIdChar)) {
+          errors.Add(m.ValueMark("id"),
+                     "organisation id '" + org.id + "' must match [a-z0-9-]+");
+          ok = false;
+        }
+        if (required("kind", &org.kind)) {
+          bool known = false;
+          for (std::string_view k : kKinds) known = known || k == org.kind;
+          if (!known) {
+            errors.Add(m.ValueMark("kind"), "unknown organisation kind '" + org.kind +
+                                                "'; expected state, municipal, chamber or federal");
+            ok = false;
+          }
+        }
+        required("name", &org.name);
+        if (!m.Has("functions")) {
+          errors.Add(m.mark(), "organisation is missing 'functions'");
+          ok = false;
+        } else {
+          std::vector<YAML::Mark> marks;
+          if (internal::ReadStringList(m.Get("functions"), m.ValueMark("functions"), "functions",
+                                       &errors, &org.functions, &marks)) {
+            if (org.functions.empty()) {
+              errors.Add(m.ValueMark("functions"), "'functions' must not be empty");
+              ok = false;
+            }
+            for (size_t i = 0; i < org.functions.size(); ++i) {
+              if (!AllOf(org.functions[i], IsFunctionChar)) {
+                errors.Add(marks[i],
+                           "function '" + org.functions[i] + "' must match [a-z0-9_]+");
+                ok = false;
+              }
+            }
+          } else {
+            ok = false;
+          }
+        }
+        if (m.Has("area")) {
+          std::vector<YAML::Mark> marks;
+          YAML::Node area = m.Get("area");
+          if (internal::ReadStringList(area, m.ValueMark("area"), "area", &errors, &org.area,
+                                       &marks)) {
+            size_t i = 0;
+            for (const YAML::Node& a : area) {
+              const std::string& p = org.area[i];
+              if (p.size() < 1 || p.size() > 8 ||
+                  !AllOf(p, [](char c) { return c >= '0' && c <= '9'; })) {
+                errors.Add(marks[i], "area '" + p +
+                                         "' must be an AGS prefix of 1 to 8 digits");
+                ok = false;
+              } else if (!internal::IsQuoted(a)) {
+                // YAML 1.2 tools read 01002 as the number 1002: insist on quotes.
+                errors.Add(marks[i], "area '" + p + "' must be quoted (\"" + p + "\")");
+                ok = false;
+              }
+              ++i;
+            }
+          } else {
+            ok = false;
+          }
+        }
+        if (m.Has("topic") &&
+            internal::ReadString(m.Get("topic"), m.ValueMark("topic"), "topic", &errors,
+                                 &org.topic) &&
+            (!AllOf(org.topic, IsTopicChar) || org.topic.size() > 249)) {
+          errors.Add(m.ValueMark("topic"),
+                     "topic '" + org.topic + "' is not a valid Kafka topic name");
+          ok = false;
+        }
+        if (m.Has("webhook") &&
+            internal::ReadString(m.Get("webhook"), m.ValueMark("webhook"), "webhook", &errors,
+                                 &org.webhook) &&
+            !org.webhook.starts_with("https://")) {
+          errors.Add(m.ValueMark("webhook"), "webhook must be an https:// URL");
+          ok = false;
+        }
+        if (!org.id.empty()) {
+          SourcePos pos = internal::PosOf(m.ValueMark("id"));
+          auto [it, inserted] = seen.emplace(org.id, pos);
+          if (!inserted) {
+            errors.Add(pos, "duplicate organisation id '" + org.id + "' (first at line " +
+                                std::to_string(it->second.line) + ")");
+            ok = false;
+          }
+        }
+        if (org.topic.empty() && !org.id.empty()) org.topic = "amtsweg.org." + org.id;
+        if (ok) dir->orgs_.push_back(std::move(org));
+      }
+    }
+  }
+  if (!diags.empty()) return JoinErrors(diags);
+  for (size_t i = 0; i < dir->orgs_.size(); ++i) {
+    dir->by_id_.emplace(dir->orgs_[i].id, i);
+    for (const std::string& f : dir->orgs_[i].functions) dir->by_function_[f].push_back(i);
+  }
+  return dir;
+}
+
+const Organisation* Directory::Find(std::string_view id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : &orgs_[it->second];
+}
+
+const Organisation* Directory::Responsible(std::string_view function, std::string_view ags) const {
+  auto it = by_function_.find(function);
+  if (it == by_function_.end()) return nullptr;
+  const Organisation* best = nullptr;
+  size_t best_len = 0;
+  for (size_t idx : it->second) {
+    const Organisation& org = orgs_[idx];
+    bool covers = org.area.empty();
+    size_t len = 0;
+    for (const std::string& prefix : org.area) {
+      if (ags.starts_with(prefix) && (!covers || prefix.size() > len)) {
+        covers = true;
+        len = prefix.size();
+      }
+    }
+    if (!covers) continue;
+    if (best == nullptr || len > best_len || (len == best_len && org.id < best->id)) {
+      best = &org;
+      best_len = len;
+    }
+  }
+  return best;
+}
+
+bool Directory::HasFunction(std::string_view function) const {
+  return by_function_.find(function) != by_function_.end();
+}
+
+}  // namespace amtsweg::dsl

@@ -1,0 +1,923 @@
+#include "engine/dsl/loader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "engine/dsl/yaml_util.h"
+
+namespace amtsweg::dsl {
+
+namespace {
+
+using internal::Errors;
+using internal::MapReader;
+using internal::MarkOr;
+using internal::PosOf;
+
+constexpr std::string_view kDefaultStartEvent = "de.amtsweg.application.submitted";
+
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Workflow names: [a-z0-9_-]+.
+bool IsWorkflowName(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return IsLower(c) || IsDigit(c) || c == '_' || c == '-'; });
+}
+
+// Names of roles, states, variables, deadlines and tasks: [a-z_][a-z0-9_]* (usable in paths).
+bool IsIdentifier(std::string_view s) {
+  if (s.empty() || !(IsLower(s[0]) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return IsLower(c) || IsDigit(c) || c == '_'; });
+}
+
+// Dotted field paths into the application data: name(.name)*, names [A-Za-z_][A-Za-z0-9_]*.
+bool IsFieldPath(std::string_view s) {
+  size_t start = 0;
+  while (true) {
+    size_t dot = s.find('.', start);
+    std::string_view seg = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (seg.empty()) return false;
+    auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+    if (!alpha(seg[0])) return false;
+    if (!std::all_of(seg.begin(), seg.end(), [&](char c) { return alpha(c) || IsDigit(c); })) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// CloudEvents `type` values we accept: reverse-DNS-ish, [A-Za-z0-9._-]+.
+bool IsEventType(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return IsLower(c) || IsDigit(c) || (c >= 'A' && c <= 'Z') || c == '.' || c == '_' || c == '-';
+  });
+}
+
+bool IsLeika(std::string_view s) {
+  return s.size() == 14 && s[0] == '9' && s[1] == '9' && std::all_of(s.begin(), s.end(), IsDigit);
+}
+
+// A reference to a declared name, checked once everything is declared.
+struct Ref {
+  std::string name;
+  SourcePos pos;
+};
+
+constexpr std::string_view kActionKeys[] = {"notify", "request", "set", "start", "extend", "cancel"};
+
+class DefinitionLoader {
+ public:
+  DefinitionLoader(std::string_view yaml, const std::string& file, const Directory* directory,
+                   std::vector<Diagnostic>* out)
+      : src_(yaml), directory_(directory), errors_(file, out), error_base_(out->size()) {
+    def_ = std::make_shared<Definition>();
+    def_->file = file;
+  }
+
+  DefinitionPtr Run() {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(src_));
+    } catch (const YAML::Exception& e) {
+      errors_.Add(e.mark, "YAML syntax error: " + e.msg);
+      return nullptr;
+    }
+    top_.line = 0;
+    top_.column = 0;
+    top_.pos = 0;
+    if (!root.IsDefined() || root.IsNull()) {
+      errors_.Add(top_, "empty workflow definition");
+      return nullptr;
+    }
+    ParseTop(root);
+    def_->Index();  // the checks below use the lookups
+    CheckReferences();
+    CheckGraph();
+    CheckDirectory();
+    if (errors_.count() != error_base_) return nullptr;
+    return def_;
+  }
+
+ private:
+  // --- Positions ------------------------------------------------------------------------------
+
+  // Position of byte `offset` inside a scalar: exact when the scalar's text appears verbatim in
+  // the source (plain, or quoted without escapes, on one line); otherwise the scalar's position.
+  SourcePos ScalarOffsetPos(const YAML::Node& scalar, size_t offset) const {
+    SourcePos p = PosOf(scalar.Mark());
+    const std::string& v = scalar.Scalar();
+    if (v.find('\n') != std::string::npos) return p;
+    size_t at = static_cast<size_t>(scalar.Mark().pos);
+    if (at < src_.size() && src_.compare(at, v.size(), v) == 0) {
+      p.column += static_cast<int>(offset);
+    } else if (at < src_.size() && (src_[at] == '"' || src_[at] == '\'') &&
+               src_.compare(at + 1, v.size(), v) == 0) {
+      p.column += static_cast<int>(offset) + 1;
+    }
+    return p;
+  }
+
+  void Error(const YAML::Mark& m, std::string msg) { errors_.Add(m, std::move(msg)); }
+  void Error(SourcePos p, std::string msg) { errors_.Add(p, std::move(msg)); }
+
+  // --- Scalars --------------------------------------------------------------------------------
+
+  bool Str(const MapReader& m, std::string_view key, std::string* out) {
+    if (!m.Has(key)) return false;
+    return internal::ReadString(m.Get(key), m.ValueMark(key), key, &errors_, out);
+  }
+
+  // A non-empty name matching IsIdentifier; reports otherwise.
+  bool Name(const YAML::Node& node, const YAML::Mark& where, std::string_view what,
+            std::string* out) {
+    if (!internal::ReadString(node, where, what, &errors_, out)) return false;
+    if (!IsIdentifier(*out)) {
+      Error(MarkOr(node, where), std::string(what) + " '" + *out + "' must match [a-z_][a-z0-9_]*");
+      return false;
+    }
+    return true;
+  }
+
+  ExprPtr Expr(const YAML::Node& node, const YAML::Mark& where, std::string_view key) {
+    if (!node.IsScalar()) {
+      Error(MarkOr(node, where), "'" + std::string(key) + "' must be an expression (a string)");
+      return nullptr;
+    }
+    auto parsed = Expression::Parse(node.Scalar());
+    if (!parsed.ok()) {
+      // The message is "column N: what".
+      const std::string& msg = parsed.status().message();
+      size_t column = 1;
+      std::string what = msg;
+      if (msg.starts_with("column ")) {
+        size_t colon = msg.find(": ");
+        std::from_chars(msg.data() + 7, msg.data() + colon, column);
+        what = msg.substr(colon + 2);
+      }
+      Error(ScalarOffsetPos(node, column - 1),
+            "invalid expression in '" + std::string(key) + "': " + what);
+      return nullptr;
+    }
+    ExprPtr expr = std::move(parsed).value();
+    for (const std::string& path : expr->paths()) {
+      if (!path.starts_with("vars.")) continue;
+      std::string var = path.substr(5, path.find('.', 5) - 5);
+      size_t at = node.Scalar().find(path);
+      var_refs_.push_back({var, ScalarOffsetPos(node, at == std::string::npos ? 0 : at)});
+    }
+    return expr;
+  }
+
+  ExprPtr OptExpr(const MapReader& m, std::string_view key) {
+    if (!m.Has(key)) return nullptr;
+    return Expr(m.Get(key), m.ValueMark(key), key);
+  }
+
+  std::optional<Duration> Dur(const YAML::Node& node, const YAML::Mark& where,
+                              std::string_view key) {
+    std::string text;
+    if (!internal::ReadString(node, where, key, &errors_, &text)) return std::nullopt;
+    auto d = ParseDuration(text);
+    if (!d.ok()) {
+      Error(MarkOr(node, where), "'" + std::string(key) + "': " + d.status().message());
+      return std::nullopt;
+    }
+    if (d->is_zero()) {
+      Error(MarkOr(node, where), "'" + std::string(key) + "' must not be zero");
+      return std::nullopt;
+    }
+    return *d;
+  }
+
+  void RoleRef(const YAML::Node& node, const YAML::Mark& where, std::string* out) {
+    if (internal::ReadString(node, where, "role", &errors_, out)) {
+      role_refs_.push_back({*out, PosOf(MarkOr(node, where))});
+    }
+  }
+
+  // --- Sections -------------------------------------------------------------------------------
+
+  void ParseTop(const YAML::Node& root) {
+    MapReader m(root, "the workflow",
+                {"name", "version", "title", "description", "leika", "roles", "variables",
+                 "deadlines", "start", "states", "on_withdrawal"},
+                top_, &errors_);
+    if (!m.ok()) return;
+    Definition& d = *def_;
+
+    if (!m.Has("name")) {
+      Error(top_, "missing 'name'");
+    } else if (Str(m, "name", &d.name)) {
+      d.pos = PosOf(m.KeyMark("name"));
+      if (!IsWorkflowName(d.name)) {
+        Error(m.ValueMark("name"), "name '" + d.name + "' must match [a-z0-9_-]+");
+      }
+    }
+    if (!m.Has("version")) {
+      Error(top_, "missing 'version'");
+    } else {
+      long long v = 0;
+      if (internal::ReadInt(m.Get("version"), m.ValueMark("version"), "version", &errors_, &v)) {
+        if (v < 1 || v > 1000000) {
+          Error(m.ValueMark("version"), "version must be an integer >= 1");
+        } else {
+          d.version = static_cast<int>(v);
+        }
+      }
+    }
+    Str(m, "title", &d.title);
+    if (m.Has("description")) {
+      std::string ignored;
+      Str(m, "description", &ignored);
+    }
+    if (!m.Has("leika")) {
+      Error(top_, "missing 'leika' (the 14-digit LeiKa service key, e.g. \"99050012104000\")");
+    } else if (Str(m, "leika", &d.leika)) {
+      if (!IsLeika(d.leika)) {
+        Error(m.ValueMark("leika"),
+              "leika '" + d.leika + "' must be 14 digits starting with 99 (^99\\d{12}$)");
+      } else if (!internal::IsQuoted(m.Get("leika"))) {
+        Error(m.ValueMark("leika"), "leika must be a quoted string (\"" + d.leika +
+                                        "\"), or YAML tools read it as a number");
+      }
+    }
+
+    if (m.Has("roles")) ParseRoles(m);
+    if (m.Has("variables")) ParseVariables(m);
+    if (m.Has("deadlines")) ParseDeadlines(m);
+    if (!m.Has("start")) {
+      Error(top_, "missing 'start'");
+    } else {
+      ParseStart(m);
+    }
+    if (!m.Has("states")) {
+      Error(top_, "missing 'states'");
+    } else {
+      ParseStates(m);
+    }
+    if (m.Has("on_withdrawal")) {
+      ParseActions(m.Get("on_withdrawal"), m.ValueMark("on_withdrawal"), &d.on_withdrawal);
+    }
+  }
+
+  void ParseRoles(const MapReader& top) {
+    MapReader roles(top.Get("roles"), "roles", {}, top.ValueMark("roles"), &errors_);
+    for (const auto& e : roles.entries()) {
+      Role role;
+      role.pos = PosOf(e.key_node.Mark());
+      if (!Name(e.key_node, e.key_node.Mark(), "role", &role.name)) continue;
+      MapReader m(e.value, "role '" + role.name + "'", {"title", "when", "bind"},
+                  e.key_node.Mark(), &errors_);
+      if (!m.ok()) continue;
+      Str(m, "title", &role.title);
+      role.when = OptExpr(m, "when");
+      if (!m.Has("bind")) {
+        Error(e.key_node.Mark(), "role '" + role.name + "' is missing 'bind'");
+      } else {
+        YAML::Node bind = m.Get("bind");
+        if (bind.IsSequence()) {
+          if (bind.size() == 0) Error(bind.Mark(), "'bind' must list at least one candidate");
+          for (const YAML::Node& c : bind) ParseCandidate(c, bind.Mark(), &role);
+        } else {
+          ParseCandidate(bind, m.ValueMark("bind"), &role);
+        }
+      }
+      def_->roles.push_back(std::move(role));
+    }
+  }
+
+  void ParseCandidate(const YAML::Node& node, const YAML::Mark& where, Role* role) {
+    MapReader m(node, "binding of role '" + role->name + "'",
+                {"when", "organisation", "function", "area"}, where, &errors_);
+    if (!m.ok()) return;
+    RoleCandidate c;
+    c.pos = PosOf(m.mark());
+    c.when = OptExpr(m, "when");
+    bool fixed = m.Has("organisation");
+    bool by_function = m.Has("function");
+    if (fixed == by_function) {
+      Error(m.mark(), "a binding needs either 'organisation' or 'function' (with 'area')");
+    }
+    if (fixed && Str(m, "organisation", &c.organisation)) {
+      org_refs_.push_back({c.organisation, PosOf(m.ValueMark("organisation"))});
+      if (m.Has("area")) Error(m.KeyMark("area"), "'area' is only used with 'function'");
+    }
+    if (by_function && Str(m, "function", &c.function)) {
+      function_refs_.push_back({c.function, PosOf(m.ValueMark("function"))});
+      if (!m.Has("area")) {
+        Error(m.mark(), "binding by function '" + c.function +
+                            "' needs 'area' (an expression that yields the AGS)");
+      }
+    }
+    c.area = OptExpr(m, "area");
+    role->candidates.push_back(std::move(c));
+  }
+
+  static Value ToValue(const YAML::Node& n) {
+    if (!n.IsDefined() || n.IsNull()) return Value();
+    if (n.IsSequence()) {
+      std::vector<Value> items;
+      for (const YAML::Node& i : n) items.push_back(ToValue(i));
+      return Value::Array(std::move(items));
+    }
+    if (n.IsMap()) {
+      ObjectBuilder b;
+      for (auto it = n.begin(); it != n.end(); ++it) b.Add(it->first.Scalar(), ToValue(it->second));
+      return b.Build();
+    }
+    const std::string& s = n.Scalar();
+    if (internal::IsQuoted(n)) return Value(s);
+    if (s == "true") return Value(true);
+    if (s == "false") return Value(false);
+    int64_t i = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), i);
+    if (r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty()) return Value(i);
+    double x = 0;
+    auto rd = std::from_chars(s.data(), s.data() + s.size(), x);
+    if (rd.ec == std::errc() && rd.ptr == s.data() + s.size() && !s.empty()) return Value(x);
+    return Value(s);
+  }
+
+  void ParseVariables(const MapReader& top) {
+    MapReader vars(top.Get("variables"), "variables", {}, top.ValueMark("variables"), &errors_);
+    for (const auto& e : vars.entries()) {
+      Variable v;
+      v.pos = PosOf(e.key_node.Mark());
+      if (!Name(e.key_node, e.key_node.Mark(), "variable", &v.name)) continue;
+      MapReader m(e.value, "variable '" + v.name + "'", {"type", "default", "title"},
+                  e.key_node.Mark(), &errors_);
+      if (!m.ok()) continue;
+      v.type = "any";
+      if (Str(m, "type", &v.type) && v.type != "bool" && v.type != "string" &&
+          v.type != "number" && v.type != "any") {
+        Error(m.ValueMark("type"),
+              "unknown variable type '" + v.type + "'; expected bool, string, number or any");
+      }
+      std::string ignored;
+      Str(m, "title", &ignored);
+      if (m.Has("default")) {
+        v.initial = ToValue(m.Get("default"));
+        bool fits = v.initial.is_null() || v.type == "any" ||
+                    (v.type == "bool" && v.initial.is_bool()) ||
+                    (v.type == "number" && v.initial.is_number()) ||
+                    (v.type == "string" && v.initial.is_string());
+        if (!fits) {
+          Error(m.ValueMark("default"),
+                "default of variable '" + v.name + "' is not of type " + v.type);
+        }
+      }
+      def_->variables.push_back(std::move(v));
+    }
+  }
+
+  void ParseDeadlines(const MapReader& top) {
+    MapReader deadlines(top.Get("deadlines"), "deadlines", {}, top.ValueMark("deadlines"),
+                        &errors_);
+    for (const auto& e : deadlines.entries()) {
+      Deadline d;
+      d.pos = PosOf(e.key_node.Mark());
+      if (!Name(e.key_node, e.key_node.Mark(), "deadline", &d.name)) continue;
+      MapReader m(e.value, "deadline '" + d.name + "'",
+                  {"title", "duration", "calendar", "extensions", "max_extension",
+                   "extendable_by", "on_expiry"},
+                  e.key_node.Mark(), &errors_);
+      if (!m.ok()) continue;
+      Str(m, "title", &d.title);
+      if (!m.Has("duration")) {
+        Error(e.key_node.Mark(), "deadline '" + d.name + "' is missing 'duration'");
+      } else if (auto dur = Dur(m.Get("duration"), m.ValueMark("duration"), "duration")) {
+        d.duration = *dur;
+      }
+      std::string calendar;
+      if (Str(m, "calendar", &calendar)) {
+        if (calendar == "legal" || calendar == "exact") {
+          d.legal_calendar = calendar == "legal";
+        } else {
+          Error(m.ValueMark("calendar"),
+                "unknown calendar '" + calendar + "'; expected legal or exact");
+        }
+      }
+      d.max_extensions = 0;  // no extension unless the definition allows one
+      if (m.Has("extensions")) {
+        long long n = 0;
+        if (internal::ReadInt(m.Get("extensions"), m.ValueMark("extensions"), "extensions",
+                              &errors_, &n)) {
+          if (n < 0 || n > 100) {
+            Error(m.ValueMark("extensions"), "'extensions' must be between 0 and 100");
+          } else {
+            d.max_extensions = static_cast<int>(n);
+          }
+        }
+      }
+      if (m.Has("max_extension")) {
+        d.max_extension = Dur(m.Get("max_extension"), m.ValueMark("max_extension"),
+                              "max_extension");
+      }
+      if (m.Has("extendable_by")) {
+        RoleRef(m.Get("extendable_by"), m.ValueMark("extendable_by"), &d.extendable_by);
+      }
+      if (m.Has("on_expiry")) {
+        MapReader x(m.Get("on_expiry"), "on_expiry of deadline '" + d.name + "'",
+                    {"actions", "to", "effect"}, m.ValueMark("on_expiry"), &errors_);
+        if (x.ok()) {
+          if (x.Has("actions")) ParseActions(x.Get("actions"), x.ValueMark("actions"), &d.on_expiry);
+          if (Str(x, "to", &d.target)) state_refs_.push_back({d.target, PosOf(x.ValueMark("to"))});
+          Str(x, "effect", &d.legal_effect);
+        }
+      }
+      def_->deadlines.push_back(std::move(d));
+    }
+  }
+
+  void ParseStart(const MapReader& top) {
+    MapReader m(top.Get("start"), "start", {"on", "to", "actions"}, top.ValueMark("start"),
+                &errors_);
+    if (!m.ok()) return;
+    Start& s = def_->start;
+    s.pos = PosOf(m.mark());
+    s.event_type = std::string(kDefaultStartEvent);
+    if (Str(m, "on", &s.event_type) && !IsEventType(s.event_type)) {
+      Error(m.ValueMark("on"), "invalid event type '" + s.event_type + "'");
+    }
+    if (!m.Has("to")) {
+      Error(m.mark(), "start is missing 'to' (the first state)");
+    } else if (Str(m, "to", &s.state)) {
+      state_refs_.push_back({s.state, PosOf(m.ValueMark("to"))});
+    }
+    if (m.Has("actions")) ParseActions(m.Get("actions"), m.ValueMark("actions"), &s.actions);
+  }
+
+  void ParseStates(const MapReader& top) {
+    MapReader states(top.Get("states"), "states", {}, top.ValueMark("states"), &errors_);
+    if (states.ok() && states.entries().empty()) Error(states.mark(), "'states' is empty");
+    for (const auto& e : states.entries()) {
+      State st;
+      st.pos = PosOf(e.key_node.Mark());
+      if (!Name(e.key_node, e.key_node.Mark(), "state", &st.name)) continue;
+      MapReader m(e.value, "state '" + st.name + "'",
+                  {"title", "terminal", "on_enter", "transitions"}, e.key_node.Mark(), &errors_);
+      if (!m.ok()) {
+        def_->states.push_back(std::move(st));
+        continue;
+      }
+      Str(m, "title", &st.title);
+      std::string outcome;
+      if (Str(m, "terminal", &outcome)) {
+        st.terminal = ParseOutcome(outcome);
+        if (!st.terminal) {
+          Error(m.ValueMark("terminal"),
+                "unknown outcome '" + outcome +
+                    "'; expected approved, rejected, deemed_approved, withdrawn or notified");
+          // Still terminal for the graph checks, to avoid follow-up errors.
+          st.terminal = Outcome::kRejected;
+        }
+      }
+      if (m.Has("on_enter")) ParseActions(m.Get("on_enter"), m.ValueMark("on_enter"), &st.on_enter);
+      if (m.Has("transitions")) {
+        if (st.terminal) {
+          Error(m.KeyMark("transitions"),
+                "terminal state '" + st.name + "' must not have transitions");
+        }
+        YAML::Node list = m.Get("transitions");
+        if (!list.IsSequence()) {
+          Error(m.ValueMark("transitions"), "'transitions' must be a list");
+        } else {
+          for (const YAML::Node& t : list) ParseTransition(t, list.Mark(), &st);
+        }
+      }
+      def_->states.push_back(std::move(st));
+    }
+  }
+
+  void ParseTransition(const YAML::Node& node, const YAML::Mark& where, State* st) {
+    MapReader m(node, "transition of state '" + st->name + "'",
+                {"on", "from", "when", "actions", "to"}, where, &errors_);
+    if (!m.ok()) return;
+    Transition t;
+    t.pos = PosOf(m.mark());
+    if (!m.Has("on")) {
+      t.trigger = TriggerKind::kAuto;
+      if (!m.Has("when") || !m.Has("to")) {
+        Error(m.mark(), "a transition without 'on' is automatic and needs 'when' and 'to'");
+      }
+      if (m.Has("from")) Error(m.KeyMark("from"), "'from' needs 'on'");
+    } else {
+      YAML::Node on = m.Get("on");
+      if (on.IsMap()) {
+        MapReader o(on, "'on'", {"response", "joined", "from"}, m.ValueMark("on"), &errors_);
+        bool response = o.Has("response");
+        bool joined = o.Has("joined");
+        if (response == joined) {
+          Error(o.mark(), "'on' needs either 'response: TASK' or 'joined: TASK' "
+                          "(or an event type string)");
+        }
+        if (response || joined) {
+          std::string_view key = response ? "response" : "joined";
+          t.trigger = response ? TriggerKind::kResponse : TriggerKind::kJoined;
+          if (Name(o.Get(key), o.ValueMark(key), "task", &t.task)) {
+            task_refs_.push_back({t.task, PosOf(o.ValueMark(key))});
+          }
+        }
+        if (o.Has("from")) {
+          if (joined) Error(o.KeyMark("from"), "'from' cannot be used with 'joined'");
+          if (m.Has("from")) Error(m.KeyMark("from"), "'from' is given twice");
+          RoleRef(o.Get("from"), o.ValueMark("from"), &t.from);
+        }
+      } else if (internal::ReadString(on, m.ValueMark("on"), "on", &errors_, &t.event_type)) {
+        t.trigger = TriggerKind::kEvent;
+        if (!IsEventType(t.event_type)) {
+          Error(m.ValueMark("on"), "invalid event type '" + t.event_type + "'");
+        }
+      }
+      if (m.Has("from")) {
+        if (t.trigger == TriggerKind::kJoined) {
+          Error(m.KeyMark("from"), "'from' cannot be used with 'joined'");
+        }
+        RoleRef(m.Get("from"), m.ValueMark("from"), &t.from);
+      }
+    }
+    t.when = OptExpr(m, "when");
+    if (m.Has("actions")) ParseActions(m.Get("actions"), m.ValueMark("actions"), &t.actions);
+    if (Str(m, "to", &t.target)) state_refs_.push_back({t.target, PosOf(m.ValueMark("to"))});
+    st->transitions.push_back(std::move(t));
+  }
+
+  // --- Actions --------------------------------------------------------------------------------
+
+  void ParseActions(const YAML::Node& list, const YAML::Mark& where, std::vector<Action>* out) {
+    if (!list.IsSequence()) {
+      Error(MarkOr(list, where), "actions must be a list");
+      return;
+    }
+    for (const YAML::Node& item : list) {
+      MapReader m(item, "action",
+                  {"notify", "request", "set", "start", "extend", "cancel", "when"},
+                  MarkOr(item, list.Mark()), &errors_);
+      if (!m.ok()) continue;
+      std::vector<std::string_view> kinds;
+      for (std::string_view k : kActionKeys) {
+        if (m.Has(k)) kinds.push_back(k);
+      }
+      if (kinds.empty()) {
+        Error(m.mark(), "action needs one of notify, request, set, start, extend, cancel");
+        continue;
+      }
+      if (kinds.size() > 1) {
+        Error(m.KeyMark(kinds[1]), "an action item has exactly one of notify, request, set, "
+                                   "start, extend, cancel; write one list item per action");
+        continue;
+      }
+      Action a;
+      a.pos = PosOf(m.KeyMark(kinds[0]));
+      a.when = OptExpr(m, "when");
+      std::string_view kind = kinds[0];
+      YAML::Node body = m.Get(kind);
+      YAML::Mark body_mark = m.ValueMark(kind);
+      if (kind == "notify" || kind == "request") {
+        ParseDisclosure(kind, body, body_mark, &a);
+      } else if (kind == "set") {
+        a.kind = ActionKind::kSet;
+        MapReader s(body, "set", {"variable", "value"}, body_mark, &errors_);
+        if (!s.ok()) continue;
+        if (!s.Has("variable") || !s.Has("value")) {
+          Error(s.mark(), "set needs 'variable' and 'value'");
+        }
+        if (Str(s, "variable", &a.variable)) {
+          var_refs_.push_back({a.variable, PosOf(s.ValueMark("variable"))});
+        }
+        a.value = OptExpr(s, "value");
+      } else if (kind == "start" || kind == "cancel") {
+        a.kind = kind == "start" ? ActionKind::kStartDeadline : ActionKind::kCancelDeadline;
+        if (internal::ReadString(body, body_mark, kind, &errors_, &a.deadline)) {
+          deadline_refs_.push_back({a.deadline, PosOf(body_mark)});
+        }
+      } else {  // extend
+        a.kind = ActionKind::kExtendDeadline;
+        MapReader x(body, "extend", {"deadline", "reason", "by"}, body_mark, &errors_);
+        if (!x.ok()) continue;
+        if (!x.Has("deadline")) {
+          Error(x.mark(), "extend needs 'deadline'");
+        } else if (Str(x, "deadline", &a.deadline)) {
+          deadline_refs_.push_back({a.deadline, PosOf(x.ValueMark("deadline"))});
+        }
+        if (!Str(x, "reason", &a.reason) || a.reason.empty()) {
+          Error(x.mark(), "extend needs a 'reason' (an extension must be reasoned)");
+        }
+        if (x.Has("by")) a.extension = Dur(x.Get("by"), x.ValueMark("by"), "by");
+      }
+      out->push_back(std::move(a));
+    }
+  }
+
+  void ParseDisclosure(std::string_view kind, const YAML::Node& body, const YAML::Mark& body_mark,
+                       Action* a) {
+    bool request = kind == "request";
+    a->kind = request ? ActionKind::kRequest : ActionKind::kNotify;
+    std::string k(kind);
+    MapReader m(body, k,
+                request ? std::initializer_list<std::string_view>{"task", "roles", "role", "join",
+                                                                  "fields", "basis", "message"}
+                        : std::initializer_list<std::string_view>{"roles", "role", "fields",
+                                                                  "basis", "message"},
+                body_mark, &errors_);
+    if (!m.ok()) return;
+    // Recipients.
+    if (m.Has("role") && m.Has("roles")) {
+      Error(m.KeyMark("role"), k + " takes 'role' or 'roles', not both");
+    } else if (m.Has("role")) {
+      a->roles.emplace_back();
+      RoleRef(m.Get("role"), m.ValueMark("role"), &a->roles.back());
+    } else if (m.Has("roles")) {
+      std::vector<YAML::Mark> marks;
+      if (internal::ReadStringList(m.Get("roles"), m.ValueMark("roles"), "roles", &errors_,
+                                   &a->roles, &marks)) {
+        if (a->roles.empty()) Error(m.ValueMark("roles"), "'roles' must not be empty");
+        for (size_t i = 0; i < a->roles.size(); ++i) {
+          role_refs_.push_back({a->roles[i], PosOf(marks[i])});
+          for (size_t j = 0; j < i; ++j) {
+            if (a->roles[j] == a->roles[i]) {
+              Error(marks[i], "role '" + a->roles[i] + "' is listed twice");
+            }
+          }
+        }
+      }
+    } else {
+      Error(m.mark(), k + " needs 'roles' (or 'role')");
+    }
+    // Data minimisation: every disclosure names its fields and its legal basis.
+    if (!m.Has("fields")) {
+      Error(m.mark(), k + " needs 'fields': the application fields the recipients may see");
+    } else {
+      std::vector<YAML::Mark> marks;
+      if (internal::ReadStringList(m.Get("fields"), m.ValueMark("fields"), "fields", &errors_,
+                                   &a->fields, &marks)) {
+        if (a->fields.empty()) {
+          Error(m.ValueMark("fields"),
+                "'fields' must not be empty (data minimisation: list what the recipients may see)");
+        }
+        for (size_t i = 0; i < a->fields.size(); ++i) {
+          if (!IsFieldPath(a->fields[i])) {
+            Error(marks[i], "field '" + a->fields[i] + "' must be a dotted path like betrieb.name");
+          }
+        }
+      }
+    }
+    if (!m.Has("basis")) {
+      Error(m.mark(), k + " needs a legal 'basis' for the disclosure (e.g. \"§14 Abs. 8 GewO\")");
+    } else if (Str(m, "basis", &a->legal_basis) && a->legal_basis.empty()) {
+      Error(m.ValueMark("basis"), "'basis' must not be empty");
+    }
+    Str(m, "message", &a->message);
+    if (!request) return;
+    if (!m.Has("task")) {
+      Error(m.mark(), "request needs 'task'");
+    } else if (Name(m.Get("task"), m.ValueMark("task"), "task", &a->task)) {
+      declared_tasks_.insert(a->task);
+    }
+    a->join = JoinKind::kAll;
+    std::string join;
+    if (Str(m, "join", &join)) {
+      if (join == "all") {
+        a->join = JoinKind::kAll;
+      } else if (join == "any") {
+        a->join = JoinKind::kAny;
+      } else {
+        int n = 0;
+        auto r = std::from_chars(join.data(), join.data() + join.size(), n);
+        if (r.ec != std::errc() || r.ptr != join.data() + join.size() || n < 1) {
+          Error(m.ValueMark("join"), "join must be all, any or a number >= 1");
+        } else if (static_cast<size_t>(n) > a->roles.size()) {
+          Error(m.ValueMark("join"), "join " + std::to_string(n) + " needs more responses than the " +
+                                         std::to_string(a->roles.size()) + " roles asked");
+        } else {
+          a->join = JoinKind::kCount;
+          a->join_count = n;
+        }
+      }
+    }
+  }
+
+  // --- Checks ---------------------------------------------------------------------------------
+
+  template <typename T>
+  static std::string Names(const std::vector<T>& v) {
+    std::string out;
+    for (const T& x : v) {
+      if (!out.empty()) out += ", ";
+      out += x.name;
+    }
+    return out.empty() ? "none" : out;
+  }
+
+  void CheckReferences() {
+    const Definition& d = *def_;
+    for (const Ref& r : role_refs_) {
+      if (!d.FindRole(r.name)) {
+        Error(r.pos, "undefined role '" + r.name + "' (roles: " + Names(d.roles) + ")");
+      }
+    }
+    for (const Ref& r : var_refs_) {
+      if (!d.FindVariable(r.name)) {
+        Error(r.pos, "undefined variable '" + r.name + "'; declare it under 'variables:'");
+      }
+    }
+    for (const Ref& r : deadline_refs_) {
+      if (!d.FindDeadline(r.name)) {
+        Error(r.pos, "undefined deadline '" + r.name + "' (deadlines: " + Names(d.deadlines) + ")");
+      }
+    }
+    for (const Ref& r : state_refs_) {
+      if (!d.FindState(r.name)) {
+        Error(r.pos, "unknown state '" + r.name + "' (states: " + Names(d.states) + ")");
+      }
+    }
+    for (const Ref& r : task_refs_) {
+      if (declared_tasks_.count(r.name) == 0) {
+        Error(r.pos, "task '" + r.name + "' is not requested by any 'request' action");
+      }
+    }
+  }
+
+  void CheckGraph() {
+    const Definition& d = *def_;
+    // Reachability from the start state, following transition targets; deadline expiry targets
+    // count as reachable (a deadline may be running in any state).
+    std::set<std::string> reached;
+    std::deque<std::string> queue;
+    auto visit = [&](const std::string& name) {
+      if (!name.empty() && d.FindState(name) && reached.insert(name).second) {
+        queue.push_back(name);
+      }
+    };
+    visit(d.start.state);
+    bool any_expiry_target = false;
+    for (const Deadline& dl : d.deadlines) {
+      visit(dl.target);
+      any_expiry_target = any_expiry_target || !dl.target.empty();
+    }
+    while (!queue.empty()) {
+      const State* s = d.FindState(queue.front());
+      queue.pop_front();
+      for (const Transition& t : s->transitions) visit(t.target);
+    }
+    bool start_ok = !d.start.state.empty() && d.FindState(d.start.state) != nullptr;
+    for (const State& s : d.states) {
+      if (start_ok && reached.count(s.name) == 0) {
+        Error(s.pos, "state '" + s.name + "' is unreachable from start state '" + d.start.state +
+                         "'");
+      }
+      if (s.terminal) continue;
+      bool way_out = any_expiry_target;
+      for (const Transition& t : s.transitions) way_out = way_out || !t.target.empty();
+      if (!way_out) Error(s.pos, "state '" + s.name + "' is not terminal and has no way out");
+    }
+    if (!d.states.empty() &&
+        std::none_of(d.states.begin(), d.states.end(), [](const State& s) { return s.terminal; })) {
+      Error(d.states.front().pos, "the workflow has no terminal state");
+    }
+  }
+
+  void CheckDirectory() {
+    if (directory_ == nullptr) return;
+    for (const Ref& r : org_refs_) {
+      if (directory_->Find(r.name) == nullptr) {
+        Error(r.pos, "organisation '" + r.name + "' is not in the directory");
+      }
+    }
+    for (const Ref& r : function_refs_) {
+      if (!directory_->HasFunction(r.name)) {
+        Error(r.pos, "no organisation in the directory performs function '" + r.name + "'");
+      }
+    }
+  }
+
+  std::string_view src_;
+  const Directory* directory_;
+  Errors errors_;
+  size_t error_base_ = 0;
+  std::shared_ptr<Definition> def_;
+  YAML::Mark top_;
+
+  std::vector<Ref> role_refs_, var_refs_, deadline_refs_, state_refs_, task_refs_;
+  std::vector<Ref> org_refs_, function_refs_;
+  std::set<std::string> declared_tasks_;
+};
+
+}  // namespace
+
+std::string Diagnostic::ToString() const {
+  if (line <= 0) return file + ": " + message;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+LoadResult LoadDefinition(std::string_view yaml, const std::string& file,
+                          const Directory* directory) {
+  LoadResult result;
+  DefinitionLoader loader(yaml, file, directory, &result.errors);
+  result.definition = loader.Run();
+  return result;
+}
+
+LoadResult LoadDefinitionFile(const std::string& path, const Directory* directory) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.errors.push_back(Diagnostic{path, 0, 0, "cannot open file"});
+    return result;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadDefinition(ss.str(), path, directory);
+}
+
+// --- Registry ---------------------------------------------------------------------------------
+
+Status Registry::Add(DefinitionPtr def) {
+  if (def == nullptr) return Status::InvalidArgument("null definition");
+  auto& versions = defs_[def->name];
+  if (versions.count(def->version) != 0) {
+    return Status::Conflict("workflow '" + def->name + "' version " +
+                            std::to_string(def->version) + " is already registered (from " +
+                            versions[def->version]->file + ")");
+  }
+  for (const std::string& t : def->event_types()) types_.insert(t);
+  versions.emplace(def->version, std::move(def));
+  return Status::OK();
+}
+
+const Definition* Registry::Find(std::string_view name, int version) const {
+  auto it = defs_.find(name);
+  if (it == defs_.end()) return nullptr;
+  auto v = it->second.find(version);
+  return v == it->second.end() ? nullptr : v->second.get();
+}
+
+const Definition* Registry::Latest(std::string_view name) const {
+  auto it = defs_.find(name);
+  if (it == defs_.end() || it->second.empty()) return nullptr;
+  return it->second.rbegin()->second.get();
+}
+
+const Definition* Registry::ForLeika(std::string_view leika) const {
+  const Definition* best = nullptr;
+  for (const auto& [name, versions] : defs_) {  // names ascending: ties go to the smaller name
+    for (const auto& [version, def] : versions) {
+      if (def->leika != leika) continue;
+      if (best == nullptr || def->version > best->version) best = def.get();
+    }
+  }
+  return best;
+}
+
+bool Registry::HandlesType(std::string_view type) const { return types_.count(type) != 0; }
+
+std::vector<const Definition*> Registry::All() const {
+  std::vector<const Definition*> out;
+  for (const auto& [name, versions] : defs_) {
+    for (const auto& [version, def] : versions) out.push_back(def.get());
+  }
+  return out;
+}
+
+RegistryLoadResult LoadRegistry(const std::string& dir, const Directory* directory) {
+  RegistryLoadResult result;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    auto ext = it->path().extension().string();
+    if (ext == ".yaml" || ext == ".yml") files.push_back(it->path());
+  }
+  if (ec) {
+    result.errors.push_back(Diagnostic{dir, 0, 0, "cannot read directory: " + ec.message()});
+    return result;
+  }
+  std::sort(files.begin(), files.end());
+  for (const fs::path& p : files) {
+    LoadResult r = LoadDefinitionFile(p.string(), directory);
+    for (Diagnostic& d : r.errors) result.errors.push_back(std::move(d));
+    if (r.definition == nullptr) continue;
+    if (const Definition* prev = result.registry.Find(r.definition->name, r.definition->version)) {
+      result.errors.push_back(Diagnostic{
+          r.definition->file, r.definition->pos.line, r.definition->pos.column,
+          "workflow '" + r.definition->name + "' version " +
+              std::to_string(r.definition->version) + " is also defined in " + prev->file + ":" +
+              std::to_string(prev->pos.line) + ":" + std::to_string(prev->pos.column)});
+      continue;
+    }
+    result.registry.Add(r.definition).IgnoreError();  // cannot conflict: checked above
+  }
+  return result;
+}
+
+}  // namespace amtsweg::dsl

@@ -1,0 +1,304 @@
+#include "engine/runtime/case_state.h"
+
+#include <algorithm>
+
+namespace amtsweg::runtime {
+
+namespace {
+
+Status Malformed(const DomainEvent& e, std::string_view what) {
+  return Status::Corruption("event " + std::to_string(e.seq) + " (" +
+                            std::string(DomainTypeName(e.type)) + "): " + std::string(what));
+}
+
+const std::string& Str(const Value& data, std::string_view key) { return data[key].as_string(); }
+
+Timestamp TimeField(const Value& data, std::string_view key) {
+  Result<Timestamp> t = ParseTimestamp(data[key].as_string());
+  return t.ok() ? *t : 0;
+}
+
+Value WithMember(const Value& object, const std::string& key, Value value) {
+  std::vector<Member> members = object.members();
+  for (Member& m : members) {
+    if (m.first == key) {
+      m.second = std::move(value);
+      return Value::Object(std::move(members));
+    }
+  }
+  members.emplace_back(key, std::move(value));
+  return Value::Object(std::move(members));
+}
+
+}  // namespace
+
+int TaskState::responses() const {
+  return static_cast<int>(
+      std::count_if(roles.begin(), roles.end(), [](const TaskRole& r) { return r.responded; }));
+}
+
+TaskRole* TaskState::FindRole(std::string_view role) {
+  for (TaskRole& r : roles) {
+    if (r.role == role) return &r;
+  }
+  return nullptr;
+}
+
+const TaskRole* TaskState::FindOrganisation(std::string_view organisation) const {
+  for (const TaskRole& r : roles) {
+    if (r.organisation == organisation) return &r;
+  }
+  return nullptr;
+}
+
+const std::string* CaseState::OrganisationOf(std::string_view role) const {
+  for (const Participant& p : participants) {
+    if (p.role == role) return &p.organisation;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> CaseState::RolesOf(std::string_view organisation) const {
+  std::vector<std::string> roles;
+  for (const Participant& p : participants) {
+    if (p.organisation == organisation) roles.push_back(p.role);
+  }
+  return roles;
+}
+
+TaskState* CaseState::FindTask(std::string_view name) {
+  for (TaskState& t : tasks) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+const TaskState* CaseState::FindTask(std::string_view name) const {
+  return const_cast<CaseState*>(this)->FindTask(name);
+}
+DeadlineState* CaseState::FindDeadline(std::string_view name) {
+  for (DeadlineState& d : deadlines) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+const DeadlineState* CaseState::FindDeadline(std::string_view name) const {
+  return const_cast<CaseState*>(this)->FindDeadline(name);
+}
+
+bool operator==(const CaseState& a, const CaseState& b) {
+  return StateToValue(a) == StateToValue(b);
+}
+
+Status Apply(CaseState* s, const DomainEvent& e) {
+  if (e.seq != s->seq + 1) {
+    return Malformed(e, "expected seq " + std::to_string(s->seq + 1));
+  }
+  if (!e.data.is_object()) return Malformed(e, "data is not an object");
+  const Value& d = e.data;
+  switch (e.type) {
+    case DomainType::kCaseOpened: {
+      if (s->seq != 0) return Malformed(e, "case already opened");
+      s->id = Str(d, "case");
+      s->workflow = Str(d, "workflow");
+      s->version = static_cast<int>(d["version"].as_int());
+      s->leika = Str(d, "leika");
+      s->application = d["application"];
+      s->vars = d["variables"].is_object() ? d["variables"] : Value::Object({});
+      s->opened_at = e.time;
+      break;
+    }
+    case DomainType::kParticipantResolved:
+      s->participants.push_back({Str(d, "role"), Str(d, "organisation")});
+      break;
+    case DomainType::kStateEntered:
+      s->state = Str(d, "state");
+      break;
+    case DomainType::kVariableSet:
+      s->vars = WithMember(s->vars, Str(d, "name"), d["value"]);
+      break;
+    case DomainType::kNotificationDisclosed:
+    case DomainType::kCertificateIssued:
+    case DomainType::kInputRejected:
+      break;  // history only
+    case DomainType::kTaskRequested: {
+      const std::string& name = Str(d, "task");
+      TaskState* task = s->FindTask(name);
+      if (task != nullptr && d["new"].as_bool()) {
+        *task = TaskState();
+      } else if (task == nullptr) {
+        s->tasks.emplace_back();
+        task = &s->tasks.back();
+      }
+      task->name = name;
+      task->join = Str(d, "join");
+      task->need = static_cast<int>(d["need"].as_int());
+      task->requested_at = e.time;
+      task->roles.push_back({Str(d, "role"), Str(d, "organisation"), false, 0, Value()});
+      break;
+    }
+    case DomainType::kResponseRecorded: {
+      TaskState* task = s->FindTask(Str(d, "task"));
+      if (task == nullptr) return Malformed(e, "unknown task");
+      TaskRole* role = task->FindRole(Str(d, "role"));
+      if (role == nullptr) return Malformed(e, "role not on task");
+      role->responded = true;
+      role->responded_at = e.time;
+      role->response = d["response"];
+      break;
+    }
+    case DomainType::kTaskCompleted: {
+      TaskState* task = s->FindTask(Str(d, "task"));
+      if (task == nullptr) return Malformed(e, "unknown task");
+      task->complete = true;
+      break;
+    }
+    case DomainType::kDeadlineStarted: {
+      DeadlineState* dl = s->FindDeadline(Str(d, "deadline"));
+      if (dl == nullptr) {
+        s->deadlines.emplace_back();
+        dl = &s->deadlines.back();
+      }
+      dl->name = Str(d, "deadline");
+      dl->status = "active";
+      dl->started = TimeField(d, "started");
+      dl->due = TimeField(d, "due");
+      dl->extensions = 0;
+      break;
+    }
+    case DomainType::kDeadlineExtended: {
+      DeadlineState* dl = s->FindDeadline(Str(d, "deadline"));
+      if (dl == nullptr) return Malformed(e, "unknown deadline");
+      dl->due = TimeField(d, "due");
+      dl->extensions++;
+      break;
+    }
+    case DomainType::kDeadlineExpired:
+    case DomainType::kDeadlineCancelled: {
+      DeadlineState* dl = s->FindDeadline(Str(d, "deadline"));
+      if (dl == nullptr) return Malformed(e, "unknown deadline");
+      dl->status = e.type == DomainType::kDeadlineExpired ? "expired" : "cancelled";
+      break;
+    }
+    case DomainType::kCaseClosed:
+      s->outcome = Str(d, "outcome");
+      s->closed_at = e.time;
+      break;
+  }
+  s->seq = e.seq;
+  s->updated_at = e.time;
+  return Status::OK();
+}
+
+Value StateToValue(const CaseState& s) {
+  std::vector<Value> participants;
+  participants.reserve(s.participants.size());
+  for (const Participant& p : s.participants) {
+    participants.push_back(
+        ObjectBuilder().Add("role", p.role).Add("organisation", p.organisation).Build());
+  }
+  std::vector<Value> tasks;
+  for (const TaskState& t : s.tasks) {
+    std::vector<Value> roles;
+    for (const TaskRole& r : t.roles) {
+      ObjectBuilder b;
+      b.Add("role", r.role).Add("organisation", r.organisation).Add("responded", r.responded);
+      if (r.responded) {
+        b.Add("responded_at", FormatTimestamp(r.responded_at)).Add("response", r.response);
+      }
+      roles.push_back(b.Build());
+    }
+    tasks.push_back(ObjectBuilder()
+                        .Add("task", t.name)
+                        .Add("join", t.join)
+                        .Add("need", t.need)
+                        .Add("complete", t.complete)
+                        .Add("requested_at", FormatTimestamp(t.requested_at))
+                        .Add("roles", Value::Array(std::move(roles)))
+                        .Build());
+  }
+  std::vector<Value> deadlines;
+  for (const DeadlineState& d : s.deadlines) {
+    deadlines.push_back(ObjectBuilder()
+                            .Add("deadline", d.name)
+                            .Add("status", d.status)
+                            .Add("started", FormatTimestamp(d.started))
+                            .Add("due", FormatTimestamp(d.due))
+                            .Add("extensions", d.extensions)
+                            .Build());
+  }
+  ObjectBuilder b;
+  b.Add("case", s.id)
+      .Add("workflow", s.workflow)
+      .Add("version", s.version)
+      .Add("leika", s.leika)
+      .Add("state", s.state)
+      .Add("outcome", s.outcome.empty() ? Value() : Value(s.outcome))
+      .Add("opened_at", FormatTimestamp(s.opened_at))
+      .Add("updated_at", FormatTimestamp(s.updated_at))
+      .Add("closed_at", s.outcome.empty() ? Value() : Value(FormatTimestamp(s.closed_at)))
+      .Add("seq", static_cast<int64_t>(s.seq))
+      .Add("variables", s.vars)
+      .Add("participants", Value::Array(std::move(participants)))
+      .Add("tasks", Value::Array(std::move(tasks)))
+      .Add("deadlines", Value::Array(std::move(deadlines)))
+      .Add("application", s.application);
+  return b.Build();
+}
+
+Result<CaseState> StateFromValue(const Value& v) {
+  if (!v.is_object() || !v["case"].is_string()) {
+    return Status::Corruption("case snapshot is not a case object");
+  }
+  CaseState s;
+  s.id = Str(v, "case");
+  s.workflow = Str(v, "workflow");
+  s.version = static_cast<int>(v["version"].as_int());
+  s.leika = Str(v, "leika");
+  s.state = Str(v, "state");
+  s.outcome = Str(v, "outcome");
+  s.opened_at = TimeField(v, "opened_at");
+  s.updated_at = TimeField(v, "updated_at");
+  s.closed_at = s.outcome.empty() ? 0 : TimeField(v, "closed_at");
+  s.seq = static_cast<uint64_t>(v["seq"].as_int());
+  s.vars = v["variables"];
+  s.application = v["application"];
+  for (const Value& p : v["participants"].items()) {
+    s.participants.push_back({Str(p, "role"), Str(p, "organisation")});
+  }
+  for (const Value& t : v["tasks"].items()) {
+    TaskState task;
+    task.name = Str(t, "task");
+    task.join = Str(t, "join");
+    task.need = static_cast<int>(t["need"].as_int());
+    task.complete = t["complete"].as_bool();
+    task.requested_at = TimeField(t, "requested_at");
+    for (const Value& r : t["roles"].items()) {
+      TaskRole role{Str(r, "role"), Str(r, "organisation"), r["responded"].as_bool(), 0, Value()};
+      if (role.responded) {
+        role.responded_at = TimeField(r, "responded_at");
+        role.response = r["response"];
+      }
+      task.roles.push_back(std::move(role));
+    }
+    s.tasks.push_back(std::move(task));
+  }
+  for (const Value& d : v["deadlines"].items()) {
+    s.deadlines.push_back({Str(d, "deadline"), Str(d, "status"), TimeField(d, "started"),
+                           TimeField(d, "due"), static_cast<int>(d["extensions"].as_int())});
+  }
+  return s;
+}
+
+std::string EncodeSnapshot(const CaseState& s) {
+  std::string out;
+  StateToValue(s).AppendBinary(&out);
+  return out;
+}
+
+Result<CaseState> DecodeSnapshot(std::string_view in) {
+  Result<Value> v = Value::DecodeBinary(&in);
+  if (!v.ok()) return v.status().WithContext("case snapshot");
+  return StateFromValue(*v);
+}
+
+}  // namespace amtsweg::runtime

@@ -1,0 +1,96 @@
+// CaseState: the state of one case, a fold over its domain events.
+//
+// Apply() is the only way state changes, so replaying a case's log reproduces its state exactly.
+// Apply needs no workflow definition: every fact it folds is in the events. Snapshots are the
+// binary encoding of this struct, a cache that can always be rebuilt from the log.
+// Plain value; not thread-safe for concurrent mutation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/common/status.h"
+#include "engine/common/time.h"
+#include "engine/common/value.h"
+#include "engine/runtime/events.h"
+
+namespace amtsweg::runtime {
+
+struct Participant {
+  std::string role;
+  std::string organisation;
+};
+
+struct TaskRole {
+  std::string role;
+  std::string organisation;
+  bool responded = false;
+  Timestamp responded_at = 0;
+  Value response;
+};
+
+struct TaskState {
+  std::string name;
+  std::string join;  // "all", "any" or "count"
+  int need = 0;      // responses needed to complete
+  bool complete = false;
+  Timestamp requested_at = 0;
+  std::vector<TaskRole> roles;
+  int responses() const;
+  TaskRole* FindRole(std::string_view role);
+  const TaskRole* FindOrganisation(std::string_view organisation) const;
+};
+
+struct DeadlineState {
+  std::string name;
+  std::string status;  // "active", "expired", "cancelled"
+  Timestamp started = 0;
+  Timestamp due = 0;
+  int extensions = 0;
+  bool active() const { return status == "active"; }
+};
+
+struct CaseState {
+  std::string id;
+  std::string workflow;
+  int version = 0;
+  std::string leika;
+  std::string state;
+  std::string outcome;  // empty while the case is open
+  Timestamp opened_at = 0;
+  Timestamp updated_at = 0;
+  Timestamp closed_at = 0;
+  uint64_t seq = 0;  // last applied domain event
+  Value application;  // data of the opening event
+  Value vars;         // object of case variables
+  std::vector<Participant> participants;
+  std::vector<TaskState> tasks;
+  std::vector<DeadlineState> deadlines;
+
+  bool open() const { return seq > 0 && outcome.empty(); }
+  const std::string* OrganisationOf(std::string_view role) const;
+  // The roles an organisation holds on this case.
+  std::vector<std::string> RolesOf(std::string_view organisation) const;
+  TaskState* FindTask(std::string_view name);
+  const TaskState* FindTask(std::string_view name) const;
+  DeadlineState* FindDeadline(std::string_view name);
+  const DeadlineState* FindDeadline(std::string_view name) const;
+
+  friend bool operator==(const CaseState& a, const CaseState& b);
+};
+
+// Folds one event into the state. Corruption if the event does not fit (wrong seq, malformed
+// data); the state is then unchanged.
+Status Apply(CaseState* state, const DomainEvent& e);
+
+// Full state as a JSON-able value (for `case show`, snapshots and comparisons).
+Value StateToValue(const CaseState& s);
+Result<CaseState> StateFromValue(const Value& v);
+
+// Snapshot encoding (binary of StateToValue).
+std::string EncodeSnapshot(const CaseState& s);
+Result<CaseState> DecodeSnapshot(std::string_view in);
+
+}  // namespace amtsweg::runtime

@@ -1,0 +1,627 @@
+#include "engine/runtime/runtime.h"
+
+#include <algorithm>
+
+namespace amtsweg::runtime {
+
+namespace {
+
+// A definition bug (an auto transition that always holds, in a cycle) must not hang the engine.
+constexpr int kMaxAutoSteps = 64;
+
+bool IsEngineType(std::string_view type) {
+  return type == input_type::kApplicationSubmitted || type == input_type::kTaskResponded ||
+         type == input_type::kDeadlineExtended || type == input_type::kCertificateRequested ||
+         type == input_type::kApplicationWithdrawn || type == input_type::kDocumentsCompleted;
+}
+
+std::string_view JoinName(dsl::JoinKind k) {
+  switch (k) {
+    case dsl::JoinKind::kAll:
+      return "all";
+    case dsl::JoinKind::kAny:
+      return "any";
+    case dsl::JoinKind::kCount:
+      return "count";
+  }
+  return "all";
+}
+
+bool JoinMet(const TaskState& t) { return t.responses() >= t.need; }
+
+Value Project(const Value& application, const std::vector<std::string>& fields) {
+  std::vector<Member> out;
+  out.reserve(fields.size());
+  for (const std::string& f : fields) {
+    const Value* v = application.FindPath(f);
+    if (v != nullptr) out.emplace_back(f, *v);
+  }
+  return Value::Object(std::move(out));
+}
+
+}  // namespace
+
+// One Handle() call: the input, the case being changed and the events produced so far.
+class Runtime::Step {
+ public:
+  Step(const Runtime& rt, const InputEvent& in, CaseState* s, StepResult* r)
+      : rt_(rt), in_(in), s_(s), r_(r) {}
+
+  void Run();
+
+ private:
+  dsl::EvalContext Ctx() const { return {&in_.data, &s_->vars, &s_->application}; }
+  bool Holds(const dsl::ExprPtr& e) const { return e == nullptr || e->Test(Ctx()); }
+
+  void Emit(DomainType type, Value data) {
+    DomainEvent e;
+    e.seq = s_->seq + 1;
+    e.time = in_.time;
+    e.type = type;
+    e.cause = in_.id;
+    e.data = std::move(data);
+    Status st = Apply(s_, e);
+    // Events built here always fit the state; a failure is a bug in this file.
+    assert(st.ok());
+    st.IgnoreError();
+    r_->events.push_back(std::move(e));
+  }
+
+  void Reject(std::string kind, std::string reason) {
+    if (s_->open()) {
+      Emit(DomainType::kInputRejected, ObjectBuilder()
+                                           .Add("input", in_.id)
+                                           .Add("input_type", in_.type)
+                                           .Add("participant", in_.participant)
+                                           .Add("kind", kind)
+                                           .Add("reason", reason)
+                                           .Build());
+    }
+    r_->rejection = Rejection{std::move(kind), std::move(reason)};
+  }
+
+  void Open();
+  bool ResolveRoles(std::vector<Participant>* out, std::string* error);
+  void Dispatch();
+  void HandleResponse();
+  void HandleExtension();
+  void HandleCertificate();
+  void HandleWithdrawal();
+  void HandleTimer();
+  void HandleEvent();
+
+  void RunActions(const std::vector<dsl::Action>& actions);
+  void RunAction(const dsl::Action& a);
+  void Fire(const dsl::Transition& t);
+  void Enter(const std::string& state);
+  void CancelDeadlines(std::string_view reason);
+  void Settle();
+  Timestamp DueAfter(const dsl::Deadline& d, Timestamp start, const Duration& dur) const {
+    return d.legal_calendar ? DeadlineEnd(start, dur) : AddDuration(start, dur);
+  }
+
+  const Runtime& rt_;
+  const InputEvent& in_;
+  CaseState* s_;
+  StepResult* r_;
+  const dsl::Definition* def_ = nullptr;
+  std::vector<std::string> completed_;  // tasks completed in this step, not yet joined
+};
+
+void Runtime::Step::Run() {
+  if (s_->seq == 0) {
+    Open();
+    return;
+  }
+  def_ = rt_.DefinitionOf(*s_);
+  if (def_ == nullptr) {
+    Reject("unknown-workflow", "case '" + s_->id + "' runs on " + s_->workflow + " version " +
+                                   std::to_string(s_->version) + ", which is not deployed");
+    return;
+  }
+  if (!s_->open()) {
+    if (in_.type == input_type::kTimerFired) {
+      r_->ignored = true;  // a timer left from before the case closed
+    } else if (in_.type == input_type::kCertificateRequested) {
+      HandleCertificate();
+    } else {
+      Reject("closed-case", "case '" + s_->id + "' is closed (outcome " + s_->outcome +
+                                "); " + in_.type + " is not accepted");
+    }
+    return;
+  }
+  Dispatch();
+  if (r_->rejection.has_value() || r_->ignored) return;
+  Settle();
+}
+
+void Runtime::Step::Open() {
+  const dsl::Registry& reg = rt_.registry_;
+  const Value* leika = in_.data.Find("leika");
+  if (leika == nullptr || !leika->is_string()) {
+    bool opens = false;
+    for (const dsl::Definition* d : reg.All()) opens |= d->start.event_type == in_.type;
+    if (!opens) {
+      Reject("unknown-case", "no case '" + in_.subject + "'; " + in_.type + " does not open one");
+    } else {
+      Reject("invalid-application", "data.leika (the LeiKa service key) is missing");
+    }
+    return;
+  }
+  def_ = reg.ForLeika(leika->as_string());
+  if (def_ == nullptr) {
+    Reject("no-workflow", "no workflow is deployed for LeiKa key '" + leika->as_string() + "'");
+    return;
+  }
+  if (def_->start.event_type != in_.type) {
+    Reject("unknown-case", "no case '" + in_.subject + "'; workflow " + def_->name +
+                               " opens cases on " + def_->start.event_type + ", not " + in_.type);
+    return;
+  }
+  std::vector<Member> defaults;
+  for (const dsl::Variable& v : def_->variables) defaults.emplace_back(v.name, v.initial);
+  Value vars = Value::Object(std::move(defaults));
+
+  // Resolve participants before anything is recorded: an application that cannot be routed
+  // opens no case.
+  CaseState probe;
+  probe.vars = vars;
+  probe.application = in_.data;
+  CaseState* saved = s_;
+  s_ = &probe;
+  std::vector<Participant> participants;
+  std::string error;
+  bool routed = ResolveRoles(&participants, &error);
+  s_ = saved;
+  if (!routed) {
+    Reject("unroutable", error);
+    return;
+  }
+
+  Emit(DomainType::kCaseOpened, ObjectBuilder()
+                                    .Add("case", in_.subject)
+                                    .Add("workflow", def_->name)
+                                    .Add("version", def_->version)
+                                    .Add("leika", def_->leika)
+                                    .Add("source", in_.source)
+                                    .Add("application", in_.data)
+                                    .Add("variables", vars)
+                                    .Build());
+  for (Participant& p : participants) {
+    const dsl::Organisation* org = rt_.directory_.Find(p.organisation);
+    Emit(DomainType::kParticipantResolved, ObjectBuilder()
+                                               .Add("role", p.role)
+                                               .Add("organisation", p.organisation)
+                                               .Add("name", org != nullptr ? org->name : "")
+                                               .Build());
+  }
+  RunActions(def_->start.actions);
+  Enter(def_->start.state);
+  Settle();
+}
+
+bool Runtime::Step::ResolveRoles(std::vector<Participant>* out, std::string* error) {
+  for (const dsl::Role& role : def_->roles) {
+    if (!Holds(role.when)) continue;
+    for (const dsl::RoleCandidate& c : role.candidates) {
+      if (!Holds(c.when)) continue;
+      if (!c.organisation.empty()) {
+        if (rt_.directory_.Find(c.organisation) == nullptr) {
+          *error = "role '" + role.name + "': organisation '" + c.organisation +
+                   "' is not in the participant directory";
+          return false;
+        }
+        out->push_back({role.name, c.organisation});
+        break;
+      }
+      Value area = c.area != nullptr ? c.area->Evaluate(Ctx()) : Value();
+      if (!area.is_string() || area.as_string().empty()) {
+        *error = "role '" + role.name + "': the area key " +
+                 (c.area != nullptr ? "'" + c.area->text() + "' " : "") +
+                 "is missing from the application";
+        return false;
+      }
+      const dsl::Organisation* org = rt_.directory_.Responsible(c.function, area.as_string());
+      if (org == nullptr) {
+        *error = "role '" + role.name + "': no organisation with function '" + c.function +
+                 "' covers AGS '" + area.as_string() + "'";
+        return false;
+      }
+      out->push_back({role.name, org->id});
+      break;
+    }
+  }
+  return true;
+}
+
+void Runtime::Step::Dispatch() {
+  std::string_view type = in_.type;
+  if (type == input_type::kTimerFired) {
+    HandleTimer();
+  } else if (type == input_type::kTaskResponded) {
+    HandleResponse();
+  } else if (type == input_type::kDeadlineExtended) {
+    HandleExtension();
+  } else if (type == input_type::kApplicationWithdrawn) {
+    HandleWithdrawal();
+  } else if (type == input_type::kCertificateRequested) {
+    Reject("no-deemed-approval", "case '" + s_->id + "' is open in state '" + s_->state +
+                                     "'; a certificate exists only for a deemed approval");
+  } else if (type == def_->start.event_type) {
+    Reject("case-exists", "case '" + s_->id + "' already exists");
+  } else {
+    HandleEvent();
+  }
+}
+
+void Runtime::Step::HandleEvent() {
+  const dsl::State* st = def_->FindState(s_->state);
+  std::string mismatch;
+  bool type_matched = false;
+  for (const dsl::Transition& t : st->transitions) {
+    if (t.trigger != dsl::TriggerKind::kEvent || t.event_type != in_.type) continue;
+    type_matched = true;
+    if (!t.from.empty()) {
+      const std::string* org = s_->OrganisationOf(t.from);
+      if (org == nullptr || *org != in_.participant) {
+        mismatch = "participant '" + in_.participant + "' is not role '" + t.from +
+                   "' on case '" + s_->id + "'";
+        continue;
+      }
+    }
+    if (!Holds(t.when)) continue;
+    Fire(t);
+    return;
+  }
+  if (!mismatch.empty()) {
+    Reject("not-a-participant", mismatch);
+  } else if (type_matched) {
+    Reject("condition-false", "no condition of state '" + s_->state + "' holds for " + in_.type);
+  } else {
+    Reject("no-transition", "state '" + s_->state + "' of " + def_->name + " v" +
+                                std::to_string(def_->version) + " does not accept " + in_.type);
+  }
+}
+
+void Runtime::Step::HandleResponse() {
+  const Value* task_name = in_.data.Find("task");
+  if (task_name == nullptr || !task_name->is_string()) {
+    Reject("invalid-response", "data.task (the task answered) is missing");
+    return;
+  }
+  TaskState* task = s_->FindTask(task_name->as_string());
+  if (task == nullptr) {
+    Reject("unknown-task", "no task '" + task_name->as_string() + "' on case '" + s_->id + "'");
+    return;
+  }
+  if (in_.participant.empty()) {
+    Reject("invalid-response", "the participant attribute (the answering organisation) is missing");
+    return;
+  }
+  TaskRole* role = nullptr;
+  bool answered = false;
+  for (TaskRole& r : task->roles) {
+    if (r.organisation != in_.participant) continue;
+    if (r.responded) {
+      answered = true;
+    } else {
+      role = &r;
+      break;
+    }
+  }
+  if (role == nullptr) {
+    if (answered) {
+      Reject("duplicate-response", "participant '" + in_.participant +
+                                       "' has already answered task '" + task->name + "'");
+    } else {
+      Reject("not-a-participant", "participant '" + in_.participant + "' was not asked for task '" +
+                                      task->name + "' on case '" + s_->id + "'");
+    }
+    return;
+  }
+  const std::string task_id = task->name;
+  const std::string role_name = role->role;
+  Emit(DomainType::kResponseRecorded, ObjectBuilder()
+                                          .Add("task", task_id)
+                                          .Add("role", role_name)
+                                          .Add("organisation", in_.participant)
+                                          .Add("response", in_.data)
+                                          .Build());
+  task = s_->FindTask(task_id);
+  if (!task->complete && JoinMet(*task)) {
+    Emit(DomainType::kTaskCompleted,
+         ObjectBuilder().Add("task", task_id).Add("responses", task->responses()).Build());
+    completed_.push_back(task_id);
+  }
+  const dsl::State* st = def_->FindState(s_->state);
+  for (const dsl::Transition& t : st->transitions) {
+    if (t.trigger != dsl::TriggerKind::kResponse || t.task != task_id) continue;
+    if (!t.from.empty() && t.from != role_name) continue;
+    if (!Holds(t.when)) continue;
+    Fire(t);
+    break;
+  }
+}
+
+void Runtime::Step::HandleExtension() {
+  const std::string& name = in_.data["deadline"].as_string();
+  const dsl::Deadline* d = def_->FindDeadline(name);
+  DeadlineState* dl = s_->FindDeadline(name);
+  const std::string& reason = in_.data["reason"].as_string();
+  if (d == nullptr || dl == nullptr || !dl->active()) {
+    Reject("invalid-extension", "no running deadline '" + name + "' on case '" + s_->id + "'");
+    return;
+  }
+  const std::string* org = d->extendable_by.empty() ? nullptr : s_->OrganisationOf(d->extendable_by);
+  if (org == nullptr || *org != in_.participant) {
+    Reject("not-a-participant", "participant '" + in_.participant + "' may not extend deadline '" +
+                                    name + "'" +
+                                    (d->extendable_by.empty()
+                                         ? std::string(" (it cannot be extended by an event)")
+                                         : " (only role '" + d->extendable_by + "' may)"));
+    return;
+  }
+  if (dl->extensions >= d->max_extensions) {
+    Reject("invalid-extension", "deadline '" + name + "' was already extended " +
+                                    std::to_string(dl->extensions) + " time(s); the limit is " +
+                                    std::to_string(d->max_extensions));
+    return;
+  }
+  if (reason.empty()) {
+    Reject("invalid-extension", "an extension needs a reason (data.reason)");
+    return;
+  }
+  if (in_.time >= dl->due) {
+    Reject("invalid-extension", "deadline '" + name + "' ended at " + FormatTimestamp(dl->due) +
+                                    "; an extension must be made in time");
+    return;
+  }
+  Duration max = d->max_extension.value_or(d->duration);
+  Duration dur = max;
+  if (const Value* text = in_.data.Find("duration"); text != nullptr) {
+    Result<Duration> parsed = ParseDuration(text->as_string());
+    if (!parsed.ok()) {
+      Reject("invalid-extension", parsed.status().message());
+      return;
+    }
+    dur = *parsed;
+  }
+  if (AddDuration(dl->due, dur) > AddDuration(dl->due, max)) {
+    Reject("invalid-extension", "an extension of " + dur.ToString() + " exceeds the maximum of " +
+                                    max.ToString());
+    return;
+  }
+  // §190 BGB: the extension is computed from the end of the previous period.
+  Timestamp due = DueAfter(*d, dl->due - 1, dur);
+  Emit(DomainType::kDeadlineExtended, ObjectBuilder()
+                                          .Add("deadline", name)
+                                          .Add("previous_due", FormatTimestamp(dl->due))
+                                          .Add("due", FormatTimestamp(due))
+                                          .Add("duration", dur.ToString())
+                                          .Add("reason", reason)
+                                          .Add("by", in_.participant)
+                                          .Build());
+}
+
+void Runtime::Step::HandleCertificate() {
+  if (s_->outcome != "deemed_approved") {
+    Reject("closed-case", "case '" + s_->id + "' is closed with outcome " + s_->outcome +
+                              "; a certificate exists only for a deemed approval");
+    return;
+  }
+  const DeadlineState* expired = nullptr;
+  for (const DeadlineState& d : s_->deadlines) {
+    if (d.status == "expired") expired = &d;
+  }
+  const dsl::Deadline* d = expired != nullptr ? def_->FindDeadline(expired->name) : nullptr;
+  Emit(DomainType::kCertificateIssued,
+       ObjectBuilder()
+           .Add("basis", "§42a Abs. 3 VwVfG")
+           .Add("deadline", expired != nullptr ? expired->name : "")
+           .Add("due", expired != nullptr ? FormatTimestamp(expired->due) : "")
+           .Add("effect", d != nullptr ? d->legal_effect : "")
+           .Add("requested_by", in_.participant.empty() ? in_.source : in_.participant)
+           .Build());
+}
+
+void Runtime::Step::HandleWithdrawal() {
+  RunActions(def_->on_withdrawal);
+  CancelDeadlines("application withdrawn");
+  Emit(DomainType::kStateEntered,
+       ObjectBuilder().Add("state", "withdrawn").Add("from", s_->state).Build());
+  Emit(DomainType::kCaseClosed,
+       ObjectBuilder().Add("outcome", "withdrawn").Add("state", "withdrawn").Build());
+}
+
+void Runtime::Step::HandleTimer() {
+  const std::string& name = in_.data["deadline"].as_string();
+  DeadlineState* dl = s_->FindDeadline(name);
+  const dsl::Deadline* d = def_->FindDeadline(name);
+  Result<Timestamp> due = ParseTimestamp(in_.data["due"].as_string());
+  if (dl == nullptr || d == nullptr || !dl->active() || !due.ok() || *due != dl->due) {
+    r_->ignored = true;  // extended or cancelled since the timer was set
+    return;
+  }
+  Emit(DomainType::kDeadlineExpired, ObjectBuilder()
+                                         .Add("deadline", name)
+                                         .Add("due", FormatTimestamp(dl->due))
+                                         .Add("effect", d->legal_effect)
+                                         .Build());
+  RunActions(d->on_expiry);
+  if (!d->target.empty() && s_->open()) Enter(d->target);
+}
+
+void Runtime::Step::RunActions(const std::vector<dsl::Action>& actions) {
+  for (const dsl::Action& a : actions) {
+    if (!s_->open() && s_->seq != 0) return;
+    if (Holds(a.when)) RunAction(a);
+  }
+}
+
+void Runtime::Step::RunAction(const dsl::Action& a) {
+  switch (a.kind) {
+    case dsl::ActionKind::kNotify: {
+      Value fields;
+      for (const std::string& role : a.roles) {
+        const std::string* org = s_->OrganisationOf(role);
+        if (org == nullptr) continue;  // the role does not take part in this case
+        if (fields.is_null()) fields = Project(s_->application, a.fields);
+        Emit(DomainType::kNotificationDisclosed, ObjectBuilder()
+                                                     .Add("role", role)
+                                                     .Add("organisation", *org)
+                                                     .Add("fields", fields)
+                                                     .Add("basis", a.legal_basis)
+                                                     .Add("message", a.message)
+                                                     .Build());
+      }
+      return;
+    }
+    case dsl::ActionKind::kRequest: {
+      std::vector<Value> roles;
+      for (const std::string& role : a.roles) {
+        const std::string* org = s_->OrganisationOf(role);
+        if (org == nullptr) continue;
+        roles.push_back(ObjectBuilder().Add("role", role).Add("organisation", *org).Build());
+      }
+      auto n = static_cast<int>(roles.size());
+      int need = a.join == dsl::JoinKind::kAll   ? n
+                 : a.join == dsl::JoinKind::kAny ? std::min(1, n)
+                                                 : std::min(a.join_count, n);
+      for (size_t i = 0; i < roles.size() || (i == 0 && roles.empty()); ++i) {
+        Emit(DomainType::kTaskRequested,
+             ObjectBuilder()
+                 .Add("task", a.task)
+                 .Add("new", i == 0)
+                 .Add("role", roles.empty() ? Value("") : roles[i]["role"])
+                 .Add("organisation", roles.empty() ? Value("") : roles[i]["organisation"])
+                 .Add("join", JoinName(a.join))
+                 .Add("need", need)
+                 .Add("fields", Project(s_->application, a.fields))
+                 .Add("basis", a.legal_basis)
+                 .Build());
+        if (roles.empty()) break;
+      }
+      if (roles.empty()) {
+        // Nobody to ask (every role was left out): the task is complete at once.
+        s_->FindTask(a.task)->roles.clear();
+        Emit(DomainType::kTaskCompleted, ObjectBuilder().Add("task", a.task).Add("responses", 0).Build());
+        completed_.push_back(a.task);
+      }
+      return;
+    }
+    case dsl::ActionKind::kSet:
+      Emit(DomainType::kVariableSet, ObjectBuilder()
+                                         .Add("name", a.variable)
+                                         .Add("value", a.value->Evaluate(Ctx()))
+                                         .Build());
+      return;
+    case dsl::ActionKind::kStartDeadline: {
+      const dsl::Deadline* d = def_->FindDeadline(a.deadline);
+      Emit(DomainType::kDeadlineStarted,
+           ObjectBuilder()
+               .Add("deadline", a.deadline)
+               .Add("started", FormatTimestamp(in_.time))
+               .Add("due", FormatTimestamp(DueAfter(*d, in_.time, d->duration)))
+               .Add("duration", d->duration.ToString())
+               .Add("calendar", d->legal_calendar ? "legal" : "exact")
+               .Build());
+      return;
+    }
+    case dsl::ActionKind::kExtendDeadline: {
+      const dsl::Deadline* d = def_->FindDeadline(a.deadline);
+      DeadlineState* dl = s_->FindDeadline(a.deadline);
+      if (dl == nullptr || !dl->active() || dl->extensions >= d->max_extensions) return;
+      Duration dur = a.extension.value_or(d->max_extension.value_or(d->duration));
+      Emit(DomainType::kDeadlineExtended, ObjectBuilder()
+                                              .Add("deadline", a.deadline)
+                                              .Add("previous_due", FormatTimestamp(dl->due))
+                                              .Add("due", FormatTimestamp(DueAfter(*d, dl->due - 1, dur)))
+                                              .Add("duration", dur.ToString())
+                                              .Add("reason", a.reason)
+                                              .Add("by", "")
+                                              .Build());
+      return;
+    }
+    case dsl::ActionKind::kCancelDeadline: {
+      DeadlineState* dl = s_->FindDeadline(a.deadline);
+      if (dl == nullptr || !dl->active()) return;
+      Emit(DomainType::kDeadlineCancelled,
+           ObjectBuilder().Add("deadline", a.deadline).Add("reason", "cancelled by the workflow").Build());
+      return;
+    }
+  }
+}
+
+void Runtime::Step::Fire(const dsl::Transition& t) {
+  RunActions(t.actions);
+  if (!t.target.empty() && s_->open()) Enter(t.target);
+}
+
+void Runtime::Step::Enter(const std::string& name) {
+  const dsl::State* st = def_->FindState(name);
+  Emit(DomainType::kStateEntered, ObjectBuilder().Add("state", name).Add("from", s_->state).Build());
+  if (st->terminal.has_value()) {
+    CancelDeadlines("case closed");
+    Emit(DomainType::kCaseClosed, ObjectBuilder()
+                                      .Add("outcome", dsl::OutcomeName(*st->terminal))
+                                      .Add("state", name)
+                                      .Build());
+    return;
+  }
+  RunActions(st->on_enter);
+}
+
+void Runtime::Step::CancelDeadlines(std::string_view reason) {
+  for (size_t i = 0; i < s_->deadlines.size(); ++i) {
+    if (!s_->deadlines[i].active()) continue;
+    Emit(DomainType::kDeadlineCancelled,
+         ObjectBuilder().Add("deadline", s_->deadlines[i].name).Add("reason", reason).Build());
+  }
+}
+
+void Runtime::Step::Settle() {
+  // Joined triggers for tasks completed in this step, then automatic transitions, until the
+  // case rests.
+  for (int step = 0; step < kMaxAutoSteps && s_->open(); ++step) {
+    const dsl::State* st = def_->FindState(s_->state);
+    const dsl::Transition* next = nullptr;
+    for (const dsl::Transition& t : st->transitions) {
+      if (t.trigger == dsl::TriggerKind::kJoined &&
+          std::find(completed_.begin(), completed_.end(), t.task) != completed_.end() &&
+          Holds(t.when)) {
+        completed_.erase(std::find(completed_.begin(), completed_.end(), t.task));
+        next = &t;
+        break;
+      }
+    }
+    if (next == nullptr) {
+      for (const dsl::Transition& t : st->transitions) {
+        if (t.trigger == dsl::TriggerKind::kAuto && Holds(t.when)) {
+          next = &t;
+          break;
+        }
+      }
+    }
+    if (next == nullptr) return;
+    Fire(*next);
+  }
+}
+
+Runtime::Runtime(const dsl::Registry& registry, const dsl::Directory& directory)
+    : registry_(registry), directory_(directory) {}
+
+StepResult Runtime::Handle(const InputEvent& in, CaseState* state) const {
+  StepResult r;
+  Step(*this, in, state, &r).Run();
+  return r;
+}
+
+const dsl::Definition* Runtime::DefinitionOf(const CaseState& state) const {
+  return registry_.Find(state.workflow, state.version);
+}
+
+bool Runtime::KnownType(std::string_view type) const {
+  return IsEngineType(type) || registry_.HandlesType(type);
+}
+
+}  // namespace amtsweg::runtime

@@ -1,0 +1,57 @@
+// The workflow runtime: a pure, deterministic function from (definitions, directory, case
+// state, input event) to new domain events.
+//
+// No clock, no randomness, no I/O: time is the input event's time, ids are derived from the
+// case id and sequence numbers. Thread-safe: a Runtime is immutable after construction and
+// Handle() may run concurrently for different cases.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/common/status.h"
+#include "engine/dsl/directory.h"
+#include "engine/dsl/loader.h"
+#include "engine/runtime/case_state.h"
+#include "engine/runtime/events.h"
+
+namespace amtsweg::runtime {
+
+// Why an input was not taken. kind is a short stable word for counting and filtering.
+struct Rejection {
+  std::string kind;    // e.g. "unknown-case", "closed-case", "not-a-participant"
+  std::string reason;  // for people: what and where
+};
+
+struct StepResult {
+  // The domain events produced, seqs continuing the case's log; already applied to `state`.
+  std::vector<DomainEvent> events;
+  // Set when the input was refused. If the case exists and is open, `events` then holds one
+  // input.rejected event recording the refusal in the case's history; otherwise it is empty.
+  std::optional<Rejection> rejection;
+  // True for inputs that are dropped silently by design (a timer made stale by an extension).
+  bool ignored = false;
+};
+
+class Runtime {
+ public:
+  // Borrows `registry` and `directory`; both must outlive the Runtime.
+  Runtime(const dsl::Registry& registry, const dsl::Directory& directory);
+
+  // Handles `in` for the case in `*state` (a default-constructed state, seq 0, when the case
+  // does not exist yet). On return `*state` is the state after the produced events.
+  StepResult Handle(const InputEvent& in, CaseState* state) const;
+
+  // The definition a case runs on, or nullptr.
+  const dsl::Definition* DefinitionOf(const CaseState& state) const;
+
+  // The input types the engine accepts: the engine's own and every definition's.
+  bool KnownType(std::string_view type) const;
+
+ private:
+  class Step;
+  const dsl::Registry& registry_;
+  const dsl::Directory& directory_;
+};
+
+}  // namespace amtsweg::runtime

@@ -1,0 +1,677 @@
+// The RocksDB store. Key and value layouts: engine/store/codec.h and README.md.
+#include "engine/store/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <limits>
+#include <unordered_map>
+
+#include "engine/store/codec.h"
+
+namespace amtsweg::store {
+namespace {
+
+using rocksdb::ColumnFamilyHandle;
+using rocksdb::Slice;
+
+Slice ToSlice(std::string_view s) {
+  return Slice(s.data(), s.size());
+}
+std::string_view ToView(const Slice& s) {
+  return std::string_view(s.data(), s.size());
+}
+
+// Translates a RocksDB status at the edge, keeping RocksDB's text after our context.
+Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return Status::OK();
+  std::string msg(context);
+  msg += ": ";
+  msg += s.ToString();
+  if (s.IsNotFound()) return Status::NotFound(std::move(msg));
+  if (s.IsCorruption()) return Status::Corruption(std::move(msg));
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(std::move(msg));
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIncomplete()) {
+    return Status::Unavailable(std::move(msg));
+  }
+  if (s.IsNotSupported()) return Status::Internal(std::move(msg));
+  return Status::IOError(std::move(msg));  // IOError, NoSpace, Aborted, ...
+}
+
+std::string CaseContext(std::string_view case_id) {
+  std::string s("case ");
+  s += case_id;
+  return s;
+}
+
+rocksdb::CompressionType PickCompression(rocksdb::CompressionType preferred) {
+  auto supported = rocksdb::GetSupportedCompressions();
+  if (std::find(supported.begin(), supported.end(), preferred) != supported.end()) {
+    return preferred;
+  }
+  return rocksdb::kNoCompression;
+}
+
+// Per-family tuning. Events are an append-only log read by range scans of one case, so they get
+// big write buffers and blocks and no filter (point lookups go to `cases`). Cases and seen are
+// answered by point lookups, so they get bloom filters. Everything shares one block cache.
+rocksdb::ColumnFamilyOptions FamilyOptions(std::string_view name,
+                                           const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.compaction_style = rocksdb::kCompactionStyleLevel;
+  cf.level_compaction_dynamic_level_bytes = true;
+  cf.compression = PickCompression(rocksdb::kLZ4Compression);
+  cf.bottommost_compression = PickCompression(rocksdb::kZSTD);
+  const bool is_events = name == codec::kEvents;
+  cf.write_buffer_size = is_events ? (64u << 20) : (16u << 20);
+  cf.max_write_buffer_number = 3;
+  cf.target_file_size_base = 64u << 20;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.block_size = is_events ? (16u << 10) : (4u << 10);
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  if (name == codec::kCases || name == codec::kSeen) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  }
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+// The smallest string greater than every string starting with `prefix`; empty when none.
+std::string PrefixSuccessor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<uint8_t>(s.back()) == 0xff)
+    s.pop_back();
+  if (!s.empty()) s.back() = static_cast<char>(static_cast<uint8_t>(s.back()) + 1);
+  return s;
+}
+
+Status ValidateTimer(const Timer& t, std::string_view what) {
+  if (t.due < 0) {
+    return Status::InvalidArgument(std::string(what) + ": negative due time for case " + t.case_id);
+  }
+  return codec::ValidateCaseId(t.case_id).WithContext(what);
+}
+
+}  // namespace
+
+std::string_view CrashPointName(CrashPoint p) {
+  switch (p) {
+    case CrashPoint::kBeforeBatchBuilt:
+      return "before_batch_built";
+    case CrashPoint::kAfterEventsStaged:
+      return "after_events_staged";
+    case CrashPoint::kAfterOutboxStaged:
+      return "after_outbox_staged";
+    case CrashPoint::kBeforeWrite:
+      return "before_write";
+    case CrashPoint::kAfterWrite:
+      return "after_write";
+    case CrashPoint::kAfterOutboxDelete:
+      return "after_outbox_delete";
+  }
+  return "unknown";
+}
+
+std::optional<CrashPoint> ParseCrashPoint(std::string_view name) {
+  for (CrashPoint p : {CrashPoint::kBeforeBatchBuilt, CrashPoint::kAfterEventsStaged,
+                       CrashPoint::kAfterOutboxStaged, CrashPoint::kBeforeWrite,
+                       CrashPoint::kAfterWrite, CrashPoint::kAfterOutboxDelete}) {
+    if (CrashPointName(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+struct Store::Impl {
+  Options options;
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<ColumnFamilyHandle*> handles;  // owned; released in ~Impl
+  ColumnFamilyHandle* events = nullptr;
+  ColumnFamilyHandle* cases = nullptr;
+  ColumnFamilyHandle* index = nullptr;
+  ColumnFamilyHandle* timers = nullptr;
+  ColumnFamilyHandle* outbox = nullptr;
+  ColumnFamilyHandle* meta = nullptr;
+  ColumnFamilyHandle* dead = nullptr;
+  ColumnFamilyHandle* seen = nullptr;
+  // Last assigned seqs; written only by the writer thread, read by StatsSummary.
+  std::atomic<uint64_t> outbox_seq{0};
+  std::atomic<uint64_t> dead_seq{0};
+  std::function<void(CrashPoint)> crash_hook;
+
+  ~Impl() {
+    if (!db) return;
+    for (ColumnFamilyHandle* h : handles)
+      db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    // Close() flushes nothing we need (the WAL is durable); its status has no one to go to.
+    db->Close().PermitUncheckedError();
+  }
+
+  void Crash(CrashPoint p) const {
+    if (crash_hook) crash_hook(p);
+  }
+
+  Status FaultBeforeWrite(std::string_view what) const {
+    if (!options.fault_before_write_for_test) return Status::OK();
+    return options.fault_before_write_for_test().WithContext(what);
+  }
+
+  Status Write(rocksdb::WriteBatch* batch, std::string_view what) const {
+    RETURN_IF_ERROR(FaultBeforeWrite(what));
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    return FromRocks(db->Write(wo, batch), what);
+  }
+
+  // Last assigned seq: the larger of the persisted counter and the last key of the family (the
+  // key check guards against a counter that was lost while entries survived).
+  Result<uint64_t> LoadCounter(std::string_view meta_key, ColumnFamilyHandle* cf) const {
+    uint64_t counter = 0;
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, ToSlice(meta_key), &value);
+    if (s.ok()) {
+      std::string_view in(value);
+      if (!codec::GetFixed64BE(&in, &counter) || !in.empty()) {
+        return Status::Corruption("meta " + std::string(meta_key) + ": bad counter");
+      }
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "reading meta " + std::string(meta_key));
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+    it->SeekToLast();
+    if (it->Valid()) {
+      std::string_view key = ToView(it->key());
+      uint64_t last = 0;
+      if (!codec::GetFixed64BE(&key, &last)) {
+        return Status::Corruption(std::string(meta_key) + ": bad key in column family");
+      }
+      counter = std::max(counter, last);
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scanning for " + std::string(meta_key)));
+    return counter;
+  }
+
+  Status CheckSchema() const {
+    std::string value;
+    rocksdb::Status s =
+        db->Get(rocksdb::ReadOptions(), meta, ToSlice(codec::kMetaSchemaVersion), &value);
+    if (s.ok()) {
+      if (value != codec::kSchemaVersion) {
+        return Status::Corruption("unsupported schema version '" + value + "' (this build reads " +
+                                  std::string(codec::kSchemaVersion) + ")");
+      }
+      return Status::OK();
+    }
+    if (!s.IsNotFound()) return FromRocks(s, "reading schema version");
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(
+        db->Put(wo, meta, ToSlice(codec::kMetaSchemaVersion), ToSlice(codec::kSchemaVersion)),
+        "writing schema version");
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const Options& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.avoid_flush_during_shutdown = false;
+  db_options.bytes_per_sync = 1u << 20;
+  // Quiet families (meta, dead) would otherwise pin old WAL files forever.
+  db_options.max_total_wal_size = 256u << 20;
+  db_options.keep_log_file_num = 5;
+
+  const std::vector<std::string_view> ours = {codec::kEvents, codec::kCases,  codec::kIndex,
+                                              codec::kTimers, codec::kOutbox, codec::kMeta,
+                                              codec::kDead,   codec::kSeen};
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                           FamilyOptions("default", impl->cache));
+  for (std::string_view name : ours) {
+    descriptors.emplace_back(std::string(name), FamilyOptions(name, impl->cache));
+  }
+  // Families from a newer build are opened too (RocksDB refuses to open without them).
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, path, &existing).ok()) {
+    for (const std::string& name : existing) {
+      bool known = std::any_of(descriptors.begin(), descriptors.end(),
+                               [&](const auto& d) { return d.name == name; });
+      if (!known) descriptors.emplace_back(name, FamilyOptions(name, impl->cache));
+    }
+  }
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &raw);
+  if (!s.ok()) return FromRocks(s, "opening store " + path);
+  impl->db.reset(raw);
+  impl->events = impl->handles[1];
+  impl->cases = impl->handles[2];
+  impl->index = impl->handles[3];
+  impl->timers = impl->handles[4];
+  impl->outbox = impl->handles[5];
+  impl->meta = impl->handles[6];
+  impl->dead = impl->handles[7];
+  impl->seen = impl->handles[8];
+
+  RETURN_IF_ERROR(impl->CheckSchema().WithContext("opening store " + path));
+  ASSIGN_OR_RETURN(uint64_t outbox_seq, impl->LoadCounter(codec::kMetaOutboxSeq, impl->outbox));
+  ASSIGN_OR_RETURN(uint64_t dead_seq, impl->LoadCounter(codec::kMetaDeadSeq, impl->dead));
+  impl->outbox_seq = outbox_seq;
+  impl->dead_seq = dead_seq;
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Result<CommitResult> Store::Commit(const Batch& batch) {
+  Impl& m = *impl_;
+  for (size_t i = 0; i < batch.cases.size(); ++i) {
+    RETURN_IF_ERROR(codec::ValidateCaseId(batch.cases[i].case_id)
+                        .WithContext("Commit: case write " + std::to_string(i)));
+  }
+  for (const Timer& t : batch.timers_add)
+    RETURN_IF_ERROR(ValidateTimer(t, "Commit: timer"));
+  for (const Timer& t : batch.timers_remove)
+    RETURN_IF_ERROR(ValidateTimer(t, "Commit: timer"));
+  if (batch.empty()) return CommitResult{};
+
+  m.Crash(CrashPoint::kBeforeBatchBuilt);
+
+  // Chain heads: from the caller where it knows them, else one MultiGet for the distinct cases.
+  std::unordered_map<std::string_view, ChainHead> heads;
+  heads.reserve(batch.cases.size());
+  std::vector<Slice> to_read;
+  for (const CaseWrite& cw : batch.cases) {
+    auto [it, inserted] = heads.try_emplace(cw.case_id);
+    if (!inserted) continue;
+    if (cw.known_head) {
+      it->second = *cw.known_head;
+    } else {
+      to_read.push_back(ToSlice(cw.case_id));
+    }
+  }
+  if (!to_read.empty()) {
+    std::vector<rocksdb::PinnableSlice> values(to_read.size());
+    std::vector<rocksdb::Status> statuses(to_read.size());
+    m.db->MultiGet(rocksdb::ReadOptions(), m.cases, to_read.size(), to_read.data(), values.data(),
+                   statuses.data());
+    for (size_t i = 0; i < to_read.size(); ++i) {
+      std::string_view id = ToView(to_read[i]);
+      if (statuses[i].IsNotFound()) continue;  // new case: 0 / genesis
+      RETURN_IF_ERROR(FromRocks(statuses[i], "Commit: reading " + CaseContext(id)));
+      CaseRecord record;
+      if (!codec::ParseCaseValue(ToView(values[i]), &record)) {
+        return Status::Corruption("Commit: " + CaseContext(id) + ": undecodable case record");
+      }
+      heads[id] = ChainHead{record.last_seq, record.head};
+    }
+  }
+
+  rocksdb::WriteBatch wb;
+  CommitResult result;
+  result.heads.reserve(batch.cases.size());
+  for (const CaseWrite& cw : batch.cases) {
+    ChainHead& h = heads[cw.case_id];
+    for (const std::string& event : cw.events) {
+      ++h.last_seq;
+      h.head = ChainHash(h.head, event);
+      wb.Put(m.events, codec::EventKey(cw.case_id, h.last_seq), codec::EventValue(h.head, event));
+    }
+    result.heads.push_back({h.last_seq, h.head});
+  }
+  m.Crash(CrashPoint::kAfterEventsStaged);
+
+  for (size_t i = 0; i < batch.cases.size(); ++i) {
+    const CaseWrite& cw = batch.cases[i];
+    CaseRecord record{cw.snapshot, result.heads[i].last_seq, result.heads[i].head};
+    wb.Put(m.cases, ToSlice(cw.case_id), codec::CaseValue(record));
+    // Removes before adds, so "remove k, add k" (an unchanged entry) leaves k present.
+    for (const std::string& key : cw.index_remove)
+      wb.Delete(m.index, key);
+    for (const std::string& key : cw.index_add)
+      wb.Put(m.index, key, Slice());
+  }
+  for (const Timer& t : batch.timers_remove)
+    wb.Delete(m.timers, codec::TimerKey(t));
+  for (const Timer& t : batch.timers_add)
+    wb.Put(m.timers, codec::TimerKey(t), Slice());
+  uint64_t outbox_seq = m.outbox_seq;
+  for (const OutboxEntry& e : batch.outbox) {
+    wb.Put(m.outbox, codec::SeqKey(++outbox_seq), codec::OutboxValue(e));
+  }
+  m.Crash(CrashPoint::kAfterOutboxStaged);
+
+  uint64_t dead_seq = m.dead_seq;
+  for (const DeadLetter& d : batch.dead) {
+    wb.Put(m.dead, codec::SeqKey(++dead_seq), codec::DeadValue(d));
+  }
+  for (const std::string& id : batch.seen_ids)
+    wb.Put(m.seen, id, Slice());
+  for (const auto& [source, position] : batch.positions) {
+    wb.Put(m.meta, codec::PositionKey(source), position);
+  }
+  if (outbox_seq != m.outbox_seq) {
+    wb.Put(m.meta, ToSlice(codec::kMetaOutboxSeq), codec::SeqKey(outbox_seq));
+  }
+  if (dead_seq != m.dead_seq) {
+    wb.Put(m.meta, ToSlice(codec::kMetaDeadSeq), codec::SeqKey(dead_seq));
+  }
+  m.Crash(CrashPoint::kBeforeWrite);
+
+  RETURN_IF_ERROR(m.Write(&wb, "Commit"));
+  // Only now, so that a failed write leaves the counters as they were.
+  m.outbox_seq = outbox_seq;
+  m.dead_seq = dead_seq;
+  m.Crash(CrashPoint::kAfterWrite);
+  return result;
+}
+
+Result<std::optional<CaseRecord>> Store::GetCase(std::string_view case_id) const {
+  std::string value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cases, ToSlice(case_id), &value);
+  if (s.IsNotFound()) return std::optional<CaseRecord>();
+  RETURN_IF_ERROR(FromRocks(s, "reading " + CaseContext(case_id)));
+  CaseRecord record;
+  if (!codec::ParseCaseValue(value, &record)) {
+    return Status::Corruption(CaseContext(case_id) + ": undecodable case record");
+  }
+  return std::optional<CaseRecord>(std::move(record));
+}
+
+Status Store::ScanEvents(std::string_view case_id, uint64_t from_seq, uint64_t to_seq,
+                         const std::function<bool(const EventRecord&)>& fn) const {
+  RETURN_IF_ERROR(codec::ValidateCaseId(case_id).WithContext("ScanEvents"));
+  if (from_seq > to_seq) return Status::OK();
+  const std::string lower = codec::EventKey(case_id, from_seq);
+  const std::string upper = to_seq == std::numeric_limits<uint64_t>::max()
+                                ? codec::EventKeyEnd(case_id)
+                                : codec::EventKey(case_id, to_seq + 1);
+  Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->events));
+  EventRecord record;
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    std::string_view id;
+    std::string_view payload;
+    if (!codec::ParseEventKey(ToView(it->key()), &id, &record.seq) ||
+        !codec::ParseEventValue(ToView(it->value()), &record.hash, &payload)) {
+      return Status::Corruption(CaseContext(case_id) + ": undecodable event");
+    }
+    record.payload.assign(payload);
+    if (!fn(record)) return Status::OK();
+  }
+  return FromRocks(it->status(), "scanning events of " + CaseContext(case_id));
+}
+
+Status Store::ScanCases(const std::function<bool(std::string_view, const CaseRecord&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cases));
+  CaseRecord record;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!codec::ParseCaseValue(ToView(it->value()), &record)) {
+      return Status::Corruption(CaseContext(ToView(it->key())) + ": undecodable case record");
+    }
+    if (!fn(ToView(it->key()), record)) return Status::OK();
+  }
+  return FromRocks(it->status(), "scanning cases");
+}
+
+Status Store::ScanIndex(std::string_view prefix,
+                        const std::function<bool(std::string_view key)>& fn) const {
+  const std::string upper = PrefixSuccessor(prefix);
+  Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->index));
+  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+    std::string_view key = ToView(it->key());
+    if (!key.starts_with(prefix)) break;
+    if (!fn(key)) return Status::OK();
+  }
+  return FromRocks(it->status(), "scanning index");
+}
+
+Status Store::DueTimers(Timestamp upto, const std::function<bool(const Timer&)>& fn) const {
+  if (upto < 0) return Status::OK();
+  const std::string upper = codec::SeqKey(static_cast<uint64_t>(upto) + 1);
+  Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->timers));
+  Timer timer;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!codec::ParseTimerKey(ToView(it->key()), &timer)) {
+      return Status::Corruption("undecodable timer key");
+    }
+    if (!fn(timer)) return Status::OK();
+  }
+  return FromRocks(it->status(), "scanning timers");
+}
+
+Result<std::optional<Timer>> Store::NextTimer() const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->timers));
+  it->SeekToFirst();
+  if (!it->Valid()) {
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading next timer"));
+    return std::optional<Timer>();
+  }
+  Timer timer;
+  if (!codec::ParseTimerKey(ToView(it->key()), &timer)) {
+    return Status::Corruption("undecodable timer key");
+  }
+  return std::optional<Timer>(std::move(timer));
+}
+
+Status Store::ScanOutbox(const std::function<bool(const OutboxEntry&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->outbox));
+  OutboxEntry entry;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key = ToView(it->key());
+    if (!codec::GetFixed64BE(&key, &entry.seq) ||
+        !codec::ParseOutboxValue(ToView(it->value()), &entry)) {
+      return Status::Corruption("undecodable outbox entry");
+    }
+    if (!fn(entry)) return Status::OK();
+  }
+  return FromRocks(it->status(), "scanning outbox");
+}
+
+Result<uint64_t> Store::OutboxSize() const {
+  // The outbox is drained continuously, so counting its keys is cheap.
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->outbox));
+  uint64_t n = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    ++n;
+  RETURN_IF_ERROR(FromRocks(it->status(), "counting outbox"));
+  return n;
+}
+
+Status Store::ScanDeadLetters(const std::function<bool(const DeadLetter&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->dead));
+  DeadLetter dead;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key = ToView(it->key());
+    if (!codec::GetFixed64BE(&key, &dead.seq) ||
+        !codec::ParseDeadValue(ToView(it->value()), &dead)) {
+      return Status::Corruption("undecodable dead letter");
+    }
+    if (!fn(dead)) return Status::OK();
+  }
+  return FromRocks(it->status(), "scanning dead letters");
+}
+
+Result<bool> Store::Seen(std::string_view input_id) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->seen, ToSlice(input_id), &value);
+  if (s.IsNotFound()) return false;
+  RETURN_IF_ERROR(FromRocks(s, "reading seen id"));
+  return true;
+}
+
+Result<std::optional<std::string>> Store::GetPosition(std::string_view source) const {
+  std::string value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, codec::PositionKey(source), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  RETURN_IF_ERROR(FromRocks(s, "reading position of " + std::string(source)));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::DeleteOutbox(const std::vector<uint64_t>& seqs) {
+  if (seqs.empty()) return Status::OK();
+  rocksdb::WriteBatch wb;
+  for (uint64_t seq : seqs)
+    wb.Delete(impl_->outbox, codec::SeqKey(seq));
+  RETURN_IF_ERROR(impl_->Write(&wb, "DeleteOutbox"));
+  impl_->Crash(CrashPoint::kAfterOutboxDelete);
+  return Status::OK();
+}
+
+Status Store::VerifyChain(std::string_view case_id) const {
+  RETURN_IF_ERROR(codec::ValidateCaseId(case_id).WithContext("VerifyChain"));
+  const std::string ctx = CaseContext(case_id);
+  ASSIGN_OR_RETURN(std::optional<CaseRecord> record, GetCase(case_id));
+
+  const std::string upper = codec::EventKeyEnd(case_id);
+  Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->events));
+  uint64_t expected = 1;
+  Digest head = kGenesisDigest;
+  for (it->Seek(codec::EventKey(case_id, 0)); it->Valid(); it->Next(), ++expected) {
+    std::string_view id;
+    uint64_t seq = 0;
+    Digest stored{};
+    std::string_view payload;
+    if (!codec::ParseEventKey(ToView(it->key()), &id, &seq)) {
+      return Status::Corruption(ctx + ": event " + std::to_string(expected) + ": bad key");
+    }
+    if (seq != expected) {
+      return Status::Corruption(ctx + ": event " + std::to_string(expected) +
+                                ": missing (next stored event is " + std::to_string(seq) + ")");
+    }
+    if (!codec::ParseEventValue(ToView(it->value()), &stored, &payload)) {
+      return Status::Corruption(ctx + ": event " + std::to_string(seq) + ": undecodable");
+    }
+    head = ChainHash(head, payload);
+    if (head != stored) {
+      return Status::Corruption(ctx + ": event " + std::to_string(seq) + ": hash mismatch");
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "VerifyChain: scanning events of " + ctx));
+  const uint64_t last = expected - 1;
+  if (!record) {
+    if (last == 0) return Status::NotFound(ctx);
+    return Status::Corruption(ctx + ": events 1.." + std::to_string(last) +
+                              " stored but no case record");
+  }
+  if (record->last_seq != last) {
+    return Status::Corruption(ctx + ": event " +
+                              std::to_string(std::min(last, record->last_seq) + 1) +
+                              ": case record says last seq " + std::to_string(record->last_seq) +
+                              ", the log ends at " + std::to_string(last));
+  }
+  if (record->head != head) {
+    return Status::Corruption(ctx + ": event " + std::to_string(last) +
+                              ": case record head does not match the chain");
+  }
+  return Status::OK();
+}
+
+Status Store::ClearIndex() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->index));
+  rocksdb::WriteBatch wb;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    wb.Delete(impl_->index, it->key());
+    if (wb.Count() >= 10000) {
+      RETURN_IF_ERROR(impl_->Write(&wb, "ClearIndex"));
+      wb.Clear();
+    }
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "ClearIndex: scanning index"));
+  if (wb.Count() > 0) RETURN_IF_ERROR(impl_->Write(&wb, "ClearIndex"));
+  return Status::OK();
+}
+
+Status Store::PutSnapshot(std::string_view case_id, const CaseRecord& record) {
+  RETURN_IF_ERROR(codec::ValidateCaseId(case_id).WithContext("PutSnapshot"));
+  rocksdb::WriteBatch wb;
+  wb.Put(impl_->cases, ToSlice(case_id), codec::CaseValue(record));
+  return impl_->Write(&wb, "PutSnapshot of " + CaseContext(case_id));
+}
+
+Status Store::OverwriteEventPayloadForTest(std::string_view case_id, uint64_t seq,
+                                           std::string_view payload) {
+  const std::string key = codec::EventKey(case_id, seq);
+  std::string value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->events, key, &value);
+  RETURN_IF_ERROR(FromRocks(s, CaseContext(case_id) + ": event " + std::to_string(seq)));
+  Digest hash{};
+  std::string_view old_payload;
+  if (!codec::ParseEventValue(value, &hash, &old_payload)) {
+    return Status::Corruption(CaseContext(case_id) + ": undecodable event");
+  }
+  rocksdb::WriteBatch wb;
+  wb.Put(impl_->events, key, codec::EventValue(hash, payload));
+  return impl_->Write(&wb, "OverwriteEventPayloadForTest");
+}
+
+void Store::SetCrashHook(std::function<void(CrashPoint)> hook) {
+  impl_->crash_hook = std::move(hook);
+}
+
+std::string Store::StatsSummary() const {
+  auto prop = [&](ColumnFamilyHandle* cf, const std::string& name) -> uint64_t {
+    uint64_t v = 0;
+    if (!impl_->db->GetIntProperty(cf, name, &v)) return 0;
+    return v;
+  };
+  auto aggregated = [&](const std::string& name) -> uint64_t {
+    uint64_t v = 0;
+    if (!impl_->db->GetAggregatedIntProperty(name, &v)) return 0;
+    return v;
+  };
+  constexpr double kMiB = 1024.0 * 1024.0;
+  char buf[256];
+  std::snprintf(
+      buf, sizeof buf,
+      "events~%llu cases~%llu live=%.1fMiB sst=%.1fMiB memtables=%.1fMiB compactions=%llu "
+      "outbox_seq=%llu dead_seq=%llu",
+      static_cast<unsigned long long>(prop(impl_->events, "rocksdb.estimate-num-keys")),
+      static_cast<unsigned long long>(prop(impl_->cases, "rocksdb.estimate-num-keys")),
+      static_cast<double>(aggregated("rocksdb.estimate-live-data-size")) / kMiB,
+      static_cast<double>(aggregated("rocksdb.total-sst-files-size")) / kMiB,
+      static_cast<double>(aggregated("rocksdb.cur-size-all-mem-tables")) / kMiB,
+      static_cast<unsigned long long>(aggregated("rocksdb.num-running-compactions")),
+      static_cast<unsigned long long>(impl_->outbox_seq.load()),
+      static_cast<unsigned long long>(impl_->dead_seq.load()));
+  return buf;
+}
+
+}  // namespace amtsweg::store

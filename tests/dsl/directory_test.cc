@@ -1,0 +1,129 @@
+#include "engine/dsl/directory.h"
+
+#include <gtest/gtest.h>
+
+namespace amtsweg::dsl {
+namespace {
+
+constexpr char kDirectory[] = R"(organisations:
+  - id: gewerbeamt-kiel
+    kind: municipal
+    name: Landeshauptstadt Kiel, Gewerbeamt
+    functions: [gewerbeamt]
+    area: ["01002"]
+    topic: amtsweg.org.gewerbeamt-kiel
+  - id: kreis-pinneberg
+    kind: municipal
+    name: Kreis Pinneberg
+    functions: [bauaufsicht]
+    area: ["01056"]
+  - id: stadt-elmshorn
+    kind: municipal
+    name: Stadt Elmshorn
+    functions: [bauaufsicht, gemeinde]
+    area: ["01056015"]
+    webhook: https://elmshorn.example/hook
+  - id: b-dguv
+    kind: federal
+    name: DGUV
+    functions: [dguv]
+  - id: a-dguv
+    kind: federal
+    name: DGUV (tie)
+    functions: [dguv]
+    area: []
+  - id: land
+    kind: state
+    name: Land
+    functions: [bauaufsicht]
+    area: ["01"]
+)";
+
+TEST(DirectoryTest, LoadsAndFinds) {
+  auto dir = Directory::Parse(kDirectory, "dir.yaml");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  const Directory& d = **dir;
+  EXPECT_EQ(d.organisations().size(), 6u);
+  const Organisation* kiel = d.Find("gewerbeamt-kiel");
+  ASSERT_NE(kiel, nullptr);
+  EXPECT_EQ(kiel->kind, "municipal");
+  EXPECT_EQ(kiel->name, "Landeshauptstadt Kiel, Gewerbeamt");
+  EXPECT_EQ(kiel->area, std::vector<std::string>{"01002"});
+  EXPECT_EQ(kiel->topic, "amtsweg.org.gewerbeamt-kiel");
+  EXPECT_EQ(d.Find("kreis-pinneberg")->topic, "amtsweg.org.kreis-pinneberg");  // default
+  EXPECT_EQ(d.Find("stadt-elmshorn")->webhook, "https://elmshorn.example/hook");
+  EXPECT_EQ(d.Find("nobody"), nullptr);
+  EXPECT_TRUE(d.HasFunction("gemeinde"));
+  EXPECT_FALSE(d.HasFunction("zoll"));
+}
+
+TEST(DirectoryTest, ResponsibleTakesLongestPrefix) {
+  auto dir = Directory::Parse(kDirectory, "dir.yaml");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  const Directory& d = **dir;
+  auto id = [&](std::string_view f, std::string_view ags) -> std::string {
+    const Organisation* o = d.Responsible(f, ags);
+    return o ? o->id : "-";
+  };
+  EXPECT_EQ(id("bauaufsicht", "01056015"), "stadt-elmshorn");   // delegated town
+  EXPECT_EQ(id("bauaufsicht", "01056039"), "kreis-pinneberg");  // rest of the Kreis
+  EXPECT_EQ(id("bauaufsicht", "01002000"), "land");             // only the Land covers it
+  EXPECT_EQ(id("bauaufsicht", "02000000"), "-");                // outside every area
+  EXPECT_EQ(id("gewerbeamt", "01002000"), "gewerbeamt-kiel");
+  EXPECT_EQ(id("gewerbeamt", "01003000"), "-");
+  EXPECT_EQ(id("dguv", "09162000"), "a-dguv");  // empty area covers all; tie -> smaller id
+  EXPECT_EQ(id("zoll", "01002000"), "-");       // nobody performs it
+  EXPECT_EQ(id("gemeinde", "0105601"), "-");    // a shorter key is not covered by a longer prefix
+}
+
+TEST(DirectoryTest, ReportsEveryErrorWithPosition) {
+  constexpr char kBad[] = R"(organisations:
+  - id: Bad_Id
+    kind: county
+    name: X
+    functions: [gewerbeamt]
+    area: ["0100200011", "01x", 01002]
+    colour: blue
+  - id: ok
+    kind: state
+    functions: []
+    webhook: http://insecure
+  - id: ok
+    kind: state
+    name: Twin
+    functions: [Bad-Function]
+)";
+  auto dir = Directory::Parse(kBad, "sh.yaml");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_TRUE(dir.status().IsInvalidArgument());
+  EXPECT_EQ(dir.status().message(),
+            "sh.yaml:7:5: unknown key 'colour' in organisation; allowed: id, kind, name, "
+            "functions, area, topic, webhook\n"
+            "sh.yaml:2:9: organisation id 'Bad_Id' must match [a-z0-9-]+\n"
+            "sh.yaml:3:11: unknown organisation kind 'county'; expected state, municipal, "
+            "chamber or federal\n"
+            "sh.yaml:6:12: area '0100200011' must be an AGS prefix of 1 to 8 digits\n"
+            "sh.yaml:6:26: area '01x' must be an AGS prefix of 1 to 8 digits\n"
+            "sh.yaml:6:33: area '01002' must be quoted (\"01002\")\n"
+            "sh.yaml:9:5: organisation is missing 'name'\n"
+            "sh.yaml:10:16: 'functions' must not be empty\n"
+            "sh.yaml:11:14: webhook must be an https:// URL\n"
+            "sh.yaml:15:17: function 'Bad-Function' must match [a-z0-9_]+\n"
+            "sh.yaml:12:9: duplicate organisation id 'ok' (first at line 8)");
+}
+
+TEST(DirectoryTest, SyntaxError) {
+  auto dir = Directory::Parse("organisations: [\n  - id: x\n", "broken.yaml");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_TRUE(dir.status().message().starts_with("broken.yaml:")) << dir.status().message();
+  EXPECT_NE(dir.status().message().find("YAML syntax error"), std::string::npos);
+}
+
+TEST(DirectoryTest, MissingFile) {
+  auto dir = Directory::Load("/nonexistent/dir.yaml");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(dir.status().code(), Status::Code::kIOError);
+}
+
+}  // namespace
+}  // namespace amtsweg::dsl
