@@ -197,7 +197,7 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
   }
   if (!runtime_.KnownType(in.type)) {
     pending_->delta.rejected++;
-    DeadLetter(*raw, source_name, "unknown-type",
+    if (raw != nullptr) DeadLetter(*raw, source_name, "unknown-type",
                "no workflow and no engine function handles event type '" + in.type + "'");
     return;
   }

@@ -405,12 +405,25 @@ class Parser {
     }
   }
 
+  // A list of literals becomes one literal, so that `x in ['a', 'b']` does not build the list
+  // on every evaluation.
+  static std::unique_ptr<Node> FoldConstantList(std::unique_ptr<Node> n) {
+    std::vector<Value> items;
+    for (const auto& c : n->children) {
+      if (c->op != Op::kLiteral) return n;
+      items.push_back(c->literal);
+    }
+    auto lit = Make(Op::kLiteral);
+    lit->literal = Value::Array(std::move(items));
+    return lit;
+  }
+
   std::unique_ptr<Node> List() {
     Next();  // [
     auto n = Make(Op::kList);
     if (Peek().kind == Tok::kRBracket) {
       Next();
-      return n;
+      return FoldConstantList(std::move(n));
     }
     while (true) {
       auto item = Or();
@@ -422,7 +435,7 @@ class Parser {
       }
       if (Peek().kind == Tok::kRBracket) {
         Next();
-        return n;
+        return FoldConstantList(std::move(n));
       }
       return Fail(Peek(), "expected ',' or ']' but found " + Describe(Peek()));
     }

@@ -12,7 +12,8 @@ constexpr int kMaxAutoSteps = 64;
 bool IsEngineType(std::string_view type) {
   return type == input_type::kApplicationSubmitted || type == input_type::kTaskResponded ||
          type == input_type::kDeadlineExtended || type == input_type::kCertificateRequested ||
-         type == input_type::kApplicationWithdrawn || type == input_type::kDocumentsCompleted;
+         type == input_type::kApplicationWithdrawn || type == input_type::kDocumentsCompleted ||
+         type == input_type::kTimerFired;
 }
 
 std::string_view JoinName(dsl::JoinKind k) {

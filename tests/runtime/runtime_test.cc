@@ -1,0 +1,314 @@
+#include "engine/runtime/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/runtime/test_workflow.h"
+
+namespace amtsweg::runtime {
+namespace {
+
+using amtsweg::testing::Application;
+using amtsweg::testing::Input;
+
+namespace it = input_type;
+
+class RuntimeTest : public ::testing::Test {
+ protected:
+  amtsweg::testing::TestWorld world;
+  Runtime rt{world.registry, *world.directory};
+  CaseState state;
+  std::vector<DomainEvent> log;
+
+  StepResult Feed(const InputEvent& in) {
+    StepResult r = rt.Handle(in, &state);
+    log.insert(log.end(), r.events.begin(), r.events.end());
+    return r;
+  }
+
+  void OpenKiel(bool craft = false, bool special = false) {
+    StepResult r = Feed(Input("a1", it::kApplicationSubmitted, "C-1", "2026-01-15T09:00:00Z",
+                              Application("01002000", craft, special)));
+    ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
+  }
+
+  void Complete(std::string_view time = "2026-01-15T10:00:00Z") {
+    StepResult r = Feed(Input("d1", it::kDocumentsCompleted, "C-1", time, Value::Object({}),
+                              "amt-kiel"));
+    ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
+  }
+
+  StepResult Respond(std::string id, std::string_view task, std::string participant,
+                     std::string_view time, std::vector<Member> extra = {}) {
+    extra.emplace(extra.begin(), "task", std::string(task));
+    return Feed(Input(std::move(id), it::kTaskResponded, "C-1", time,
+                      Value::Object(std::move(extra)), std::move(participant)));
+  }
+
+  std::vector<std::string> Types(const std::vector<DomainEvent>& events) const {
+    std::vector<std::string> out;
+    for (const DomainEvent& e : events) out.emplace_back(DomainTypeName(e.type));
+    return out;
+  }
+};
+
+TEST_F(RuntimeTest, OpensCaseResolvesRolesAndDisclosesOnlyProjectedFields) {
+  OpenKiel();
+  EXPECT_EQ(Types(log), (std::vector<std::string>{"case.opened", "participant.resolved",
+                                                  "participant.resolved",
+                                                  "notification.disclosed", "state.entered"}));
+  EXPECT_EQ(state.state, "received");
+  EXPECT_EQ(*state.OrganisationOf("amt"), "amt-kiel");
+  EXPECT_EQ(*state.OrganisationOf("kammer"), "ihk-kiel");
+  EXPECT_EQ(state.OrganisationOf("land"), nullptr);  // role condition false
+  const Value& disclosed = log[3].data;
+  EXPECT_EQ(disclosed["organisation"].as_string(), "ihk-kiel");
+  EXPECT_EQ(disclosed["basis"].as_string(), "§1 Test");
+  EXPECT_EQ(disclosed["fields"].ToJson(), R"({"name":"Jensen GmbH","ags":"01002000"})");
+  for (size_t i = 0; i < log.size(); ++i) {
+    EXPECT_EQ(log[i].seq, i + 1);
+    EXPECT_EQ(log[i].cause, "a1");
+  }
+}
+
+TEST_F(RuntimeTest, ChamberIsChosenByAFactOfTheCase) {
+  OpenKiel(/*craft=*/true);
+  EXPECT_EQ(*state.OrganisationOf("kammer"), "hwk-nord");
+}
+
+TEST_F(RuntimeTest, UnroutableApplicationOpensNoCase) {
+  StepResult r = Feed(Input("a1", it::kApplicationSubmitted, "C-1", "2026-01-15T09:00:00Z",
+                            Application("09162000")));
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "unroutable");
+  EXPECT_NE(r.rejection->reason.find("09162000"), std::string::npos);
+  EXPECT_TRUE(r.events.empty());
+  EXPECT_EQ(state.seq, 0u);
+}
+
+TEST_F(RuntimeTest, UnknownLeikaAndUnknownCaseAreRejectedWithoutEvents) {
+  Value app = ObjectBuilder().Add("leika", "99999999999999").Build();
+  StepResult r = Feed(Input("a1", it::kApplicationSubmitted, "C-1", "2026-01-15T09:00:00Z", app));
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "no-workflow");
+  r = Feed(Input("d1", it::kDocumentsCompleted, "C-404", "2026-01-15T09:00:00Z"));
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "unknown-case");
+  EXPECT_TRUE(log.empty());
+}
+
+TEST_F(RuntimeTest, EventFromWrongParticipantIsRejectedAndRecorded) {
+  OpenKiel();
+  size_t before = log.size();
+  StepResult r = Feed(Input("d1", it::kDocumentsCompleted, "C-1", "2026-01-15T10:00:00Z",
+                            Value::Object({}), "ihk-kiel"));
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "not-a-participant");
+  ASSERT_EQ(log.size(), before + 1);
+  EXPECT_EQ(log.back().type, DomainType::kInputRejected);
+  EXPECT_EQ(log.back().data["input"].as_string(), "d1");
+  EXPECT_EQ(state.state, "received");
+}
+
+TEST_F(RuntimeTest, ParallelRequestJoinsOnAllThenAutoTransition) {
+  OpenKiel(false, /*special=*/true);
+  Complete();
+  EXPECT_EQ(state.state, "hearing");
+  const DeadlineState* dl = state.FindDeadline("fiction");
+  ASSERT_NE(dl, nullptr);
+  EXPECT_TRUE(dl->active());
+  // 15 January + 3 months: end of 15 April 2026, German summer time.
+  EXPECT_EQ(FormatTimestamp(dl->due), "2026-04-15T22:00:00Z");
+  const TaskState* hearing = state.FindTask("hearing");
+  ASSERT_NE(hearing, nullptr);
+  EXPECT_EQ(hearing->roles.size(), 2u);
+  EXPECT_EQ(hearing->need, 2);
+
+  StepResult r = Respond("r1", "hearing", "ihk-kiel", "2026-01-20T10:00:00Z",
+                         {{"objection", Value(true)}});
+  ASSERT_FALSE(r.rejection.has_value());
+  EXPECT_EQ(state.vars["consent"].as_string(), "refused");
+  EXPECT_FALSE(state.FindTask("hearing")->complete);
+  EXPECT_EQ(state.state, "hearing");
+
+  r = Respond("r2", "hearing", "land", "2026-01-21T10:00:00Z");
+  ASSERT_FALSE(r.rejection.has_value());
+  EXPECT_TRUE(state.FindTask("hearing")->complete);
+  EXPECT_TRUE(state.vars["heard"].as_bool());
+  EXPECT_EQ(state.state, "deciding");
+  EXPECT_EQ(Types(r.events),
+            (std::vector<std::string>{"response.recorded", "task.completed", "variable.set",
+                                      "state.entered", "task.requested"}));
+}
+
+TEST_F(RuntimeTest, DuplicateAndUnaskedResponsesAreRejected) {
+  OpenKiel(false, true);
+  Complete();
+  ASSERT_FALSE(Respond("r1", "hearing", "ihk-kiel", "2026-01-20T10:00:00Z").rejection);
+  StepResult dup = Respond("r2", "hearing", "ihk-kiel", "2026-01-20T11:00:00Z");
+  ASSERT_TRUE(dup.rejection.has_value());
+  EXPECT_EQ(dup.rejection->kind, "duplicate-response");
+  StepResult stranger = Respond("r3", "hearing", "ihk-luebeck", "2026-01-20T11:00:00Z");
+  ASSERT_TRUE(stranger.rejection.has_value());
+  EXPECT_EQ(stranger.rejection->kind, "not-a-participant");
+  StepResult no_task = Respond("r4", "nosuchtask", "ihk-kiel", "2026-01-20T11:00:00Z");
+  ASSERT_TRUE(no_task.rejection.has_value());
+  EXPECT_EQ(no_task.rejection->kind, "unknown-task");
+}
+
+TEST_F(RuntimeTest, DeadlineExpiryGivesDeemedApprovalAndCertificate) {
+  OpenKiel();
+  Complete();
+  Timestamp due = state.FindDeadline("fiction")->due;
+  Value timer = ObjectBuilder().Add("deadline", "fiction").Add("due", FormatTimestamp(due)).Build();
+  StepResult r = Feed(Input("t1", it::kTimerFired, "C-1", FormatTimestamp(due), timer));
+  ASSERT_FALSE(r.rejection.has_value());
+  EXPECT_EQ(Types(r.events), (std::vector<std::string>{"deadline.expired", "state.entered",
+                                                       "case.closed"}));
+  EXPECT_EQ(r.events[0].data["effect"].as_string(), "deemed approved (§42a VwVfG)");
+  EXPECT_EQ(state.outcome, "deemed_approved");
+  EXPECT_EQ(state.closed_at, due);
+
+  r = Feed(Input("c1", it::kCertificateRequested, "C-1", "2026-05-01T08:00:00Z"));
+  ASSERT_FALSE(r.rejection.has_value());
+  ASSERT_EQ(r.events.size(), 1u);
+  EXPECT_EQ(r.events[0].type, DomainType::kCertificateIssued);
+  EXPECT_EQ(r.events[0].data["basis"].as_string(), "§42a Abs. 3 VwVfG");
+
+  size_t before = log.size();
+  r = Respond("late", "hearing", "ihk-kiel", "2026-05-02T08:00:00Z");
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "closed-case");
+  EXPECT_EQ(log.size(), before);  // a closed history stays closed
+}
+
+TEST_F(RuntimeTest, ExtensionFollowsTheRules) {
+  OpenKiel();
+  Complete();
+  auto extend = [&](std::string id, std::string participant, std::string_view time,
+                    std::string reason, std::string duration) {
+    ObjectBuilder b;
+    b.Add("deadline", "fiction").Add("reason", reason);
+    if (!duration.empty()) b.Add("duration", duration);
+    return Feed(Input(std::move(id), it::kDeadlineExtended, "C-1", time, b.Build(),
+                      std::move(participant)));
+  };
+  StepResult r = extend("x1", "ihk-kiel", "2026-02-01T10:00:00Z", "busy", "P1M");
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "not-a-participant");
+  r = extend("x2", "amt-kiel", "2026-02-01T10:00:00Z", "", "P1M");
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_NE(r.rejection->reason.find("reason"), std::string::npos);
+  r = extend("x3", "amt-kiel", "2026-02-01T10:00:00Z", "expert opinion needed", "P2M");
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_NE(r.rejection->reason.find("exceeds"), std::string::npos);
+  r = extend("x4", "amt-kiel", "2026-02-01T10:00:00Z", "expert opinion needed", "P1M");
+  ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
+  // §190 BGB: one month from the end of 15 April is the end of 15 May (summer time).
+  EXPECT_EQ(FormatTimestamp(state.FindDeadline("fiction")->due), "2026-05-15T22:00:00Z");
+  EXPECT_EQ(r.events[0].data["previous_due"].as_string(), "2026-04-15T22:00:00Z");
+  r = extend("x5", "amt-kiel", "2026-02-02T10:00:00Z", "again", "P1M");
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_NE(r.rejection->reason.find("already extended"), std::string::npos);
+
+  // The timer of the original due date is stale now and changes nothing.
+  Value stale = ObjectBuilder().Add("deadline", "fiction").Add("due", "2026-04-15T22:00:00Z").Build();
+  size_t before = log.size();
+  r = Feed(Input("t1", it::kTimerFired, "C-1", "2026-04-15T22:00:00Z", stale));
+  EXPECT_TRUE(r.ignored);
+  EXPECT_EQ(log.size(), before);
+  EXPECT_TRUE(state.open());
+}
+
+TEST_F(RuntimeTest, LateExtensionIsRefused) {
+  OpenKiel();
+  Complete();
+  Value data = ObjectBuilder().Add("deadline", "fiction").Add("reason", "late").Build();
+  StepResult r =
+      Feed(Input("x1", it::kDeadlineExtended, "C-1", "2026-04-16T10:00:00Z", data, "amt-kiel"));
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_NE(r.rejection->reason.find("in time"), std::string::npos);
+}
+
+TEST_F(RuntimeTest, WithdrawalClosesTheCaseAndCancelsDeadlines) {
+  OpenKiel();
+  Complete();
+  StepResult r = Feed(Input("w1", it::kApplicationWithdrawn, "C-1", "2026-02-01T10:00:00Z"));
+  ASSERT_FALSE(r.rejection.has_value());
+  EXPECT_EQ(Types(r.events), (std::vector<std::string>{"deadline.cancelled", "state.entered",
+                                                       "case.closed"}));
+  EXPECT_EQ(state.outcome, "withdrawn");
+  EXPECT_FALSE(state.FindDeadline("fiction")->active());
+}
+
+TEST_F(RuntimeTest, DecisionCancelsTheDeadlineAndCloses) {
+  OpenKiel();
+  Complete();
+  ASSERT_FALSE(Respond("r1", "hearing", "ihk-kiel", "2026-01-20T10:00:00Z").rejection);
+  EXPECT_EQ(state.state, "deciding");  // land did not take part: join over one role
+  StepResult r = Respond("r2", "decision", "amt-kiel", "2026-02-20T10:00:00Z",
+                         {{"decision", Value("approved")}});
+  ASSERT_FALSE(r.rejection.has_value());
+  EXPECT_EQ(state.outcome, "approved");
+  EXPECT_EQ(state.FindDeadline("fiction")->status, "cancelled");
+}
+
+TEST_F(RuntimeTest, NoTransitionForEventIsRejected) {
+  OpenKiel();
+  StepResult r = Feed(Input("c1", it::kCertificateRequested, "C-1", "2026-01-16T10:00:00Z"));
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "no-deemed-approval");
+  r = Feed(Input("a2", it::kApplicationSubmitted, "C-1", "2026-01-16T10:00:00Z",
+                 Application("01002000")));
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "case-exists");
+}
+
+TEST_F(RuntimeTest, ReplayOfTheLogEqualsLiveStateAndEncodingIsExact) {
+  OpenKiel(false, true);
+  Complete();
+  ASSERT_FALSE(Respond("r1", "hearing", "ihk-kiel", "2026-01-20T10:00:00Z").rejection);
+  ASSERT_FALSE(Respond("r2", "hearing", "land", "2026-01-21T10:00:00Z").rejection);
+  CaseState replayed;
+  for (const DomainEvent& e : log) {
+    std::string bytes;
+    EncodeEvent(e, &bytes);
+    Result<DomainEvent> back = DecodeEvent(bytes);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    std::string again;
+    EncodeEvent(*back, &again);
+    EXPECT_EQ(bytes, again);
+    ASSERT_TRUE(Apply(&replayed, *back).ok());
+  }
+  EXPECT_EQ(StateToValue(replayed).ToJson(), StateToValue(state).ToJson());
+  Result<CaseState> snap = DecodeSnapshot(EncodeSnapshot(state));
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(StateToValue(*snap).ToJson(), StateToValue(state).ToJson());
+}
+
+TEST_F(RuntimeTest, SameInputsGiveIdenticalEvents) {
+  OpenKiel(false, true);
+  Complete();
+  std::vector<DomainEvent> first = log;
+  state = CaseState();
+  log.clear();
+  OpenKiel(false, true);
+  Complete();
+  ASSERT_EQ(first.size(), log.size());
+  for (size_t i = 0; i < log.size(); ++i) {
+    std::string a, b;
+    EncodeEvent(first[i], &a);
+    EncodeEvent(log[i], &b);
+    EXPECT_EQ(a, b) << "event " << i + 1;
+  }
+}
+
+TEST_F(RuntimeTest, ApplyRefusesEventsOutOfSequence) {
+  OpenKiel();
+  DomainEvent e = log.back();
+  CaseState copy = state;
+  EXPECT_TRUE(Apply(&copy, e).IsCorruption());
+  EXPECT_EQ(copy.seq, state.seq);
+}
+
+}  // namespace
+}  // namespace amtsweg::runtime
