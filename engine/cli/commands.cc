@@ -179,8 +179,8 @@ int Run(const RunArgs& args) {
   if (!args.quiet) {
     std::printf(
         "processed %llu inputs in %.2f s (%.0f inputs/s): %llu accepted, %llu refused, %llu "
-        "duplicates; %llu domain events; %llu cases opened, %llu closed; %llu deadlines "
-        "expired or fired; %llu outbound events published\n",
+        "duplicates; %llu domain events; %llu cases opened, %llu closed; %llu deadline "
+        "timers fired; %llu outbound events published\n",
         static_cast<unsigned long long>(s.inputs), secs,
         static_cast<double>(s.inputs) / std::max(secs, 1e-3),
         static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.rejected),

@@ -31,7 +31,9 @@ MapReader::MapReader(const YAML::Node& node, std::string what,
   ok_ = true;
   mark_ = node.Mark();
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& k = it->first;
+    // Copies: the iterator yields a temporary pair of node handles.
+    YAML::Node k = it->first;
+    YAML::Node v = it->second;
     if (!k.IsScalar()) {
       errors->Add(k.Mark(), "keys of " + what_ + " must be plain names");
       continue;
@@ -51,7 +53,7 @@ MapReader::MapReader(const YAML::Node& node, std::string what,
         continue;
       }
     }
-    entries_.push_back(Entry{std::move(key), k, it->second});
+    entries_.push_back(Entry{std::move(key), k, v});
   }
 }
 

@@ -46,7 +46,7 @@ Value Project(const Value& application, const std::vector<std::string>& fields) 
 class Runtime::Step {
  public:
   Step(const Runtime& rt, const InputEvent& in, CaseState* s, StepResult* r)
-      : rt_(rt), in_(in), s_(s), r_(r) {}
+      : rt_(rt), in_(in), s_(s), r_(r), time_(std::max(in.time, s->updated_at)) {}
 
   void Run();
 
@@ -57,7 +57,7 @@ class Runtime::Step {
   void Emit(DomainType type, Value data) {
     DomainEvent e;
     e.seq = s_->seq + 1;
-    e.time = in_.time;
+    e.time = time_;
     e.type = type;
     e.cause = in_.id;
     e.data = std::move(data);
@@ -105,6 +105,9 @@ class Runtime::Step {
   const InputEvent& in_;
   CaseState* s_;
   StepResult* r_;
+  // The step's time: the input's, but never before the case's last event, so that a case's
+  // log is ordered in time even when an input arrives late.
+  const Timestamp time_;
   const dsl::Definition* def_ = nullptr;
   std::vector<std::string> completed_;  // tasks completed in this step, not yet joined
 };
@@ -349,8 +352,13 @@ void Runtime::Step::HandleExtension() {
   const dsl::Deadline* d = def_->FindDeadline(name);
   DeadlineState* dl = s_->FindDeadline(name);
   const std::string& reason = in_.data["reason"].as_string();
-  if (d == nullptr || dl == nullptr || !dl->active()) {
-    Reject("invalid-extension", "no running deadline '" + name + "' on case '" + s_->id + "'");
+  if (d == nullptr || dl == nullptr) {
+    Reject("invalid-extension", "no deadline '" + name + "' on case '" + s_->id + "'");
+    return;
+  }
+  if (!dl->active()) {
+    Reject("invalid-extension", "deadline '" + name + "' is " + dl->status + " (due " +
+                                    FormatTimestamp(dl->due) + "); only a running deadline can be extended");
     return;
   }
   const std::string* org = d->extendable_by.empty() ? nullptr : s_->OrganisationOf(d->extendable_by);
@@ -372,7 +380,7 @@ void Runtime::Step::HandleExtension() {
     Reject("invalid-extension", "an extension needs a reason (data.reason)");
     return;
   }
-  if (in_.time >= dl->due) {
+  if (time_ >= dl->due) {
     Reject("invalid-extension", "deadline '" + name + "' ended at " + FormatTimestamp(dl->due) +
                                     "; an extension must be made in time");
     return;
@@ -521,8 +529,8 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       Emit(DomainType::kDeadlineStarted,
            ObjectBuilder()
                .Add("deadline", a.deadline)
-               .Add("started", FormatTimestamp(in_.time))
-               .Add("due", FormatTimestamp(DueAfter(*d, in_.time, d->duration)))
+               .Add("started", FormatTimestamp(time_))
+               .Add("due", FormatTimestamp(DueAfter(*d, time_, d->duration)))
                .Add("duration", d->duration.ToString())
                .Add("calendar", d->legal_calendar ? "legal" : "exact")
                .Build());

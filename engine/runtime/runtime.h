@@ -1,8 +1,9 @@
 // The workflow runtime: a pure, deterministic function from (definitions, directory, case
 // state, input event) to new domain events.
 //
-// No clock, no randomness, no I/O: time is the input event's time, ids are derived from the
-// case id and sequence numbers. Thread-safe: a Runtime is immutable after construction and
+// No clock, no randomness, no I/O: time is the input event's time (or the case's last event's,
+// if the input is older: a case's log never goes back in time), ids are derived from the case id
+// and sequence numbers. Thread-safe: a Runtime is immutable after construction and
 // Handle() may run concurrently for different cases.
 #pragma once
 
