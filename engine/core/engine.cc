@@ -275,6 +275,7 @@ void Engine::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& 
   entry.id = s.id + "/" + std::to_string(e.seq);
   ObjectBuilder data;
   data.Add("workflow", s.workflow).Add("version", s.version).Add("leika", s.leika);
+  data.Add("seq", static_cast<int64_t>(e.seq));
   for (const Member& m : e.data.members()) {
     if (m.first != "new") data.Add(m.first, m.second);
   }

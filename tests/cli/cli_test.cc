@@ -1,0 +1,389 @@
+// End to end: drives the amtsweg binary over the shipped workflows, directory and sample
+// streams, and checks what a user would: final states, deadlines, each recipient's disclosed
+// fields, replay, audit, dead letters and the command line's errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "engine/common/value.h"
+#include "engine/dsl/loader.h"
+#include "engine/store/store.h"
+
+namespace amtsweg {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kRepo = AMTSWEG_SOURCE_DIR;
+const std::string kBinary = AMTSWEG_BINARY;
+
+struct Output {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+Output Amtsweg(const std::string& args) {
+  static int counter = 0;
+  std::string err_file = fs::temp_directory_path().string() + "/amtsweg-cli-stderr-" +
+                         std::to_string(getpid()) + "-" + std::to_string(counter++);
+  std::string cmd = kBinary + " " + args + " 2>" + err_file;
+  Output o;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) o.out.append(buf, n);
+  int status = pclose(p);
+  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  o.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  fs::remove(err_file);
+  return o;
+}
+
+std::vector<Value> JsonLines(const std::string& text) {
+  std::vector<Value> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    Result<Value> v = Value::ParseJson(line);
+    EXPECT_TRUE(v.ok()) << line;
+    if (v.ok()) out.push_back(*v);
+  }
+  return out;
+}
+
+std::string SampleSources() {
+  std::vector<std::string> files;
+  for (const auto& f : fs::directory_iterator(kRepo + "/workflows/samples")) {
+    if (f.path().extension() == ".jsonl") files.push_back(f.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  std::string args;
+  for (const std::string& f : files) args += " --source file:" + f;
+  return args;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static std::string dir_;
+  static std::string data_;
+  static Output run_;
+
+  static std::string Common() {
+    return "--workflows " + kRepo + "/workflows --directory " + kRepo +
+           "/workflows/directory/schleswig-holstein.yaml";
+  }
+
+  static void SetUpTestSuite() {
+    std::string tmpl = fs::temp_directory_path().string() + "/amtsweg-cli-XXXXXX";
+    dir_ = mkdtemp(tmpl.data());
+    data_ = dir_ + "/data";
+    run_ = Amtsweg("run " + Common() + " --data-dir " + data_ + SampleSources() +
+               " --until-idle --advance-to 2028-12-31T00:00:00Z");
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  std::string D() const { return " --data-dir " + data_; }
+
+  std::map<std::string, Value> Cases() {
+    Output o = Amtsweg("case list --json" + D());
+    EXPECT_EQ(o.code, 0) << o.err;
+    std::map<std::string, Value> out;
+    for (const Value& v : JsonLines(o.out)) out[v["case"].as_string()] = v;
+    return out;
+  }
+
+  Value Show(const std::string& id) {
+    Output o = Amtsweg("case show --json " + id + D());
+    EXPECT_EQ(o.code, 0) << o.err;
+    Result<Value> v = Value::ParseJson(o.out);
+    return v.ok() ? *v : Value();
+  }
+
+  const Value* Deadline(const Value& c, std::string_view name) {
+    for (const Value& d : c["deadlines"].items()) {
+      if (d["deadline"].as_string() == name) return &d;
+    }
+    return nullptr;
+  }
+};
+
+std::string CliTest::dir_;
+std::string CliTest::data_;
+Output CliTest::run_;
+
+TEST_F(CliTest, RunSucceedsAndReportsWhatItDid) {
+  ASSERT_EQ(run_.code, 0) << run_.err;
+  EXPECT_NE(run_.out.find("processed 71 inputs"), std::string::npos) << run_.out;
+  EXPECT_NE(run_.out.find("14 cases opened"), std::string::npos) << run_.out;
+}
+
+TEST_F(CliTest, EveryCaseEndsWhereTheScenarioLeadsIt) {
+  std::map<std::string, std::pair<std::string, std::string>> expected = {
+      {"GA-2026-0001", {"mitgeteilt", "notified"}},
+      {"GA-2026-0002", {"mitgeteilt", "notified"}},
+      {"GA-2026-0003", {"zurueckgewiesen", "rejected"}},
+      {"GA-2026-0004", {"withdrawn", "withdrawn"}},
+      {"GA-2026-0005", {"mitgeteilt", "notified"}},
+      {"GA-2027-0003", {"pruefung", "open"}},
+      {"BA-2026-0001", {"genehmigt", "approved"}},
+      {"BA-2026-0002", {"abgelehnt", "rejected"}},
+      {"HR-2026-0001", {"eingetragen", "approved"}},
+      {"HR-2026-0002", {"fiktiv_eingetragen", "deemed_approved"}},
+      {"HR-2026-0003", {"eingetragen", "approved"}},
+      {"HR-2026-0004", {"eingetragen", "approved"}},
+      {"BI-2026-0001", {"genehmigt", "approved"}},
+      {"BI-2026-0002", {"beteiligung", "open"}},
+  };
+  std::map<std::string, Value> cases = Cases();
+  ASSERT_EQ(cases.size(), expected.size());
+  for (const auto& [id, want] : expected) {
+    ASSERT_TRUE(cases.count(id)) << id;
+    EXPECT_EQ(cases[id]["state"].as_string(), want.first) << id;
+    EXPECT_EQ(cases[id]["outcome"].as_string(), want.second) << id;
+  }
+  Output filtered = Amtsweg("case list --json --outcome deemed_approved" + D());
+  ASSERT_EQ(JsonLines(filtered.out).size(), 1u);
+  Output by_org = Amtsweg("case list --json --participant hwk-flensburg" + D());
+  std::set<std::string> ids;
+  for (const Value& v : JsonLines(by_org.out)) ids.insert(v["case"].as_string());
+  EXPECT_TRUE(ids.count("GA-2026-0001"));   // a craft business in Kiel
+  EXPECT_FALSE(ids.count("GA-2026-0002"));  // IT consultancy: no HWK
+}
+
+TEST_F(CliTest, DeadlinesFollowTheLegalCalendar) {
+  // Documents complete Friday 10 July 2026: three months end on Saturday 10 October, so the
+  // period runs to the end of Monday 12 October (§31 Abs. 3 VwVfG), 24:00 CEST.
+  Value hr2 = Show("HR-2026-0002");
+  EXPECT_EQ(hr2["closed_at"].as_string(), "2026-10-12T22:00:00Z");
+  EXPECT_EQ((*Deadline(hr2, "eintragung"))["status"].as_string(), "expired");
+  // Extended once by one month from the end of 15 October: 15 November is a Sunday.
+  Value hr3 = Show("HR-2026-0003");
+  EXPECT_EQ((*Deadline(hr3, "eintragung"))["due"].as_string(), "2026-11-16T23:00:00Z");
+  EXPECT_EQ((*Deadline(hr3, "eintragung"))["extensions"].as_int(), 1);
+  EXPECT_EQ((*Deadline(hr3, "eintragung"))["status"].as_string(), "cancelled");
+  // The municipality's consent is deemed given two months after 20 March.
+  Value ba1 = Show("BA-2026-0001");
+  EXPECT_EQ((*Deadline(ba1, "einvernehmen"))["status"].as_string(), "expired");
+  EXPECT_EQ((*Deadline(ba1, "einvernehmen"))["due"].as_string(), "2026-05-20T22:00:00Z");
+  EXPECT_EQ(ba1["variables"]["einvernehmen"].as_string(), "fingiert");
+  // The BImSchG decision period expires without a deemed approval: the case stays open.
+  Value bi2 = Show("BI-2026-0002");
+  EXPECT_EQ((*Deadline(bi2, "entscheidungsfrist"))["status"].as_string(), "expired");
+  EXPECT_TRUE(bi2["outcome"].is_null());
+}
+
+TEST_F(CliTest, HistoryShowsTheCertificateOfTheDeemedEntry) {
+  Output o = Amtsweg("case history HR-2026-0002" + D());
+  ASSERT_EQ(o.code, 0) << o.err;
+  std::vector<Value> events = JsonLines(o.out);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back()["type"].as_string(), "certificate.issued");
+  EXPECT_EQ(events.back()["data"]["basis"].as_string(), "§42a Abs. 3 VwVfG");
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i]["seq"].as_int(), static_cast<int64_t>(i + 1));
+    EXPECT_EQ(events[i]["hash"].as_string().size(), 64u);
+  }
+}
+
+TEST_F(CliTest, EachRecipientReceivesOnlyItsAllowedFields) {
+  auto dir = dsl::Directory::Load(kRepo + "/workflows/directory/schleswig-holstein.yaml");
+  ASSERT_TRUE(dir.ok());
+  dsl::RegistryLoadResult reg = dsl::LoadRegistry(kRepo + "/workflows", dir->get());
+  ASSERT_TRUE(reg.errors.empty());
+  // Allowed fields per (workflow, role): the union of every notify/request action's fields.
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> allowed;
+  auto collect = [&](const dsl::Definition& def, const std::vector<dsl::Action>& actions) {
+    for (const dsl::Action& a : actions) {
+      for (const std::string& role : a.roles) {
+        allowed[{def.name, role}].insert(a.fields.begin(), a.fields.end());
+      }
+    }
+  };
+  for (const dsl::Definition* def : reg.registry.All()) {
+    collect(*def, def->start.actions);
+    collect(*def, def->on_withdrawal);
+    for (const dsl::State& s : def->states) {
+      collect(*def, s.on_enter);
+      for (const dsl::Transition& t : s.transitions) collect(*def, t.actions);
+    }
+    for (const dsl::Deadline& d : def->deadlines) collect(*def, d.on_expiry);
+  }
+  size_t checked = 0;
+  std::set<std::string> stat_cases;
+  for (const auto& f : fs::directory_iterator(data_ + "/out")) {
+    std::ifstream in(f.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      Result<Value> ev = Value::ParseJson(line);
+      ASSERT_TRUE(ev.ok());
+      const Value& data = (*ev)["data"];
+      std::string org = data["organisation"].as_string();
+      EXPECT_EQ(f.path().filename().string(), "amtsweg.org." + org + ".jsonl");
+      const std::set<std::string>& ok = allowed[{data["workflow"].as_string(), data["role"].as_string()}];
+      for (const Member& m : data["fields"].members()) {
+        EXPECT_TRUE(ok.count(m.first)) << org << " received " << m.first << " in " << line;
+      }
+      EXPECT_FALSE(data["basis"].as_string().empty()) << line;
+      EXPECT_EQ((*ev)["id"].as_string(),
+                (*ev)["subject"].as_string() + "/" + std::to_string(data["seq"].as_int()))
+          << line;
+      if (org == "statistikamt-nord") stat_cases.insert((*ev)["subject"].as_string());
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 50u);
+  // The statistics office hears of the accepted notifications, never of the rejected one.
+  EXPECT_EQ(stat_cases, (std::set<std::string>{"GA-2026-0001", "GA-2026-0002", "GA-2026-0005"}));
+  // Personal data of the owner never reaches the statistics office.
+  std::ifstream stat(data_ + "/out/amtsweg.org.statistikamt-nord.jsonl");
+  std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all.find("Jensen"), std::string::npos);
+  EXPECT_EQ(all.find("geburtsdatum"), std::string::npos);
+}
+
+TEST_F(CliTest, ReplayOfEveryCaseEqualsTheLiveStateAndVerifies) {
+  for (const auto& [id, summary] : Cases()) {
+    Output replay = Amtsweg("replay --verify " + id + D());
+    ASSERT_EQ(replay.code, 0) << id << ": " << replay.err;
+    EXPECT_NE(replay.err.find("snapshot matches the log"), std::string::npos) << replay.err;
+    Result<Value> replayed = Value::ParseJson(replay.out);
+    ASSERT_TRUE(replayed.ok());
+    EXPECT_EQ(*replayed, Show(id)) << id;
+  }
+}
+
+TEST_F(CliTest, ReplayAsOfAMomentShowsTheStateThen) {
+  Output before = Amtsweg("replay HR-2026-0002 --as-of 2026-10-12T21:59:59Z" + D());
+  ASSERT_EQ(before.code, 0) << before.err;
+  Result<Value> b = Value::ParseJson(before.out);
+  EXPECT_EQ((*b)["state"].as_string(), "pruefung");
+  EXPECT_TRUE((*b)["outcome"].is_null());
+  Output after = Amtsweg("replay HR-2026-0002 --as-of 2026-10-12T22:00:00Z" + D());
+  Result<Value> a = Value::ParseJson(after.out);
+  EXPECT_EQ((*a)["outcome"].as_string(), "deemed_approved");
+  Output upto = Amtsweg("replay HR-2026-0002 --upto 1" + D());
+  Result<Value> u = Value::ParseJson(upto.out);
+  EXPECT_EQ((*u)["seq"].as_int(), 1);
+  EXPECT_EQ((*u)["state"].as_string(), "");
+}
+
+TEST_F(CliTest, AuditVerifyPassesAndDetectsTampering) {
+  Output ok = Amtsweg("audit verify" + D());
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("14 cases"), std::string::npos) << ok.out;
+
+  std::string copy = dir_ + "/tampered";
+  fs::copy(data_, copy, fs::copy_options::recursive);
+  {
+    auto st = store::Store::Open(copy);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    std::string payload;
+    ASSERT_TRUE((*st)->ScanEvents("BA-2026-0002", 5, 5, [&](const store::EventRecord& r) {
+                      payload = r.payload;
+                      return false;
+                    })
+                    .ok());
+    ASSERT_FALSE(payload.empty());
+    payload.back() ^= 1;  // one bit of a stored event flipped
+    ASSERT_TRUE((*st)->OverwriteEventPayloadForTest("BA-2026-0002", 5, payload).ok());
+  }
+  Output bad = Amtsweg("audit verify --data-dir " + copy);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find("BA-2026-0002"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("event 5"), std::string::npos) << bad.err;
+  Output replay = Amtsweg("replay --verify BA-2026-0002 --data-dir " + copy);
+  EXPECT_EQ(replay.code, 1) << replay.err;
+}
+
+TEST_F(CliTest, DeadLettersKeepEveryRefusedInputWithItsReason) {
+  Output o = Amtsweg("dead-letters --json" + D());
+  ASSERT_EQ(o.code, 0) << o.err;
+  std::vector<Value> dead = JsonLines(o.out);
+  std::multiset<std::string> kinds;
+  for (const Value& d : dead) {
+    const std::string& reason = d["reason"].as_string();
+    kinds.insert(reason.substr(0, reason.find(':')));
+    EXPECT_NE(d["position"].as_string().find("line "), std::string::npos);
+    EXPECT_FALSE(d["raw"].as_string().empty());
+  }
+  EXPECT_EQ(dead.size(), 16u);
+  EXPECT_EQ(kinds.count("malformed"), 6u);
+  for (const char* kind : {"unknown-type", "unknown-case", "closed-case", "not-a-participant",
+                           "no-workflow", "unroutable", "duplicate", "invalid-extension",
+                           "invalid-response", "oversized"}) {
+    EXPECT_EQ(kinds.count(kind), 1u) << kind;
+  }
+  Output table = Amtsweg("dead-letters" + D());
+  EXPECT_NE(table.out.find("16 dead letter(s)"), std::string::npos);
+}
+
+TEST_F(CliTest, RunningAgainProcessesNothingTwice) {
+  Output again = Amtsweg("run " + Common() + D() + SampleSources() + " --until-idle");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("processed 0 inputs"), std::string::npos) << again.out;
+}
+
+TEST_F(CliTest, CrashedRunsResumeToTheSameResult) {
+  for (const char* point : {"after_events_staged", "before_write", "after_write"}) {
+    std::string data = dir_ + "/crash-" + point;
+    Output crashed = Amtsweg("run -q " + Common() + " --data-dir " + data + SampleSources() +
+                         " --until-idle --batch 5 --crash-at " + point + " --crash-after 3");
+    EXPECT_EQ(crashed.code, 99) << point << ": " << crashed.err;
+    Output resumed = Amtsweg("run -q " + Common() + " --data-dir " + data + SampleSources() +
+                         " --until-idle --batch 5 --advance-to 2028-12-31T00:00:00Z");
+    ASSERT_EQ(resumed.code, 0) << resumed.err;
+    for (const auto& [id, summary] : Cases()) {
+      Output a = Amtsweg("case history " + id + D());
+      Output b = Amtsweg("case history " + id + " --data-dir " + data);
+      EXPECT_EQ(a.out, b.out) << point << " " << id;
+    }
+  }
+}
+
+TEST_F(CliTest, ValidateAcceptsTheShippedWorkflowsAndPointsAtErrors) {
+  Output ok = Amtsweg("validate --directory " + kRepo + "/workflows/directory/schleswig-holstein.yaml " +
+                  kRepo + "/workflows/*.yaml");
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  std::string broken = dir_ + "/broken.yaml";
+  std::ofstream(broken) << "name: Broken Name\nversion: 1\nleika: \"99\"\nstart: {to: nowhere}\n"
+                           "states:\n  a: {terminal: approved}\n  b: {terminal: maybe}\n";
+  Output bad = Amtsweg("validate " + broken);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find(broken + ":1:"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find(broken + ":4:"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find(broken + ":7:"), std::string::npos) << bad.err;
+}
+
+TEST_F(CliTest, BadArgumentsGetClearErrors) {
+  Output none = Amtsweg("");
+  EXPECT_EQ(none.code, 2);
+  Output missing = Amtsweg("run --data-dir " + data_);
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("--workflows"), std::string::npos) << missing.err;
+  Output unknown = Amtsweg("frobnicate");
+  EXPECT_EQ(unknown.code, 2);
+  Output no_case = Amtsweg("case show NOPE" + D());
+  EXPECT_EQ(no_case.code, 1);
+  EXPECT_NE(no_case.err.find("no case 'NOPE'"), std::string::npos) << no_case.err;
+  Output no_store = Amtsweg("case list --data-dir " + dir_ + "/nothing-here");
+  EXPECT_NE(no_store.code, 0);
+  EXPECT_NE(no_store.err.find("no amtsweg store"), std::string::npos) << no_store.err;
+  Output bad_source = Amtsweg("run " + Common() + D() + " --source kafka:x --until-idle");
+  EXPECT_EQ(bad_source.code, 2);
+  Output bad_time = Amtsweg("replay GA-2026-0001 --as-of yesterday" + D());
+  EXPECT_EQ(bad_time.code, 2);
+  Output both = Amtsweg("replay GA-2026-0001 --upto 2 --as-of 2026-01-01T00:00:00Z" + D());
+  EXPECT_EQ(both.code, 2);
+}
+
+}  // namespace
+}  // namespace amtsweg
