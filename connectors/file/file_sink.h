@@ -1,9 +1,11 @@
 // A Sink writing each destination's outbound CloudEvents as JSON lines to
-// `<directory>/<destination>.jsonl`, fsynced before Publish returns. Delivery is at least once:
+// `<directory>/<destination>.jsonl`, made durable (one syncfs for all files) before Publish
+// returns. Delivery is at least once:
 // after a crash between writing and removing from the outbox, events are written again with the
 // same id, which receivers use to deduplicate. Not thread-safe.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "engine/core/source.h"
@@ -14,11 +16,18 @@ class FileSink final : public core::Sink {
  public:
   // Creates `directory` if needed.
   static Result<std::unique_ptr<FileSink>> Open(const std::string& directory);
+  ~FileSink() override;
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
   Status Publish(const std::vector<store::OutboxEntry>& entries) override;
 
  private:
-  explicit FileSink(std::string directory) : directory_(std::move(directory)) {}
+  FileSink(std::string directory, int dir_fd) : directory_(std::move(directory)), dir_fd_(dir_fd) {}
+  Result<int> FileFor(const std::string& destination);
+
   std::string directory_;
+  int dir_fd_;
+  std::map<std::string, int> files_;  // destination -> open file, appended to
 };
 
 }  // namespace amtsweg::connectors

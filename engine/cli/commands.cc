@@ -44,10 +44,12 @@ Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& data_dir) 
   return store::Store::Open(data_dir, options);
 }
 
-Result<runtime::CaseState> LoadState(const store::Store& st, const std::string& id) {
-  ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, st.GetCase(id));
-  if (!rec.has_value()) return Status::NotFound("no case '" + id + "'");
-  return runtime::DecodeSnapshot(rec->snapshot);
+Result<runtime::CaseState> LoadState(const store::Store& st, const std::string& id,
+                                     bool with_application = true) {
+  ASSIGN_OR_RETURN(std::optional<runtime::CaseState> s,
+                   core::LoadCaseState(st, id, with_application));
+  if (!s.has_value()) return Status::NotFound("no case '" + id + "'");
+  return std::move(*s);
 }
 
 std::string CaseIdOfIndexKey(std::string_view key) {
@@ -256,7 +258,7 @@ int CaseList(const ListArgs& args) {
   if (!scan.ok()) return Fail(scan, "case list");
   Table table({"CASE", "WORKFLOW", "STATE", "OUTCOME", "OPENED", "UPDATED", "NEXT DEADLINE"});
   for (const std::string& id : ids) {
-    Result<runtime::CaseState> s = LoadState(**st, id);
+    Result<runtime::CaseState> s = LoadState(**st, id, /*with_application=*/false);
     if (!s.ok()) return Fail(s.status(), "case " + id);
     if (!args.workflow.empty() && s->workflow != args.workflow) continue;
     if (!args.state.empty() && s->state != args.state) continue;
@@ -377,7 +379,7 @@ int Replay(const ReplayArgs& args) {
   }
   bool full = state.seq == (*rec)->last_seq;
   if (full) {
-    Result<runtime::CaseState> snap = runtime::DecodeSnapshot((*rec)->snapshot);
+    Result<runtime::CaseState> snap = LoadState(**st, args.id);
     if (!snap.ok() || !(runtime::StateToValue(*snap) == runtime::StateToValue(state))) {
       std::cerr << "amtsweg replay: verification FAILED: case " << args.id
                 << ": the stored snapshot differs from the state replayed from the log"

@@ -109,13 +109,28 @@ Status Engine::Begin() {
   return Status::OK();
 }
 
-Result<std::optional<runtime::CaseState>> Engine::LoadCase(const std::string& case_id) {
-  if (auto it = cache_.find(case_id); it != cache_.end()) return std::optional(it->second);
-  ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store_.GetCase(case_id));
+Result<std::optional<runtime::CaseState>> LoadCaseState(const store::Store& store,
+                                                        const std::string& case_id,
+                                                        bool with_application) {
+  ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store.GetCase(case_id));
   if (!rec.has_value()) return std::optional<runtime::CaseState>();
   Result<runtime::CaseState> state = runtime::DecodeSnapshot(rec->snapshot);
   if (!state.ok()) return state.status().WithContext("case '" + case_id + "'");
+  if (with_application) {
+    Status restored = Status::Corruption("case '" + case_id + "' has no event 1");
+    RETURN_IF_ERROR(store.ScanEvents(case_id, 1, 1, [&](const store::EventRecord& r) {
+      Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+      restored = e.ok() ? runtime::RestoreApplication(&*state, *e) : e.status();
+      return false;
+    }));
+    RETURN_IF_ERROR(restored);
+  }
   return std::optional(std::move(state).value());
+}
+
+Result<std::optional<runtime::CaseState>> Engine::LoadCase(const std::string& case_id) {
+  if (auto it = cache_.find(case_id); it != cache_.end()) return std::optional(it->second);
+  return LoadCaseState(store_, case_id);
 }
 
 runtime::CaseState* Engine::Working(const std::string& case_id, bool* found) {
@@ -277,7 +292,10 @@ void Engine::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& 
   data.Add("workflow", s.workflow).Add("version", s.version).Add("leika", s.leika);
   data.Add("seq", static_cast<int64_t>(e.seq));
   for (const Member& m : e.data.members()) {
-    if (m.first != "new") data.Add(m.first, m.second);
+    if (m.first == "new") continue;
+    // The domain event names the disclosed fields; the recipient gets their values.
+    data.Add(m.first, m.first == "fields" ? runtime::ProjectFields(s.application, m.second)
+                                          : m.second);
   }
   std::string type = "de.amtsweg.";
   type += runtime::DomainTypeName(e.type);
@@ -362,7 +380,7 @@ Status Engine::AdvanceClock(Timestamp t) {
 Status Engine::PublishOutbox(Sink& sink) {
   while (true) {
     std::vector<store::OutboxEntry> entries;
-    RETURN_IF_ERROR(store_.ScanOutbox([&](const store::OutboxEntry& e) {
+    RETURN_IF_ERROR(store_.ScanOutbox(outbox_floor_, [&](const store::OutboxEntry& e) {
       entries.push_back(e);
       return entries.size() < kOutboxPublishChunk;
     }));
@@ -372,6 +390,7 @@ Status Engine::PublishOutbox(Sink& sink) {
     seqs.reserve(entries.size());
     for (const store::OutboxEntry& e : entries) seqs.push_back(e.seq);
     RETURN_IF_ERROR(store_.DeleteOutbox(seqs));
+    outbox_floor_ = entries.back().seq + 1;
     stats_.published += entries.size();
   }
 }

@@ -69,6 +69,12 @@ std::string OutcomePrefix(std::string_view outcome);
 // Index keys describing a case state.
 std::vector<std::string> IndexKeys(const runtime::CaseState& s);
 
+// A case's committed state from its snapshot, with the application restored from its first
+// event when `with_application`. nullopt when there is no such case.
+Result<std::optional<runtime::CaseState>> LoadCaseState(const store::Store& store,
+                                                        const std::string& case_id,
+                                                        bool with_application = true);
+
 class Engine {
  public:
   Engine(store::Store& store, const dsl::Registry& registry, const dsl::Directory& directory,
@@ -134,6 +140,7 @@ class Engine {
   std::unordered_map<std::string, runtime::CaseState> cache_;
   std::set<TimerKey> timers_;  // every active deadline timer, mirror of the timers family
   std::unique_ptr<Pending> pending_;
+  uint64_t outbox_floor_ = 0;  // every outbox entry below this seq has been delivered
 };
 
 }  // namespace amtsweg::core

@@ -13,8 +13,12 @@ namespace {
 using internal::Errors;
 using internal::MapReader;
 
-bool IsIdChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
-bool IsFunctionChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+bool IsIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+bool IsFunctionChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
 bool IsTopicChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '-';
@@ -74,8 +78,8 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
     } else {
       std::map<std::string, SourcePos, std::less<>> seen;
       for (const YAML::Node& item : list) {
-        MapReader m(item, "organisation", {"id", "kind", "name", "functions", "area", "topic",
-                                           "webhook"},
+        MapReader m(item, "organisation",
+                    {"id", "kind", "name", "functions", "area", "topic", "webhook"},
                     internal::MarkOr(item, list.Mark()), &errors);
         if (!m.ok()) continue;
         Organisation org;
@@ -93,13 +97,13 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
           return true;
         };
         if (required("id", &org.id) && !AllOf(org.id, IsIdChar)) {
-          errors.Add(m.ValueMark("id"),
-                     "organisation id '" + org.id + "' must match [a-z0-9-]+");
+          errors.Add(m.ValueMark("id"), "organisation id '" + org.id + "' must match [a-z0-9-]+");
           ok = false;
         }
         if (required("kind", &org.kind)) {
           bool known = false;
-          for (std::string_view k : kKinds) known = known || k == org.kind;
+          for (std::string_view k : kKinds)
+            known = known || k == org.kind;
           if (!known) {
             errors.Add(m.ValueMark("kind"), "unknown organisation kind '" + org.kind +
                                                 "'; expected state, municipal, chamber or federal");
@@ -120,8 +124,7 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
             }
             for (size_t i = 0; i < org.functions.size(); ++i) {
               if (!AllOf(org.functions[i], IsFunctionChar)) {
-                errors.Add(marks[i],
-                           "function '" + org.functions[i] + "' must match [a-z0-9_]+");
+                errors.Add(marks[i], "function '" + org.functions[i] + "' must match [a-z0-9_]+");
                 ok = false;
               }
             }
@@ -139,8 +142,7 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
               const std::string& p = org.area[i];
               if (p.size() < 1 || p.size() > 8 ||
                   !AllOf(p, [](char c) { return c >= '0' && c <= '9'; })) {
-                errors.Add(marks[i], "area '" + p +
-                                         "' must be an AGS prefix of 1 to 8 digits");
+                errors.Add(marks[i], "area '" + p + "' must be an AGS prefix of 1 to 8 digits");
                 ok = false;
               } else if (!internal::IsQuoted(a)) {
                 // YAML 1.2 tools read 01002 as the number 1002: insist on quotes.
@@ -185,7 +187,8 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
   if (!diags.empty()) return JoinErrors(diags);
   for (size_t i = 0; i < dir->orgs_.size(); ++i) {
     dir->by_id_.emplace(dir->orgs_[i].id, i);
-    for (const std::string& f : dir->orgs_[i].functions) dir->by_function_[f].push_back(i);
+    for (const std::string& f : dir->orgs_[i].functions)
+      dir->by_function_[f].push_back(i);
   }
   return dir;
 }

@@ -79,9 +79,15 @@ struct Token {
   double d = 0;
 };
 
-bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsIdentStart(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool IsIdentChar(char c) {
+  return IsIdentStart(c) || (c >= '0' && c <= '9');
+}
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 std::string ColumnError(size_t pos, std::string_view msg) {
   return "column " + std::to_string(pos + 1) + ": " + std::string(msg);
@@ -107,7 +113,8 @@ class Lexer {
       char c = text_[pos_];
       if (IsIdentStart(c)) {
         size_t start = pos_;
-        while (pos_ < text_.size() && IsIdentChar(text_[pos_])) ++pos_;
+        while (pos_ < text_.size() && IsIdentChar(text_[pos_]))
+          ++pos_;
         t.kind = Tok::kIdent;
         t.text = text_.substr(start, pos_ - start);
       } else if (IsDigit(c) || (c == '-' && pos_ + 1 < text_.size() && IsDigit(text_[pos_ + 1]))) {
@@ -165,12 +172,14 @@ class Lexer {
   bool Number(Token* t, std::string* error) {
     size_t start = pos_;
     if (text_[pos_] == '-') ++pos_;
-    while (pos_ < text_.size() && IsDigit(text_[pos_])) ++pos_;
+    while (pos_ < text_.size() && IsDigit(text_[pos_]))
+      ++pos_;
     bool is_double = false;
     if (pos_ + 1 < text_.size() && text_[pos_] == '.' && IsDigit(text_[pos_ + 1])) {
       is_double = true;
       ++pos_;
-      while (pos_ < text_.size() && IsDigit(text_[pos_])) ++pos_;
+      while (pos_ < text_.size() && IsDigit(text_[pos_]))
+        ++pos_;
     }
     if (pos_ < text_.size() && IsIdentStart(text_[pos_])) {
       *error = ColumnError(pos_, "unexpected character after number");
@@ -289,7 +298,17 @@ class Parser {
     return n;
   }
 
+  // Nesting limit, so that hostile input cannot exhaust the stack.
+  static constexpr int kMaxDepth = 64;
+
   std::unique_ptr<Node> Or() {
+    if (++depth_ > kMaxDepth) return Fail(Peek(), "expression nested too deeply");
+    auto left = OrInner();
+    --depth_;
+    return left;
+  }
+
+  std::unique_ptr<Node> OrInner() {
     auto left = And();
     while (left && PeekKeyword("or")) {
       Next();
@@ -313,8 +332,10 @@ class Parser {
 
   std::unique_ptr<Node> Not() {
     if (PeekKeyword("not")) {
+      if (++depth_ > kMaxDepth) return Fail(Peek(), "expression nested too deeply");
       Next();
       auto inner = Not();
+      --depth_;
       if (!inner) return nullptr;
       auto n = Make(Op::kNot);
       n->children.push_back(std::move(inner));
@@ -357,7 +378,8 @@ class Parser {
           return left;
         }
     }
-    for (int i = 0; i < width; ++i) Next();
+    for (int i = 0; i < width; ++i)
+      Next();
     auto right = Primary();
     if (!right) return nullptr;
     return Binary(op, std::move(left), std::move(right));
@@ -467,8 +489,8 @@ class Parser {
     } else if (t.text == "application") {
       n->root = Node::Root::kApplication;
     } else {
-      return Fail(t, "unknown root '" + std::string(t.text) +
-                         "'; expected data, vars or application");
+      return Fail(t,
+                  "unknown root '" + std::string(t.text) + "'; expected data, vars or application");
     }
     std::string written(t.text);
     Next();
@@ -512,8 +534,8 @@ class Parser {
     auto n = Make(op);
     if (op == Op::kExists) {
       const Token& arg = Peek();
-      if (arg.kind != Tok::kIdent || toks_[idx_ + 1].kind == Tok::kLParen ||
-          arg.text == "true" || arg.text == "false" || arg.text == "null") {
+      if (arg.kind != Tok::kIdent || toks_[idx_ + 1].kind == Tok::kLParen || arg.text == "true" ||
+          arg.text == "false" || arg.text == "null") {
         return Fail(arg, "exists() takes a path");
       }
       auto p = Path();
@@ -541,6 +563,7 @@ class Parser {
 
   std::vector<Token> toks_;
   size_t idx_ = 0;
+  int depth_ = 0;
   std::vector<std::string>* paths_;
   std::string error_;
 };
@@ -735,6 +758,8 @@ Value Expression::Evaluate(const EvalContext& ctx) const {
   return *Eval(*root_, ctx, &scratch);
 }
 
-bool Expression::Test(const EvalContext& ctx) const { return TestNode(*root_, ctx); }
+bool Expression::Test(const EvalContext& ctx) const {
+  return TestNode(*root_, ctx);
+}
 
 }  // namespace amtsweg::dsl

@@ -21,8 +21,12 @@ using internal::PosOf;
 
 constexpr std::string_view kDefaultStartEvent = "de.amtsweg.application.submitted";
 
-bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsLower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Workflow names: [a-z0-9_-]+.
 bool IsWorkflowName(std::string_view s) {
@@ -34,7 +38,8 @@ bool IsWorkflowName(std::string_view s) {
 // Names of roles, states, variables, deadlines and tasks: [a-z_][a-z0-9_]* (usable in paths).
 bool IsIdentifier(std::string_view s) {
   if (s.empty() || !(IsLower(s[0]) || s[0] == '_')) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return IsLower(c) || IsDigit(c) || c == '_'; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return IsLower(c) || IsDigit(c) || c == '_'; });
 }
 
 // Dotted field paths into the application data: name(.name)*, names [A-Za-z_][A-Za-z0-9_]*.
@@ -44,7 +49,9 @@ bool IsFieldPath(std::string_view s) {
     size_t dot = s.find('.', start);
     std::string_view seg = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
     if (seg.empty()) return false;
-    auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+    auto alpha = [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    };
     if (!alpha(seg[0])) return false;
     if (!std::all_of(seg.begin(), seg.end(), [&](char c) { return alpha(c) || IsDigit(c); })) {
       return false;
@@ -72,7 +79,8 @@ struct Ref {
   SourcePos pos;
 };
 
-constexpr std::string_view kActionKeys[] = {"notify", "request", "set", "start", "extend", "cancel"};
+constexpr std::string_view kActionKeys[] = {"notify", "request", "set",
+                                            "start",  "extend",  "cancel"};
 
 class DefinitionLoader {
  public:
@@ -275,8 +283,8 @@ class DefinitionLoader {
       Role role;
       role.pos = PosOf(e.key_node.Mark());
       if (!Name(e.key_node, e.key_node.Mark(), "role", &role.name)) continue;
-      MapReader m(e.value, "role '" + role.name + "'", {"title", "when", "bind"},
-                  e.key_node.Mark(), &errors_);
+      MapReader m(e.value, "role '" + role.name + "'", {"title", "when", "bind"}, e.key_node.Mark(),
+                  &errors_);
       if (!m.ok()) continue;
       Str(m, "title", &role.title);
       role.when = OptExpr(m, "when");
@@ -286,7 +294,8 @@ class DefinitionLoader {
         YAML::Node bind = m.Get("bind");
         if (bind.IsSequence()) {
           if (bind.size() == 0) Error(bind.Mark(), "'bind' must list at least one candidate");
-          for (const YAML::Node& c : bind) ParseCandidate(c, bind.Mark(), &role);
+          for (const YAML::Node& c : bind)
+            ParseCandidate(c, bind.Mark(), &role);
         } else {
           ParseCandidate(bind, m.ValueMark("bind"), &role);
         }
@@ -326,12 +335,14 @@ class DefinitionLoader {
     if (!n.IsDefined() || n.IsNull()) return Value();
     if (n.IsSequence()) {
       std::vector<Value> items;
-      for (const YAML::Node& i : n) items.push_back(ToValue(i));
+      for (const YAML::Node& i : n)
+        items.push_back(ToValue(i));
       return Value::Array(std::move(items));
     }
     if (n.IsMap()) {
       ObjectBuilder b;
-      for (auto it = n.begin(); it != n.end(); ++it) b.Add(it->first.Scalar(), ToValue(it->second));
+      for (auto it = n.begin(); it != n.end(); ++it)
+        b.Add(it->first.Scalar(), ToValue(it->second));
       return b.Build();
     }
     const std::string& s = n.Scalar();
@@ -357,8 +368,8 @@ class DefinitionLoader {
                   e.key_node.Mark(), &errors_);
       if (!m.ok()) continue;
       v.type = "any";
-      if (Str(m, "type", &v.type) && v.type != "bool" && v.type != "string" &&
-          v.type != "number" && v.type != "any") {
+      if (Str(m, "type", &v.type) && v.type != "bool" && v.type != "string" && v.type != "number" &&
+          v.type != "any") {
         Error(m.ValueMark("type"),
               "unknown variable type '" + v.type + "'; expected bool, string, number or any");
       }
@@ -387,8 +398,8 @@ class DefinitionLoader {
       d.pos = PosOf(e.key_node.Mark());
       if (!Name(e.key_node, e.key_node.Mark(), "deadline", &d.name)) continue;
       MapReader m(e.value, "deadline '" + d.name + "'",
-                  {"title", "duration", "calendar", "extensions", "max_extension",
-                   "extendable_by", "on_expiry"},
+                  {"title", "duration", "calendar", "extensions", "max_extension", "extendable_by",
+                   "on_expiry"},
                   e.key_node.Mark(), &errors_);
       if (!m.ok()) continue;
       Str(m, "title", &d.title);
@@ -419,8 +430,8 @@ class DefinitionLoader {
         }
       }
       if (m.Has("max_extension")) {
-        d.max_extension = Dur(m.Get("max_extension"), m.ValueMark("max_extension"),
-                              "max_extension");
+        d.max_extension =
+            Dur(m.Get("max_extension"), m.ValueMark("max_extension"), "max_extension");
       }
       if (m.Has("extendable_by")) {
         RoleRef(m.Get("extendable_by"), m.ValueMark("extendable_by"), &d.extendable_by);
@@ -429,7 +440,8 @@ class DefinitionLoader {
         MapReader x(m.Get("on_expiry"), "on_expiry of deadline '" + d.name + "'",
                     {"actions", "to", "effect"}, m.ValueMark("on_expiry"), &errors_);
         if (x.ok()) {
-          if (x.Has("actions")) ParseActions(x.Get("actions"), x.ValueMark("actions"), &d.on_expiry);
+          if (x.Has("actions"))
+            ParseActions(x.Get("actions"), x.ValueMark("actions"), &d.on_expiry);
           if (Str(x, "to", &d.target)) state_refs_.push_back({d.target, PosOf(x.ValueMark("to"))});
           Str(x, "effect", &d.legal_effect);
         }
@@ -491,7 +503,8 @@ class DefinitionLoader {
         if (!list.IsSequence()) {
           Error(m.ValueMark("transitions"), "'transitions' must be a list");
         } else {
-          for (const YAML::Node& t : list) ParseTransition(t, list.Mark(), &st);
+          for (const YAML::Node& t : list)
+            ParseTransition(t, list.Mark(), &st);
         }
       }
       def_->states.push_back(std::move(st));
@@ -517,8 +530,9 @@ class DefinitionLoader {
         bool response = o.Has("response");
         bool joined = o.Has("joined");
         if (response == joined) {
-          Error(o.mark(), "'on' needs either 'response: TASK' or 'joined: TASK' "
-                          "(or an event type string)");
+          Error(o.mark(),
+                "'on' needs either 'response: TASK' or 'joined: TASK' "
+                "(or an event type string)");
         }
         if (response || joined) {
           std::string_view key = response ? "response" : "joined";
@@ -559,8 +573,7 @@ class DefinitionLoader {
       return;
     }
     for (const YAML::Node& item : list) {
-      MapReader m(item, "action",
-                  {"notify", "request", "set", "start", "extend", "cancel", "when"},
+      MapReader m(item, "action", {"notify", "request", "set", "start", "extend", "cancel", "when"},
                   MarkOr(item, list.Mark()), &errors_);
       if (!m.ok()) continue;
       std::vector<std::string_view> kinds;
@@ -572,8 +585,9 @@ class DefinitionLoader {
         continue;
       }
       if (kinds.size() > 1) {
-        Error(m.KeyMark(kinds[1]), "an action item has exactly one of notify, request, set, "
-                                   "start, extend, cancel; write one list item per action");
+        Error(m.KeyMark(kinds[1]),
+              "an action item has exactly one of notify, request, set, "
+              "start, extend, cancel; write one list item per action");
         continue;
       }
       Action a;
@@ -696,7 +710,8 @@ class DefinitionLoader {
         if (r.ec != std::errc() || r.ptr != join.data() + join.size() || n < 1) {
           Error(m.ValueMark("join"), "join must be all, any or a number >= 1");
         } else if (static_cast<size_t>(n) > a->roles.size()) {
-          Error(m.ValueMark("join"), "join " + std::to_string(n) + " needs more responses than the " +
+          Error(m.ValueMark("join"), "join " + std::to_string(n) +
+                                         " needs more responses than the " +
                                          std::to_string(a->roles.size()) + " roles asked");
         } else {
           a->join = JoinKind::kCount;
@@ -767,17 +782,19 @@ class DefinitionLoader {
     while (!queue.empty()) {
       const State* s = d.FindState(queue.front());
       queue.pop_front();
-      for (const Transition& t : s->transitions) visit(t.target);
+      for (const Transition& t : s->transitions)
+        visit(t.target);
     }
     bool start_ok = !d.start.state.empty() && d.FindState(d.start.state) != nullptr;
     for (const State& s : d.states) {
       if (start_ok && reached.count(s.name) == 0) {
-        Error(s.pos, "state '" + s.name + "' is unreachable from start state '" + d.start.state +
-                         "'");
+        Error(s.pos,
+              "state '" + s.name + "' is unreachable from start state '" + d.start.state + "'");
       }
       if (s.terminal) continue;
       bool way_out = any_expiry_target;
-      for (const Transition& t : s.transitions) way_out = way_out || !t.target.empty();
+      for (const Transition& t : s.transitions)
+        way_out = way_out || !t.target.empty();
       if (!way_out) Error(s.pos, "state '" + s.name + "' is not terminal and has no way out");
     }
     if (!d.states.empty() &&
@@ -845,11 +862,11 @@ Status Registry::Add(DefinitionPtr def) {
   if (def == nullptr) return Status::InvalidArgument("null definition");
   auto& versions = defs_[def->name];
   if (versions.count(def->version) != 0) {
-    return Status::Conflict("workflow '" + def->name + "' version " +
-                            std::to_string(def->version) + " is already registered (from " +
-                            versions[def->version]->file + ")");
+    return Status::Conflict("workflow '" + def->name + "' version " + std::to_string(def->version) +
+                            " is already registered (from " + versions[def->version]->file + ")");
   }
-  for (const std::string& t : def->event_types()) types_.insert(t);
+  for (const std::string& t : def->event_types())
+    types_.insert(t);
   versions.emplace(def->version, std::move(def));
   return Status::OK();
 }
@@ -878,12 +895,15 @@ const Definition* Registry::ForLeika(std::string_view leika) const {
   return best;
 }
 
-bool Registry::HandlesType(std::string_view type) const { return types_.count(type) != 0; }
+bool Registry::HandlesType(std::string_view type) const {
+  return types_.count(type) != 0;
+}
 
 std::vector<const Definition*> Registry::All() const {
   std::vector<const Definition*> out;
   for (const auto& [name, versions] : defs_) {
-    for (const auto& [version, def] : versions) out.push_back(def.get());
+    for (const auto& [version, def] : versions)
+      out.push_back(def.get());
   }
   return out;
 }
@@ -905,14 +925,15 @@ RegistryLoadResult LoadRegistry(const std::string& dir, const Directory* directo
   std::sort(files.begin(), files.end());
   for (const fs::path& p : files) {
     LoadResult r = LoadDefinitionFile(p.string(), directory);
-    for (Diagnostic& d : r.errors) result.errors.push_back(std::move(d));
+    for (Diagnostic& d : r.errors)
+      result.errors.push_back(std::move(d));
     if (r.definition == nullptr) continue;
     if (const Definition* prev = result.registry.Find(r.definition->name, r.definition->version)) {
       result.errors.push_back(Diagnostic{
           r.definition->file, r.definition->pos.line, r.definition->pos.column,
-          "workflow '" + r.definition->name + "' version " +
-              std::to_string(r.definition->version) + " is also defined in " + prev->file + ":" +
-              std::to_string(prev->pos.line) + ":" + std::to_string(prev->pos.column)});
+          "workflow '" + r.definition->name + "' version " + std::to_string(r.definition->version) +
+              " is also defined in " + prev->file + ":" + std::to_string(prev->pos.line) + ":" +
+              std::to_string(prev->pos.column)});
       continue;
     }
     result.registry.Add(r.definition).IgnoreError();  // cannot conflict: checked above

@@ -7,8 +7,10 @@ namespace amtsweg::dsl {
 namespace {
 
 constexpr std::pair<Outcome, std::string_view> kOutcomes[] = {
-    {Outcome::kApproved, "approved"},   {Outcome::kRejected, "rejected"},
-    {Outcome::kDeemedApproved, "deemed_approved"}, {Outcome::kWithdrawn, "withdrawn"},
+    {Outcome::kApproved, "approved"},
+    {Outcome::kRejected, "rejected"},
+    {Outcome::kDeemedApproved, "deemed_approved"},
+    {Outcome::kWithdrawn, "withdrawn"},
     {Outcome::kNotified, "notified"},
 };
 
@@ -23,7 +25,8 @@ const T* FindIn(const std::map<std::string, size_t, std::less<>>& index, const s
 template <typename T>
 void Build(const std::vector<T>& v, std::map<std::string, size_t, std::less<>>* index) {
   index->clear();
-  for (size_t i = 0; i < v.size(); ++i) index->emplace(v[i].name, i);  // first one wins
+  for (size_t i = 0; i < v.size(); ++i)
+    index->emplace(v[i].name, i);  // first one wins
 }
 
 }  // namespace
@@ -42,8 +45,12 @@ std::optional<Outcome> ParseOutcome(std::string_view name) {
   return std::nullopt;
 }
 
-const Role* Definition::FindRole(std::string_view n) const { return FindIn(roles_, roles, n); }
-const State* Definition::FindState(std::string_view n) const { return FindIn(states_, states, n); }
+const Role* Definition::FindRole(std::string_view n) const {
+  return FindIn(roles_, roles, n);
+}
+const State* Definition::FindState(std::string_view n) const {
+  return FindIn(states_, states, n);
+}
 const Deadline* Definition::FindDeadline(std::string_view n) const {
   return FindIn(deadlines_, deadlines, n);
 }

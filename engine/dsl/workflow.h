@@ -73,7 +73,7 @@ struct Action {
 
   // kStartDeadline, kExtendDeadline, kCancelDeadline.
   std::string deadline;
-  std::string reason;  // kExtendDeadline
+  std::string reason;                 // kExtendDeadline
   std::optional<Duration> extension;  // kExtendDeadline; default: the deadline's max_extension
 };
 
@@ -110,7 +110,7 @@ struct Deadline {
   std::string title;
   Duration duration;
   bool legal_calendar = true;  // §§187/188 BGB end-of-day rule (see time.h); false = exact
-  int max_extensions = 1;
+  int max_extensions = 0;  // `extensions:`; 0 = the deadline cannot be extended
   std::optional<Duration> max_extension;  // longest single extension; default: duration
   std::string extendable_by;              // role allowed to extend by input event; empty = none
   // On expiry: actions, then the transition to `target` (empty = stay), with its legal effect.
@@ -135,12 +135,12 @@ struct Start {
 };
 
 struct Definition {
-  std::string name;     // [a-z0-9_-]+
-  int version = 0;      // >= 1
+  std::string name;  // [a-z0-9_-]+
+  int version = 0;   // >= 1
   std::string title;
-  std::string leika;    // 14 digits, ^99\d{12}$
-  std::string file;     // where it was loaded from
-  SourcePos pos;        // of the `name` key (for messages that point at the definition)
+  std::string leika;  // 14 digits, ^99\d{12}$
+  std::string file;   // where it was loaded from
+  SourcePos pos;      // of the `name` key (for messages that point at the definition)
   std::vector<Role> roles;
   std::vector<Variable> variables;
   std::vector<Deadline> deadlines;

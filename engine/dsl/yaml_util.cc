@@ -4,7 +4,9 @@
 
 namespace amtsweg::dsl::internal {
 
-SourcePos PosOf(const YAML::Mark& m) { return {m.line + 1, m.column + 1}; }
+SourcePos PosOf(const YAML::Mark& m) {
+  return {m.line + 1, m.column + 1};
+}
 
 void Errors::Add(SourcePos pos, std::string message) {
   out_->push_back(Diagnostic{file_, pos.line, pos.column, std::move(message)});
@@ -46,7 +48,8 @@ MapReader::MapReader(const YAML::Node& node, std::string what,
     }
     if (allowed.size() != 0) {
       bool known = false;
-      for (std::string_view a : allowed) known = known || a == key;
+      for (std::string_view a : allowed)
+        known = known || a == key;
       if (!known) {
         errors->Add(k.Mark(),
                     "unknown key '" + key + "' in " + what_ + "; allowed: " + Join(allowed));
@@ -95,8 +98,8 @@ bool ReadString(const YAML::Node& node, const YAML::Mark& where, std::string_vie
   return true;
 }
 
-bool ReadInt(const YAML::Node& node, const YAML::Mark& where, std::string_view key,
-             Errors* errors, long long* out) {
+bool ReadInt(const YAML::Node& node, const YAML::Mark& where, std::string_view key, Errors* errors,
+             long long* out) {
   if (node.IsScalar()) {
     const std::string& s = node.Scalar();
     auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -107,8 +110,7 @@ bool ReadInt(const YAML::Node& node, const YAML::Mark& where, std::string_view k
 }
 
 bool ReadStringList(const YAML::Node& node, const YAML::Mark& where, std::string_view key,
-                    Errors* errors, std::vector<std::string>* out,
-                    std::vector<YAML::Mark>* marks) {
+                    Errors* errors, std::vector<std::string>* out, std::vector<YAML::Mark>* marks) {
   if (!node.IsSequence()) {
     errors->Add(MarkOr(node, where), "'" + std::string(key) + "' must be a list");
     return false;
@@ -116,8 +118,7 @@ bool ReadStringList(const YAML::Node& node, const YAML::Mark& where, std::string
   bool ok = true;
   for (const YAML::Node& item : node) {
     if (!item.IsScalar()) {
-      errors->Add(MarkOr(item, node.Mark()),
-                  "items of '" + std::string(key) + "' must be strings");
+      errors->Add(MarkOr(item, node.Mark()), "items of '" + std::string(key) + "' must be strings");
       ok = false;
       continue;
     }

@@ -42,8 +42,9 @@ class MapReader {
 
   // `what` names the mapping in messages ("state 'x'"); `allowed` empty = any key.
   // `where` is reported when `node` is not a mapping.
-  MapReader(const YAML::Node& node, std::string what, std::initializer_list<std::string_view> allowed,
-            const YAML::Mark& where, Errors* errors);
+  MapReader(const YAML::Node& node, std::string what,
+            std::initializer_list<std::string_view> allowed, const YAML::Mark& where,
+            Errors* errors);
 
   bool ok() const { return ok_; }
   bool Has(std::string_view key) const { return Find(key) != nullptr; }
@@ -72,15 +73,17 @@ YAML::Mark MarkOr(const YAML::Node& node, const YAML::Mark& fallback);
 bool ReadString(const YAML::Node& node, const YAML::Mark& where, std::string_view key,
                 Errors* errors, std::string* out);
 // A plain or quoted integer.
-bool ReadInt(const YAML::Node& node, const YAML::Mark& where, std::string_view key,
-             Errors* errors, long long* out);
+bool ReadInt(const YAML::Node& node, const YAML::Mark& where, std::string_view key, Errors* errors,
+             long long* out);
 // A list of strings (with their marks when `marks` is given).
 bool ReadStringList(const YAML::Node& node, const YAML::Mark& where, std::string_view key,
                     Errors* errors, std::vector<std::string>* out,
                     std::vector<YAML::Mark>* marks = nullptr);
 
 // True if the scalar was written in quotes (or as a block scalar) rather than plain.
-inline bool IsQuoted(const YAML::Node& node) { return node.Tag() == "!"; }
+inline bool IsQuoted(const YAML::Node& node) {
+  return node.Tag() == "!";
+}
 
 // Joins "a, b, c".
 std::string Join(std::initializer_list<std::string_view> items);

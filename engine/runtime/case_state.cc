@@ -290,8 +290,10 @@ Result<CaseState> StateFromValue(const Value& v) {
 }
 
 std::string EncodeSnapshot(const CaseState& s) {
+  std::vector<Member> members = StateToValue(s).members();
+  members.pop_back();  // "application", always last
   std::string out;
-  StateToValue(s).AppendBinary(&out);
+  Value::Object(std::move(members)).AppendBinary(&out);
   return out;
 }
 
@@ -299,6 +301,24 @@ Result<CaseState> DecodeSnapshot(std::string_view in) {
   Result<Value> v = Value::DecodeBinary(&in);
   if (!v.ok()) return v.status().WithContext("case snapshot");
   return StateFromValue(*v);
+}
+
+Status RestoreApplication(CaseState* s, const DomainEvent& opened) {
+  if (opened.type != DomainType::kCaseOpened || opened.seq != 1) {
+    return Status::Corruption("case " + s->id + ": event 1 is not case.opened");
+  }
+  s->application = opened.data["application"];
+  return Status::OK();
+}
+
+Value ProjectFields(const Value& application, const Value& paths) {
+  std::vector<Member> out;
+  out.reserve(paths.size());
+  for (const Value& p : paths.items()) {
+    const Value* v = application.FindPath(p.as_string());
+    if (v != nullptr) out.emplace_back(p.as_string(), *v);
+  }
+  return Value::Object(std::move(out));
 }
 
 }  // namespace amtsweg::runtime

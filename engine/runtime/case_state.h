@@ -89,8 +89,16 @@ Status Apply(CaseState* state, const DomainEvent& e);
 Value StateToValue(const CaseState& s);
 Result<CaseState> StateFromValue(const Value& v);
 
-// Snapshot encoding (binary of StateToValue).
+// Snapshot encoding: the binary of StateToValue without the application, which never changes
+// and is kept once, in the case.opened event. DecodeSnapshot leaves `application` null; use
+// RestoreApplication (or core::LoadCaseState) to fill it in.
 std::string EncodeSnapshot(const CaseState& s);
 Result<CaseState> DecodeSnapshot(std::string_view in);
+// Sets s->application from the case's first event (case.opened).
+Status RestoreApplication(CaseState* s, const DomainEvent& opened);
+
+// Projects the application through dotted `paths` ({"betrieb.name": "..."}); absent paths are
+// left out. What an outbound event carries for a disclosure.
+Value ProjectFields(const Value& application, const Value& paths);
 
 }  // namespace amtsweg::runtime

@@ -30,14 +30,15 @@ std::string_view JoinName(dsl::JoinKind k) {
 
 bool JoinMet(const TaskState& t) { return t.responses() >= t.need; }
 
-Value Project(const Value& application, const std::vector<std::string>& fields) {
-  std::vector<Member> out;
+// The paths of `fields` that the application has: what a recipient is actually told. The
+// values are not repeated in the event: the application is in case.opened and never changes.
+Value Disclosed(const Value& application, const std::vector<std::string>& fields) {
+  std::vector<Value> out;
   out.reserve(fields.size());
   for (const std::string& f : fields) {
-    const Value* v = application.FindPath(f);
-    if (v != nullptr) out.emplace_back(f, *v);
+    if (application.FindPath(f) != nullptr) out.emplace_back(f);
   }
-  return Value::Object(std::move(out));
+  return Value::Array(std::move(out));
 }
 
 }  // namespace
@@ -474,7 +475,7 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       for (const std::string& role : a.roles) {
         const std::string* org = s_->OrganisationOf(role);
         if (org == nullptr) continue;  // the role does not take part in this case
-        if (fields.is_null()) fields = Project(s_->application, a.fields);
+        if (fields.is_null()) fields = Disclosed(s_->application, a.fields);
         Emit(DomainType::kNotificationDisclosed, ObjectBuilder()
                                                      .Add("role", role)
                                                      .Add("organisation", *org)
@@ -505,7 +506,7 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
                  .Add("organisation", roles.empty() ? Value("") : roles[i]["organisation"])
                  .Add("join", JoinName(a.join))
                  .Add("need", need)
-                 .Add("fields", Project(s_->application, a.fields))
+                 .Add("fields", Disclosed(s_->application, a.fields))
                  .Add("basis", a.legal_basis)
                  .Build());
         if (roles.empty()) break;

@@ -167,10 +167,10 @@ struct Store::Impl {
     return options.fault_before_write_for_test().WithContext(what);
   }
 
-  Status Write(rocksdb::WriteBatch* batch, std::string_view what) const {
+  Status Write(rocksdb::WriteBatch* batch, std::string_view what, bool sync = true) const {
     RETURN_IF_ERROR(FaultBeforeWrite(what));
     rocksdb::WriteOptions wo;
-    wo.sync = options.sync;
+    wo.sync = options.sync && sync;
     return FromRocks(db->Write(wo, batch), what);
   }
 
@@ -483,10 +483,17 @@ Result<std::optional<Timer>> Store::NextTimer() const {
 }
 
 Status Store::ScanOutbox(const std::function<bool(const OutboxEntry&)>& fn) const {
+  return ScanOutbox(0, fn);
+}
+
+Status Store::ScanOutbox(uint64_t from_seq,
+                         const std::function<bool(const OutboxEntry&)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(
       impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->outbox));
   OutboxEntry entry;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  std::string start;
+  codec::PutFixed64BE(from_seq, &start);
+  for (it->Seek(start); it->Valid(); it->Next()) {
     std::string_view key = ToView(it->key());
     if (!codec::GetFixed64BE(&key, &entry.seq) ||
         !codec::ParseOutboxValue(ToView(it->value()), &entry)) {
@@ -546,7 +553,9 @@ Status Store::DeleteOutbox(const std::vector<uint64_t>& seqs) {
   rocksdb::WriteBatch wb;
   for (uint64_t seq : seqs)
     wb.Delete(impl_->outbox, codec::SeqKey(seq));
-  RETURN_IF_ERROR(impl_->Write(&wb, "DeleteOutbox"));
+  // Not synced: losing a deletion in a crash only publishes the entries again (at least once,
+  // with stable ids); the next synced commit makes it durable.
+  RETURN_IF_ERROR(impl_->Write(&wb, "DeleteOutbox", /*sync=*/false));
   impl_->Crash(CrashPoint::kAfterOutboxDelete);
   return Status::OK();
 }

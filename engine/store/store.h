@@ -164,12 +164,16 @@ class Store {
   // The earliest timer, if any.
   Result<std::optional<Timer>> NextTimer() const;
   Status ScanOutbox(const std::function<bool(const OutboxEntry&)>& fn) const;
+  // Outbox entries with seq >= from_seq. Delivered entries leave tombstones behind; a publisher
+  // that remembers where it stopped skips them.
+  Status ScanOutbox(uint64_t from_seq, const std::function<bool(const OutboxEntry&)>& fn) const;
   Result<uint64_t> OutboxSize() const;
   Status ScanDeadLetters(const std::function<bool(const DeadLetter&)>& fn) const;
   Result<bool> Seen(std::string_view input_id) const;
   Result<std::optional<std::string>> GetPosition(std::string_view source) const;
 
-  // Removes delivered outbox entries (synced).
+  // Removes delivered outbox entries. Not synced: a deletion lost in a crash only means the
+  // entries are published again (delivery is at least once).
   Status DeleteOutbox(const std::vector<uint64_t>& seqs);
 
   // Checks one case's chain: every event's hash recomputed from the previous one, seqs

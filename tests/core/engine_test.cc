@@ -107,8 +107,9 @@ std::string DumpCases(const store::Store& st) {
                     return true;
                   })
                     .ok());
-    Result<std::optional<store::CaseRecord>> rec = st.GetCase(id);
-    out += "snapshot " + runtime::StateToValue(*runtime::DecodeSnapshot((*rec)->snapshot)).ToJson() + "\n";
+    Result<std::optional<runtime::CaseState>> state = LoadCaseState(st, id);
+    EXPECT_TRUE(state.ok() && state->has_value());
+    out += "snapshot " + runtime::StateToValue(**state).ToJson() + "\n";
     EXPECT_TRUE(st.VerifyChain(id).ok());
   }
   return out;

@@ -105,7 +105,7 @@ TEST(DirectoryTest, ReportsEveryErrorWithPosition) {
             "sh.yaml:6:12: area '0100200011' must be an AGS prefix of 1 to 8 digits\n"
             "sh.yaml:6:26: area '01x' must be an AGS prefix of 1 to 8 digits\n"
             "sh.yaml:6:33: area '01002' must be quoted (\"01002\")\n"
-            "sh.yaml:9:5: organisation is missing 'name'\n"
+            "sh.yaml:8:5: organisation is missing 'name'\n"
             "sh.yaml:10:16: 'functions' must not be empty\n"
             "sh.yaml:11:14: webhook must be an https:// URL\n"
             "sh.yaml:15:17: function 'Bad-Function' must match [a-z0-9_]+\n"

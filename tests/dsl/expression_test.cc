@@ -74,7 +74,7 @@ TEST_F(ExpressionTest, Equality) {
   EXPECT_FALSE(Test("data.decision == 'rejected'"));
   EXPECT_TRUE(Test("data.decision != 'rejected'"));
   EXPECT_TRUE(Test("data.count == 3"));
-  EXPECT_TRUE(Test("data.count == 3.0"));  // numbers compare across int and double
+  EXPECT_TRUE(Test("data.count == 3.0"));   // numbers compare across int and double
   EXPECT_FALSE(Test("data.count == '3'"));  // mixed kinds are never equal
   EXPECT_TRUE(Test("data.count != '3'"));
   EXPECT_TRUE(Test("data.missing == null"));
@@ -110,9 +110,9 @@ TEST_F(ExpressionTest, Membership) {
   EXPECT_TRUE(Test("'cep' in data.decision"));  // substring
   EXPECT_FALSE(Test("'xyz' in data.decision"));
   EXPECT_TRUE(Test("'xyz' not in data.decision"));
-  EXPECT_FALSE(Test("1 in 'a1'"));             // number in string: false
-  EXPECT_FALSE(Test("'a' in data.missing"));    // null haystack
-  EXPECT_FALSE(Test("'x' in data.nested"));     // objects are not searched
+  EXPECT_FALSE(Test("1 in 'a1'"));            // number in string: false
+  EXPECT_FALSE(Test("'a' in data.missing"));  // null haystack
+  EXPECT_FALSE(Test("'x' in data.nested"));   // objects are not searched
 }
 
 TEST_F(ExpressionTest, Logic) {
@@ -151,7 +151,7 @@ TEST_F(ExpressionTest, Functions) {
   EXPECT_FALSE(Test("starts_with(application.betrieb.ags, '01003')"));
   EXPECT_FALSE(Test("starts_with(data.count, '3')"));
   EXPECT_EQ(Eval("len(data.tags)"), Value(2));
-  EXPECT_EQ(Eval("len(application.betrieb.name)"), Value(10));  // code points, not bytes
+  EXPECT_EQ(Eval("len(application.betrieb.name)"), Value(11));  // code points, not bytes
   EXPECT_EQ(Eval("len(data.nested)"), Value(1));
   EXPECT_EQ(Eval("len(data.missing)"), Value(0));
   EXPECT_TRUE(Test("len(data.tags) == 2 and len('') == 0"));
@@ -163,13 +163,15 @@ TEST_F(ExpressionTest, PathsAreListedOnce) {
   ASSERT_TRUE(e.ok());
   EXPECT_EQ((*e)->paths(),
             (std::vector<std::string>{"vars.a", "data.b.c", "application.d", "vars.e", "data.f"}));
-  EXPECT_EQ((*e)->text(), "vars.a and data.b.c == application.d or exists(vars.a) or vars.e in [data.f]");
+  EXPECT_EQ((*e)->text(),
+            "vars.a and data.b.c == application.d or exists(vars.a) or vars.e in [data.f]");
 }
 
 TEST_F(ExpressionTest, ErrorColumns) {
   EXPECT_EQ(Error(""), "column 1: unexpected end of expression");
   EXPECT_EQ(Error("data.x =="), "column 10: unexpected end of expression");
-  EXPECT_EQ(Error("foo.bar == 1"), "column 1: unknown root 'foo'; expected data, vars or application");
+  EXPECT_EQ(Error("foo.bar == 1"),
+            "column 1: unknown root 'foo'; expected data, vars or application");
   EXPECT_EQ(Error("data.x == 1 and case.y"),
             "column 17: unknown root 'case'; expected data, vars or application");
   EXPECT_EQ(Error("data.x = 1"), "column 8: unexpected '='; use '==' to compare");
@@ -189,6 +191,14 @@ TEST_F(ExpressionTest, ErrorColumns) {
   EXPECT_EQ(Error("'\\q'"), "column 2: unknown escape '\\q'");
   EXPECT_EQ(Error("12ab"), "column 3: unexpected character after number");
   EXPECT_EQ(Error("99999999999999999999"), "column 1: integer out of range");
+  // Nesting is limited so that hostile input cannot exhaust the stack.
+  EXPECT_EQ(Error(std::string(100, '(') + "1" + std::string(100, ')')),
+            "column 65: expression nested too deeply");
+  std::string nots;
+  for (int i = 0; i < 100; ++i)
+    nots += "not ";
+  EXPECT_EQ(Error(nots + "true"), "column 253: expression nested too deeply");
+  EXPECT_TRUE(Expression::Parse(std::string(30, '(') + "1" + std::string(30, ')')).ok());
 }
 
 TEST_F(ExpressionTest, ComparisonIsFast) {
@@ -199,10 +209,11 @@ TEST_F(ExpressionTest, ComparisonIsFast) {
   constexpr int kRounds = 200000;
   int hits = 0;
   auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < kRounds; ++i) hits += (*e)->Test(ctx_) ? 1 : 0;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                std::chrono::steady_clock::now() - t0)
-                .count();
+  for (int i = 0; i < kRounds; ++i)
+    hits += (*e)->Test(ctx_) ? 1 : 0;
+  auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   EXPECT_EQ(hits, kRounds);
   double per = static_cast<double>(ns) / kRounds;
   RecordProperty("ns_per_eval", std::to_string(per));

@@ -116,7 +116,7 @@ on_withdrawal:
   ASSERT_EQ(kammer->candidates.size(), 2u);
   EXPECT_NE(kammer->candidates[0].when, nullptr);
   EXPECT_EQ(kammer->candidates[1].organisation, "ihk-kiel");
-  EXPECT_EQ(kammer->candidates[1].pos.line, 14);
+  EXPECT_EQ(kammer->candidates[1].pos.line, 13);
 
   EXPECT_EQ(d.FindVariable("flag")->initial, Value(false));
   EXPECT_EQ(d.FindVariable("flag")->type, "bool");
@@ -150,7 +150,7 @@ on_withdrawal:
   EXPECT_EQ(req.fields, Strings{"x.y"});
   EXPECT_EQ(req.legal_basis, "§1");
   EXPECT_EQ(req.message, "m");
-  EXPECT_EQ(req.pos.line, 33);
+  EXPECT_EQ(req.pos.line, 35);
   EXPECT_EQ(d.start.actions[1].kind, ActionKind::kStartDeadline);
   EXPECT_EQ(d.start.actions[1].deadline, "frist");
 
@@ -218,7 +218,9 @@ TEST(LoaderTest, YamlSyntaxError) {
             Strings{"3:8: YAML syntax error: end of sequence flow not found"});
 }
 
-TEST(LoaderTest, EmptyDocument) { EXPECT_EQ(Errors("# nothing\n"), Strings{"1:1: empty workflow definition"}); }
+TEST(LoaderTest, EmptyDocument) {
+  EXPECT_EQ(Errors("# nothing\n"), Strings{"1:1: empty workflow definition"});
+}
 
 TEST(LoaderTest, MissingTopLevelKeys) {
   EXPECT_EQ(Errors("title: x\n"), (Strings{"1:1: missing 'name'", "1:1: missing 'version'",
@@ -274,18 +276,18 @@ states:
             (Strings{
                 "4:1: unknown key 'colour' in the workflow; allowed: name, version, title, "
                 "description, leika, roles, variables, deadlines, start, states, on_withdrawal",
-                "6:56: unknown key 'size' in role 'r'; allowed: title, when, bind",
-                "6:45: unknown key 'size' in binding of role 'r'; allowed: when, organisation, "
+                "6:58: unknown key 'size' in role 'r'; allowed: title, when, bind",
+                "6:48: unknown key 'size' in binding of role 'r'; allowed: when, organisation, "
                 "function, area",
                 "8:19: unknown key 'size' in variable 'v'; allowed: type, default, title",
                 "10:22: unknown key 'size' in deadline 'd'; allowed: title, duration, calendar, "
                 "extensions, max_extension, extendable_by, on_expiry",
-                "10:51: unknown key 'size' in on_expiry of deadline 'd'; allowed: actions, to, "
+                "10:50: unknown key 'size' in on_expiry of deadline 'd'; allowed: actions, to, "
                 "effect",
                 "11:16: unknown key 'size' in start; allowed: on, to, actions",
                 "14:5: unknown key 'size' in state 'a'; allowed: title, terminal, on_enter, "
                 "transitions",
-                "15:57: unknown key 'size' in notify; allowed: roles, role, fields, basis, "
+                "15:58: unknown key 'size' in notify; allowed: roles, role, fields, basis, "
                 "message",
                 "16:34: unknown key 'size' in transition of state 'a'; allowed: on, from, when, "
                 "actions, to",
@@ -301,9 +303,9 @@ states:
     transitions: [{on: x, to: b}, {on: y, to: c}]
   b: {terminal: notified}
 )";
-  EXPECT_EQ(Errors(yaml), (Strings{"5:37: unknown state 'nirgends' (states: a, b)",
+  EXPECT_EQ(Errors(yaml), (Strings{"5:38: unknown state 'nirgends' (states: a, b)",
                                    "6:13: unknown state 'anfang' (states: a, b)",
-                                   "9:42: unknown state 'c' (states: a, b)"}));
+                                   "9:47: unknown state 'c' (states: a, b)"}));
 }
 
 TEST(LoaderTest, UnreachableState) {
@@ -332,8 +334,8 @@ states:
     transitions: [{on: z}]
   c: {terminal: notified}
 )";
-  EXPECT_EQ(Errors(yaml), (Strings{"10:3: state 'c' is unreachable from start state 'a'",
-                                   "8:3: state 'b' is not terminal and has no way out"}));
+  EXPECT_EQ(Errors(yaml), (Strings{"8:3: state 'b' is not terminal and has no way out",
+                                   "11:3: state 'c' is unreachable from start state 'a'"}));
 }
 
 TEST(LoaderTest, DeadlineExpiryIsAWayOut) {
@@ -356,7 +358,7 @@ states:
     terminal: approved
     transitions: [{on: x, to: a}]
 )";
-  EXPECT_EQ(Errors(yaml), Strings{"9:5: terminal state 'b' must not have transitions"});
+  EXPECT_EQ(Errors(yaml), Strings{"10:5: terminal state 'b' must not have transitions"});
 }
 
 TEST(LoaderTest, UnknownOutcome) {
@@ -391,8 +393,8 @@ states:
   EXPECT_EQ(Errors(yaml), (Strings{"7:37: undefined role 'chef' (roles: amt)",
                                    "11:29: undefined role 'ihk' (roles: amt)",
                                    "12:32: undefined role 'hwk' (roles: amt)",
-                                   "16:22: undefined role 'buerger' (roles: amt)",
-                                   "17:36: undefined role 'kammer' (roles: amt)"}));
+                                   "16:23: undefined role 'buerger' (roles: amt)",
+                                   "17:34: undefined role 'kammer' (roles: amt)"}));
 }
 
 TEST(LoaderTest, UndefinedVariables) {
@@ -411,7 +413,7 @@ states:
 )";
   EXPECT_EQ(Errors(yaml), (Strings{"9:23: undefined variable 'unbekannt'; declare it under "
                                    "'variables:'",
-                                   "13:31: undefined variable 'missing'; declare it under "
+                                   "13:30: undefined variable 'missing'; declare it under "
                                    "'variables:'"}));
 }
 
@@ -431,8 +433,8 @@ states:
   b: {terminal: notified}
 )";
   EXPECT_EQ(Errors(yaml),
-            (Strings{"14:26: task 'anhoerung' is not requested by any 'request' action",
-                     "15:24: task 'beteiligung' is not requested by any 'request' action"}));
+            (Strings{"14:25: task 'anhoerung' is not requested by any 'request' action",
+                     "15:23: task 'beteiligung' is not requested by any 'request' action"}));
 }
 
 TEST(LoaderTest, UndefinedDeadlines) {
@@ -469,15 +471,15 @@ states:
     transitions: [{on: x, to: t}]
   t: {terminal: notified}
 )";
-  EXPECT_EQ(Errors(yaml),
-            (Strings{"5:17: 'duration': invalid ISO-8601 duration \"3M\" at character 1: must "
-                     "start with 'P'",
-                     "6:17: 'duration': invalid ISO-8601 duration \"P3X\" at character 3: unknown "
-                     "unit 'X' in the date part",
-                     "6:37: 'max_extension' must not be zero",
-                     "7:3: deadline 'c' is missing 'duration'",
-                     "11:44: 'by': invalid ISO-8601 duration \"PT\" at character 2: 'T' without a "
-                     "time part"}));
+  EXPECT_EQ(
+      Errors(yaml),
+      (Strings{"5:17: 'duration': invalid ISO-8601 duration \"3M\" at character 1: must "
+               "start with 'P'",
+               "6:17: 'duration': invalid ISO-8601 duration \"P3X\" at character 3: unknown "
+               "unit 'X' in the date part",
+               "6:37: 'max_extension' must not be zero", "7:3: deadline 'c' is missing 'duration'",
+               "11:44: 'by': invalid ISO-8601 duration \"PT\" at character 2: 'T' without a "
+               "time part"}));
 }
 
 TEST(LoaderTest, MalformedExpressionsPointIntoTheScalar) {
@@ -502,9 +504,9 @@ states:
                      "or application",
                      "10:28: invalid expression in 'when': expected ')' but found end of "
                      "expression",
-                     "12:22: invalid expression in 'when': unexpected '='; use '==' to compare",
+                     "12:23: invalid expression in 'when': unexpected '='; use '==' to compare",
                      // A folded scalar does not map to columns: the scalar's position.
-                     "14:11: invalid expression in 'when': unexpected '=='"}));
+                     "14:15: invalid expression in 'when': unexpected '=='"}));
 }
 
 TEST(LoaderTest, DuplicateNames) {
@@ -544,9 +546,8 @@ states:
     transitions: [{on: x, to: b}]
   b: {terminal: notified}
 )";
-  EXPECT_EQ(Errors(yaml),
-            (Strings{"10:49: join 3 needs more responses than the 2 roles asked",
-                     "11:49: join must be all, any or a number >= 1"}));
+  EXPECT_EQ(Errors(yaml), (Strings{"10:49: join 3 needs more responses than the 2 roles asked",
+                                   "11:49: join must be all, any or a number >= 1"}));
 }
 
 TEST(LoaderTest, DisclosuresNeedFieldsAndBasis) {
@@ -571,7 +572,7 @@ states:
                      "11:15: notify needs a legal 'basis' for the disclosure (e.g. \"§14 Abs. 8 "
                      "GewO\")",
                      "12:50: field 'bad path' must be a dotted path like betrieb.name",
-                     "12:69: 'basis' must not be empty"}));
+                     "12:70: 'basis' must not be empty"}));
 }
 
 TEST(LoaderTest, ActionShape) {
@@ -624,9 +625,9 @@ states:
   EXPECT_EQ(Errors(yaml),
             (Strings{"13:9: a transition without 'on' is automatic and needs 'when' and 'to'",
                      "14:26: 'from' cannot be used with 'joined'",
-                     "15:13: 'on' needs either 'response: TASK' or 'joined: TASK' (or an event "
+                     "15:14: 'on' needs either 'response: TASK' or 'joined: TASK' (or an event "
                      "type string)",
-                     "16:13: invalid event type 'bad type!'"}));
+                     "16:14: invalid event type 'bad type!'"}));
 }
 
 TEST(LoaderTest, RoleBindings) {
@@ -639,10 +640,10 @@ TEST(LoaderTest, RoleBindings) {
 )" + kTail;
   EXPECT_EQ(Errors(yaml),
             (Strings{"5:3: role 'a' is missing 'bind'",
-                     "6:14: binding by function 'gewerbeamt' needs 'area' (an expression that "
+                     "6:13: binding by function 'gewerbeamt' needs 'area' (an expression that "
                      "yields the AGS)",
-                     "7:14: a binding needs either 'organisation' or 'function' (with 'area')",
-                     "7:43: 'area' is only used with 'function'",
+                     "7:13: a binding needs either 'organisation' or 'function' (with 'area')",
+                     "7:44: 'area' is only used with 'function'",
                      "8:13: 'bind' must list at least one candidate",
                      "9:3: role 'Bad' must match [a-z_][a-z0-9_]*"}));
 }
@@ -673,7 +674,7 @@ TEST(LoaderTest, DirectoryChecks) {
 )" + kTail;
   EXPECT_EQ(Errors(yaml, dir->get()),
             (Strings{"6:30: organisation 'lfu-nrw' is not in the directory",
-                     "7:84: no organisation in the directory performs function 'gemeinde'"}));
+                     "7:80: no organisation in the directory performs function 'gemeinde'"}));
   EXPECT_EQ(Errors(yaml), Strings{});  // without a directory these are not checked
 }
 
@@ -742,9 +743,7 @@ TEST(RegistryTest, LoadRegistryReportsDuplicatesAcrossFiles) {
   fs::remove_all(dir);
   fs::create_directories(dir / "sub");
   std::string body = std::string(kHead) + kTail;
-  auto write = [&](const fs::path& p, const std::string& text) {
-    std::ofstream(p) << text;
-  };
+  auto write = [&](const fs::path& p, const std::string& text) { std::ofstream(p) << text; };
   write(dir / "a.yaml", body);
   write(dir / "b.yml", "\n" + body);  // same name and version, one line lower
   write(dir / "c.yaml", "name: broken\n");
@@ -752,7 +751,8 @@ TEST(RegistryTest, LoadRegistryReportsDuplicatesAcrossFiles) {
   write(dir / "sub" / "d.yaml", "ignored: not recursive");
   RegistryLoadResult r = LoadRegistry(dir.string());
   std::vector<std::string> errors;
-  for (const Diagnostic& d : r.errors) errors.push_back(d.ToString());
+  for (const Diagnostic& d : r.errors)
+    errors.push_back(d.ToString());
   std::string a = (dir / "a.yaml").string(), b = (dir / "b.yml").string(),
               c = (dir / "c.yaml").string();
   EXPECT_EQ(errors, (Strings{b + ":2:1: workflow 'test' version 1 is also defined in " + a + ":1:1",

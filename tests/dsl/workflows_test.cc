@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "engine/dsl/directory.h"
 #include "engine/dsl/loader.h"
@@ -25,7 +27,8 @@ std::unique_ptr<Directory> LoadDirectory() {
 
 std::string Join(const std::vector<Diagnostic>& errors) {
   std::string out;
-  for (const Diagnostic& d : errors) out += d.ToString() + "\n";
+  for (const Diagnostic& d : errors)
+    out += d.ToString() + "\n";
   return out;
 }
 
@@ -49,7 +52,8 @@ TEST(WorkflowsTest, AllShippedWorkflowsLoadWithoutErrors) {
   RegistryLoadResult r = LoadRegistry(kWorkflows, dir.get());
   EXPECT_TRUE(r.errors.empty()) << Join(r.errors);
   std::vector<std::string> names;
-  for (const Definition* d : r.registry.All()) names.push_back(d->name);
+  for (const Definition* d : r.registry.All())
+    names.push_back(d->name);
   EXPECT_EQ(names, (std::vector<std::string>{"bauantrag", "bimschg-windenergie", "gewerbeanmeldung",
                                              "handwerksrolle"}));
   const Definition* gewerbe = r.registry.ForLeika("99050012104000");
@@ -106,6 +110,26 @@ TEST(WorkflowsTest, RoutingExamples) {
   EXPECT_EQ(id("kommunalaufsicht", "01002000"), "innenministerium-sh");
   EXPECT_EQ(id("kommunalaufsicht", "01058135"), "kreis-rendsburg-eckernfoerde");
   EXPECT_EQ(id("dguv", "01054056"), "dguv");
+}
+
+// The example in docs/workflow-language.md must stay valid.
+TEST(WorkflowsTest, DocumentedExampleLoads) {
+  std::ifstream in(std::string(AMTSWEG_SOURCE_DIR) + "/docs/workflow-language.md");
+  ASSERT_TRUE(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string doc = ss.str();
+  size_t section = doc.find("## A complete example");
+  ASSERT_NE(section, std::string::npos);
+  size_t begin = doc.find("```yaml\n", section);
+  ASSERT_NE(begin, std::string::npos);
+  begin += 8;
+  size_t end = doc.find("```", begin);
+  ASSERT_NE(end, std::string::npos);
+  auto dir = LoadDirectory();
+  ASSERT_NE(dir, nullptr);
+  LoadResult r = LoadDefinition(doc.substr(begin, end - begin), "workflow-language.md", dir.get());
+  EXPECT_TRUE(r.errors.empty()) << Join(r.errors);
 }
 
 }  // namespace

@@ -63,7 +63,9 @@ TEST_F(RuntimeTest, OpensCaseResolvesRolesAndDisclosesOnlyProjectedFields) {
   const Value& disclosed = log[3].data;
   EXPECT_EQ(disclosed["organisation"].as_string(), "ihk-kiel");
   EXPECT_EQ(disclosed["basis"].as_string(), "§1 Test");
-  EXPECT_EQ(disclosed["fields"].ToJson(), R"({"name":"Jensen GmbH","ags":"01002000"})");
+  EXPECT_EQ(disclosed["fields"].ToJson(), R"(["name","ags"])");
+  EXPECT_EQ(ProjectFields(state.application, disclosed["fields"]).ToJson(),
+            R"({"name":"Jensen GmbH","ags":"01002000"})");
   for (size_t i = 0; i < log.size(); ++i) {
     EXPECT_EQ(log[i].seq, i + 1);
     EXPECT_EQ(log[i].cause, "a1");
@@ -282,6 +284,8 @@ TEST_F(RuntimeTest, ReplayOfTheLogEqualsLiveStateAndEncodingIsExact) {
   EXPECT_EQ(StateToValue(replayed).ToJson(), StateToValue(state).ToJson());
   Result<CaseState> snap = DecodeSnapshot(EncodeSnapshot(state));
   ASSERT_TRUE(snap.ok());
+  EXPECT_TRUE(snap->application.is_null());  // kept once, in case.opened
+  ASSERT_TRUE(RestoreApplication(&*snap, log.front()).ok());
   EXPECT_EQ(StateToValue(*snap).ToJson(), StateToValue(state).ToJson());
 }
 
