@@ -468,6 +468,8 @@ int Rebuild(const std::string& data_dir, bool quiet) {
   Progress progress;
   progress.enabled = !quiet && isatty(STDERR_FILENO) != 0;
   uint64_t events = 0;
+  constexpr size_t kCasesPerCommit = 1000;
+  store::Batch batch;
   for (size_t i = 0; i < ids.size(); ++i) {
     runtime::CaseState state;
     Status error;
@@ -479,14 +481,16 @@ int Rebuild(const std::string& data_dir, bool quiet) {
     });
     if (!scan.ok()) return Fail(scan, "rebuild");
     if (!error.ok()) return Fail(error.WithContext("case " + ids[i]), "rebuild");
-    store::Batch batch;
     store::CaseWrite w;
     w.case_id = ids[i];
     w.snapshot = runtime::EncodeSnapshot(state);
     w.index_add = core::IndexKeys(state);
     batch.cases.push_back(std::move(w));
-    Result<store::CommitResult> c = (*st)->Commit(batch);
-    if (!c.ok()) return Fail(c.status(), "rebuild");
+    if (batch.cases.size() == kCasesPerCommit || i + 1 == ids.size()) {
+      Result<store::CommitResult> c = (*st)->Commit(batch);
+      if (!c.ok()) return Fail(c.status(), "rebuild");
+      batch = store::Batch();
+    }
     if (progress.Due()) std::fprintf(stderr, "\r%zu of %zu cases rebuilt", i + 1, ids.size());
   }
   if (progress.enabled) std::fprintf(stderr, "\n");

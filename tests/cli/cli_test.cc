@@ -304,6 +304,24 @@ TEST_F(CliTest, AuditVerifyPassesAndDetectsTampering) {
   EXPECT_EQ(replay.code, 1) << replay.err;
 }
 
+TEST_F(CliTest, RebuildRecreatesSnapshotsAndIndexesFromTheLog) {
+  std::string copy = dir_ + "/rebuilt";
+  fs::copy(data_, copy, fs::copy_options::recursive);
+  Output rebuilt = Amtsweg("rebuild --data-dir " + copy);
+  ASSERT_EQ(rebuilt.code, 0) << rebuilt.err;
+  EXPECT_NE(rebuilt.out.find("rebuilt snapshots and indexes of 14 cases"), std::string::npos)
+      << rebuilt.out;
+  for (const char* filter : {"", " --participant hwk-flensburg", " --state mitgeteilt",
+                             " --workflow bauantrag", " --outcome open"}) {
+    Output a = Amtsweg(std::string("case list --json") + filter + D());
+    Output b = Amtsweg(std::string("case list --json") + filter + " --data-dir " + copy);
+    EXPECT_EQ(a.out, b.out) << filter;
+    EXPECT_FALSE(b.out.empty()) << filter;
+  }
+  Output show = Amtsweg("case show --json HR-2026-0002 --data-dir " + copy);
+  EXPECT_EQ(Value::ParseJson(show.out).value(), Show("HR-2026-0002"));
+}
+
 TEST_F(CliTest, DeadLettersKeepEveryRefusedInputWithItsReason) {
   Output o = Amtsweg("dead-letters --json" + D());
   ASSERT_EQ(o.code, 0) << o.err;
