@@ -1,5 +1,7 @@
 // amtsweg: command-line entry point. Parses arguments (CLI11) and calls the commands.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -21,6 +23,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "amtsweg 0.1.0");
   std::string data_dir = DefaultDataDir();
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level,
+                 "Operational log on standard error: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
 
   RunArgs run;
   run.data_dir = data_dir;
@@ -119,6 +126,11 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+
+  auto logger = spdlog::stderr_color_mt("amtsweg");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(log_level));
 
   if (*run_cmd) {
     if (run.sources.empty() && run.advance_to.empty()) {

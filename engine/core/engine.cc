@@ -4,6 +4,8 @@
 
 #include "engine/core/cloudevent.h"
 
+#include <spdlog/spdlog.h>
+
 namespace amtsweg::core {
 
 namespace index_key {
@@ -162,6 +164,7 @@ void Engine::DeadLetter(const RawInput& raw, const std::string& source_name,
   d.source = source_name;
   d.position = raw.where;
   d.reason = std::string(kind) + ": " + reason;
+  spdlog::info("dead letter: {} {}: {}", source_name, raw.where, d.reason);
   d.raw = raw.bytes.size() > kMaxDeadLetterRaw ? raw.bytes.substr(0, kMaxDeadLetterRaw)
                                                 : raw.bytes;
   pending_->batch.dead.push_back(std::move(d));
@@ -335,6 +338,8 @@ Status Engine::Commit(const std::string& source_name, const std::string& positio
   if (!p.batch.empty()) {
     Result<store::CommitResult> committed = store_.Commit(p.batch);
     if (!committed.ok()) {
+      spdlog::error("commit of {} case(s) failed, nothing stored: {}", p.batch.cases.size(),
+                    committed.status().ToString());
       // Nothing was stored: forget the batch's effects on the in-memory mirrors.
       cache_.clear();
       Status reload = Open();
@@ -400,6 +405,8 @@ Status Engine::Drain(Source& source, Sink* sink, size_t batch_size,
                      uint64_t max_batches) {
   ASSIGN_OR_RETURN(std::optional<std::string> position, store_.GetPosition(source.name()));
   RETURN_IF_ERROR(source.Seek(position));
+  spdlog::info("{}: reading from {}", source.name(),
+               position.has_value() ? "stored position " + *position : "the start");
   std::vector<RawInput> inputs;
   for (uint64_t n = 0; n < max_batches; ++n) {
     inputs.clear();
