@@ -27,7 +27,9 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-void OnSignal(int) { g_stop.store(true); }
+void OnSignal(int) {
+  g_stop.store(true);
+}
 
 int Fail(const Status& s, std::string_view context) {
   std::cerr << "amtsweg: " << context << ": " << s.ToString() << "\n";
@@ -93,7 +95,8 @@ int Run(const RunArgs& args) {
   }
   dsl::RegistryLoadResult loaded = dsl::LoadRegistry(args.workflows, directory->get());
   if (!loaded.errors.empty()) {
-    for (const dsl::Diagnostic& d : loaded.errors) std::cerr << d.ToString() << "\n";
+    for (const dsl::Diagnostic& d : loaded.errors)
+      std::cerr << d.ToString() << "\n";
     std::cerr << "amtsweg run: " << loaded.errors.size() << " error(s) in " << args.workflows
               << "; nothing was processed\n";
     return kExitUsage;
@@ -138,7 +141,8 @@ int Run(const RunArgs& args) {
       if (++*count >= after) _exit(99);
     });
   }
-  auto sink = connectors::FileSink::Open(args.out_dir.empty() ? args.data_dir + "/out" : args.out_dir);
+  auto sink =
+      connectors::FileSink::Open(args.out_dir.empty() ? args.data_dir + "/out" : args.out_dir);
   if (!sink.ok()) return Fail(sink.status(), "--out");
 
   ManualClock clock(0);
@@ -211,7 +215,8 @@ int Validate(const std::vector<std::string>& files, const std::string& directory
   std::map<std::pair<std::string, int>, std::string> seen;
   for (const std::string& file : files) {
     dsl::LoadResult r = dsl::LoadDefinitionFile(file, directory.get());
-    for (const dsl::Diagnostic& d : r.errors) std::cerr << d.ToString() << "\n";
+    for (const dsl::Diagnostic& d : r.errors)
+      std::cerr << d.ToString() << "\n";
     errors += r.errors.size();
     if (r.definition == nullptr) continue;
     auto key = std::make_pair(r.definition->name, r.definition->version);
@@ -388,8 +393,8 @@ int Replay(const ReplayArgs& args) {
     }
   }
   std::cerr << "verified: case " << args.id << ", " << applied << " of " << (*rec)->last_seq
-            << " events replayed, hash chain intact"
-            << (full ? ", snapshot matches the log" : "") << "\n";
+            << " events replayed, hash chain intact" << (full ? ", snapshot matches the log" : "")
+            << "\n";
   return kExitOk;
 }
 

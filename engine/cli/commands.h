@@ -27,8 +27,8 @@ struct RunArgs {
   size_t max_event_bytes = 256 * 1024;
   bool quiet = false;
   bool no_sync = false;
-  std::string crash_at;       // hidden, crash tests: crash point name
-  uint64_t crash_after = 0;   // hidden: crash in this commit (1-based)
+  std::string crash_at;      // hidden, crash tests: crash point name
+  uint64_t crash_after = 0;  // hidden: crash in this commit (1-based)
 };
 int Run(const RunArgs& args);
 

@@ -1,8 +1,8 @@
 // amtsweg: command-line entry point. Parses arguments (CLI11) and calls the commands.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
 
@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
 
   RunArgs run;
   run.data_dir = data_dir;
-  CLI::App* run_cmd = app.add_subcommand("run", "Consume events, drive the workflows, store the cases");
+  CLI::App* run_cmd =
+      app.add_subcommand("run", "Consume events, drive the workflows, store the cases");
   run_cmd->add_option("--workflows", run.workflows, "Directory of workflow definitions (*.yaml)")
       ->required()
       ->check(CLI::ExistingDirectory);
@@ -43,8 +44,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--source", run.sources, "Event source: file:PATH (JSON lines), repeatable");
   run_cmd->add_option("--out", run.out_dir, "Directory for outbound events (default DATA-DIR/out)");
   run_cmd->add_flag("--until-idle", run.until_idle, "Stop when every source is exhausted");
-  run_cmd->add_option("--advance-to", run.advance_to,
-                      "After the sources, move the clock to this RFC 3339 time, firing due deadlines");
+  run_cmd->add_option(
+      "--advance-to", run.advance_to,
+      "After the sources, move the clock to this RFC 3339 time, firing due deadlines");
   run_cmd->add_option("--batch", run.batch_size, "Inputs per atomic commit")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
@@ -58,7 +60,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> validate_files;
   std::string validate_directory;
-  CLI::App* validate_cmd = app.add_subcommand("validate", "Check workflow definitions before deployment");
+  CLI::App* validate_cmd =
+      app.add_subcommand("validate", "Check workflow definitions before deployment");
   validate_cmd->add_option("files", validate_files, "Definition files")->required();
   validate_cmd->add_option("--directory", validate_directory,
                            "Participant directory to check organisations and functions against");
@@ -71,7 +74,8 @@ int main(int argc, char** argv) {
   list_cmd->add_option("--data-dir", list.data_dir)->capture_default_str();
   list_cmd->add_option("--workflow", list.workflow, "Only cases of this workflow");
   list_cmd->add_option("--state", list.state, "Only cases in this state");
-  list_cmd->add_option("--participant", list.participant, "Only cases this organisation takes part in");
+  list_cmd->add_option("--participant", list.participant,
+                       "Only cases this organisation takes part in");
   list_cmd->add_option("--outcome", list.outcome, "Only cases with this outcome (or 'open')");
   list_cmd->add_flag("--json", list.json, "JSON lines instead of a table");
   std::string show_id;
@@ -82,7 +86,8 @@ int main(int argc, char** argv) {
   show_cmd->add_option("--data-dir", case_data_dir)->capture_default_str();
   show_cmd->add_flag("--json", show_json, "JSON instead of text");
   std::string history_id;
-  CLI::App* history_cmd = case_cmd->add_subcommand("history", "A case's domain events as JSON lines");
+  CLI::App* history_cmd =
+      case_cmd->add_subcommand("history", "A case's domain events as JSON lines");
   history_cmd->add_option("id", history_id, "Case id")->required();
   history_cmd->add_option("--data-dir", case_data_dir)->capture_default_str();
 
@@ -92,9 +97,11 @@ int main(int argc, char** argv) {
   CLI::App* replay_cmd = app.add_subcommand("replay", "Rebuild a case's state from its event log");
   replay_cmd->add_option("id", replay.id, "Case id")->required();
   replay_cmd->add_option("--data-dir", replay.data_dir)->capture_default_str();
-  auto* upto_opt = replay_cmd->add_option("--upto", upto, "Replay events up to this sequence number")
-                       ->check(CLI::PositiveNumber);
-  auto* asof_opt = replay_cmd->add_option("--as-of", replay.as_of, "Replay events up to this RFC 3339 time");
+  auto* upto_opt =
+      replay_cmd->add_option("--upto", upto, "Replay events up to this sequence number")
+          ->check(CLI::PositiveNumber);
+  auto* asof_opt =
+      replay_cmd->add_option("--as-of", replay.as_of, "Replay events up to this RFC 3339 time");
   upto_opt->excludes(asof_opt);
   replay_cmd->add_flag("--verify", replay.verify,
                        "Check the hash chain and, for a full replay, the stored snapshot");
@@ -109,7 +116,8 @@ int main(int argc, char** argv) {
 
   bool dead_json = false;
   std::string dead_data_dir = data_dir;
-  CLI::App* dead_cmd = app.add_subcommand("dead-letters", "Inputs that were refused, with the reason");
+  CLI::App* dead_cmd =
+      app.add_subcommand("dead-letters", "Inputs that were refused, with the reason");
   dead_cmd->add_option("--data-dir", dead_data_dir)->capture_default_str();
   dead_cmd->add_flag("--json", dead_json, "JSON lines instead of a table");
 

@@ -17,7 +17,8 @@ void Table::Print(std::ostream& out) const {
     }
   };
   measure(header_);
-  for (const auto& row : rows_) measure(row);
+  for (const auto& row : rows_)
+    measure(row);
   auto print = [&](const std::vector<std::string>& row) {
     std::string line;
     for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
@@ -27,7 +28,8 @@ void Table::Print(std::ostream& out) const {
     out << line << "\n";
   };
   print(header_);
-  for (const auto& row : rows_) print(row);
+  for (const auto& row : rows_)
+    print(row);
 }
 
 void PrintCase(const runtime::CaseState& s, std::ostream& out) {
@@ -41,7 +43,8 @@ void PrintCase(const runtime::CaseState& s, std::ostream& out) {
   if (!s.outcome.empty()) out << "closed        " << FormatTimestamp(s.closed_at) << "\n";
   out << "\nparticipants\n";
   Table parts({"  ROLE", "ORGANISATION"});
-  for (const runtime::Participant& p : s.participants) parts.Add({"  " + p.role, p.organisation});
+  for (const runtime::Participant& p : s.participants)
+    parts.Add({"  " + p.role, p.organisation});
   parts.Print(out);
   if (!s.tasks.empty()) {
     out << "\ntasks\n";
@@ -70,7 +73,8 @@ void PrintCase(const runtime::CaseState& s, std::ostream& out) {
   }
   if (s.vars.size() > 0) {
     out << "\nvariables\n";
-    for (const Member& m : s.vars.members()) out << "  " << m.first << " = " << m.second.ToJson() << "\n";
+    for (const Member& m : s.vars.members())
+      out << "  " << m.first << " = " << m.second.ToJson() << "\n";
   }
 }
 

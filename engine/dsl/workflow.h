@@ -110,7 +110,7 @@ struct Deadline {
   std::string title;
   Duration duration;
   bool legal_calendar = true;  // §§187/188 BGB end-of-day rule (see time.h); false = exact
-  int max_extensions = 0;  // `extensions:`; 0 = the deadline cannot be extended
+  int max_extensions = 0;      // `extensions:`; 0 = the deadline cannot be extended
   std::optional<Duration> max_extension;  // longest single extension; default: duration
   std::string extendable_by;              // role allowed to extend by input event; empty = none
   // On expiry: actions, then the transition to `target` (empty = stay), with its legal effect.

@@ -38,7 +38,8 @@ Output Amtsweg(const std::string& args) {
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096];
   size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) o.out.append(buf, n);
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+    o.out.append(buf, n);
   int status = pclose(p);
   o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream in(err_file);
@@ -67,7 +68,8 @@ std::string SampleSources() {
   }
   std::sort(files.begin(), files.end());
   std::string args;
-  for (const std::string& f : files) args += " --source file:" + f;
+  for (const std::string& f : files)
+    args += " --source file:" + f;
   return args;
 }
 
@@ -87,7 +89,7 @@ class CliTest : public ::testing::Test {
     dir_ = mkdtemp(tmpl.data());
     data_ = dir_ + "/data";
     run_ = Amtsweg("run " + Common() + " --data-dir " + data_ + SampleSources() +
-               " --until-idle --advance-to 2028-12-31T00:00:00Z");
+                   " --until-idle --advance-to 2028-12-31T00:00:00Z");
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
@@ -97,7 +99,8 @@ class CliTest : public ::testing::Test {
     Output o = Amtsweg("case list --json" + D());
     EXPECT_EQ(o.code, 0) << o.err;
     std::map<std::string, Value> out;
-    for (const Value& v : JsonLines(o.out)) out[v["case"].as_string()] = v;
+    for (const Value& v : JsonLines(o.out))
+      out[v["case"].as_string()] = v;
     return out;
   }
 
@@ -154,7 +157,8 @@ TEST_F(CliTest, EveryCaseEndsWhereTheScenarioLeadsIt) {
   ASSERT_EQ(JsonLines(filtered.out).size(), 1u);
   Output by_org = Amtsweg("case list --json --participant hwk-flensburg" + D());
   std::set<std::string> ids;
-  for (const Value& v : JsonLines(by_org.out)) ids.insert(v["case"].as_string());
+  for (const Value& v : JsonLines(by_org.out))
+    ids.insert(v["case"].as_string());
   EXPECT_TRUE(ids.count("GA-2026-0001"));   // a craft business in Kiel
   EXPECT_FALSE(ids.count("GA-2026-0002"));  // IT consultancy: no HWK
 }
@@ -213,9 +217,11 @@ TEST_F(CliTest, EachRecipientReceivesOnlyItsAllowedFields) {
     collect(*def, def->on_withdrawal);
     for (const dsl::State& s : def->states) {
       collect(*def, s.on_enter);
-      for (const dsl::Transition& t : s.transitions) collect(*def, t.actions);
+      for (const dsl::Transition& t : s.transitions)
+        collect(*def, t.actions);
     }
-    for (const dsl::Deadline& d : def->deadlines) collect(*def, d.on_expiry);
+    for (const dsl::Deadline& d : def->deadlines)
+      collect(*def, d.on_expiry);
   }
   size_t checked = 0;
   std::set<std::string> stat_cases;
@@ -228,7 +234,8 @@ TEST_F(CliTest, EachRecipientReceivesOnlyItsAllowedFields) {
       const Value& data = (*ev)["data"];
       std::string org = data["organisation"].as_string();
       EXPECT_EQ(f.path().filename().string(), "amtsweg.org." + org + ".jsonl");
-      const std::set<std::string>& ok = allowed[{data["workflow"].as_string(), data["role"].as_string()}];
+      const std::set<std::string>& ok =
+          allowed[{data["workflow"].as_string(), data["role"].as_string()}];
       for (const Member& m : data["fields"].members()) {
         EXPECT_TRUE(ok.count(m.first)) << org << " received " << m.first << " in " << line;
       }
@@ -287,10 +294,12 @@ TEST_F(CliTest, AuditVerifyPassesAndDetectsTampering) {
     auto st = store::Store::Open(copy);
     ASSERT_TRUE(st.ok()) << st.status().ToString();
     std::string payload;
-    ASSERT_TRUE((*st)->ScanEvents("BA-2026-0002", 5, 5, [&](const store::EventRecord& r) {
-                      payload = r.payload;
-                      return false;
-                    })
+    ASSERT_TRUE((*st)
+                    ->ScanEvents("BA-2026-0002", 5, 5,
+                                 [&](const store::EventRecord& r) {
+                                   payload = r.payload;
+                                   return false;
+                                 })
                     .ok());
     ASSERT_FALSE(payload.empty());
     payload.back() ^= 1;  // one bit of a stored event flipped
@@ -335,9 +344,9 @@ TEST_F(CliTest, DeadLettersKeepEveryRefusedInputWithItsReason) {
   }
   EXPECT_EQ(dead.size(), 16u);
   EXPECT_EQ(kinds.count("malformed"), 6u);
-  for (const char* kind : {"unknown-type", "unknown-case", "closed-case", "not-a-participant",
-                           "no-workflow", "unroutable", "duplicate", "invalid-extension",
-                           "invalid-response", "oversized"}) {
+  for (const char* kind :
+       {"unknown-type", "unknown-case", "closed-case", "not-a-participant", "no-workflow",
+        "unroutable", "duplicate", "invalid-extension", "invalid-response", "oversized"}) {
     EXPECT_EQ(kinds.count(kind), 1u) << kind;
   }
   Output table = Amtsweg("dead-letters" + D());
@@ -354,10 +363,10 @@ TEST_F(CliTest, CrashedRunsResumeToTheSameResult) {
   for (const char* point : {"after_events_staged", "before_write", "after_write"}) {
     std::string data = dir_ + "/crash-" + point;
     Output crashed = Amtsweg("run -q " + Common() + " --data-dir " + data + SampleSources() +
-                         " --until-idle --batch 5 --crash-at " + point + " --crash-after 3");
+                             " --until-idle --batch 5 --crash-at " + point + " --crash-after 3");
     EXPECT_EQ(crashed.code, 99) << point << ": " << crashed.err;
     Output resumed = Amtsweg("run -q " + Common() + " --data-dir " + data + SampleSources() +
-                         " --until-idle --batch 5 --advance-to 2028-12-31T00:00:00Z");
+                             " --until-idle --batch 5 --advance-to 2028-12-31T00:00:00Z");
     ASSERT_EQ(resumed.code, 0) << resumed.err;
     for (const auto& [id, summary] : Cases()) {
       Output a = Amtsweg("case history " + id + D());
@@ -368,8 +377,9 @@ TEST_F(CliTest, CrashedRunsResumeToTheSameResult) {
 }
 
 TEST_F(CliTest, ValidateAcceptsTheShippedWorkflowsAndPointsAtErrors) {
-  Output ok = Amtsweg("validate --directory " + kRepo + "/workflows/directory/schleswig-holstein.yaml " +
-                  kRepo + "/workflows/*.yaml");
+  Output ok =
+      Amtsweg("validate --directory " + kRepo + "/workflows/directory/schleswig-holstein.yaml " +
+              kRepo + "/workflows/*.yaml");
   EXPECT_EQ(ok.code, 0) << ok.err;
   std::string broken = dir_ + "/broken.yaml";
   std::ofstream(broken) << "name: Broken Name\nversion: 1\nleika: \"99\"\nstart: {to: nowhere}\n"

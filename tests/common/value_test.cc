@@ -10,7 +10,8 @@ TEST(ValueTest, ParsesAndWritesJsonRoundTrip) {
       R"({"a":1,"b":[true,false,null],"c":"x\"y\n","d":1.5,"e":{"f":-7},"g":"\u00e4"})";
   Result<Value> v = Value::ParseJson(json);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
-  EXPECT_EQ(v->ToJson(), R"({"a":1,"b":[true,false,null],"c":"x\"y\n","d":1.5,"e":{"f":-7},"g":"ä"})");
+  EXPECT_EQ(v->ToJson(),
+            R"({"a":1,"b":[true,false,null],"c":"x\"y\n","d":1.5,"e":{"f":-7},"g":"ä"})");
   EXPECT_EQ((*v)["a"].as_int(), 1);
   EXPECT_EQ(v->FindPath("e.f")->as_int(), -7);
   EXPECT_EQ(v->FindPath("e.g"), nullptr);

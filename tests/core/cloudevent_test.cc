@@ -56,8 +56,7 @@ TEST(CloudEventTest, NamesWhatIsWrong) {
   EXPECT_NE(ErrorOf(With("id", "")).find("'id' is empty"), std::string::npos);
   EXPECT_NE(ErrorOf(With("time", "yesterday")).find("'time'"), std::string::npos);
   EXPECT_NE(ErrorOf(With("datacontenttype", "text/xml")).find("text/xml"), std::string::npos);
-  EXPECT_NE(ErrorOf(With("data", "text")).find("'data' must be a JSON object"),
-            std::string::npos);
+  EXPECT_NE(ErrorOf(With("data", "text")).find("'data' must be a JSON object"), std::string::npos);
   EXPECT_NE(ErrorOf(With("subject", "a\nb")).find("control character"), std::string::npos);
   EXPECT_NE(ErrorOf(With("subject", std::string(201, 'x'))).find("200 bytes"), std::string::npos);
   EXPECT_NE(ErrorOf(With("type", "de.amtsweg.timer.fired")).find("internal"), std::string::npos);

@@ -32,8 +32,8 @@ class RuntimeTest : public ::testing::Test {
   }
 
   void Complete(std::string_view time = "2026-01-15T10:00:00Z") {
-    StepResult r = Feed(Input("d1", it::kDocumentsCompleted, "C-1", time, Value::Object({}),
-                              "amt-kiel"));
+    StepResult r =
+        Feed(Input("d1", it::kDocumentsCompleted, "C-1", time, Value::Object({}), "amt-kiel"));
     ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
   }
 
@@ -46,16 +46,17 @@ class RuntimeTest : public ::testing::Test {
 
   std::vector<std::string> Types(const std::vector<DomainEvent>& events) const {
     std::vector<std::string> out;
-    for (const DomainEvent& e : events) out.emplace_back(DomainTypeName(e.type));
+    for (const DomainEvent& e : events)
+      out.emplace_back(DomainTypeName(e.type));
     return out;
   }
 };
 
 TEST_F(RuntimeTest, OpensCaseResolvesRolesAndDisclosesOnlyProjectedFields) {
   OpenKiel();
-  EXPECT_EQ(Types(log), (std::vector<std::string>{"case.opened", "participant.resolved",
-                                                  "participant.resolved",
-                                                  "notification.disclosed", "state.entered"}));
+  EXPECT_EQ(Types(log),
+            (std::vector<std::string>{"case.opened", "participant.resolved", "participant.resolved",
+                                      "notification.disclosed", "state.entered"}));
   EXPECT_EQ(state.state, "received");
   EXPECT_EQ(*state.OrganisationOf("amt"), "amt-kiel");
   EXPECT_EQ(*state.OrganisationOf("kammer"), "ihk-kiel");
@@ -125,8 +126,8 @@ TEST_F(RuntimeTest, ParallelRequestJoinsOnAllThenAutoTransition) {
   EXPECT_EQ(hearing->roles.size(), 2u);
   EXPECT_EQ(hearing->need, 2);
 
-  StepResult r = Respond("r1", "hearing", "ihk-kiel", "2026-01-20T10:00:00Z",
-                         {{"objection", Value(true)}});
+  StepResult r =
+      Respond("r1", "hearing", "ihk-kiel", "2026-01-20T10:00:00Z", {{"objection", Value(true)}});
   ASSERT_FALSE(r.rejection.has_value());
   EXPECT_EQ(state.vars["consent"].as_string(), "refused");
   EXPECT_FALSE(state.FindTask("hearing")->complete);
@@ -164,8 +165,8 @@ TEST_F(RuntimeTest, DeadlineExpiryGivesDeemedApprovalAndCertificate) {
   Value timer = ObjectBuilder().Add("deadline", "fiction").Add("due", FormatTimestamp(due)).Build();
   StepResult r = Feed(Input("t1", it::kTimerFired, "C-1", FormatTimestamp(due), timer));
   ASSERT_FALSE(r.rejection.has_value());
-  EXPECT_EQ(Types(r.events), (std::vector<std::string>{"deadline.expired", "state.entered",
-                                                       "case.closed"}));
+  EXPECT_EQ(Types(r.events),
+            (std::vector<std::string>{"deadline.expired", "state.entered", "case.closed"}));
   EXPECT_EQ(r.events[0].data["effect"].as_string(), "deemed approved (§42a VwVfG)");
   EXPECT_EQ(state.outcome, "deemed_approved");
   EXPECT_EQ(state.closed_at, due);
@@ -213,7 +214,8 @@ TEST_F(RuntimeTest, ExtensionFollowsTheRules) {
   EXPECT_NE(r.rejection->reason.find("already extended"), std::string::npos);
 
   // The timer of the original due date is stale now and changes nothing.
-  Value stale = ObjectBuilder().Add("deadline", "fiction").Add("due", "2026-04-15T22:00:00Z").Build();
+  Value stale =
+      ObjectBuilder().Add("deadline", "fiction").Add("due", "2026-04-15T22:00:00Z").Build();
   size_t before = log.size();
   r = Feed(Input("t1", it::kTimerFired, "C-1", "2026-04-15T22:00:00Z", stale));
   EXPECT_TRUE(r.ignored);
@@ -236,8 +238,8 @@ TEST_F(RuntimeTest, WithdrawalClosesTheCaseAndCancelsDeadlines) {
   Complete();
   StepResult r = Feed(Input("w1", it::kApplicationWithdrawn, "C-1", "2026-02-01T10:00:00Z"));
   ASSERT_FALSE(r.rejection.has_value());
-  EXPECT_EQ(Types(r.events), (std::vector<std::string>{"deadline.cancelled", "state.entered",
-                                                       "case.closed"}));
+  EXPECT_EQ(Types(r.events),
+            (std::vector<std::string>{"deadline.cancelled", "state.entered", "case.closed"}));
   EXPECT_EQ(state.outcome, "withdrawn");
   EXPECT_FALSE(state.FindDeadline("fiction")->active());
 }

@@ -101,7 +101,8 @@ struct TestWorld {
     EXPECT_TRUE(dir.ok()) << dir.status().ToString();
     directory = std::move(dir).value();
     dsl::LoadResult r = dsl::LoadDefinition(kWorkflowYaml, "testflow.yaml", directory.get());
-    for (const auto& e : r.errors) ADD_FAILURE() << e.ToString();
+    for (const auto& e : r.errors)
+      ADD_FAILURE() << e.ToString();
     EXPECT_TRUE(registry.Add(r.definition).ok());
   }
 };
