@@ -308,6 +308,39 @@ TEST_F(RuntimeTest, SameInputsGiveIdenticalEvents) {
   }
 }
 
+TEST_F(RuntimeTest, RunningCasesStayOnTheirVersionWhenANewOneIsDeployed) {
+  OpenKiel();
+  // Version 2 renames the first state; cases opened on version 1 must not notice.
+  std::string v2 = amtsweg::testing::kWorkflowYaml;
+  v2.replace(v2.find("version: 1"), 10, "version: 2");
+  for (size_t at; (at = v2.find("received")) != std::string::npos;)
+    v2.replace(at, 8, "eingang");
+  dsl::LoadResult loaded = dsl::LoadDefinition(v2, "testflow-v2.yaml", world.directory.get());
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors[0].ToString();
+  dsl::Registry both;
+  ASSERT_TRUE(both.Add(dsl::LoadDefinition(amtsweg::testing::kWorkflowYaml, "testflow.yaml",
+                                           world.directory.get())
+                           .definition)
+                  .ok());
+  ASSERT_TRUE(both.Add(loaded.definition).ok());
+  Runtime upgraded(both, *world.directory);
+
+  StepResult r = upgraded.Handle(Input("d1", it::kDocumentsCompleted, "C-1", "2026-01-15T10:00:00Z",
+                                       Value::Object({}), "amt-kiel"),
+                                 &state);
+  ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
+  EXPECT_EQ(state.version, 1);
+  EXPECT_EQ(state.state, "hearing");
+
+  CaseState fresh;
+  r = upgraded.Handle(Input("a2", it::kApplicationSubmitted, "C-2", "2026-01-15T09:00:00Z",
+                            Application("01003000")),
+                      &fresh);
+  ASSERT_FALSE(r.rejection.has_value());
+  EXPECT_EQ(fresh.version, 2);
+  EXPECT_EQ(fresh.state, "eingang");
+}
+
 TEST_F(RuntimeTest, ApplyRefusesEventsOutOfSequence) {
   OpenKiel();
   DomainEvent e = log.back();
