@@ -277,7 +277,11 @@ class Parser {
 
   static std::string Describe(const Token& t) {
     if (t.kind == Tok::kEnd) return "end of expression";
-    return "'" + std::string(t.text) + "'";
+    // Built step by step: GCC 12 warns falsely (-Wrestrict) on "'" + std::string(...) at -O3.
+    std::string quoted = "'";
+    quoted.append(t.text);
+    quoted.push_back('\'');
+    return quoted;
   }
 
   std::unique_ptr<Node> Fail(const Token& at, std::string_view msg) {
