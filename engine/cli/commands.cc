@@ -460,6 +460,47 @@ int DeadLetters(const std::string& data_dir, bool json) {
   return kExitOk;
 }
 
+int Deadlines(const std::string& data_dir, const std::string& due_before, bool json) {
+  auto st = OpenExisting(data_dir);
+  if (!st.ok()) return Fail(st.status(), "deadlines");
+  Timestamp upto = INT64_MAX;
+  if (!due_before.empty()) {
+    Result<Timestamp> t = ParseTimestamp(due_before);
+    if (!t.ok()) return Fail(t.status(), "--due-before");
+    upto = *t - 1;
+  }
+  Table table({"DUE", "CASE", "DEADLINE", "WORKFLOW", "STATE"});
+  Status error;
+  Status s = (*st)->DueTimers(upto, [&](const store::Timer& t) {
+    Result<runtime::CaseState> c = LoadState(**st, t.case_id, /*with_application=*/false);
+    if (!c.ok()) {
+      error = c.status();
+      return false;
+    }
+    if (json) {
+      std::cout << ObjectBuilder()
+                       .Add("due", FormatTimestamp(t.due))
+                       .Add("case", t.case_id)
+                       .Add("deadline", t.name)
+                       .Add("workflow", c->workflow)
+                       .Add("state", c->state)
+                       .Build()
+                       .ToJson()
+                << "\n";
+    } else {
+      table.Add({FormatTimestamp(t.due), t.case_id, t.name, c->workflow, c->state});
+    }
+    return true;
+  });
+  if (!s.ok()) return Fail(s, "deadlines");
+  if (!error.ok()) return Fail(error, "deadlines");
+  if (!json) {
+    table.Print(std::cout);
+    std::cout << table.rows() << " running deadline(s)\n";
+  }
+  return kExitOk;
+}
+
 int Rebuild(const std::string& data_dir, bool quiet) {
   auto st = OpenExisting(data_dir);
   if (!st.ok()) return Fail(st.status(), "rebuild");

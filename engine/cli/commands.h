@@ -53,6 +53,8 @@ struct ReplayArgs {
 int Replay(const ReplayArgs& args);
 int AuditVerify(const std::string& data_dir, bool quiet);
 int DeadLetters(const std::string& data_dir, bool json);
+// Running deadlines, soonest first; with `due_before`, only those due before it.
+int Deadlines(const std::string& data_dir, const std::string& due_before, bool json);
 int Rebuild(const std::string& data_dir, bool quiet);
 
 }  // namespace amtsweg::cli

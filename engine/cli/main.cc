@@ -121,6 +121,15 @@ int main(int argc, char** argv) {
   dead_cmd->add_option("--data-dir", dead_data_dir)->capture_default_str();
   dead_cmd->add_flag("--json", dead_json, "JSON lines instead of a table");
 
+  bool deadlines_json = false;
+  std::string deadlines_data_dir = data_dir;
+  std::string due_before;
+  CLI::App* deadlines_cmd = app.add_subcommand("deadlines", "Running deadlines, soonest first");
+  deadlines_cmd->add_option("--data-dir", deadlines_data_dir)->capture_default_str();
+  deadlines_cmd->add_option("--due-before", due_before,
+                            "Only deadlines due before this RFC 3339 time");
+  deadlines_cmd->add_flag("--json", deadlines_json, "JSON lines instead of a table");
+
   bool rebuild_quiet = false;
   std::string rebuild_data_dir = data_dir;
   CLI::App* rebuild_cmd =
@@ -158,5 +167,6 @@ int main(int argc, char** argv) {
   if (*verify_cmd) return AuditVerify(audit_data_dir, audit_quiet);
   if (*dead_cmd) return DeadLetters(dead_data_dir, dead_json);
   if (*rebuild_cmd) return Rebuild(rebuild_data_dir, rebuild_quiet);
+  if (*deadlines_cmd) return Deadlines(deadlines_data_dir, due_before, deadlines_json);
   return kExitUsage;
 }

@@ -185,6 +185,41 @@ TEST_F(CliTest, DeadlinesFollowTheLegalCalendar) {
   EXPECT_TRUE(bi2["outcome"].is_null());
 }
 
+TEST_F(CliTest, DeadlinesListsRunningDeadlinesSoonestFirst) {
+  // The wind farm stream up to March 2027: both decision periods are still running.
+  std::string data = dir_ + "/running";
+  std::string part = dir_ + "/bimschg-until-march.jsonl";
+  {
+    std::ifstream in(kRepo + "/workflows/samples/04-bimschg.jsonl");
+    std::ofstream out(part);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("\"time\":\"2027-0") == std::string::npos ||
+          line.find("\"time\":\"2027-03") != std::string::npos ||
+          line.find("\"time\":\"2027-01") != std::string::npos ||
+          line.find("\"time\":\"2027-02") != std::string::npos) {
+        out << line << "\n";
+      }
+    }
+  }
+  Output run = Amtsweg("run -q " + Common() + " --data-dir " + data + " --source file:" + part +
+                       " --until-idle");
+  ASSERT_EQ(run.code, 0) << run.err;
+  Output o = Amtsweg("deadlines --json --data-dir " + data);
+  ASSERT_EQ(o.code, 0) << o.err;
+  std::vector<Value> running = JsonLines(o.out);
+  ASSERT_EQ(running.size(), 2u) << o.out;
+  EXPECT_EQ(running[0]["case"].as_string(), "BI-2026-0001");
+  EXPECT_EQ(running[0]["due"].as_string(), "2027-07-15T22:00:00Z");
+  EXPECT_EQ(running[1]["case"].as_string(), "BI-2026-0002");
+  EXPECT_EQ(running[1]["deadline"].as_string(), "entscheidungsfrist");
+  EXPECT_EQ(running[1]["due"].as_string(), "2027-07-21T22:00:00Z");
+  Output before = Amtsweg("deadlines --json --due-before 2027-07-20T00:00:00Z --data-dir " + data);
+  EXPECT_EQ(JsonLines(before.out).size(), 1u) << before.out;
+  Output none = Amtsweg("deadlines" + D());  // the full run let every deadline end
+  EXPECT_NE(none.out.find("0 running deadline(s)"), std::string::npos) << none.out;
+}
+
 TEST_F(CliTest, HistoryShowsTheCertificateOfTheDeemedEntry) {
   Output o = Amtsweg("case history HR-2026-0002" + D());
   ASSERT_EQ(o.code, 0) << o.err;
