@@ -13,14 +13,16 @@ namespace amtsweg::connectors {
 Result<std::unique_ptr<FileSink>> FileSink::Open(const std::string& directory) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
-  if (ec) return Status::IOError("cannot create output directory '" + directory + "': " + ec.message());
+  if (ec)
+    return Status::IOError("cannot create output directory '" + directory + "': " + ec.message());
   int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::IOError("open '" + directory + "': " + std::strerror(errno));
   return std::unique_ptr<FileSink>(new FileSink(directory, fd));
 }
 
 FileSink::~FileSink() {
-  for (const auto& [destination, fd] : files_) ::close(fd);
+  for (const auto& [destination, fd] : files_)
+    ::close(fd);
   ::close(dir_fd_);
 }
 
@@ -50,8 +52,8 @@ Status FileSink::Publish(const std::vector<store::OutboxEntry>& entries) {
       ssize_t n = ::write(fd, data.data() + written, data.size() - written);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return Status::IOError("write '" + directory_ + "/" + destination + ".jsonl': " +
-                               std::strerror(errno));
+        return Status::IOError("write '" + directory_ + "/" + destination +
+                               ".jsonl': " + std::strerror(errno));
       }
       written += static_cast<size_t>(n);
     }

@@ -6,8 +6,8 @@
 
 namespace amtsweg::connectors {
 
-Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path,
-                                                     size_t max_line_bytes, std::string name) {
+Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path, size_t max_line_bytes,
+                                                     std::string name) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     return Status::IOError("cannot open event file '" + path + "': " + std::strerror(errno));
@@ -16,11 +16,15 @@ Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path,
   return std::unique_ptr<FileSource>(new FileSource(path, std::move(name), f, max_line_bytes));
 }
 
-FileSource::FileSource(std::string path, std::string name, std::FILE* file,
-                       size_t max_line_bytes)
-    : path_(std::move(path)), name_(std::move(name)), file_(file), max_line_bytes_(max_line_bytes) {}
+FileSource::FileSource(std::string path, std::string name, std::FILE* file, size_t max_line_bytes)
+    : path_(std::move(path)),
+      name_(std::move(name)),
+      file_(file),
+      max_line_bytes_(max_line_bytes) {}
 
-FileSource::~FileSource() { std::fclose(file_); }
+FileSource::~FileSource() {
+  std::fclose(file_);
+}
 
 Status FileSource::Seek(const std::optional<std::string>& position) {
   uint64_t offset = 0;
@@ -30,7 +34,8 @@ Status FileSource::Seek(const std::optional<std::string>& position) {
     const std::string& p = *position;
     auto res = std::from_chars(p.data(), p.data() + p.size(), offset);
     if (res.ec != std::errc() || res.ptr != p.data() + p.size()) {
-      return Status::InvalidArgument("stored position '" + p + "' of " + name_ + " is not a byte offset");
+      return Status::InvalidArgument("stored position '" + p + "' of " + name_ +
+                                     " is not a byte offset");
     }
   }
   // Count lines up to the offset so dead letters name the right line.
@@ -41,10 +46,12 @@ Status FileSource::Seek(const std::optional<std::string>& position) {
     size_t want = remaining < sizeof(buf) ? static_cast<size_t>(remaining) : sizeof(buf);
     size_t got = std::fread(buf, 1, want, file_);
     if (got == 0) {
-      return Status::InvalidArgument("stored position " + std::to_string(offset) + " is beyond the end of '" +
-                                     path_ + "'; was the file replaced?");
+      return Status::InvalidArgument("stored position " + std::to_string(offset) +
+                                     " is beyond the end of '" + path_ +
+                                     "'; was the file replaced?");
     }
-    for (size_t i = 0; i < got; ++i) line += buf[i] == '\n';
+    for (size_t i = 0; i < got; ++i)
+      line += buf[i] == '\n';
     remaining -= got;
   }
   offset_ = offset;

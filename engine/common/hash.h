@@ -1,5 +1,5 @@
 // SHA-256 for the per-case hash chain (OpenSSL).
-// Thread-safe: every call uses its own context.
+// Thread-safe: each thread uses its own digest context.
 #pragma once
 
 #include <array>

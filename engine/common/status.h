@@ -31,7 +31,9 @@ class [[nodiscard]] Status {
   Status() = default;
 
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status Conflict(std::string msg) { return {Code::kConflict, std::move(msg)}; }
@@ -67,7 +69,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "Result from an OK status carries no value");
     if (status_.ok()) status_ = Status::Internal("Result constructed from OK status");
@@ -104,9 +106,9 @@ class [[nodiscard]] Result {
 #define AMTSWEG_CONCAT(a, b) AMTSWEG_CONCAT_INNER(a, b)
 
 // Returns the status from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                        \
-  do {                                               \
-    ::amtsweg::Status _amtsweg_status = (expr);      \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::amtsweg::Status _amtsweg_status = (expr);        \
     if (!_amtsweg_status.ok()) return _amtsweg_status; \
   } while (false)
 

@@ -12,14 +12,18 @@ constexpr int64_t kMsPerMinute = 60 * kMsPerSecond;
 constexpr int64_t kMsPerHour = 60 * kMsPerMinute;
 constexpr int64_t kMsPerDay = 24 * kMsPerHour;
 
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool IsLeap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 unsigned DaysInMonth(int64_t y, unsigned m) {
   static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 // Weekday of a day count since the epoch: 0 = Sunday ... 6 = Saturday (1970-01-01 was Thursday).
 unsigned Weekday(int64_t days) {
@@ -93,7 +97,8 @@ int64_t BerlinOffset(Timestamp ts) {
 Result<Timestamp> ParseTimestamp(std::string_view s) {
   int year, month, day, hour, minute, second;
   auto bad = [&](const char* what) {
-    return Status::InvalidArgument("invalid RFC 3339 timestamp \"" + std::string(s) + "\": " + what);
+    return Status::InvalidArgument("invalid RFC 3339 timestamp \"" + std::string(s) +
+                                   "\": " + what);
   };
   if (!ParseDigits(s, 0, 4, &year) || s.size() < 20 || s[4] != '-' ||
       !ParseDigits(s, 5, 2, &month) || s[7] != '-' || !ParseDigits(s, 8, 2, &day) ||
@@ -118,7 +123,8 @@ Result<Timestamp> ParseTimestamp(std::string_view s) {
       ++pos;
     }
     if (digits == 0) return bad("empty fraction");
-    for (int i = digits; i < 3; ++i) millis *= 10;
+    for (int i = digits; i < 3; ++i)
+      millis *= 10;
   }
   int64_t offset = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
@@ -141,23 +147,53 @@ Result<Timestamp> ParseTimestamp(std::string_view s) {
          millis - offset;
 }
 
-std::string FormatTimestamp(Timestamp ts) {
+void AppendTimestamp(Timestamp ts, std::string* out) {
   int64_t days = FloorDiv(ts, kMsPerDay);
   int64_t rem = ts - days * kMsPerDay;
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  char buf[40];
-  int n = std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
-                        static_cast<long long>(y), m, d, static_cast<long long>(rem / kMsPerHour),
-                        static_cast<long long>(rem / kMsPerMinute % 60),
-                        static_cast<long long>(rem / kMsPerSecond % 60));
-  std::string out(buf, static_cast<size_t>(n));
-  if (rem % kMsPerSecond != 0) {
-    std::snprintf(buf, sizeof(buf), ".%03lld", static_cast<long long>(rem % kMsPerSecond));
-    out += buf;
+  if (y < 0 || y > 9999) {
+    // Outside four-digit years: the general (slow) path.
+    char buf[40];
+    int n = std::snprintf(buf, sizeof(buf), "%04lld-%02u-%02uT%02lld:%02lld:%02lld",
+                          static_cast<long long>(y), m, d, static_cast<long long>(rem / kMsPerHour),
+                          static_cast<long long>(rem / kMsPerMinute % 60),
+                          static_cast<long long>(rem / kMsPerSecond % 60));
+    out->append(buf, static_cast<size_t>(n));
+  } else {
+    // "YYYY-MM-DDTHH:MM:SS" by hand: snprintf was a visible share of the engine's profile.
+    auto two = [](char* p, unsigned v) {
+      p[0] = static_cast<char>('0' + v / 10);
+      p[1] = static_cast<char>('0' + v % 10);
+    };
+    char buf[19];
+    auto year = static_cast<unsigned>(y);
+    two(buf, year / 100);
+    two(buf + 2, year % 100);
+    buf[4] = '-';
+    two(buf + 5, m);
+    buf[7] = '-';
+    two(buf + 8, d);
+    buf[10] = 'T';
+    two(buf + 11, static_cast<unsigned>(rem / kMsPerHour));
+    buf[13] = ':';
+    two(buf + 14, static_cast<unsigned>(rem / kMsPerMinute % 60));
+    buf[16] = ':';
+    two(buf + 17, static_cast<unsigned>(rem / kMsPerSecond % 60));
+    out->append(buf, sizeof(buf));
   }
-  out += 'Z';
+  if (int64_t ms = rem % kMsPerSecond; ms != 0) {
+    char frac[4] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                    static_cast<char>('0' + ms % 10)};
+    out->append(frac, sizeof(frac));
+  }
+  out->push_back('Z');
+}
+
+std::string FormatTimestamp(Timestamp ts) {
+  std::string out;
+  AppendTimestamp(ts, &out);
   return out;
 }
 
@@ -206,7 +242,8 @@ Result<Duration> ParseDuration(std::string_view s) {
       continue;
     }
     size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9')
+      ++pos;
     if (pos == start) return bad(pos, "expected a number");
     if (pos - start > 6) return bad(start, "number too large");
     if (pos == s.size()) return bad(pos - 1, "number without a unit");

@@ -25,6 +25,8 @@ using Timestamp = int64_t;  // milliseconds since 1970-01-01T00:00:00Z
 Result<Timestamp> ParseTimestamp(std::string_view text);
 // Formats as RFC 3339 in UTC with millisecond precision when non-zero: "2026-03-01T10:15:00Z".
 std::string FormatTimestamp(Timestamp ts);
+// Appends FormatTimestamp(ts) to `*out`.
+void AppendTimestamp(Timestamp ts, std::string* out);
 
 struct Duration {
   int32_t years = 0, months = 0, weeks = 0, days = 0;

@@ -8,9 +8,17 @@
 
 namespace amtsweg {
 
-struct Value::Node {
+struct Value::StringNode : Value::Node {
+  explicit StringNode(std::string s) : str(std::move(s)) {}
+  explicit StringNode(std::string_view s) : str(s) {}
   std::string str;
+};
+struct Value::ArrayNode : Value::Node {
+  explicit ArrayNode(std::vector<Value> v) : items(std::move(v)) {}
   std::vector<Value> items;
+};
+struct Value::ObjectNode : Value::Node {
+  explicit ObjectNode(std::vector<Member> m) : members(std::move(m)) {}
   std::vector<Member> members;
 };
 
@@ -38,7 +46,9 @@ constexpr int kMaxDepth = 64;
 uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
+int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+}
 
 Result<Value> FromSimdjson(simdjson::dom::element el, int depth) {
   if (depth > kMaxDepth) return Status::InvalidArgument("JSON nested deeper than 64 levels");
@@ -54,7 +64,7 @@ Result<Value> FromSimdjson(simdjson::dom::element el, int depth) {
     case simdjson::dom::element_type::DOUBLE:
       return Value(el.get_double().value_unsafe());
     case simdjson::dom::element_type::STRING:
-      return Value(std::string(el.get_string().value_unsafe()));
+      return Value(el.get_string().value_unsafe());
     case simdjson::dom::element_type::ARRAY: {
       std::vector<Value> items;
       simdjson::dom::array arr = el.get_array().value_unsafe();
@@ -101,59 +111,85 @@ void AppendDouble(double d, std::string* out) {
 }  // namespace
 
 Value::Value(std::string s) : kind_(Kind::kString) {
-  auto node = std::make_shared<Node>();
-  node->str = std::move(s);
-  node_ = std::move(node);
+  u_.node = new StringNode(std::move(s));
+}
+
+Value::Value(std::string_view s) : kind_(Kind::kString) {
+  u_.node = new StringNode(s);
+}
+
+void Value::Release() {
+  // The last owner frees the node; acq_rel so that its reads of the node happen before the free.
+  if (u_.node->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  switch (kind_) {
+    case Kind::kString:
+      delete static_cast<StringNode*>(u_.node);
+      break;
+    case Kind::kArray:
+      delete static_cast<ArrayNode*>(u_.node);
+      break;
+    case Kind::kObject:
+      delete static_cast<ObjectNode*>(u_.node);
+      break;
+    default:
+      break;
+  }
+}
+
+const Value::StringNode& Value::str_node() const {
+  return *static_cast<StringNode*>(u_.node);
+}
+const Value::ArrayNode& Value::array_node() const {
+  return *static_cast<ArrayNode*>(u_.node);
+}
+const Value::ObjectNode& Value::object_node() const {
+  return *static_cast<ObjectNode*>(u_.node);
 }
 
 Value Value::Array(std::vector<Value> items) {
   Value v;
   v.kind_ = Kind::kArray;
-  auto node = std::make_shared<Node>();
-  node->items = std::move(items);
-  v.node_ = std::move(node);
+  v.u_.node = new ArrayNode(std::move(items));
   return v;
 }
 
 Value Value::Object(std::vector<Member> members) {
   Value v;
   v.kind_ = Kind::kObject;
-  auto node = std::make_shared<Node>();
-  node->members = std::move(members);
-  v.node_ = std::move(node);
+  v.u_.node = new ObjectNode(std::move(members));
   return v;
 }
 
 int64_t Value::as_int() const {
-  if (kind_ == Kind::kInt) return scalar_.i;
-  if (kind_ == Kind::kDouble) return static_cast<int64_t>(scalar_.d);
+  if (kind_ == Kind::kInt) return u_.i;
+  if (kind_ == Kind::kDouble) return static_cast<int64_t>(u_.d);
   return 0;
 }
 
 double Value::as_double() const {
-  if (kind_ == Kind::kDouble) return scalar_.d;
-  if (kind_ == Kind::kInt) return static_cast<double>(scalar_.i);
+  if (kind_ == Kind::kDouble) return u_.d;
+  if (kind_ == Kind::kInt) return static_cast<double>(u_.i);
   return 0;
 }
 
 const std::string& Value::as_string() const {
-  return kind_ == Kind::kString ? node_->str : kEmptyString;
+  return kind_ == Kind::kString ? str_node().str : kEmptyString;
 }
 const std::vector<Value>& Value::items() const {
-  return kind_ == Kind::kArray ? node_->items : kEmptyItems;
+  return kind_ == Kind::kArray ? array_node().items : kEmptyItems;
 }
 const std::vector<Member>& Value::members() const {
-  return kind_ == Kind::kObject ? node_->members : kEmptyMembers;
+  return kind_ == Kind::kObject ? object_node().members : kEmptyMembers;
 }
 size_t Value::size() const {
-  if (kind_ == Kind::kArray) return node_->items.size();
-  if (kind_ == Kind::kObject) return node_->members.size();
+  if (kind_ == Kind::kArray) return array_node().items.size();
+  if (kind_ == Kind::kObject) return object_node().members.size();
   return 0;
 }
 
 const Value* Value::Find(std::string_view key) const {
   if (kind_ != Kind::kObject) return nullptr;
-  for (const Member& m : node_->members) {
+  for (const Member& m : object_node().members) {
     if (m.first == key) return &m.second;
   }
   return nullptr;
@@ -177,7 +213,7 @@ const Value& Value::operator[](std::string_view key) const {
 
 bool operator==(const Value& a, const Value& b) {
   if (a.is_number() && b.is_number()) {
-    if (a.is_int() && b.is_int()) return a.scalar_.i == b.scalar_.i;
+    if (a.is_int() && b.is_int()) return a.u_.i == b.u_.i;
     return a.as_double() == b.as_double();
   }
   if (a.kind_ != b.kind_) return false;
@@ -185,15 +221,15 @@ bool operator==(const Value& a, const Value& b) {
     case Value::Kind::kNull:
       return true;
     case Value::Kind::kBool:
-      return a.scalar_.b == b.scalar_.b;
+      return a.u_.b == b.u_.b;
     case Value::Kind::kString:
-      return a.node_ == b.node_ || a.node_->str == b.node_->str;
+      return a.u_.node == b.u_.node || a.str_node().str == b.str_node().str;
     case Value::Kind::kArray:
-      return a.node_ == b.node_ || a.node_->items == b.node_->items;
+      return a.u_.node == b.u_.node || a.array_node().items == b.array_node().items;
     case Value::Kind::kObject: {
-      if (a.node_ == b.node_) return true;
+      if (a.u_.node == b.u_.node) return true;
       if (a.size() != b.size()) return false;
-      for (const Member& m : a.node_->members) {
+      for (const Member& m : a.object_node().members) {
         const Value* other = b.Find(m.first);
         if (other == nullptr || !(*other == m.second)) return false;
       }
@@ -245,24 +281,24 @@ void Value::AppendJson(std::string* out) const {
       out->append("null");
       return;
     case Kind::kBool:
-      out->append(scalar_.b ? "true" : "false");
+      out->append(u_.b ? "true" : "false");
       return;
     case Kind::kInt: {
       char buf[24];
-      auto res = std::to_chars(buf, buf + sizeof(buf), scalar_.i);
+      auto res = std::to_chars(buf, buf + sizeof(buf), u_.i);
       out->append(buf, res.ptr);
       return;
     }
     case Kind::kDouble:
-      AppendDouble(scalar_.d, out);
+      AppendDouble(u_.d, out);
       return;
     case Kind::kString:
-      AppendJsonString(node_->str, out);
+      AppendJsonString(str_node().str, out);
       return;
     case Kind::kArray: {
       out->push_back('[');
       bool first = true;
-      for (const Value& v : node_->items) {
+      for (const Value& v : array_node().items) {
         if (!first) out->push_back(',');
         first = false;
         v.AppendJson(out);
@@ -273,7 +309,7 @@ void Value::AppendJson(std::string* out) const {
     case Kind::kObject: {
       out->push_back('{');
       bool first = true;
-      for (const Member& m : node_->members) {
+      for (const Member& m : object_node().members) {
         if (!first) out->push_back(',');
         first = false;
         AppendJsonString(m.first, out);
@@ -345,32 +381,34 @@ void Value::AppendBinary(std::string* out) const {
       out->push_back(static_cast<char>(kTagNull));
       return;
     case Kind::kBool:
-      out->push_back(static_cast<char>(scalar_.b ? kTagTrue : kTagFalse));
+      out->push_back(static_cast<char>(u_.b ? kTagTrue : kTagFalse));
       return;
     case Kind::kInt:
       out->push_back(static_cast<char>(kTagInt));
-      PutVarint(ZigZag(scalar_.i), out);
+      PutVarint(ZigZag(u_.i), out);
       return;
     case Kind::kDouble: {
       out->push_back(static_cast<char>(kTagDouble));
       uint64_t bits;
-      std::memcpy(&bits, &scalar_.d, sizeof(bits));
-      for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(bits >> (8 * i)));
+      std::memcpy(&bits, &u_.d, sizeof(bits));
+      for (int i = 0; i < 8; ++i)
+        out->push_back(static_cast<char>(bits >> (8 * i)));
       return;
     }
     case Kind::kString:
       out->push_back(static_cast<char>(kTagString));
-      PutLengthPrefixed(node_->str, out);
+      PutLengthPrefixed(str_node().str, out);
       return;
     case Kind::kArray:
       out->push_back(static_cast<char>(kTagArray));
-      PutVarint(node_->items.size(), out);
-      for (const Value& v : node_->items) v.AppendBinary(out);
+      PutVarint(array_node().items.size(), out);
+      for (const Value& v : array_node().items)
+        v.AppendBinary(out);
       return;
     case Kind::kObject:
       out->push_back(static_cast<char>(kTagObject));
-      PutVarint(node_->members.size(), out);
-      for (const Member& m : node_->members) {
+      PutVarint(object_node().members.size(), out);
+      for (const Member& m : object_node().members) {
         PutLengthPrefixed(m.first, out);
         m.second.AppendBinary(out);
       }
@@ -400,7 +438,8 @@ Result<Value> DecodeBinaryImpl(std::string_view* in, int depth) {
     case kTagDouble: {
       if (in->size() < 8) return Status::Corruption("truncated double");
       uint64_t bits = 0;
-      for (int i = 0; i < 8; ++i) bits |= static_cast<uint64_t>(static_cast<uint8_t>((*in)[i])) << (8 * i);
+      for (int i = 0; i < 8; ++i)
+        bits |= static_cast<uint64_t>(static_cast<uint8_t>((*in)[i])) << (8 * i);
       in->remove_prefix(8);
       double d;
       std::memcpy(&d, &bits, sizeof(d));
@@ -409,7 +448,7 @@ Result<Value> DecodeBinaryImpl(std::string_view* in, int depth) {
     case kTagString: {
       std::string_view s;
       if (!GetLengthPrefixed(in, &s)) return Status::Corruption("truncated string");
-      return Value(std::string(s));
+      return Value(s);
     }
     case kTagArray: {
       uint64_t n;
@@ -442,6 +481,33 @@ Result<Value> DecodeBinaryImpl(std::string_view* in, int depth) {
 
 }  // namespace
 
-Result<Value> Value::DecodeBinary(std::string_view* in) { return DecodeBinaryImpl(in, 0); }
+Result<Value> Value::DecodeBinary(std::string_view* in) {
+  return DecodeBinaryImpl(in, 0);
+}
+
+namespace binary {
+void PutNull(std::string* out) {
+  out->push_back(static_cast<char>(kTagNull));
+}
+void PutBool(bool b, std::string* out) {
+  out->push_back(static_cast<char>(b ? kTagTrue : kTagFalse));
+}
+void PutInt(int64_t i, std::string* out) {
+  out->push_back(static_cast<char>(kTagInt));
+  PutVarint(ZigZag(i), out);
+}
+void PutString(std::string_view s, std::string* out) {
+  out->push_back(static_cast<char>(kTagString));
+  PutLengthPrefixed(s, out);
+}
+void PutArrayHeader(size_t items, std::string* out) {
+  out->push_back(static_cast<char>(kTagArray));
+  PutVarint(items, out);
+}
+void PutObjectHeader(size_t members, std::string* out) {
+  out->push_back(static_cast<char>(kTagObject));
+  PutVarint(members, out);
+}
+}  // namespace binary
 
 }  // namespace amtsweg

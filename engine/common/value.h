@@ -1,7 +1,8 @@
 // Value: an immutable JSON value with cheap copies.
 //
-// Strings, arrays and objects live in shared, immutable nodes, so copying a Value (into a case
-// state, a domain event, a projection) costs a reference count, not a deep copy. Objects keep
+// Strings, arrays and objects live in shared, immutable, reference-counted nodes (one heap
+// allocation each), so copying a Value (into a case state, a domain event, a projection) costs an
+// atomic increment, not a deep copy. A Value itself is 16 bytes. Objects keep
 // their members in insertion order; lookup is linear, which is the fastest choice for the small
 // objects of events. Integers that fit int64 stay integers (exact round trip); other numbers are
 // doubles.
@@ -11,8 +12,8 @@
 // between threads freely.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,15 +31,33 @@ class Value {
   enum class Kind : uint8_t { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
 
   Value() = default;
-  Value(std::nullptr_t) {}  // NOLINT
-  Value(bool b) : kind_(Kind::kBool) { scalar_.b = b; }  // NOLINT
-  Value(int i) : Value(static_cast<int64_t>(i)) {}      // NOLINT
-  Value(int64_t i) : kind_(Kind::kInt) { scalar_.i = i; }  // NOLINT
+  Value(std::nullptr_t) {}                            // NOLINT
+  Value(bool b) : kind_(Kind::kBool) { u_.b = b; }    // NOLINT
+  Value(int i) : Value(static_cast<int64_t>(i)) {}    // NOLINT
+  Value(int64_t i) : kind_(Kind::kInt) { u_.i = i; }  // NOLINT
   Value(uint64_t) = delete;
-  Value(double d) : kind_(Kind::kDouble) { scalar_.d = d; }  // NOLINT
-  Value(std::string s);                                     // NOLINT
-  Value(std::string_view s) : Value(std::string(s)) {}     // NOLINT
-  Value(const char* s) : Value(std::string(s)) {}          // NOLINT
+  Value(double d) : kind_(Kind::kDouble) { u_.d = d; }  // NOLINT
+  Value(std::string s);                                 // NOLINT
+  Value(std::string_view s);                            // NOLINT
+  Value(const char* s) : Value(std::string_view(s)) {}  // NOLINT
+
+  Value(const Value& other) : kind_(other.kind_), u_(other.u_) {
+    if (has_node()) u_.node->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  Value(Value&& other) noexcept : kind_(other.kind_), u_(other.u_) { other.kind_ = Kind::kNull; }
+  Value& operator=(const Value& other) {
+    Value copy(other);
+    Swap(copy);
+    return *this;
+  }
+  Value& operator=(Value&& other) noexcept {
+    Value moved(std::move(other));
+    Swap(moved);
+    return *this;
+  }
+  ~Value() {
+    if (has_node()) Release();
+  }
 
   static Value Array(std::vector<Value> items);
   static Value Object(std::vector<Member> members);
@@ -53,7 +72,7 @@ class Value {
   bool is_object() const { return kind_ == Kind::kObject; }
 
   // Accessors return a neutral value (false, 0, "", empty) when the kind does not match.
-  bool as_bool() const { return kind_ == Kind::kBool && scalar_.b; }
+  bool as_bool() const { return kind_ == Kind::kBool && u_.b; }
   int64_t as_int() const;
   double as_double() const;
   const std::string& as_string() const;
@@ -84,19 +103,37 @@ class Value {
   static Result<Value> DecodeBinary(std::string_view* in);
 
  private:
-  struct Node;
+  struct Node {
+    std::atomic<uint32_t> refs{1};
+  };
+  struct StringNode;
+  struct ArrayNode;
+  struct ObjectNode;
+
+  bool has_node() const { return kind_ >= Kind::kString; }
+  void Swap(Value& other) noexcept {
+    std::swap(kind_, other.kind_);
+    std::swap(u_, other.u_);
+  }
+  void Release();  // drops this Value's reference; frees the node with the last one
+  const StringNode& str_node() const;
+  const ArrayNode& array_node() const;
+  const ObjectNode& object_node() const;
+
   Kind kind_ = Kind::kNull;
-  union {
+  union Payload {
     bool b;
     int64_t i;
     double d;
-  } scalar_{};
-  std::shared_ptr<const Node> node_;
+    Node* node;  // kString, kArray, kObject: never null
+  } u_{};
 };
 
 // Builds an object member by member; cheaper to read than nested initializer lists.
 class ObjectBuilder {
  public:
+  // Room for `expected_members` members without reallocating (most objects are small).
+  explicit ObjectBuilder(size_t expected_members = 8) { members_.reserve(expected_members); }
   ObjectBuilder& Add(std::string key, Value value) {
     members_.emplace_back(std::move(key), std::move(value));
     return *this;
@@ -115,5 +152,20 @@ void PutVarint(uint64_t v, std::string* out);
 bool GetVarint(std::string_view* in, uint64_t* v);
 void PutLengthPrefixed(std::string_view s, std::string* out);
 bool GetLengthPrefixed(std::string_view* in, std::string_view* s);
+
+// Building blocks of the binary encoding, for codecs that write a known shape directly instead
+// of building a Value first. The bytes are exactly those of the equivalent Value's AppendBinary:
+// an object is PutObjectHeader(n) followed by n pairs of PutKey and one value.
+namespace binary {
+void PutNull(std::string* out);
+void PutBool(bool b, std::string* out);
+void PutInt(int64_t i, std::string* out);
+void PutString(std::string_view s, std::string* out);
+void PutArrayHeader(size_t items, std::string* out);
+void PutObjectHeader(size_t members, std::string* out);
+inline void PutKey(std::string_view key, std::string* out) {
+  PutLengthPrefixed(key, out);
+}
+}  // namespace binary
 
 }  // namespace amtsweg

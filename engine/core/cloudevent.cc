@@ -9,11 +9,13 @@ constexpr size_t kMaxSubjectBytes = 200;
 Status Attr(const Value& ev, std::string_view name, bool required, std::string* out) {
   const Value* v = ev.Find(name);
   if (v == nullptr) {
-    if (required) return Status::InvalidArgument("missing CloudEvents attribute '" + std::string(name) + "'");
+    if (required)
+      return Status::InvalidArgument("missing CloudEvents attribute '" + std::string(name) + "'");
     return Status::OK();
   }
   if (!v->is_string()) {
-    return Status::InvalidArgument("CloudEvents attribute '" + std::string(name) + "' must be a string");
+    return Status::InvalidArgument("CloudEvents attribute '" + std::string(name) +
+                                   "' must be a string");
   }
   if (required && v->as_string().empty()) {
     return Status::InvalidArgument("CloudEvents attribute '" + std::string(name) + "' is empty");
@@ -80,22 +82,43 @@ Result<runtime::InputEvent> DecodeCloudEvent(std::string_view json, size_t max_b
   return in;
 }
 
+namespace {
+
+// Everything up to and including `"data":`.
+void AppendHead(std::string_view id, std::string_view source, std::string_view type,
+                std::string_view subject, Timestamp time, std::string* out) {
+  out->append(R"({"specversion":"1.0","id":)");
+  AppendJsonString(id, out);
+  out->append(R"(,"source":)");
+  AppendJsonString(source, out);
+  out->append(R"(,"type":)");
+  AppendJsonString(type, out);
+  out->append(R"(,"subject":)");
+  AppendJsonString(subject, out);
+  out->append(R"(,"time":")");
+  AppendTimestamp(time, out);  // RFC 3339 text needs no escaping
+  out->append(R"(","datacontenttype":"application/json","data":)");
+}
+
+}  // namespace
+
 std::string EncodeCloudEvent(std::string_view id, std::string_view source, std::string_view type,
                              std::string_view subject, Timestamp time, const Value& data) {
   std::string out;
   out.reserve(256);
-  out.append(R"({"specversion":"1.0","id":)");
-  AppendJsonString(id, &out);
-  out.append(R"(,"source":)");
-  AppendJsonString(source, &out);
-  out.append(R"(,"type":)");
-  AppendJsonString(type, &out);
-  out.append(R"(,"subject":)");
-  AppendJsonString(subject, &out);
-  out.append(R"(,"time":)");
-  AppendJsonString(FormatTimestamp(time), &out);
-  out.append(R"(,"datacontenttype":"application/json","data":)");
+  AppendHead(id, source, type, subject, time, &out);
   data.AppendJson(&out);
+  out.push_back('}');
+  return out;
+}
+
+std::string EncodeCloudEventJson(std::string_view id, std::string_view source,
+                                 std::string_view type, std::string_view subject, Timestamp time,
+                                 std::string_view data_json) {
+  std::string out;
+  out.reserve(160 + id.size() + source.size() + type.size() + subject.size() + data_json.size());
+  AppendHead(id, source, type, subject, time, &out);
+  out.append(data_json);
   out.push_back('}');
   return out;
 }

@@ -23,5 +23,9 @@ Result<runtime::InputEvent> DecodeCloudEvent(std::string_view json,
 // A CloudEvent in structured JSON mode.
 std::string EncodeCloudEvent(std::string_view id, std::string_view source, std::string_view type,
                              std::string_view subject, Timestamp time, const Value& data);
+// The same with `data_json`, a JSON object already written (e.g. by Value::AppendJson).
+std::string EncodeCloudEventJson(std::string_view id, std::string_view source,
+                                 std::string_view type, std::string_view subject, Timestamp time,
+                                 std::string_view data_json);
 
 }  // namespace amtsweg::core

@@ -1,10 +1,11 @@
 #include "engine/core/engine.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <charconv>
 
 #include "engine/core/cloudevent.h"
-
-#include <spdlog/spdlog.h>
 
 namespace amtsweg::core {
 
@@ -21,14 +22,30 @@ std::string Key(char family, std::string_view a, std::string_view case_id) {
   return k;
 }
 }  // namespace
-std::string Workflow(std::string_view w, std::string_view c) { return Key('w', w, c); }
-std::string State(std::string_view s, std::string_view c) { return Key('s', s, c); }
-std::string Participant(std::string_view o, std::string_view c) { return Key('p', o, c); }
-std::string Outcome(std::string_view o, std::string_view c) { return Key('o', o, c); }
-std::string WorkflowPrefix(std::string_view w) { return Key('w', w, ""); }
-std::string StatePrefix(std::string_view s) { return Key('s', s, ""); }
-std::string ParticipantPrefix(std::string_view o) { return Key('p', o, ""); }
-std::string OutcomePrefix(std::string_view o) { return Key('o', o, ""); }
+std::string Workflow(std::string_view w, std::string_view c) {
+  return Key('w', w, c);
+}
+std::string State(std::string_view s, std::string_view c) {
+  return Key('s', s, c);
+}
+std::string Participant(std::string_view o, std::string_view c) {
+  return Key('p', o, c);
+}
+std::string Outcome(std::string_view o, std::string_view c) {
+  return Key('o', o, c);
+}
+std::string WorkflowPrefix(std::string_view w) {
+  return Key('w', w, "");
+}
+std::string StatePrefix(std::string_view s) {
+  return Key('s', s, "");
+}
+std::string ParticipantPrefix(std::string_view o) {
+  return Key('p', o, "");
+}
+std::string OutcomePrefix(std::string_view o) {
+  return Key('o', o, "");
+}
 }  // namespace index_key
 
 std::vector<std::string> IndexKeys(const runtime::CaseState& s) {
@@ -58,6 +75,28 @@ std::string SeenKey(const std::string& source, const std::string& id) {
   return k;
 }
 
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, res.ptr);
+}
+
+// JSON of runtime::ProjectFields(application, paths), written without building the Value.
+void AppendProjectedJson(const Value& application, const Value& paths, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  for (const Value& p : paths.items()) {
+    const Value* v = application.FindPath(p.as_string());
+    if (v == nullptr) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(p.as_string(), out);
+    out->push_back(':');
+    v->AppendJson(out);
+  }
+  out->push_back('}');
+}
+
 using ActiveDeadlines = std::vector<std::pair<std::string, Timestamp>>;
 
 ActiveDeadlines Active(const runtime::CaseState& s) {
@@ -76,6 +115,9 @@ struct Engine::Pending {
     bool existed = false;
     std::vector<std::string> old_index;
     std::vector<std::string> events;  // encoded
+    // The cache entry the state was taken from (its value moved into `state`), reused to put
+    // the state back on commit; empty when the state came from the store or is new.
+    std::unordered_map<std::string, runtime::CaseState>::node_type cache_node;
   };
   std::unordered_map<std::string, CaseWork> cases;
   std::vector<std::string> order;
@@ -86,8 +128,8 @@ struct Engine::Pending {
   Status error;  // first store failure while building the batch
 };
 
-Engine::Engine(store::Store& store, const dsl::Registry& registry,
-               const dsl::Directory& directory, Clock& clock, EngineOptions options)
+Engine::Engine(store::Store& store, const dsl::Registry& registry, const dsl::Directory& directory,
+               Clock& clock, EngineOptions options)
     : store_(store),
       registry_(registry),
       directory_(directory),
@@ -142,35 +184,43 @@ runtime::CaseState* Engine::Working(const std::string& case_id, bool* found) {
     return &it->second.state;
   }
   Pending::CaseWork work;
-  Result<std::optional<runtime::CaseState>> loaded = LoadCase(case_id);
-  if (!loaded.ok()) {
-    if (pending_->error.ok()) pending_->error = loaded.status();
-    return nullptr;
-  }
-  if (loaded->has_value()) {
-    work.state = std::move(**loaded);
+  if (auto cached = cache_.find(case_id); cached != cache_.end()) {
+    // Taken out of the cache, not copied: Commit puts it back after a successful write (a
+    // failed batch clears the cache anyway).
+    work.cache_node = cache_.extract(cached);
+    work.state = std::move(work.cache_node.mapped());
     work.existed = true;
-    work.old_index = IndexKeys(work.state);
+  } else {
+    Result<std::optional<runtime::CaseState>> loaded = LoadCaseState(store_, case_id);
+    if (!loaded.ok()) {
+      if (pending_->error.ok()) pending_->error = loaded.status();
+      return nullptr;
+    }
+    if (loaded->has_value()) {
+      work.state = std::move(**loaded);
+      work.existed = true;
+    }
   }
+  if (work.existed) work.old_index = IndexKeys(work.state);
   *found = work.existed;
   pending_->order.push_back(case_id);
   return &pending_->cases.emplace(case_id, std::move(work)).first->second.state;
 }
 
-void Engine::DeadLetter(const RawInput& raw, const std::string& source_name,
-                        std::string_view kind, const std::string& reason) {
+void Engine::DeadLetter(const RawInput& raw, const std::string& source_name, std::string_view kind,
+                        const std::string& reason) {
   store::DeadLetter d;
   d.at = clock_.Now();
   d.source = source_name;
   d.position = raw.where;
   d.reason = std::string(kind) + ": " + reason;
   spdlog::info("dead letter: {} {}: {}", source_name, raw.where, d.reason);
-  d.raw = raw.bytes.size() > kMaxDeadLetterRaw ? raw.bytes.substr(0, kMaxDeadLetterRaw)
-                                                : raw.bytes;
+  d.raw = raw.bytes.size() > kMaxDeadLetterRaw ? raw.bytes.substr(0, kMaxDeadLetterRaw) : raw.bytes;
   pending_->batch.dead.push_back(std::move(d));
 }
 
-void Engine::HandleRaw(const RawInput& raw, const std::string& source_name) {
+void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,
+                       const std::string& source_name) {
   pending_->delta.inputs++;
   if (raw.oversized) {
     pending_->delta.rejected++;
@@ -179,18 +229,13 @@ void Engine::HandleRaw(const RawInput& raw, const std::string& source_name) {
                    std::to_string(options_.max_event_bytes) + " bytes");
     return;
   }
-  Result<runtime::InputEvent> in = DecodeCloudEvent(raw.bytes, options_.max_event_bytes);
   if (!in.ok()) {
     pending_->delta.rejected++;
     DeadLetter(raw, source_name, "malformed", in.status().message());
     return;
   }
   std::string seen = SeenKey(in->source, in->id);
-  if (pending_->seen.count(seen) > 0 || [&] {
-        Result<bool> s = store_.Seen(seen);
-        if (!s.ok() && pending_->error.ok()) pending_->error = s.status();
-        return s.ok() && *s;
-      }()) {
+  if (stored_seen || pending_->seen.count(seen) > 0) {
     pending_->delta.duplicates++;
     DeadLetter(raw, source_name, "duplicate",
                "event id '" + in->id + "' from source '" + in->source +
@@ -215,8 +260,9 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
   }
   if (!runtime_.KnownType(in.type)) {
     pending_->delta.rejected++;
-    if (raw != nullptr) DeadLetter(*raw, source_name, "unknown-type",
-               "no workflow and no engine function handles event type '" + in.type + "'");
+    if (raw != nullptr)
+      DeadLetter(*raw, source_name, "unknown-type",
+                 "no workflow and no engine function handles event type '" + in.type + "'");
     return;
   }
   bool found = false;
@@ -291,19 +337,34 @@ void Engine::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& 
   entry.destination = org != nullptr && !org->topic.empty() ? org->topic : "amtsweg.org." + org_id;
   entry.key = s.id;
   entry.id = s.id + "/" + std::to_string(e.seq);
-  ObjectBuilder data;
-  data.Add("workflow", s.workflow).Add("version", s.version).Add("leika", s.leika);
-  data.Add("seq", static_cast<int64_t>(e.seq));
+  // The data object, written straight to JSON (the same bytes as building it as a Value first):
+  // the case's workflow and the event's members except "new"; the domain event names the
+  // disclosed fields, the recipient gets their values.
+  std::string& data = outbox_data_;
+  data.clear();
+  data.append(R"({"workflow":)");
+  AppendJsonString(s.workflow, &data);
+  data.append(R"(,"version":)");
+  AppendInt(s.version, &data);
+  data.append(R"(,"leika":)");
+  AppendJsonString(s.leika, &data);
+  data.append(R"(,"seq":)");
+  AppendInt(static_cast<int64_t>(e.seq), &data);
   for (const Member& m : e.data.members()) {
     if (m.first == "new") continue;
-    // The domain event names the disclosed fields; the recipient gets their values.
-    data.Add(m.first, m.first == "fields" ? runtime::ProjectFields(s.application, m.second)
-                                          : m.second);
+    data.push_back(',');
+    AppendJsonString(m.first, &data);
+    data.push_back(':');
+    if (m.first == "fields") {
+      AppendProjectedJson(s.application, m.second, &data);
+    } else {
+      m.second.AppendJson(&data);
+    }
   }
+  data.push_back('}');
   std::string type = "de.amtsweg.";
   type += runtime::DomainTypeName(e.type);
-  entry.payload =
-      EncodeCloudEvent(entry.id, options_.outbox_source, type, s.id, e.time, data.Build());
+  entry.payload = EncodeCloudEventJson(entry.id, options_.outbox_source, type, s.id, e.time, data);
   pending_->batch.outbox.push_back(std::move(entry));
 }
 
@@ -349,7 +410,13 @@ Status Engine::Commit(const std::string& source_name, const std::string& positio
   }
   if (cache_.size() + p.cases.size() > options_.case_cache_entries) cache_.clear();
   for (auto& [id, work] : p.cases) {
-    if (work.state.seq > 0) cache_[id] = std::move(work.state);
+    if (work.state.seq == 0) continue;
+    if (work.cache_node) {
+      work.cache_node.mapped() = std::move(work.state);
+      cache_.insert(std::move(work.cache_node));
+    } else {
+      cache_[id] = std::move(work.state);
+    }
   }
   const EngineStats& d = p.delta;
   stats_.inputs += d.inputs;
@@ -368,8 +435,29 @@ Status Engine::Commit(const std::string& source_name, const std::string& positio
 Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::string& source_name,
                             const std::string& position) {
   RETURN_IF_ERROR(Begin());
+  // Decode the whole batch first, so that the store answers for its input ids in one read.
+  std::vector<Result<runtime::InputEvent>> decoded;
+  decoded.reserve(inputs.size());
+  std::vector<std::string> seen_keys;
+  seen_keys.reserve(inputs.size());
   for (const RawInput& raw : inputs) {
-    HandleRaw(raw, source_name);
+    if (raw.oversized) {
+      decoded.emplace_back(Status::InvalidArgument("oversized"));  // never read
+      continue;
+    }
+    decoded.push_back(DecodeCloudEvent(raw.bytes, options_.max_event_bytes));
+    if (decoded.back().ok())
+      seen_keys.push_back(SeenKey(decoded.back()->source, decoded.back()->id));
+  }
+  Result<std::vector<bool>> stored_seen = store_.Seen(seen_keys);
+  if (!stored_seen.ok()) {
+    pending_->error = stored_seen.status();
+    return Commit(source_name, position);
+  }
+  size_t next_seen = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    bool seen = !inputs[i].oversized && decoded[i].ok() && (*stored_seen)[next_seen++];
+    HandleRaw(inputs[i], decoded[i], seen, source_name);
     if (!pending_->error.ok()) break;
   }
   return Commit(source_name, position);
@@ -393,7 +481,8 @@ Status Engine::PublishOutbox(Sink& sink) {
     RETURN_IF_ERROR(sink.Publish(entries));
     std::vector<uint64_t> seqs;
     seqs.reserve(entries.size());
-    for (const store::OutboxEntry& e : entries) seqs.push_back(e.seq);
+    for (const store::OutboxEntry& e : entries)
+      seqs.push_back(e.seq);
     RETURN_IF_ERROR(store_.DeleteOutbox(seqs));
     outbox_floor_ = entries.back().seq + 1;
     stats_.published += entries.size();

@@ -35,16 +35,16 @@ namespace amtsweg::core {
 
 struct EngineOptions {
   size_t max_event_bytes = 256 * 1024;
-  size_t case_cache_entries = 200000;  // committed case states kept in memory
-  bool event_time_clock = true;        // inputs' times drive the clock (file sources)
+  size_t case_cache_entries = 200000;     // committed case states kept in memory
+  bool event_time_clock = true;           // inputs' times drive the clock (file sources)
   std::string outbox_source = "amtsweg";  // CloudEvents source of published events
 };
 
 struct EngineStats {
-  uint64_t inputs = 0;         // raw inputs read
-  uint64_t accepted = 0;       // inputs that changed a case
-  uint64_t rejected = 0;       // inputs refused (all are dead-lettered)
-  uint64_t duplicates = 0;     // inputs skipped as already processed (dead-lettered too)
+  uint64_t inputs = 0;      // raw inputs read
+  uint64_t accepted = 0;    // inputs that changed a case
+  uint64_t rejected = 0;    // inputs refused (all are dead-lettered)
+  uint64_t duplicates = 0;  // inputs skipped as already processed (dead-lettered too)
   uint64_t timers_fired = 0;
   uint64_t domain_events = 0;
   uint64_t cases_opened = 0;
@@ -117,7 +117,10 @@ class Engine {
   using TimerKey = std::tuple<Timestamp, std::string, std::string>;
 
   Status Begin();
-  void HandleRaw(const RawInput& raw, const std::string& source_name);
+  // `in` is raw decoded (unused when raw is oversized); `stored_seen`: the store already has
+  // its id.
+  void HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,
+                 const std::string& source_name);
   void HandleInput(const runtime::InputEvent& in, const RawInput* raw,
                    const std::string& source_name);
   void FireDue(Timestamp upto);
@@ -141,6 +144,7 @@ class Engine {
   std::set<TimerKey> timers_;  // every active deadline timer, mirror of the timers family
   std::unique_ptr<Pending> pending_;
   uint64_t outbox_floor_ = 0;  // every outbox entry below this seq has been delivered
+  std::string outbox_data_;    // scratch buffer of AddOutbox
 };
 
 }  // namespace amtsweg::core

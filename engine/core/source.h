@@ -14,7 +14,7 @@ namespace amtsweg::core {
 // One raw input as read, with where it was read from (for dead letters and positions).
 struct RawInput {
   std::string bytes;
-  std::string where;     // for people: "line 17"
+  std::string where;       // for people: "line 17"
   bool oversized = false;  // the source cut it at its size limit; bytes hold the start
   size_t size = 0;         // the input's full size in bytes
 };

@@ -62,7 +62,7 @@ struct CaseState {
   Timestamp opened_at = 0;
   Timestamp updated_at = 0;
   Timestamp closed_at = 0;
-  uint64_t seq = 0;  // last applied domain event
+  uint64_t seq = 0;   // last applied domain event
   Value application;  // data of the opening event
   Value vars;         // object of case variables
   std::vector<Participant> participants;

@@ -7,10 +7,21 @@ namespace amtsweg::runtime {
 namespace {
 
 constexpr std::array<std::string_view, kDomainTypeCount> kNames = {
-    "case.opened",          "participant.resolved", "state.entered",     "variable.set",
-    "notification.disclosed", "task.requested",     "response.recorded", "task.completed",
-    "deadline.started",     "deadline.extended",    "deadline.expired",  "deadline.cancelled",
-    "certificate.issued",   "case.closed",          "input.rejected",
+    "case.opened",
+    "participant.resolved",
+    "state.entered",
+    "variable.set",
+    "notification.disclosed",
+    "task.requested",
+    "response.recorded",
+    "task.completed",
+    "deadline.started",
+    "deadline.extended",
+    "deadline.expired",
+    "deadline.cancelled",
+    "certificate.issued",
+    "case.closed",
+    "input.rejected",
 };
 
 constexpr uint8_t kEncodingVersion = 1;

@@ -28,15 +28,24 @@ std::string_view JoinName(dsl::JoinKind k) {
   return "all";
 }
 
-bool JoinMet(const TaskState& t) { return t.responses() >= t.need; }
+bool JoinMet(const TaskState& t) {
+  return t.responses() >= t.need;
+}
 
 // The paths of `fields` that the application has: what a recipient is actually told. The
 // values are not repeated in the event: the application is in case.opened and never changes.
-Value Disclosed(const Value& application, const std::vector<std::string>& fields) {
+// `names` (may be null) holds `fields` as ready Values.
+Value Disclosed(const Value& application, const std::vector<std::string>& fields,
+                const std::vector<Value>* names) {
   std::vector<Value> out;
   out.reserve(fields.size());
-  for (const std::string& f : fields) {
-    if (application.FindPath(f) != nullptr) out.emplace_back(f);
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (application.FindPath(fields[i]) == nullptr) continue;
+    if (names != nullptr) {
+      out.push_back((*names)[i]);
+    } else {
+      out.emplace_back(fields[i]);
+    }
   }
   return Value::Array(std::move(out));
 }
@@ -92,6 +101,11 @@ class Runtime::Step {
   void HandleTimer();
   void HandleEvent();
 
+  Value Disclosed(const std::vector<std::string>& fields) const {
+    auto it = rt_.field_names_.find(&fields);
+    return runtime::Disclosed(s_->application, fields,
+                              it != rt_.field_names_.end() ? &it->second : nullptr);
+  }
   void RunActions(const std::vector<dsl::Action>& actions);
   void RunAction(const dsl::Action& a);
   void Fire(const dsl::Transition& t);
@@ -130,8 +144,8 @@ void Runtime::Step::Run() {
     } else if (in_.type == input_type::kCertificateRequested) {
       HandleCertificate();
     } else {
-      Reject("closed-case", "case '" + s_->id + "' is closed (outcome " + s_->outcome +
-                                "); " + in_.type + " is not accepted");
+      Reject("closed-case", "case '" + s_->id + "' is closed (outcome " + s_->outcome + "); " +
+                                in_.type + " is not accepted");
     }
     return;
   }
@@ -145,7 +159,8 @@ void Runtime::Step::Open() {
   const Value* leika = in_.data.Find("leika");
   if (leika == nullptr || !leika->is_string()) {
     bool opens = false;
-    for (const dsl::Definition* d : reg.All()) opens |= d->start.event_type == in_.type;
+    for (const dsl::Definition* d : reg.All())
+      opens |= d->start.event_type == in_.type;
     if (!opens) {
       Reject("unknown-case", "no case '" + in_.subject + "'; " + in_.type + " does not open one");
     } else {
@@ -164,7 +179,8 @@ void Runtime::Step::Open() {
     return;
   }
   std::vector<Member> defaults;
-  for (const dsl::Variable& v : def_->variables) defaults.emplace_back(v.name, v.initial);
+  for (const dsl::Variable& v : def_->variables)
+    defaults.emplace_back(v.name, v.initial);
   Value vars = Value::Object(std::move(defaults));
 
   // Resolve participants before anything is recorded: an application that cannot be routed
@@ -269,8 +285,8 @@ void Runtime::Step::HandleEvent() {
     if (!t.from.empty()) {
       const std::string* org = s_->OrganisationOf(t.from);
       if (org == nullptr || *org != in_.participant) {
-        mismatch = "participant '" + in_.participant + "' is not role '" + t.from +
-                   "' on case '" + s_->id + "'";
+        mismatch = "participant '" + in_.participant + "' is not role '" + t.from + "' on case '" +
+                   s_->id + "'";
         continue;
       }
     }
@@ -359,15 +375,16 @@ void Runtime::Step::HandleExtension() {
   }
   if (!dl->active()) {
     Reject("invalid-extension", "deadline '" + name + "' is " + dl->status + " (due " +
-                                    FormatTimestamp(dl->due) + "); only a running deadline can be extended");
+                                    FormatTimestamp(dl->due) +
+                                    "); only a running deadline can be extended");
     return;
   }
-  const std::string* org = d->extendable_by.empty() ? nullptr : s_->OrganisationOf(d->extendable_by);
+  const std::string* org =
+      d->extendable_by.empty() ? nullptr : s_->OrganisationOf(d->extendable_by);
   if (org == nullptr || *org != in_.participant) {
-    Reject("not-a-participant", "participant '" + in_.participant + "' may not extend deadline '" +
-                                    name + "'" +
-                                    (d->extendable_by.empty()
-                                         ? std::string(" (it cannot be extended by an event)")
+    Reject("not-a-participant",
+           "participant '" + in_.participant + "' may not extend deadline '" + name + "'" +
+               (d->extendable_by.empty() ? std::string(" (it cannot be extended by an event)")
                                          : " (only role '" + d->extendable_by + "' may)"));
     return;
   }
@@ -397,8 +414,8 @@ void Runtime::Step::HandleExtension() {
     dur = *parsed;
   }
   if (AddDuration(dl->due, dur) > AddDuration(dl->due, max)) {
-    Reject("invalid-extension", "an extension of " + dur.ToString() + " exceeds the maximum of " +
-                                    max.ToString());
+    Reject("invalid-extension",
+           "an extension of " + dur.ToString() + " exceeds the maximum of " + max.ToString());
     return;
   }
   // §190 BGB: the extension is computed from the end of the previous period.
@@ -475,7 +492,7 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       for (const std::string& role : a.roles) {
         const std::string* org = s_->OrganisationOf(role);
         if (org == nullptr) continue;  // the role does not take part in this case
-        if (fields.is_null()) fields = Disclosed(s_->application, a.fields);
+        if (fields.is_null()) fields = Disclosed(a.fields);
         Emit(DomainType::kNotificationDisclosed, ObjectBuilder()
                                                      .Add("role", role)
                                                      .Add("organisation", *org)
@@ -497,6 +514,7 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       int need = a.join == dsl::JoinKind::kAll   ? n
                  : a.join == dsl::JoinKind::kAny ? std::min(1, n)
                                                  : std::min(a.join_count, n);
+      Value fields = Disclosed(a.fields);
       for (size_t i = 0; i < roles.size() || (i == 0 && roles.empty()); ++i) {
         Emit(DomainType::kTaskRequested,
              ObjectBuilder()
@@ -506,7 +524,7 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
                  .Add("organisation", roles.empty() ? Value("") : roles[i]["organisation"])
                  .Add("join", JoinName(a.join))
                  .Add("need", need)
-                 .Add("fields", Disclosed(s_->application, a.fields))
+                 .Add("fields", fields)
                  .Add("basis", a.legal_basis)
                  .Build());
         if (roles.empty()) break;
@@ -514,16 +532,15 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       if (roles.empty()) {
         // Nobody to ask (every role was left out): the task is complete at once.
         s_->FindTask(a.task)->roles.clear();
-        Emit(DomainType::kTaskCompleted, ObjectBuilder().Add("task", a.task).Add("responses", 0).Build());
+        Emit(DomainType::kTaskCompleted,
+             ObjectBuilder().Add("task", a.task).Add("responses", 0).Build());
         completed_.push_back(a.task);
       }
       return;
     }
     case dsl::ActionKind::kSet:
-      Emit(DomainType::kVariableSet, ObjectBuilder()
-                                         .Add("name", a.variable)
-                                         .Add("value", a.value->Evaluate(Ctx()))
-                                         .Build());
+      Emit(DomainType::kVariableSet,
+           ObjectBuilder().Add("name", a.variable).Add("value", a.value->Evaluate(Ctx())).Build());
       return;
     case dsl::ActionKind::kStartDeadline: {
       const dsl::Deadline* d = def_->FindDeadline(a.deadline);
@@ -542,21 +559,24 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       DeadlineState* dl = s_->FindDeadline(a.deadline);
       if (dl == nullptr || !dl->active() || dl->extensions >= d->max_extensions) return;
       Duration dur = a.extension.value_or(d->max_extension.value_or(d->duration));
-      Emit(DomainType::kDeadlineExtended, ObjectBuilder()
-                                              .Add("deadline", a.deadline)
-                                              .Add("previous_due", FormatTimestamp(dl->due))
-                                              .Add("due", FormatTimestamp(DueAfter(*d, dl->due - 1, dur)))
-                                              .Add("duration", dur.ToString())
-                                              .Add("reason", a.reason)
-                                              .Add("by", "")
-                                              .Build());
+      Emit(DomainType::kDeadlineExtended,
+           ObjectBuilder()
+               .Add("deadline", a.deadline)
+               .Add("previous_due", FormatTimestamp(dl->due))
+               .Add("due", FormatTimestamp(DueAfter(*d, dl->due - 1, dur)))
+               .Add("duration", dur.ToString())
+               .Add("reason", a.reason)
+               .Add("by", "")
+               .Build());
       return;
     }
     case dsl::ActionKind::kCancelDeadline: {
       DeadlineState* dl = s_->FindDeadline(a.deadline);
       if (dl == nullptr || !dl->active()) return;
-      Emit(DomainType::kDeadlineCancelled,
-           ObjectBuilder().Add("deadline", a.deadline).Add("reason", "cancelled by the workflow").Build());
+      Emit(DomainType::kDeadlineCancelled, ObjectBuilder()
+                                               .Add("deadline", a.deadline)
+                                               .Add("reason", "cancelled by the workflow")
+                                               .Build());
       return;
     }
   }
@@ -569,13 +589,13 @@ void Runtime::Step::Fire(const dsl::Transition& t) {
 
 void Runtime::Step::Enter(const std::string& name) {
   const dsl::State* st = def_->FindState(name);
-  Emit(DomainType::kStateEntered, ObjectBuilder().Add("state", name).Add("from", s_->state).Build());
+  Emit(DomainType::kStateEntered,
+       ObjectBuilder().Add("state", name).Add("from", s_->state).Build());
   if (st->terminal.has_value()) {
     CancelDeadlines("case closed");
-    Emit(DomainType::kCaseClosed, ObjectBuilder()
-                                      .Add("outcome", dsl::OutcomeName(*st->terminal))
-                                      .Add("state", name)
-                                      .Build());
+    Emit(
+        DomainType::kCaseClosed,
+        ObjectBuilder().Add("outcome", dsl::OutcomeName(*st->terminal)).Add("state", name).Build());
     return;
   }
   RunActions(st->on_enter);
@@ -618,7 +638,27 @@ void Runtime::Step::Settle() {
 }
 
 Runtime::Runtime(const dsl::Registry& registry, const dsl::Directory& directory)
-    : registry_(registry), directory_(directory) {}
+    : registry_(registry), directory_(directory) {
+  for (const dsl::Definition* d : registry_.All()) {
+    CacheFieldNames(d->start.actions);
+    CacheFieldNames(d->on_withdrawal);
+    for (const dsl::State& st : d->states) {
+      CacheFieldNames(st.on_enter);
+      for (const dsl::Transition& t : st.transitions)
+        CacheFieldNames(t.actions);
+    }
+    for (const dsl::Deadline& dl : d->deadlines)
+      CacheFieldNames(dl.on_expiry);
+  }
+}
+
+void Runtime::CacheFieldNames(const std::vector<dsl::Action>& actions) {
+  for (const dsl::Action& a : actions) {
+    if (a.fields.empty()) continue;
+    std::vector<Value>& names = field_names_[&a.fields];
+    names.assign(a.fields.begin(), a.fields.end());
+  }
+}
 
 StepResult Runtime::Handle(const InputEvent& in, CaseState* state) const {
   StepResult r;

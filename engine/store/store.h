@@ -31,18 +31,18 @@ namespace amtsweg::store {
 
 // Points on the commit path where a crash test can stop the process (see SetCrashHook).
 enum class CrashPoint {
-  kBeforeBatchBuilt,    // nothing of the batch exists yet
-  kAfterEventsStaged,   // events staged in the WriteBatch, nothing written
-  kAfterOutboxStaged,   // events, snapshots, indexes, timers, outbox staged
-  kBeforeWrite,         // the whole batch incl. input positions staged, not written
-  kAfterWrite,          // written and synced, the caller not yet told
-  kAfterOutboxDelete,   // an outbox entry was removed after delivery
+  kBeforeBatchBuilt,   // nothing of the batch exists yet
+  kAfterEventsStaged,  // events staged in the WriteBatch, nothing written
+  kAfterOutboxStaged,  // events, snapshots, indexes, timers, outbox staged
+  kBeforeWrite,        // the whole batch incl. input positions staged, not written
+  kAfterWrite,         // written and synced, the caller not yet told
+  kAfterOutboxDelete,  // an outbox entry was removed after delivery
 };
 std::string_view CrashPointName(CrashPoint p);
 std::optional<CrashPoint> ParseCrashPoint(std::string_view name);
 
 struct Options {
-  bool sync = true;            // fsync each Commit (turn off only in benchmarks that say so)
+  bool sync = true;  // fsync each Commit (turn off only in benchmarks that say so)
   bool create_if_missing = true;
   size_t block_cache_bytes = 64u << 20;
   // Fault injection for tests: when set, Commit() and DeleteOutbox() call it right before the
@@ -53,16 +53,16 @@ struct Options {
 
 // A stored domain event.
 struct EventRecord {
-  uint64_t seq = 0;       // 1-based, consecutive per case
-  std::string payload;    // the encoded domain event, as given to Commit
-  Digest hash{};          // chain hash after this event
+  uint64_t seq = 0;     // 1-based, consecutive per case
+  std::string payload;  // the encoded domain event, as given to Commit
+  Digest hash{};        // chain hash after this event
 };
 
 // What is stored for a case besides its events.
 struct CaseRecord {
-  std::string snapshot;   // encoded case state as of last_seq (a cache, rebuildable)
+  std::string snapshot;  // encoded case state as of last_seq (a cache, rebuildable)
   uint64_t last_seq = 0;
-  Digest head{};          // chain hash of event last_seq
+  Digest head{};  // chain hash of event last_seq
 };
 
 // A case's position in its chain: the last seq and the hash after it (0 / kGenesisDigest for a
@@ -94,20 +94,20 @@ struct Timer {
 };
 
 struct OutboxEntry {
-  uint64_t seq = 0;          // assigned by Commit
-  std::string destination;   // e.g. a topic or "org:<id>"
-  std::string key;           // e.g. the case id
-  std::string id;            // stable event id: case id + "/" + domain event seq
+  uint64_t seq = 0;         // assigned by Commit
+  std::string destination;  // e.g. a topic or "org:<id>"
+  std::string key;          // e.g. the case id
+  std::string id;           // stable event id: case id + "/" + domain event seq
   std::string payload;
 };
 
 struct DeadLetter {
-  uint64_t seq = 0;         // assigned by Commit
-  Timestamp at = 0;         // when it was rejected (engine clock)
-  std::string source;       // e.g. "file:samples/x.jsonl"
-  std::string position;     // e.g. "line 17" or "partition 3 offset 42"
+  uint64_t seq = 0;      // assigned by Commit
+  Timestamp at = 0;      // when it was rejected (engine clock)
+  std::string source;    // e.g. "file:samples/x.jsonl"
+  std::string position;  // e.g. "line 17" or "partition 3 offset 42"
   std::string reason;
-  std::string raw;          // the input as received (possibly truncated to the size limit)
+  std::string raw;  // the input as received (possibly truncated to the size limit)
 };
 
 // Everything one input batch causes, committed atomically.
@@ -170,6 +170,8 @@ class Store {
   Result<uint64_t> OutboxSize() const;
   Status ScanDeadLetters(const std::function<bool(const DeadLetter&)>& fn) const;
   Result<bool> Seen(std::string_view input_id) const;
+  // Seen for many ids with one read: element i answers input_ids[i].
+  Result<std::vector<bool>> Seen(const std::vector<std::string>& input_ids) const;
   Result<std::optional<std::string>> GetPosition(std::string_view source) const;
 
   // Removes delivered outbox entries. Not synced: a deletion lost in a crash only means the

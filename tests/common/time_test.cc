@@ -69,5 +69,15 @@ TEST(TimeTest, BerlinOffsetSwitchesOnLastSundays) {
   EXPECT_EQ(BerlinOffset(T("2026-10-25T01:00:00Z")), 3600000);
 }
 
+TEST(TimeTest, FormatsMillisecondsAndEdgesOfTheEpoch) {
+  EXPECT_EQ(FormatTimestamp(T("2026-03-01T10:15:00.005Z")), "2026-03-01T10:15:00.005Z");
+  EXPECT_EQ(FormatTimestamp(T("2026-12-31T23:59:59.999Z")), "2026-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTimestamp(-1), "1969-12-31T23:59:59.999Z");
+  std::string out = "at ";
+  AppendTimestamp(T("2026-03-01T10:15:00Z"), &out);
+  EXPECT_EQ(out, "at 2026-03-01T10:15:00Z");
+}
+
 }  // namespace
 }  // namespace amtsweg

@@ -72,5 +72,47 @@ TEST(ValueTest, DoublesStayDoublesThroughJson) {
   EXPECT_EQ(v->kind(), Value::Kind::kDouble);
 }
 
+TEST(ValueTest, CopiesShareAndOutliveTheOriginal) {
+  const std::string long_text(40, 'x');
+  Value a = ObjectBuilder().Add("s", long_text).Add("n", 1).Build();
+  Value b = a;
+  Value c;
+  c = b;
+  Value& alias = c;
+  c = alias;
+  a = Value();
+  EXPECT_EQ(b["s"].as_string(), long_text);
+  Value d = std::move(b);
+  EXPECT_TRUE(b.is_null());  // NOLINT(bugprone-use-after-move): moved-from is null
+  EXPECT_EQ(d, c);
+  EXPECT_EQ(sizeof(Value), 16u);
+}
+
+TEST(ValueTest, BinaryBuildingBlocksWriteTheBytesOfTheValue) {
+  Value v = ObjectBuilder()
+                .Add("s", "text")
+                .Add("i", -5)
+                .Add("b", true)
+                .Add("n", Value())
+                .Add("a", Value::Array({Value(1)}))
+                .Build();
+  std::string expected;
+  v.AppendBinary(&expected);
+  std::string out;
+  binary::PutObjectHeader(5, &out);
+  binary::PutKey("s", &out);
+  binary::PutString("text", &out);
+  binary::PutKey("i", &out);
+  binary::PutInt(-5, &out);
+  binary::PutKey("b", &out);
+  binary::PutBool(true, &out);
+  binary::PutKey("n", &out);
+  binary::PutNull(&out);
+  binary::PutKey("a", &out);
+  binary::PutArrayHeader(1, &out);
+  binary::PutInt(1, &out);
+  EXPECT_EQ(out, expected);
+}
+
 }  // namespace
 }  // namespace amtsweg

@@ -18,9 +18,8 @@ namespace {
 
 using amtsweg::testing::Application;
 
-std::string Event(std::string id, std::string_view type, std::string subject,
-                  std::string_view time, Value data = Value::Object({}),
-                  std::string participant = "") {
+std::string Event(std::string id, std::string_view type, std::string subject, std::string_view time,
+                  Value data = Value::Object({}), std::string participant = "") {
   ObjectBuilder b;
   b.Add("specversion", "1.0").Add("id", std::move(id)).Add("source", "test");
   b.Add("type", type).Add("subject", std::move(subject)).Add("time", time);
@@ -70,7 +69,8 @@ class MemorySource final : public Source {
 class MemorySink final : public Sink {
  public:
   Status Publish(const std::vector<store::OutboxEntry>& entries) override {
-    for (const auto& e : entries) published.push_back(e);
+    for (const auto& e : entries)
+      published.push_back(e);
     return Status::OK();
   }
   std::vector<store::OutboxEntry> published;
@@ -94,10 +94,9 @@ std::string DumpCases(const store::Store& st) {
   std::string out;
   std::vector<std::string> ids;
   EXPECT_TRUE(st.ScanCases([&](std::string_view id, const store::CaseRecord&) {
-                   ids.emplace_back(id);
-                   return true;
-                 })
-                  .ok());
+                  ids.emplace_back(id);
+                  return true;
+                }).ok());
   for (const std::string& id : ids) {
     out += "case " + id + "\n";
     EXPECT_TRUE(st.ScanEvents(id, 1, UINT64_MAX, [&](const store::EventRecord& r) {
@@ -105,8 +104,7 @@ std::string DumpCases(const store::Store& st) {
                     EXPECT_TRUE(e.ok());
                     out += runtime::EventToValue(*e).ToJson() + " " + ToHex(r.hash) + "\n";
                     return true;
-                  })
-                    .ok());
+                  }).ok());
     Result<std::optional<runtime::CaseState>> state = LoadCaseState(st, id);
     EXPECT_TRUE(state.ok() && state->has_value());
     out += "snapshot " + runtime::StateToValue(**state).ToJson() + "\n";
@@ -120,8 +118,7 @@ std::vector<std::string> DeadReasons(const store::Store& st) {
   EXPECT_TRUE(st.ScanDeadLetters([&](const store::DeadLetter& d) {
                   out.push_back(d.position + " " + d.reason);
                   return true;
-                })
-                  .ok());
+                }).ok());
   return out;
 }
 
@@ -151,8 +148,8 @@ TEST_F(EngineTest, BadInputIsDeadLetteredAndGoodInputAroundItIsProcessed) {
       Submit("a1", "C-1", "2026-01-15T09:00:00Z", "01002000"),
       "{not json",
       Event("u1", "de.example.unknown", "C-1", "2026-01-15T09:01:00Z"),
-      Complete("d0", "C-1", "2026-01-15T09:02:00Z", "ihk-kiel"),  // wrong participant
-      Submit("a1", "C-1", "2026-01-15T09:00:00Z", "01002000"),    // duplicate id
+      Complete("d0", "C-1", "2026-01-15T09:02:00Z", "ihk-kiel"),    // wrong participant
+      Submit("a1", "C-1", "2026-01-15T09:00:00Z", "01002000"),      // duplicate id
       Complete("d9", "C-404", "2026-01-15T09:03:00Z", "amt-kiel"),  // unknown case
       "",
       Complete("d1", "C-1", "2026-01-15T10:00:00Z", "amt-kiel"),
@@ -191,10 +188,10 @@ TEST_F(EngineTest, BadInputIsDeadLetteredAndGoodInputAroundItIsProcessed) {
   // The refusal of line 4 is part of the case's history too.
   bool recorded = false;
   ASSERT_TRUE(st->ScanEvents("C-1", 1, UINT64_MAX, [&](const store::EventRecord& r) {
-                  recorded |= runtime::DecodeEvent(r.payload)->type == runtime::DomainType::kInputRejected;
+                  recorded |=
+                      runtime::DecodeEvent(r.payload)->type == runtime::DomainType::kInputRejected;
                   return true;
-                })
-                  .ok());
+                }).ok());
   EXPECT_TRUE(recorded);
 }
 
@@ -233,8 +230,7 @@ TEST_F(EngineTest, DeadlinesFireByEventTimeAndByAdvancingTheClock) {
   ASSERT_TRUE(st->DueTimers(INT64_MAX, [&](const store::Timer&) {
                   timer_left = true;
                   return false;
-                })
-                  .ok());
+                }).ok());
   EXPECT_FALSE(timer_left);
 }
 
@@ -278,9 +274,9 @@ std::vector<std::string> MixedStream(uint32_t seed, int cases) {
     if (rng() % 3 != 0) {
       lines.push_back(Event("r" + c, runtime::input_type::kTaskResponded, c, day + "T10:00:00Z",
                             ObjectBuilder().Add("task", "hearing").Build(), ihk[town]));
-      lines.push_back(Event("x" + c, runtime::input_type::kTaskResponded, c, day + "T11:00:00Z",
-                            ObjectBuilder().Add("task", "decision").Add("decision", "approved").Build(),
-                            amt[town]));
+      lines.push_back(Event(
+          "x" + c, runtime::input_type::kTaskResponded, c, day + "T11:00:00Z",
+          ObjectBuilder().Add("task", "decision").Add("decision", "approved").Build(), amt[town]));
     }
   }
   lines.push_back(Event("late", runtime::input_type::kClockAdvanced, "", "2026-12-31T00:00:00Z"));
@@ -335,9 +331,9 @@ TEST_F(EngineTest, CrashAtEveryCommitPointLosesAndRepeatsNothing) {
   ref_store->reset();
 
   const store::CrashPoint points[] = {
-      store::CrashPoint::kBeforeBatchBuilt, store::CrashPoint::kAfterEventsStaged,
+      store::CrashPoint::kBeforeBatchBuilt,  store::CrashPoint::kAfterEventsStaged,
       store::CrashPoint::kAfterOutboxStaged, store::CrashPoint::kBeforeWrite,
-      store::CrashPoint::kAfterWrite,       store::CrashPoint::kAfterOutboxDelete};
+      store::CrashPoint::kAfterWrite,        store::CrashPoint::kAfterOutboxDelete};
   std::mt19937 rng(seed);
   for (store::CrashPoint point : points) {
     SCOPED_TRACE(std::string(store::CrashPointName(point)));

@@ -149,6 +149,10 @@ TEST(StoreTest, RoundTripsEveryKindOfData) {
   EXPECT_TRUE(*store->Seen("input-1"));
   EXPECT_TRUE(*store->Seen("input-2"));
   EXPECT_FALSE(*store->Seen("input-3"));
+  Result<std::vector<bool>> many =
+      store->Seen(std::vector<std::string>{"input-3", "input-2", "input-1"});
+  ASSERT_TRUE(many.ok()) << many.status().ToString();
+  EXPECT_EQ(*many, (std::vector<bool>{false, true, true}));
   EXPECT_EQ(*store->GetPosition("file:x.jsonl"), std::optional<std::string>("128"));
   EXPECT_EQ(*store->GetPosition("file:y.jsonl"), std::nullopt);
   EXPECT_EQ(*store->GetCase("nope"), std::nullopt);
