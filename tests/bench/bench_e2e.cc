@@ -13,6 +13,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
 #include <cinttypes>
 #include <filesystem>
@@ -248,5 +249,6 @@ int Main(int argc, char** argv) {
 }  // namespace amtsweg::bench
 
 int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);  // dead letters are logged at info
   return amtsweg::bench::Main(argc, argv);
 }

@@ -10,6 +10,7 @@
 // read-only with rocksdb directly), touching every key and value byte once.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <spdlog/spdlog.h>
 
 #include <cinttypes>
 #include <filesystem>
@@ -157,5 +158,6 @@ int Main(int argc, char** argv) {
 }  // namespace amtsweg::bench
 
 int main(int argc, char** argv) {
+  spdlog::set_level(spdlog::level::warn);  // dead letters are logged at info
   return amtsweg::bench::Main(argc, argv);
 }
