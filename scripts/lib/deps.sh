@@ -76,6 +76,9 @@ amtsweg_build() {
   local stamp="$dir/.amtsweg-configure-args"
   local args="$*"
   if [[ ! -f "$dir/build.ninja" || ! -f "$stamp" || "$(cat "$stamp")" != "$args" ]]; then
+    # Other arguments (or another compiler): configure from a clean cache. CMake would otherwise
+    # keep stale options, or wipe the cache on a compiler change and drop the -D options given.
+    rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
     if ! cmake -S "$AMTSWEG_ROOT" -B "$dir" -G Ninja "$@"; then
       echo "error: cmake configure failed for $dir (if it was configured with another generator or compiler, remove $dir)" >&2
       return 1
