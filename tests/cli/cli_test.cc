@@ -155,7 +155,7 @@ TEST_F(CliTest, EveryCaseEndsWhereTheScenarioLeadsIt) {
   }
   Output filtered = Amtsweg("case list --json --outcome deemed_approved" + D());
   ASSERT_EQ(JsonLines(filtered.out).size(), 1u);
-  Output by_org = Amtsweg("case list --json --participant hwk-flensburg" + D());
+  Output by_org = Amtsweg("case list --json --participant hwk-luebeck" + D());
   std::set<std::string> ids;
   for (const Value& v : JsonLines(by_org.out))
     ids.insert(v["case"].as_string());
@@ -355,7 +355,7 @@ TEST_F(CliTest, RebuildRecreatesSnapshotsAndIndexesFromTheLog) {
   ASSERT_EQ(rebuilt.code, 0) << rebuilt.err;
   EXPECT_NE(rebuilt.out.find("rebuilt snapshots and indexes of 14 cases"), std::string::npos)
       << rebuilt.out;
-  for (const char* filter : {"", " --participant hwk-flensburg", " --state mitgeteilt",
+  for (const char* filter : {"", " --participant hwk-luebeck", " --state mitgeteilt",
                              " --workflow bauantrag", " --outcome open"}) {
     Output a = Amtsweg(std::string("case list --json") + filter + D());
     Output b = Amtsweg(std::string("case list --json") + filter + " --data-dir " + copy);
