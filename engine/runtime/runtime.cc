@@ -319,10 +319,18 @@ void Runtime::Step::HandleResponse() {
     Reject("invalid-response", "the participant attribute (the answering organisation) is missing");
     return;
   }
+  // An organisation may hold several roles in one task (a Kreis as nature conservation and
+  // monument authority): data.role says which one answers; without it, the first unanswered.
+  const Value* wanted = in_.data.Find("role");
+  if (wanted != nullptr && !wanted->is_string()) {
+    Reject("invalid-response", "data.role must be the name of a role");
+    return;
+  }
   TaskRole* role = nullptr;
   bool answered = false;
   for (TaskRole& r : task->roles) {
     if (r.organisation != in_.participant) continue;
+    if (wanted != nullptr && r.role != wanted->as_string()) continue;
     if (r.responded) {
       answered = true;
     } else {
@@ -335,8 +343,10 @@ void Runtime::Step::HandleResponse() {
       Reject("duplicate-response", "participant '" + in_.participant +
                                        "' has already answered task '" + task->name + "'");
     } else {
-      Reject("not-a-participant", "participant '" + in_.participant + "' was not asked for task '" +
-                                      task->name + "' on case '" + s_->id + "'");
+      Reject("not-a-participant",
+             "participant '" + in_.participant + "' was not asked for task '" + task->name + "'" +
+                 (wanted != nullptr ? " as role '" + wanted->as_string() + "'" : "") +
+                 " on case '" + s_->id + "'");
     }
     return;
   }

@@ -158,6 +158,29 @@ TEST_F(RuntimeTest, DuplicateAndUnaskedResponsesAreRejected) {
   EXPECT_EQ(no_task.rejection->kind, "unknown-task");
 }
 
+TEST_F(RuntimeTest, AnOrganisationWithTwoRolesSaysWhichOneAnswers) {
+  OpenKiel(false, true);
+  // Bind the land role to the chamber's organisation too, as a Kreis holds several roles.
+  for (Participant& p : state.participants) {
+    if (p.role == "land") p.organisation = "ihk-kiel";
+  }
+  Complete();
+  StepResult r =
+      Respond("r1", "hearing", "ihk-kiel", "2026-01-20T10:00:00Z", {{"role", Value("land")}});
+  ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
+  EXPECT_EQ(r.events[0].data["role"].as_string(), "land");
+  r = Respond("r2", "hearing", "ihk-kiel", "2026-01-20T11:00:00Z", {{"role", Value("land")}});
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "duplicate-response");
+  r = Respond("r3", "hearing", "ihk-kiel", "2026-01-20T12:00:00Z", {{"role", Value("amt")}});
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_NE(r.rejection->reason.find("as role 'amt'"), std::string::npos);
+  r = Respond("r4", "hearing", "ihk-kiel", "2026-01-20T13:00:00Z");  // the remaining role
+  ASSERT_FALSE(r.rejection.has_value());
+  EXPECT_EQ(r.events[0].data["role"].as_string(), "kammer");
+  EXPECT_TRUE(state.FindTask("hearing")->complete);
+}
+
 TEST_F(RuntimeTest, DeadlineExpiryGivesDeemedApprovalAndCertificate) {
   OpenKiel();
   Complete();
