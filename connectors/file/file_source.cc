@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 
 namespace amtsweg::connectors {
 
@@ -12,7 +13,12 @@ Result<std::unique_ptr<FileSource>> FileSource::Open(const std::string& path, si
   if (f == nullptr) {
     return Status::IOError("cannot open event file '" + path + "': " + std::strerror(errno));
   }
-  if (name.empty()) name = "file:" + path;
+  if (name.empty()) {
+    // The canonical path: the same file named differently keeps one stored position.
+    std::error_code ec;
+    std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+    name = "file:" + (ec ? path : canonical.string());
+  }
   return std::unique_ptr<FileSource>(new FileSource(path, std::move(name), f, max_line_bytes));
 }
 

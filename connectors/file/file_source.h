@@ -17,7 +17,7 @@ namespace amtsweg::connectors {
 
 class FileSource final : public core::Source {
  public:
-  // `name` is the source's stable name, by default "file:" + path.
+  // `name` is the source's stable name, by default "file:" + the file's canonical path.
   static Result<std::unique_ptr<FileSource>> Open(const std::string& path, size_t max_line_bytes,
                                                   std::string name = "");
   ~FileSource() override;

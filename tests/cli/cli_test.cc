@@ -392,6 +392,14 @@ TEST_F(CliTest, RunningAgainProcessesNothingTwice) {
   Output again = Amtsweg("run " + Common() + D() + SampleSources() + " --until-idle");
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.out.find("processed 0 inputs"), std::string::npos) << again.out;
+  // The same file under another name is the same source.
+  std::string sources = SampleSources();
+  for (size_t at; (at = sources.find("/workflows/samples/")) != std::string::npos;) {
+    sources.replace(at, 19, "/workflows/./samples/");
+  }
+  Output renamed = Amtsweg("run " + Common() + D() + sources + " --until-idle");
+  ASSERT_EQ(renamed.code, 0) << renamed.err;
+  EXPECT_NE(renamed.out.find("processed 0 inputs"), std::string::npos) << renamed.out;
 }
 
 TEST_F(CliTest, CrashedRunsResumeToTheSameResult) {
