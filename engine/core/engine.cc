@@ -492,6 +492,8 @@ Status Engine::PublishOutbox(Sink& sink) {
 Status Engine::Drain(Source& source, Sink* sink, size_t batch_size,
                      const std::function<void(const EngineStats&)>& progress,
                      uint64_t max_batches) {
+  // What an earlier run committed but did not get to publish goes out first.
+  if (sink != nullptr) RETURN_IF_ERROR(PublishOutbox(*sink));
   ASSIGN_OR_RETURN(std::optional<std::string> position, store_.GetPosition(source.name()));
   RETURN_IF_ERROR(source.Seek(position));
   spdlog::info("{}: reading from {}", source.name(),

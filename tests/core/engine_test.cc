@@ -316,7 +316,10 @@ std::map<std::string, int> PublishedIds(const std::string& path) {
 }
 
 TEST_F(EngineTest, CrashAtEveryCommitPointLosesAndRepeatsNothing) {
-  uint32_t seed = std::random_device{}();
+  // AMTSWEG_TEST_SEED reproduces a run.
+  const char* fixed = std::getenv("AMTSWEG_TEST_SEED");
+  uint32_t seed =
+      fixed != nullptr ? static_cast<uint32_t>(std::stoul(fixed)) : std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::cout << "crash test seed " << seed << "\n";
   std::vector<std::string> lines = MixedStream(seed, 40);
