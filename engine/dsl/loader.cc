@@ -561,7 +561,14 @@ class DefinitionLoader {
     }
     t.when = OptExpr(m, "when");
     if (m.Has("actions")) ParseActions(m.Get("actions"), m.ValueMark("actions"), &t.actions);
-    if (Str(m, "to", &t.target)) state_refs_.push_back({t.target, PosOf(m.ValueMark("to"))});
+    if (Str(m, "to", &t.target)) {
+      state_refs_.push_back({t.target, PosOf(m.ValueMark("to"))});
+      // Re-entering its own state would take the same automatic transition again and again.
+      if (t.trigger == TriggerKind::kAuto && t.target == st->name) {
+        Error(m.ValueMark("to"),
+              "an automatic transition cannot lead back to its own state '" + st->name + "'");
+      }
+    }
     st->transitions.push_back(std::move(t));
   }
 

@@ -620,6 +620,7 @@ states:
       - {on: {joined: t, from: amt}, to: b}
       - {on: {}, to: b}
       - {on: "bad type!", to: b}
+      - {when: "true", to: a}
   b: {terminal: notified}
 )";
   EXPECT_EQ(Errors(yaml),
@@ -627,7 +628,8 @@ states:
                      "14:26: 'from' cannot be used with 'joined'",
                      "15:14: 'on' needs either 'response: TASK' or 'joined: TASK' (or an event "
                      "type string)",
-                     "16:14: invalid event type 'bad type!'"}));
+                     "16:14: invalid event type 'bad type!'",
+                     "17:28: an automatic transition cannot lead back to its own state 'a'"}));
 }
 
 TEST(LoaderTest, RoleBindings) {
