@@ -148,9 +148,17 @@ Status Engine::Open() {
   });
 }
 
-Status Engine::Begin() {
+void Engine::Begin() {
   pending_ = std::make_unique<Pending>();
-  return Status::OK();
+}
+
+Status Engine::Abandon(Status error) {
+  // Nothing of the batch was stored: forget its effects on the in-memory mirrors (cached states
+  // taken out for it, timers added or removed by it).
+  pending_.reset();
+  cache_.clear();
+  Status reload = Open();
+  return reload.ok() ? error : reload;
 }
 
 Result<std::optional<runtime::CaseState>> LoadCaseState(const store::Store& store,
@@ -269,7 +277,6 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
   runtime::CaseState* state = Working(in.subject, &found);
   if (state == nullptr) return;  // store failure, reported by Commit
   ActiveDeadlines before = Active(*state);
-  uint64_t first_seq = state->seq + 1;
   bool was_open = state->open();
   runtime::StepResult r = runtime_.Handle(in, state);
 
@@ -281,7 +288,6 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
   pending_->delta.domain_events += r.events.size();
   if (!found && state->seq > 0) pending_->delta.cases_opened++;
   if ((was_open || !found) && state->seq > 0 && !state->open()) pending_->delta.cases_closed++;
-  (void)first_seq;
 
   ActiveDeadlines after = Active(*state);
   for (const auto& [name, due] : before) {
@@ -370,13 +376,7 @@ void Engine::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& 
 
 Status Engine::Commit(const std::string& source_name, const std::string& position) {
   Pending& p = *pending_;
-  if (!p.error.ok()) {
-    Status err = p.error;
-    cache_.clear();
-    RETURN_IF_ERROR(Open());
-    pending_.reset();
-    return err;
-  }
+  if (!p.error.ok()) return Abandon(p.error);
   for (const std::string& id : p.order) {
     Pending::CaseWork& work = p.cases[id];
     if (work.events.empty()) continue;
@@ -401,11 +401,7 @@ Status Engine::Commit(const std::string& source_name, const std::string& positio
     if (!committed.ok()) {
       spdlog::error("commit of {} case(s) failed, nothing stored: {}", p.batch.cases.size(),
                     committed.status().ToString());
-      // Nothing was stored: forget the batch's effects on the in-memory mirrors.
-      cache_.clear();
-      Status reload = Open();
-      pending_.reset();
-      return reload.ok() ? committed.status() : reload;
+      return Abandon(committed.status());
     }
   }
   if (cache_.size() + p.cases.size() > options_.case_cache_entries) cache_.clear();
@@ -434,7 +430,7 @@ Status Engine::Commit(const std::string& source_name, const std::string& positio
 
 Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::string& source_name,
                             const std::string& position) {
-  RETURN_IF_ERROR(Begin());
+  Begin();
   // Decode the whole batch first, so that the store answers for its input ids in one read.
   std::vector<Result<runtime::InputEvent>> decoded;
   decoded.reserve(inputs.size());
@@ -464,7 +460,7 @@ Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::stri
 }
 
 Status Engine::AdvanceClock(Timestamp t) {
-  RETURN_IF_ERROR(Begin());
+  Begin();
   if (manual_clock_ != nullptr) manual_clock_->AdvanceTo(t);
   FireDue(std::min(t, clock_.Now()));
   return Commit("", "");

@@ -116,7 +116,9 @@ class Engine {
   struct Pending;
   using TimerKey = std::tuple<Timestamp, std::string, std::string>;
 
-  Status Begin();
+  void Begin();
+  // Drops a batch that was not stored and returns `error` (or the error reloading timers).
+  Status Abandon(Status error);
   // `in` is raw decoded (unused when raw is oversized); `stored_seen`: the store already has
   // its id.
   void HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,

@@ -76,6 +76,20 @@ void Definition::Index() {
       if (t.trigger == TriggerKind::kEvent) add(t.event_type);
     }
   }
+  // Disclosures copy these into every event by reference count instead of building strings.
+  auto values = [](std::vector<Action>& actions) {
+    for (Action& a : actions)
+      a.field_values.assign(a.fields.begin(), a.fields.end());
+  };
+  values(start.actions);
+  values(on_withdrawal);
+  for (State& s : states) {
+    values(s.on_enter);
+    for (Transition& t : s.transitions)
+      values(t.actions);
+  }
+  for (Deadline& d : deadlines)
+    values(d.on_expiry);
 }
 
 }  // namespace amtsweg::dsl

@@ -59,6 +59,7 @@ struct Action {
   // kNotify, kRequest: recipients (several = in parallel), what they see and why.
   std::vector<std::string> roles;
   std::vector<std::string> fields;  // paths into the application data ("betrieb.name")
+  std::vector<Value> field_values;  // `fields` as string Values, filled by Definition::Index
   std::string legal_basis;          // e.g. "§14 Abs. 8 Satz 1 Nr. 1 GewO"
   std::string message;              // kNotify: what the notification is about (optional)
 
@@ -156,7 +157,8 @@ struct Definition {
   // Input event types this definition reacts to (start type and every kEvent trigger).
   const std::vector<std::string>& event_types() const { return event_types_; }
 
-  // Fills the lookup tables; called by the loader once the vectors are complete.
+  // Fills the lookup tables and every action's `field_values`; called by the loader once the
+  // vectors are complete.
   void Index();
 
  private:

@@ -32,20 +32,14 @@ bool JoinMet(const TaskState& t) {
   return t.responses() >= t.need;
 }
 
-// The paths of `fields` that the application has: what a recipient is actually told. The
-// values are not repeated in the event: the application is in case.opened and never changes.
-// `names` (may be null) holds `fields` as ready Values.
-Value Disclosed(const Value& application, const std::vector<std::string>& fields,
-                const std::vector<Value>* names) {
+// The paths of the action's fields that the application has: what a recipient is actually
+// told. The values are not repeated in the event: the application is in case.opened and never
+// changes.
+Value Disclosed(const Value& application, const dsl::Action& a) {
   std::vector<Value> out;
-  out.reserve(fields.size());
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (application.FindPath(fields[i]) == nullptr) continue;
-    if (names != nullptr) {
-      out.push_back((*names)[i]);
-    } else {
-      out.emplace_back(fields[i]);
-    }
+  out.reserve(a.field_values.size());
+  for (const Value& path : a.field_values) {
+    if (application.FindPath(path.as_string()) != nullptr) out.push_back(path);
   }
   return Value::Array(std::move(out));
 }
@@ -101,11 +95,6 @@ class Runtime::Step {
   void HandleTimer();
   void HandleEvent();
 
-  Value Disclosed(const std::vector<std::string>& fields) const {
-    auto it = rt_.field_names_.find(&fields);
-    return runtime::Disclosed(s_->application, fields,
-                              it != rt_.field_names_.end() ? &it->second : nullptr);
-  }
   void RunActions(const std::vector<dsl::Action>& actions);
   void RunAction(const dsl::Action& a);
   void Fire(const dsl::Transition& t);
@@ -502,7 +491,7 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       for (const std::string& role : a.roles) {
         const std::string* org = s_->OrganisationOf(role);
         if (org == nullptr) continue;  // the role does not take part in this case
-        if (fields.is_null()) fields = Disclosed(a.fields);
+        if (fields.is_null()) fields = Disclosed(s_->application, a);
         Emit(DomainType::kNotificationDisclosed, ObjectBuilder()
                                                      .Add("role", role)
                                                      .Add("organisation", *org)
@@ -524,7 +513,7 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       int need = a.join == dsl::JoinKind::kAll   ? n
                  : a.join == dsl::JoinKind::kAny ? std::min(1, n)
                                                  : std::min(a.join_count, n);
-      Value fields = Disclosed(a.fields);
+      Value fields = Disclosed(s_->application, a);
       for (size_t i = 0; i < roles.size() || (i == 0 && roles.empty()); ++i) {
         Emit(DomainType::kTaskRequested,
              ObjectBuilder()
@@ -648,27 +637,7 @@ void Runtime::Step::Settle() {
 }
 
 Runtime::Runtime(const dsl::Registry& registry, const dsl::Directory& directory)
-    : registry_(registry), directory_(directory) {
-  for (const dsl::Definition* d : registry_.All()) {
-    CacheFieldNames(d->start.actions);
-    CacheFieldNames(d->on_withdrawal);
-    for (const dsl::State& st : d->states) {
-      CacheFieldNames(st.on_enter);
-      for (const dsl::Transition& t : st.transitions)
-        CacheFieldNames(t.actions);
-    }
-    for (const dsl::Deadline& dl : d->deadlines)
-      CacheFieldNames(dl.on_expiry);
-  }
-}
-
-void Runtime::CacheFieldNames(const std::vector<dsl::Action>& actions) {
-  for (const dsl::Action& a : actions) {
-    if (a.fields.empty()) continue;
-    std::vector<Value>& names = field_names_[&a.fields];
-    names.assign(a.fields.begin(), a.fields.end());
-  }
-}
+    : registry_(registry), directory_(directory) {}
 
 StepResult Runtime::Handle(const InputEvent& in, CaseState* state) const {
   StepResult r;

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/common/status.h"
@@ -52,13 +51,9 @@ class Runtime {
 
  private:
   class Step;
-  void CacheFieldNames(const std::vector<dsl::Action>& actions);
 
   const dsl::Registry& registry_;
   const dsl::Directory& directory_;
-  // The disclosed field names of every action of the definitions deployed at construction, as
-  // ready string Values (copied by reference count into each event instead of rebuilt).
-  std::unordered_map<const std::vector<std::string>*, std::vector<Value>> field_names_;
 };
 
 }  // namespace amtsweg::runtime
