@@ -38,7 +38,7 @@ Result<int> FileSink::FileFor(const std::string& destination) {
   return fd;
 }
 
-Status FileSink::Publish(const std::vector<store::OutboxEntry>& entries) {
+Status FileSink::Send(std::vector<store::OutboxEntry> entries) {
   std::map<std::string, std::string> by_destination;
   for (const store::OutboxEntry& e : entries) {
     std::string& buf = by_destination[e.destination];
@@ -62,6 +62,15 @@ Status FileSink::Publish(const std::vector<store::OutboxEntry>& entries) {
   if (!by_destination.empty() && ::syncfs(dir_fd_) != 0) {
     return Status::IOError("syncfs '" + directory_ + "': " + std::strerror(errno));
   }
+  for (const store::OutboxEntry& e : entries)
+    delivered_.push_back(e.seq);
+  return Status::OK();
+}
+
+Status FileSink::Acknowledged(std::chrono::milliseconds wait, std::vector<uint64_t>* seqs) {
+  (void)wait;  // Send is synchronous: everything sent is delivered
+  seqs->insert(seqs->end(), delivered_.begin(), delivered_.end());
+  delivered_.clear();
   return Status::OK();
 }
 

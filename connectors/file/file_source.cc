@@ -66,7 +66,14 @@ Status FileSource::Seek(const std::optional<std::string>& position) {
   return Status::OK();
 }
 
-Result<size_t> FileSource::Poll(size_t max, std::vector<core::RawInput>* out) {
+Status FileSource::Start(const core::PositionLookup& lookup) {
+  ASSIGN_OR_RETURN(std::optional<std::string> position, lookup(name_));
+  return Seek(position);
+}
+
+Result<size_t> FileSource::Poll(size_t max, std::chrono::milliseconds wait,
+                                std::vector<core::RawInput>* out) {
+  (void)wait;
   size_t n = 0;
   std::string line;
   while (n < max) {

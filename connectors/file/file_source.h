@@ -23,9 +23,16 @@ class FileSource final : public core::Source {
   ~FileSource() override;
 
   const std::string& name() const override { return name_; }
-  Status Seek(const std::optional<std::string>& position) override;
-  Result<size_t> Poll(size_t max, std::vector<core::RawInput>* out) override;
-  std::string Position() const override { return std::to_string(offset_); }
+  // Seeks to the position stored under name().
+  Status Start(const core::PositionLookup& lookup) override;
+  Status Seek(const std::optional<std::string>& position);
+  // Never waits: a file has what it has.
+  Result<size_t> Poll(size_t max, std::chrono::milliseconds wait,
+                      std::vector<core::RawInput>* out) override;
+  void PositionsAfterPoll(core::Positions* out) const override {
+    out->emplace_back(name_, std::to_string(offset_));
+  }
+  std::string Position() const { return std::to_string(offset_); }
   bool AtEnd() const override { return at_end_; }
 
  private:

@@ -142,10 +142,12 @@ Engine::~Engine() = default;
 
 Status Engine::Open() {
   timers_.clear();
-  return store_.DueTimers(INT64_MAX, [this](const store::Timer& t) {
+  RETURN_IF_ERROR(store_.DueTimers(INT64_MAX, [this](const store::Timer& t) {
     timers_.emplace(t.due, t.case_id, t.name);
     return true;
-  });
+  }));
+  ASSIGN_OR_RETURN(outbox_backlog_, store_.OutboxSize());
+  return Status::OK();
 }
 
 void Engine::Begin() {
@@ -157,7 +159,12 @@ Status Engine::Abandon(Status error) {
   // taken out for it, timers added or removed by it).
   pending_.reset();
   cache_.clear();
-  Status reload = Open();
+  suppress_outbox_ = false;
+  timers_.clear();
+  Status reload = store_.DueTimers(INT64_MAX, [this](const store::Timer& t) {
+    timers_.emplace(t.due, t.case_id, t.name);
+    return true;
+  });
   return reload.ok() ? error : reload;
 }
 
@@ -224,6 +231,18 @@ void Engine::DeadLetter(const RawInput& raw, const std::string& source_name, std
   d.reason = std::string(kind) + ": " + reason;
   spdlog::info("dead letter: {} {}: {}", source_name, raw.where, d.reason);
   d.raw = raw.bytes.size() > kMaxDeadLetterRaw ? raw.bytes.substr(0, kMaxDeadLetterRaw) : raw.bytes;
+  if (!options_.dead_letter_destination.empty() && !raw.replay) {
+    store::OutboxEntry entry;
+    entry.destination = options_.dead_letter_destination;
+    entry.key = raw.key.value_or("");
+    entry.id = source_name + " " + raw.where;
+    entry.headers = {{"amtsweg-reason", d.reason},
+                     {"amtsweg-source", source_name},
+                     {"amtsweg-position", raw.where},
+                     {"amtsweg-size", std::to_string(raw.size)}};
+    entry.payload = d.raw;
+    pending_->batch.outbox.push_back(std::move(entry));
+  }
   pending_->batch.dead.push_back(std::move(d));
 }
 
@@ -237,9 +256,22 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
                    std::to_string(options_.max_event_bytes) + " bytes");
     return;
   }
+  if (!raw.misrouted.empty()) {
+    pending_->delta.rejected++;
+    DeadLetter(raw, source_name, "misrouted", raw.misrouted);
+    return;
+  }
   if (!in.ok()) {
     pending_->delta.rejected++;
     DeadLetter(raw, source_name, "malformed", in.status().message());
+    return;
+  }
+  if (raw.key.has_value() && *raw.key != in->subject &&
+      in->type != runtime::input_type::kClockAdvanced) {
+    pending_->delta.rejected++;
+    DeadLetter(raw, source_name, "misrouted",
+               "message key '" + *raw.key + "' is not the event's case id (subject) '" +
+                   in->subject + "'");
     return;
   }
   std::string seen = SeenKey(in->source, in->id);
@@ -252,7 +284,10 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
   }
   pending_->seen.insert(seen);
   pending_->batch.seen_ids.push_back(std::move(seen));
+  if (raw.replay) pending_->delta.replayed++;
+  suppress_outbox_ = raw.replay;
   HandleInput(*in, &raw, source_name);
+  suppress_outbox_ = false;
 }
 
 void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
@@ -262,9 +297,10 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
     FireDue(clock_.Now());
     return;
   }
-  if (raw != nullptr && options_.event_time_clock && manual_clock_ != nullptr) {
-    manual_clock_->AdvanceTo(in.time);
-    FireDue(clock_.Now());
+  if (raw != nullptr && options_.event_time_clock) {
+    Timestamp& lane = lane_time_[raw->lane];
+    lane = std::max(lane, in.time);
+    AdvanceByLanes(busy_lanes_);
   }
   if (!runtime_.KnownType(in.type)) {
     pending_->delta.rejected++;
@@ -276,6 +312,10 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
   bool found = false;
   runtime::CaseState* state = Working(in.subject, &found);
   if (state == nullptr) return;  // store failure, reported by Commit
+  if (raw != nullptr && found) {
+    FireCaseDue(*state, in.time);
+    state = Working(in.subject, &found);
+  }
   ActiveDeadlines before = Active(*state);
   bool was_open = state->open();
   runtime::StepResult r = runtime_.Handle(in, state);
@@ -283,8 +323,10 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
   Pending::CaseWork& work = pending_->cases[in.subject];
   for (const runtime::DomainEvent& e : r.events) {
     runtime::EncodeEvent(e, &work.events.emplace_back());
-    AddOutbox(*state, e);
+    if (!suppress_outbox_) AddOutbox(*state, e);
   }
+  if (!r.events.empty() && !suppress_outbox_ && !options_.audit_destination.empty())
+    AddAuditReference(in.subject, r.events.front().seq, r.events.back().seq);
   pending_->delta.domain_events += r.events.size();
   if (!found && state->seq > 0) pending_->delta.cases_opened++;
   if ((was_open || !found) && state->seq > 0 && !state->open()) pending_->delta.cases_closed++;
@@ -331,6 +373,108 @@ void Engine::FireDue(Timestamp upto) {
   }
 }
 
+void Engine::FireCaseDue(const runtime::CaseState& s, Timestamp upto) {
+  std::vector<TimerKey> due;
+  for (const runtime::DeadlineState& d : s.deadlines) {
+    if (d.active() && d.due <= upto) due.emplace_back(d.due, s.id, d.name);
+  }
+  std::sort(due.begin(), due.end());
+  for (const TimerKey& key : due) {
+    if (timers_.count(key) == 0) continue;  // not armed (e.g. just fired)
+    const auto& [t, case_id, name] = key;
+    runtime::InputEvent in;
+    in.id = "timer:" + case_id + ":" + name + ":" + FormatTimestamp(t);
+    in.source = kTimerSource;
+    in.type = runtime::input_type::kTimerFired;
+    in.subject = case_id;
+    in.time = t;
+    in.data = ObjectBuilder().Add("deadline", name).Add("due", FormatTimestamp(t)).Build();
+    timers_.erase(key);
+    pending_->timer_ops[key] = false;
+    pending_->delta.timers_fired++;
+    HandleInput(in, nullptr, kTimerSource);
+  }
+}
+
+void Engine::AdvanceByLanes(const std::vector<uint32_t>& busy_lanes) {
+  if (manual_clock_ == nullptr || lane_time_.empty()) return;
+  Timestamp target = 0;
+  if (busy_lanes.empty()) {
+    for (const auto& [lane, t] : lane_time_)
+      target = std::max(target, t);
+  } else {
+    target = INT64_MAX;
+    for (uint32_t lane : busy_lanes) {
+      auto it = lane_time_.find(lane);
+      // A busy lane read nothing yet: its next input may be of any time.
+      target = std::min(target, it == lane_time_.end() ? Timestamp{0} : it->second);
+    }
+  }
+  if (target <= clock_.Now()) return;
+  manual_clock_->AdvanceTo(target);
+  FireDue(clock_.Now());
+}
+
+void Engine::AddAuditReference(const std::string& case_id, uint64_t from, uint64_t to) {
+  std::vector<store::OutboxEntry>& outbox = pending_->batch.outbox;
+  if (!outbox.empty()) {
+    store::OutboxEntry& last = outbox.back();
+    if (last.is_reference() && last.key == case_id && last.event_to + 1 == from) {
+      last.event_to = to;
+      return;
+    }
+  }
+  store::OutboxEntry ref;
+  ref.destination = options_.audit_destination;
+  ref.key = case_id;
+  ref.event_from = from;
+  ref.event_to = to;
+  outbox.push_back(std::move(ref));
+}
+
+Status Engine::Expand(const store::OutboxEntry& ref, std::vector<store::OutboxEntry>* out) {
+  Status status;
+  size_t expected = ref.event_to - ref.event_from + 1;
+  size_t first = out->size();
+  std::string data;
+  RETURN_IF_ERROR(store_.ScanEvents(
+      ref.key, ref.event_from, ref.event_to, [&](const store::EventRecord& r) {
+        Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+        if (!e.ok()) {
+          status = e.status().WithContext("case '" + ref.key + "' event " + std::to_string(r.seq));
+          return false;
+        }
+        // The domain event as `case history` shows it, with the chain hash after it, so that
+        // a reader of the audit stream can verify the chain.
+        Value v = runtime::EventToValue(*e);
+        data.clear();
+        v.AppendJson(&data);
+        data.pop_back();  // '}'
+        data.append(R"(,"chain":")");
+        data.append(ToHex(r.hash));
+        data.append("\"}");
+        store::OutboxEntry entry;
+        entry.seq = ref.seq;
+        entry.destination = ref.destination;
+        entry.key = ref.key;
+        entry.id = ref.key + "/" + std::to_string(r.seq);
+        std::string type = "de.amtsweg.";
+        type += runtime::DomainTypeName(e->type);
+        entry.payload =
+            EncodeCloudEventJson(entry.id, options_.outbox_source, type, ref.key, e->time, data);
+        out->push_back(std::move(entry));
+        return true;
+      }));
+  RETURN_IF_ERROR(status);
+  if (out->size() - first != expected) {
+    return Status::Corruption("outbox entry " + std::to_string(ref.seq) + " refers to events " +
+                              std::to_string(ref.event_from) + ".." +
+                              std::to_string(ref.event_to) + " of case '" + ref.key +
+                              "', which are not all in the log");
+  }
+  return Status::OK();
+}
+
 void Engine::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& e) {
   if (e.type != runtime::DomainType::kNotificationDisclosed &&
       e.type != runtime::DomainType::kTaskRequested) {
@@ -374,7 +518,7 @@ void Engine::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& 
   pending_->batch.outbox.push_back(std::move(entry));
 }
 
-Status Engine::Commit(const std::string& source_name, const std::string& position) {
+Status Engine::Commit(const Positions& positions) {
   Pending& p = *pending_;
   if (!p.error.ok()) return Abandon(p.error);
   for (const std::string& id : p.order) {
@@ -395,7 +539,8 @@ Status Engine::Commit(const std::string& source_name, const std::string& positio
     store::Timer t{std::get<0>(key), std::get<1>(key), std::get<2>(key)};
     (add ? p.batch.timers_add : p.batch.timers_remove).push_back(std::move(t));
   }
-  if (!source_name.empty()) p.batch.positions.emplace_back(source_name, position);
+  for (const auto& position : positions)
+    p.batch.positions.push_back(position);
   if (!p.batch.empty()) {
     Result<store::CommitResult> committed = store_.Commit(p.batch);
     if (!committed.ok()) {
@@ -403,6 +548,8 @@ Status Engine::Commit(const std::string& source_name, const std::string& positio
                     committed.status().ToString());
       return Abandon(committed.status());
     }
+    outbox_backlog_ += p.batch.outbox.size();
+    if (!positions.empty()) undelivered_batches_.emplace_back(committed->last_outbox_seq, positions);
   }
   if (cache_.size() + p.cases.size() > options_.case_cache_entries) cache_.clear();
   for (auto& [id, work] : p.cases) {
@@ -423,14 +570,17 @@ Status Engine::Commit(const std::string& source_name, const std::string& positio
   stats_.domain_events += d.domain_events;
   stats_.cases_opened += d.cases_opened;
   stats_.cases_closed += d.cases_closed;
+  stats_.replayed += d.replayed;
   stats_.batches++;
   pending_.reset();
   return Status::OK();
 }
 
 Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::string& source_name,
-                            const std::string& position) {
+                            const Positions& positions, const std::vector<uint32_t>& busy_lanes) {
   Begin();
+  busy_lanes_ = busy_lanes;
+  if (options_.event_time_clock) AdvanceByLanes(busy_lanes_);
   // Decode the whole batch first, so that the store answers for its input ids in one read.
   std::vector<Result<runtime::InputEvent>> decoded;
   decoded.reserve(inputs.size());
@@ -448,7 +598,7 @@ Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::stri
   Result<std::vector<bool>> stored_seen = store_.Seen(seen_keys);
   if (!stored_seen.ok()) {
     pending_->error = stored_seen.status();
-    return Commit(source_name, position);
+    return Commit(positions);
   }
   size_t next_seen = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -456,54 +606,165 @@ Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::stri
     HandleRaw(inputs[i], decoded[i], seen, source_name);
     if (!pending_->error.ok()) break;
   }
-  return Commit(source_name, position);
+  return Commit(positions);
 }
 
 Status Engine::AdvanceClock(Timestamp t) {
   Begin();
   if (manual_clock_ != nullptr) manual_clock_->AdvanceTo(t);
   FireDue(std::min(t, clock_.Now()));
-  return Commit("", "");
+  return Commit({});
 }
 
-Status Engine::PublishOutbox(Sink& sink) {
-  while (true) {
+Status Engine::PublishOutbox(Sink& sink, Source* source, std::chrono::milliseconds wait) {
+  // Hand over what waits, up to the in-flight bound.
+  while (in_flight_.size() < options_.max_in_flight) {
     std::vector<store::OutboxEntry> entries;
-    RETURN_IF_ERROR(store_.ScanOutbox(outbox_floor_, [&](const store::OutboxEntry& e) {
-      entries.push_back(e);
-      return entries.size() < kOutboxPublishChunk;
+    size_t room = std::min(kOutboxPublishChunk, options_.max_in_flight - in_flight_.size());
+    Status expanded;
+    uint64_t last = 0;
+    RETURN_IF_ERROR(store_.ScanOutbox(next_offer_, [&](const store::OutboxEntry& e) {
+      last = e.seq;
+      if (e.is_reference()) {
+        expanded = Expand(e, &entries);
+        if (!expanded.ok()) return false;
+      } else {
+        entries.push_back(e);
+      }
+      return --room > 0;
     }));
-    if (entries.empty()) return Status::OK();
-    RETURN_IF_ERROR(sink.Publish(entries));
-    std::vector<uint64_t> seqs;
-    seqs.reserve(entries.size());
+    RETURN_IF_ERROR(expanded);
+    if (last == 0) break;
     for (const store::OutboxEntry& e : entries)
-      seqs.push_back(e.seq);
-    RETURN_IF_ERROR(store_.DeleteOutbox(seqs));
-    outbox_floor_ = entries.back().seq + 1;
-    stats_.published += entries.size();
+      in_flight_[e.seq]++;
+    RETURN_IF_ERROR(sink.Send(std::move(entries)));
+    next_offer_ = last + 1;
   }
+  // Collect acknowledgements; an entry leaves the outbox when all its messages are delivered.
+  std::vector<uint64_t> acked;
+  RETURN_IF_ERROR(sink.Acknowledged(in_flight_.empty() ? std::chrono::milliseconds(0) : wait,
+                                    &acked));
+  std::vector<uint64_t> done;
+  for (uint64_t seq : acked) {
+    auto it = in_flight_.find(seq);
+    if (it == in_flight_.end()) continue;
+    stats_.published++;
+    if (--it->second == 0) {
+      done.push_back(seq);
+      in_flight_.erase(it);
+    }
+  }
+  if (!done.empty()) {
+    RETURN_IF_ERROR(store_.DeleteOutbox(done));
+    outbox_backlog_ -= std::min<uint64_t>(outbox_backlog_, done.size());
+  }
+  // Every seq below `floor` has been delivered.
+  uint64_t floor = in_flight_.empty() ? next_offer_ : in_flight_.begin()->first;
+  Positions delivered;
+  while (!undelivered_batches_.empty() && undelivered_batches_.front().first < floor) {
+    for (auto& position : undelivered_batches_.front().second) {
+      auto same = std::find_if(delivered.begin(), delivered.end(),
+                               [&](const auto& p) { return p.first == position.first; });
+      if (same == delivered.end()) {
+        delivered.push_back(std::move(position));
+      } else {
+        same->second = std::move(position.second);
+      }
+    }
+    undelivered_batches_.pop_front();
+  }
+  if (source != nullptr && !delivered.empty()) source->Committed(delivered);
+  return Status::OK();
+}
+
+Status Engine::FlushOutbox(Sink& sink, Source* source, std::chrono::milliseconds timeout,
+                           const std::function<bool()>& stop) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    RETURN_IF_ERROR(PublishOutbox(sink, source, std::chrono::milliseconds(100)));
+    if (in_flight_.empty() && outbox_backlog_ == 0) return Status::OK();
+    if (in_flight_.empty()) {
+      // Entries below next_offer_ may have been removed by an earlier run; look again.
+      ASSIGN_OR_RETURN(outbox_backlog_, store_.OutboxSize());
+      if (outbox_backlog_ == 0) return Status::OK();
+    }
+    if ((stop && stop()) || std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable(std::to_string(outbox_backlog_) +
+                                      " outbound entries are not delivered yet");
+    }
+  }
+}
+
+Status Engine::Settle(Source& source, Sink* sink, const std::vector<RawInput>& pending,
+                      const Positions& positions, std::chrono::milliseconds timeout) {
+  std::vector<uint32_t> busy;
+  source.BusyLanes(&busy);
+  if (!pending.empty() || !positions.empty())
+    RETURN_IF_ERROR(ProcessBatch(pending, source.name(), positions, busy));
+  if (sink == nullptr) {
+    Positions all;
+    for (auto& [seq, p] : undelivered_batches_)
+      all.insert(all.end(), p.begin(), p.end());
+    undelivered_batches_.clear();
+    if (!all.empty()) source.Committed(all);
+    return Status::OK();
+  }
+  return FlushOutbox(*sink, &source, timeout);
+}
+
+Status Engine::Run(Source& source, Sink* sink, const RunOptions& options) {
+  // What an earlier run committed but did not get to publish goes out first.
+  if (sink != nullptr) RETURN_IF_ERROR(PublishOutbox(*sink, &source));
+  RETURN_IF_ERROR(source.Start([this](const std::string& key) { return store_.GetPosition(key); }));
+  std::vector<RawInput> inputs;
+  std::vector<uint32_t> busy;
+  Positions positions;
+  bool paused = false;
+  for (uint64_t n = 0; n < options.max_batches;) {
+    if (options.stop && options.stop()) break;
+    bool over = sink != nullptr && outbox_backlog_ >= options_.outbox_bound;
+    if (over != paused) {
+      if (over) spdlog::warn("outbox over its bound ({} entries): input paused", outbox_backlog_);
+      else spdlog::info("outbox below its bound again: input resumed");
+      RETURN_IF_ERROR(source.Pause(over));
+      paused = over;
+    }
+    inputs.clear();
+    ASSIGN_OR_RETURN(size_t got, source.Poll(options.batch_size, options.poll_wait, &inputs));
+    source.BusyLanes(&busy);
+    positions.clear();
+    if (got > 0) source.PositionsAfterPoll(&positions);
+    RETURN_IF_ERROR(ProcessBatch(inputs, source.name(), positions, busy));
+    if (got > 0) ++n;
+    if (sink != nullptr) {
+      RETURN_IF_ERROR(PublishOutbox(*sink, &source));
+    } else if (!undelivered_batches_.empty()) {
+      Positions all;
+      for (auto& [seq, p] : undelivered_batches_)
+        all.insert(all.end(), p.begin(), p.end());
+      undelivered_batches_.clear();
+      source.Committed(all);
+    }
+    if (got > 0 && options.progress) options.progress(stats_);
+    if (got == 0 && options.until_caught_up && (source.AtEnd() || source.CaughtUp()) && !paused) {
+      if (sink == nullptr) break;
+      Status flushed = FlushOutbox(*sink, &source, std::chrono::hours(24 * 365), options.stop);
+      if (flushed.ok() || (options.stop && options.stop())) break;
+      return flushed;
+    }
+  }
+  return Status::OK();
 }
 
 Status Engine::Drain(Source& source, Sink* sink, size_t batch_size,
                      const std::function<void(const EngineStats&)>& progress,
                      uint64_t max_batches) {
-  // What an earlier run committed but did not get to publish goes out first.
-  if (sink != nullptr) RETURN_IF_ERROR(PublishOutbox(*sink));
-  ASSIGN_OR_RETURN(std::optional<std::string> position, store_.GetPosition(source.name()));
-  RETURN_IF_ERROR(source.Seek(position));
-  spdlog::info("{}: reading from {}", source.name(),
-               position.has_value() ? "stored position " + *position : "the start");
-  std::vector<RawInput> inputs;
-  for (uint64_t n = 0; n < max_batches; ++n) {
-    inputs.clear();
-    ASSIGN_OR_RETURN(size_t got, source.Poll(batch_size, &inputs));
-    if (got == 0 && source.AtEnd()) break;
-    RETURN_IF_ERROR(ProcessBatch(inputs, source.name(), source.Position()));
-    if (sink != nullptr) RETURN_IF_ERROR(PublishOutbox(*sink));
-    if (progress) progress(stats_);
-  }
-  return Status::OK();
+  RunOptions options;
+  options.batch_size = batch_size;
+  options.poll_wait = std::chrono::milliseconds(0);
+  options.progress = progress;
+  options.max_batches = max_batches;
+  return Run(source, sink, options);
 }
 
 }  // namespace amtsweg::core

@@ -6,15 +6,27 @@
 // entries, timers, outbox entries, dead letters, seen ids and the source position) in one
 // atomic store batch with one fsync. Afterwards the outbox is published through a Sink.
 //
-// Time: the engine's clock. With `event_time_clock` (file sources) each input's time moves it
-// forward, so replaying a file gives the same deadlines every time; AdvanceClock() moves it to a
-// given moment, firing every timer due by then.
+// Time: the engine's clock. With `event_time_clock` the inputs' times move it forward, so reading
+// the same input again gives the same deadlines every time. Inputs come in lanes (Kafka
+// partitions), each read in order; the clock never passes the latest time read on a lane that
+// may still deliver input (Source::BusyLanes), and before an input is applied to its case, the
+// case's own deadlines due by the input's time expire first. So a case's log does not depend on
+// how the lanes interleave. AdvanceClock() moves the clock to a given moment, firing every timer
+// due by then.
+//
+// Outbound: entries committed to the outbox are sent through a Sink and removed once
+// acknowledged; the positions of a batch are reported to its Source (Committed) only when
+// everything the batch caused has been delivered. Inputs marked `replay` (already published by an
+// earlier owner of their partition) rebuild their effects without publishing them again.
 //
 // Not thread-safe: one thread drives an Engine. The store, registry and directory are borrowed
 // and must outlive it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -36,8 +48,16 @@ namespace amtsweg::core {
 struct EngineOptions {
   size_t max_event_bytes = 256 * 1024;
   size_t case_cache_entries = 200000;     // committed case states kept in memory
-  bool event_time_clock = true;           // inputs' times drive the clock (file sources)
+  bool event_time_clock = true;           // inputs' times drive the clock
   std::string outbox_source = "amtsweg";  // CloudEvents source of published events
+  // Destination receiving every domain event (audit stream); empty: none.
+  std::string audit_destination;
+  // Destination receiving every dead letter (raw input, reason in a header); empty: none.
+  std::string dead_letter_destination;
+  // Input is paused while this many outbox entries wait for delivery.
+  size_t outbox_bound = 200000;
+  // At most this many outbox entries are handed to the sink and not yet acknowledged.
+  size_t max_in_flight = 50000;
 };
 
 struct EngineStats {
@@ -50,8 +70,21 @@ struct EngineStats {
   uint64_t cases_opened = 0;
   uint64_t cases_closed = 0;
   uint64_t batches = 0;
-  uint64_t published = 0;
+  uint64_t published = 0;  // messages acknowledged by the sink
+  uint64_t replayed = 0;   // inputs rebuilt without publishing (see RawInput::replay)
 };
+
+// How Engine::Run reads a source.
+struct RunOptions {
+  size_t batch_size = 1000;
+  std::chrono::milliseconds poll_wait{100};  // how long one Poll waits for a first input
+  // Return once the source is caught up (or, finite, at its end) and the outbox is delivered.
+  bool until_caught_up = true;
+  uint64_t max_batches = UINT64_MAX;
+  std::function<bool()> stop;                        // return soon when it answers true
+  std::function<void(const EngineStats&)> progress;  // after each batch
+};
+
 
 // Index key layout (the index column family); every key ends with the case id.
 namespace index_key {
@@ -86,24 +119,44 @@ class Engine {
   // Loads pending timers from the store. Call once before processing.
   Status Open();
 
-  // Processes one batch from `source_name` and commits it together with `position` (the
-  // source's token after these inputs). Bad inputs are dead-lettered, never an error; an error
-  // means the batch was not committed (store failure) and may be retried.
+  // Processes one batch from `source_name` and commits it together with `positions` (the
+  // source's tokens after these inputs). `busy_lanes`: see Source::BusyLanes. Bad inputs are
+  // dead-lettered, never an error; an error means the batch was not committed (store failure)
+  // and may be retried.
   Status ProcessBatch(const std::vector<RawInput>& inputs, const std::string& source_name,
-                      const std::string& position);
+                      const Positions& positions, const std::vector<uint32_t>& busy_lanes = {});
 
-  // Reads `source` from its stored position until it is exhausted (or until `max_batches`),
-  // in batches of `batch_size`, publishing the outbox through `sink` (may be null) after each
-  // batch. `progress` (may be null) is called after each batch.
+  // Reads `source` from its stored positions in batches, committing each and publishing the
+  // outbox through `sink` (may be null) as it goes; pauses the source while the outbox is over
+  // its bound. Returns when the options say so (caught up, max_batches, stop) or on a store or
+  // delivery failure.
+  Status Run(Source& source, Sink* sink, const RunOptions& options);
+
+  // Run until the source is at its end or caught up, in batches of `batch_size`.
   Status Drain(Source& source, Sink* sink, size_t batch_size,
                const std::function<void(const EngineStats&)>& progress = nullptr,
                uint64_t max_batches = UINT64_MAX);
 
+  // Processes and commits `pending` (inputs a source read but has to give up, e.g. on a Kafka
+  // rebalance) and publishes the outbox, waiting up to `timeout` for its delivery.
+  Status Settle(Source& source, Sink* sink, const std::vector<RawInput>& pending,
+                const Positions& positions, std::chrono::milliseconds timeout);
+
   // Moves the clock to `t` (if later) and fires, and commits, every timer due by then.
   Status AdvanceClock(Timestamp t);
 
-  // Publishes the outbox through `sink` and removes what was delivered.
-  Status PublishOutbox(Sink& sink);
+  // Hands waiting outbox entries to `sink`, waits up to `wait` for acknowledgements, removes
+  // what was delivered and reports fully delivered batches' positions to `source` (may be null).
+  Status PublishOutbox(Sink& sink, Source* source = nullptr,
+                       std::chrono::milliseconds wait = std::chrono::milliseconds(0));
+
+  // Publishes until the outbox is empty and acknowledged, `timeout` passes or `stop` answers
+  // true. Returns Unavailable (with the number left) when time ran out.
+  Status FlushOutbox(Sink& sink, Source* source, std::chrono::milliseconds timeout,
+                     const std::function<bool()>& stop = nullptr);
+
+  // Outbox entries committed and not yet acknowledged.
+  uint64_t outbox_backlog() const { return outbox_backlog_; }
 
   // A case's committed state (from the cache or the store's snapshot).
   Result<std::optional<runtime::CaseState>> LoadCase(const std::string& case_id);
@@ -126,10 +179,17 @@ class Engine {
   void HandleInput(const runtime::InputEvent& in, const RawInput* raw,
                    const std::string& source_name);
   void FireDue(Timestamp upto);
+  // Fires the case's own timers due by `upto` (before an input of that time reaches the case).
+  void FireCaseDue(const runtime::CaseState& s, Timestamp upto);
+  // Moves the clock by the lanes' times (see the class comment) and fires what is due.
+  void AdvanceByLanes(const std::vector<uint32_t>& busy_lanes);
+  void AddAuditReference(const std::string& case_id, uint64_t from, uint64_t to);
+  // Expands reference entries into one entry per domain event, read from the log.
+  Status Expand(const store::OutboxEntry& ref, std::vector<store::OutboxEntry>* out);
   void DeadLetter(const RawInput& raw, const std::string& source_name, std::string_view kind,
                   const std::string& reason);
   runtime::CaseState* Working(const std::string& case_id, bool* found);
-  Status Commit(const std::string& source_name, const std::string& position);
+  Status Commit(const Positions& positions);
   void AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& e);
   void EvictIfNeeded();
 
@@ -145,8 +205,20 @@ class Engine {
   std::unordered_map<std::string, runtime::CaseState> cache_;
   std::set<TimerKey> timers_;  // every active deadline timer, mirror of the timers family
   std::unique_ptr<Pending> pending_;
-  uint64_t outbox_floor_ = 0;  // every outbox entry below this seq has been delivered
-  std::string outbox_data_;    // scratch buffer of AddOutbox
+  std::string outbox_data_;  // scratch buffer of AddOutbox
+
+  // Event-time lanes: the latest input time read on each.
+  std::unordered_map<uint32_t, Timestamp> lane_time_;
+  std::vector<uint32_t> busy_lanes_;  // of the batch being processed
+  bool suppress_outbox_ = false;  // handling a replayed input
+
+  // Delivery. Outbox entries from next_offer_ on have not been handed to the sink yet; in_flight_
+  // counts the messages of each handed-over seq still unacknowledged.
+  uint64_t next_offer_ = 0;
+  std::map<uint64_t, uint32_t> in_flight_;
+  uint64_t outbox_backlog_ = 0;
+  // Committed batches whose outbound entries are not all delivered: {last outbox seq, positions}.
+  std::deque<std::pair<uint64_t, Positions>> undelivered_batches_;
 };
 
 }  // namespace amtsweg::core

@@ -1,9 +1,14 @@
 // Edges of the engine: where input comes from and where outbound events go.
-// Implementations: connectors/file (file source and sink); tests use in-memory ones.
+// Implementations: connectors/file (file source and sink), connectors/kafka (consumer group
+// source, idempotent producer sink); tests use in-memory ones.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/common/status.h"
@@ -14,31 +19,76 @@ namespace amtsweg::core {
 // One raw input as read, with where it was read from (for dead letters and positions).
 struct RawInput {
   std::string bytes;
-  std::string where;       // for people: "line 17"
+  std::string where;       // for people: "line 17", "partition 3 offset 42"
   bool oversized = false;  // the source cut it at its size limit; bytes hold the start
   size_t size = 0;         // the input's full size in bytes
+  // Event-time lane (a Kafka partition; 0 for a file). Each lane is read in order; the engine's
+  // event-time clock never passes a lane that may still deliver input (see Source::BusyLanes).
+  uint32_t lane = 0;
+  // The message key, when the transport has one: it must be the case id (the event's subject).
+  std::optional<std::string> key;
+  // Set by the source when it already knows the input is in the wrong place (e.g. a Kafka
+  // message whose key belongs to another partition); the engine dead-letters it with this reason.
+  std::string misrouted;
+  // Already processed and published by an earlier owner of its partition (a Kafka offset below
+  // the group's committed one): the engine rebuilds its effects but does not publish them again.
+  bool replay = false;
 };
+
+// Input positions to store with the effects of a batch: {position key, token}.
+using Positions = std::vector<std::pair<std::string, std::string>>;
+
+// Reads a stored position (nullopt: none stored).
+using PositionLookup = std::function<Result<std::optional<std::string>>(const std::string& key)>;
 
 // A source of raw inputs. Not thread-safe: one engine loop polls it.
 class Source {
  public:
   virtual ~Source() = default;
-  // Stable name, the key of its stored position, e.g. "file:workflows/samples/x.jsonl".
+  // Stable name, e.g. "file:/abs/path/x.jsonl" or "kafka:applications".
   virtual const std::string& name() const = 0;
-  // Positions the source after `position` (a token it returned before), or at the start.
-  virtual Status Seek(const std::optional<std::string>& position) = 0;
-  // Appends up to `max` inputs. Returns how many; 0 with AtEnd() when a finite source is done.
-  virtual Result<size_t> Poll(size_t max, std::vector<RawInput>* out) = 0;
-  // Token for the position after the last polled input.
-  virtual std::string Position() const = 0;
+  // Positions the source after its stored positions (read through `lookup`), or at the start.
+  // Sources with dynamic assignments (Kafka) keep `lookup` and use it on every assignment.
+  virtual Status Start(const PositionLookup& lookup) = 0;
+  // Appends up to `max` inputs, waiting at most `wait` for the first. Returns how many; 0 with
+  // AtEnd() when a finite source is done.
+  virtual Result<size_t> Poll(size_t max, std::chrono::milliseconds wait,
+                              std::vector<RawInput>* out) = 0;
+  // Positions after the inputs returned by the last Poll, to store atomically with their effects.
+  virtual void PositionsAfterPoll(Positions* out) const = 0;
+  // Called when batches with these positions are stored and everything they caused has been
+  // delivered (Kafka: commit the offsets to the broker, so that consumer lag shows in the usual
+  // tools and a later owner of a partition knows what was published).
+  virtual void Committed(const Positions& positions) { (void)positions; }
+  // True when a finite source has nothing more to read.
   virtual bool AtEnd() const = 0;
+  // True when every lane has been read to its current end (a Kafka consumer has reached the end
+  // of each assigned partition); a finite source: AtEnd().
+  virtual bool CaughtUp() const { return AtEnd(); }
+  // Lanes that may still deliver input now (assigned partitions not yet read to their end). The
+  // event-time clock stays at or below the latest time read on each of them. Empty: the clock
+  // follows the latest input time.
+  virtual void BusyLanes(std::vector<uint32_t>* out) const { out->clear(); }
+  // Stops (true) or resumes (false) reading, e.g. while the outbox is over its bound. Poll keeps
+  // serving the transport (group membership) but returns no input while paused.
+  virtual Status Pause(bool paused) {
+    (void)paused;
+    return Status::OK();
+  }
 };
 
-// Where outbox entries are delivered. Publish returns OK only when every entry is delivered.
+// Where outbox entries are delivered. Delivery is asynchronous: Send hands entries over,
+// Acknowledged reports the ones delivered. Several entries may share an outbox seq (a reference
+// entry expanded into one message per event); each is acknowledged on its own.
 class Sink {
  public:
   virtual ~Sink() = default;
-  virtual Status Publish(const std::vector<store::OutboxEntry>& entries) = 0;
+  // Hands entries over for delivery. An error means none of them was accepted.
+  virtual Status Send(std::vector<store::OutboxEntry> entries) = 0;
+  // Waits up to `wait` for deliveries and appends the seq of every entry delivered since the last
+  // call (once per entry sent). An error means a delivery failed for good (the entries stay in
+  // the outbox and are sent again after a restart).
+  virtual Status Acknowledged(std::chrono::milliseconds wait, std::vector<uint64_t>* seqs) = 0;
 };
 
 }  // namespace amtsweg::core

@@ -136,27 +136,58 @@ std::string SeqKey(uint64_t seq) {
   return key;
 }
 
+// Outbox values have their own format version: 2 added headers and event references.
+constexpr char kOutboxFormatV2 = 2;
+
 std::string OutboxValue(const OutboxEntry& entry) {
   std::string value;
-  value.reserve(16 + entry.destination.size() + entry.key.size() + entry.id.size() +
-                entry.payload.size());
-  value.push_back(kFormatV1);
+  size_t size = 32 + entry.destination.size() + entry.key.size() + entry.id.size() +
+                entry.payload.size();
+  for (const auto& [name, v] : entry.headers)
+    size += 10 + name.size() + v.size();
+  value.reserve(size);
+  value.push_back(kOutboxFormatV2);
   PutLengthPrefixed(entry.destination, &value);
   PutLengthPrefixed(entry.key, &value);
   PutLengthPrefixed(entry.id, &value);
+  PutVarint(entry.event_from, &value);
+  PutVarint(entry.event_to, &value);
+  PutVarint(entry.headers.size(), &value);
+  for (const auto& [name, v] : entry.headers) {
+    PutLengthPrefixed(name, &value);
+    PutLengthPrefixed(v, &value);
+  }
   value.append(entry.payload);
   return value;
 }
 
 bool ParseOutboxValue(std::string_view value, OutboxEntry* entry) {
   std::string_view destination, key, id;
-  if (!GetVersion(&value) || !GetLengthPrefixed(&value, &destination) ||
-      !GetLengthPrefixed(&value, &key) || !GetLengthPrefixed(&value, &id)) {
+  if (value.empty()) return false;
+  char version = value.front();
+  value.remove_prefix(1);
+  if ((version != kFormatV1 && version != kOutboxFormatV2) ||
+      !GetLengthPrefixed(&value, &destination) || !GetLengthPrefixed(&value, &key) ||
+      !GetLengthPrefixed(&value, &id)) {
     return false;
   }
   entry->destination.assign(destination);
   entry->key.assign(key);
   entry->id.assign(id);
+  entry->headers.clear();
+  entry->event_from = entry->event_to = 0;
+  if (version == kOutboxFormatV2) {
+    uint64_t headers = 0;
+    if (!GetVarint(&value, &entry->event_from) || !GetVarint(&value, &entry->event_to) ||
+        !GetVarint(&value, &headers) || headers > value.size()) {
+      return false;
+    }
+    for (uint64_t i = 0; i < headers; ++i) {
+      std::string_view name, v;
+      if (!GetLengthPrefixed(&value, &name) || !GetLengthPrefixed(&value, &v)) return false;
+      entry->headers.emplace_back(name, v);
+    }
+  }
   entry->payload.assign(value);
   return true;
 }

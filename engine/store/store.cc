@@ -390,7 +390,7 @@ Result<CommitResult> Store::Commit(const Batch& batch) {
   uint64_t outbox_seq = m.outbox_seq;
   for (const OutboxEntry& e : batch.outbox) {
     key_buf = codec::SeqKey(++outbox_seq);
-    OutboxEntry header{0, e.destination, e.key, e.id, {}};
+    OutboxEntry header{0, e.destination, e.key, e.id, {}, e.headers, e.event_from, e.event_to};
     head = codec::OutboxValue(header);
     Slice key_slice(key_buf);
     Slice parts[] = {Slice(head), Slice(e.payload)};
@@ -419,6 +419,7 @@ Result<CommitResult> Store::Commit(const Batch& batch) {
   // Only now, so that a failed write leaves the counters as they were.
   m.outbox_seq = outbox_seq;
   m.dead_seq = dead_seq;
+  result.last_outbox_seq = outbox_seq;
   m.Crash(CrashPoint::kAfterWrite);
   return result;
 }

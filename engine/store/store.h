@@ -99,6 +99,13 @@ struct OutboxEntry {
   std::string key;          // e.g. the case id
   std::string id;           // stable event id: case id + "/" + domain event seq
   std::string payload;
+  // Metadata for the transport (Kafka headers), e.g. a dead letter's reason.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // A reference entry (payload empty): the case's (key's) domain events event_from..event_to,
+  // built from the event log when published. Keeps the log's bytes out of the outbox.
+  uint64_t event_from = 0;
+  uint64_t event_to = 0;
+  bool is_reference() const { return event_to != 0; }
 };
 
 struct DeadLetter {
@@ -133,6 +140,7 @@ struct CommitResult {
     Digest head{};
   };
   std::vector<CaseHead> heads;
+  uint64_t last_outbox_seq = 0;  // the highest outbox seq assigned so far (by any commit)
 };
 
 class Store {

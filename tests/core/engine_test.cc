@@ -42,11 +42,12 @@ class MemorySource final : public Source {
  public:
   explicit MemorySource(std::vector<std::string> lines) : lines_(std::move(lines)) {}
   const std::string& name() const override { return name_; }
-  Status Seek(const std::optional<std::string>& position) override {
+  Status Start(const PositionLookup& lookup) override {
+    ASSIGN_OR_RETURN(std::optional<std::string> position, lookup(name_));
     next_ = position.has_value() ? std::stoul(*position) : 0;
     return Status::OK();
   }
-  Result<size_t> Poll(size_t max, std::vector<RawInput>* out) override {
+  Result<size_t> Poll(size_t max, std::chrono::milliseconds, std::vector<RawInput>* out) override {
     size_t n = 0;
     for (; n < max && next_ < lines_.size(); ++n, ++next_) {
       RawInput raw;
@@ -57,7 +58,9 @@ class MemorySource final : public Source {
     }
     return n;
   }
-  std::string Position() const override { return std::to_string(next_); }
+  void PositionsAfterPoll(Positions* out) const override {
+    out->emplace_back(name_, std::to_string(next_));
+  }
   bool AtEnd() const override { return next_ >= lines_.size(); }
 
  private:
@@ -68,12 +71,20 @@ class MemorySource final : public Source {
 
 class MemorySink final : public Sink {
  public:
-  Status Publish(const std::vector<store::OutboxEntry>& entries) override {
-    for (const auto& e : entries)
-      published.push_back(e);
+  Status Send(std::vector<store::OutboxEntry> entries) override {
+    for (auto& e : entries) {
+      acked.push_back(e.seq);
+      published.push_back(std::move(e));
+    }
+    return Status::OK();
+  }
+  Status Acknowledged(std::chrono::milliseconds, std::vector<uint64_t>* seqs) override {
+    seqs->insert(seqs->end(), acked.begin(), acked.end());
+    acked.clear();
     return Status::OK();
   }
   std::vector<store::OutboxEntry> published;
+  std::vector<uint64_t> acked;
 };
 
 class TempDir {
@@ -166,7 +177,7 @@ TEST_F(EngineTest, BadInputIsDeadLetteredAndGoodInputAroundItIsProcessed) {
     r.where = "line " + std::to_string(i + 1);
     inputs.push_back(r);
   }
-  ASSERT_TRUE(engine.ProcessBatch(inputs, "memory", "8").ok());
+  ASSERT_TRUE(engine.ProcessBatch(inputs, "memory", {{"memory", "8"}}).ok());
   std::vector<std::string> dead = DeadReasons(*st);
   ASSERT_EQ(dead.size(), 6u) << ::testing::PrintToString(dead);
   EXPECT_EQ(dead[0].rfind("line 2 malformed: ", 0), 0u) << dead[0];

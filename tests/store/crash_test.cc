@@ -70,8 +70,8 @@ Batch BatchA() {
   c2.index_add = {"wf/open/case-b"};
   b.cases = {c1, c2};
   b.timers_add = {Timer{1000, "case-a", "frist"}, Timer{2000, "case-b", "frist"}};
-  b.outbox = {OutboxEntry{0, "org:1", "case-a", "case-a/1", "pa"},
-              OutboxEntry{0, "org:2", "case-b", "case-b/1", "pb"}};
+  b.outbox = {OutboxEntry{0, "org:1", "case-a", "case-a/1", "pa", {}, 0, 0},
+              OutboxEntry{0, "org:2", "case-b", "case-b/1", "pb", {}, 0, 0}};
   b.dead = {DeadLetter{0, 10, "file:in", "line 2", "bad", "{"}};
   b.seen_ids = {"in-1", "in-2"};
   b.positions = {{"file:in", "2"}};
@@ -99,9 +99,9 @@ Batch BatchB() {
   b.cases = {c1, c3, c1again};
   b.timers_remove = {Timer{1000, "case-a", "frist"}};
   b.timers_add = {Timer{3000, "case-c", "frist"}};
-  b.outbox = {OutboxEntry{0, "org:1", "case-a", "case-a/3", "pa3"},
-              OutboxEntry{0, "org:3", "case-c", "case-c/1", "pc"},
-              OutboxEntry{0, "org:3", "case-c", "case-c/3", "pc3"}};
+  b.outbox = {OutboxEntry{0, "org:1", "case-a", "case-a/3", "pa3", {}, 0, 0},
+              OutboxEntry{0, "org:3", "case-c", "case-c/1", "pc", {}, 0, 0},
+              OutboxEntry{0, "org:3", "case-c", "case-c/3", "pc3", {}, 0, 0}};
   b.dead = {DeadLetter{0, 20, "file:in", "line 5", "worse", "}"}};
   b.seen_ids = {"in-3", "in-4", "in-5"};
   b.positions = {{"file:in", "5"}, {"file:other", "1"}};
@@ -115,7 +115,7 @@ Batch BatchC() {
   c.events = {"b2"};
   c.snapshot = "state-b2";
   b.cases = {c};
-  b.outbox = {OutboxEntry{0, "org:2", "case-b", "case-b/2", "pb2"}};
+  b.outbox = {OutboxEntry{0, "org:2", "case-b", "case-b/2", "pb2", {}, 0, 0}};
   b.dead = {DeadLetter{0, 30, "file:in", "line 9", "again", "x"}};
   b.positions = {{"file:in", "9"}};
   return b;

@@ -83,8 +83,10 @@ Batch FullBatch() {
   cw.index_add = {"wf/antrag/eingang/case-1", "org/42/case-1"};
   b.cases.push_back(cw);
   b.timers_add = {Timer{5000, "case-1", "frist"}};
-  b.outbox = {OutboxEntry{0, "org:42", "case-1", "case-1/1", "payload-1"},
-              OutboxEntry{0, "topic:x", "case-1", "case-1/2", ""}};
+  b.outbox = {OutboxEntry{0, "org:42", "case-1", "case-1/1", "payload-1", {}, 0, 0},
+              OutboxEntry{0, "topic:x", "case-1", "case-1/2", "", {}, 0, 0},
+              OutboxEntry{0, "dlq", "", "file:x line 3", "raw", {{"reason", "bad"}, {"", ""}}, 0, 0},
+              OutboxEntry{0, "audit", "case-1", "", "", {}, 1, 2}};
   b.dead = {DeadLetter{0, 1234, "file:x.jsonl", "line 3", "malformed JSON", "{oops"}};
   b.seen_ids = {"input-1", "input-2"};
   b.positions = {{"file:x.jsonl", "128"}};
@@ -121,15 +123,23 @@ TEST(StoreTest, RoundTripsEveryKindOfData) {
   EXPECT_EQ(**next, (Timer{5000, "case-1", "frist"}));
 
   auto outbox = Outbox(*store);
-  ASSERT_EQ(outbox.size(), 2u);
+  ASSERT_EQ(outbox.size(), 4u);
   EXPECT_EQ(outbox[0].seq, 1u);
   EXPECT_EQ(outbox[0].destination, "org:42");
   EXPECT_EQ(outbox[0].key, "case-1");
   EXPECT_EQ(outbox[0].id, "case-1/1");
   EXPECT_EQ(outbox[0].payload, "payload-1");
+  EXPECT_FALSE(outbox[0].is_reference());
   EXPECT_EQ(outbox[1].seq, 2u);
   EXPECT_EQ(outbox[1].payload, "");
-  EXPECT_EQ(*store->OutboxSize(), 2u);
+  // Headers (also empty ones) and event references survive the round trip.
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(outbox[2].headers, (Headers{{"reason", "bad"}, {"", ""}}));
+  EXPECT_EQ(outbox[2].payload, "raw");
+  EXPECT_TRUE(outbox[3].is_reference());
+  EXPECT_EQ(outbox[3].event_from, 1u);
+  EXPECT_EQ(outbox[3].event_to, 2u);
+  EXPECT_EQ(*store->OutboxSize(), 4u);
 
   std::vector<DeadLetter> dead;
   ASSERT_TRUE(store
@@ -266,7 +276,7 @@ TEST(StoreTest, ReopenPersistsEverythingIncludingCounters) {
   EXPECT_EQ(testing::DumpStore(*store, probes), model.Dump(probes));
   // Counters continue after reopen.
   Batch b;
-  b.outbox = {OutboxEntry{0, "d", "k", "i", "p"}};
+  b.outbox = {OutboxEntry{0, "d", "k", "i", "p", {}, 0, 0}};
   b.dead = {DeadLetter{0, 1, "s", "p", "r", "raw"}};
   ASSERT_TRUE(store->Commit(b).ok());
   model.Apply(b);
@@ -380,8 +390,8 @@ TEST(StoreTest, OutboxSeqsAreAssignedAndDeleted) {
   ASSERT_NE(store, nullptr);
   for (int i = 0; i < 3; ++i) {
     Batch b;
-    b.outbox = {OutboxEntry{99, "d", "k", "id" + std::to_string(2 * i), "p"},
-                OutboxEntry{99, "d", "k", "id" + std::to_string(2 * i + 1), "p"}};
+    b.outbox = {OutboxEntry{99, "d", "k", "id" + std::to_string(2 * i), "p", {}, 0, 0},
+                OutboxEntry{99, "d", "k", "id" + std::to_string(2 * i + 1), "p", {}, 0, 0}};
     ASSERT_TRUE(store->Commit(b).ok());
   }
   auto outbox = Outbox(*store);
@@ -403,7 +413,7 @@ TEST(StoreTest, OutboxSeqsAreAssignedAndDeleted) {
   store = OpenOrDie(dir.db());
   ASSERT_NE(store, nullptr);
   Batch b;
-  b.outbox = {OutboxEntry{0, "d", "k", "id", "p"}};
+  b.outbox = {OutboxEntry{0, "d", "k", "id", "p", {}, 0, 0}};
   ASSERT_TRUE(store->Commit(b).ok());
   EXPECT_EQ(Outbox(*store).at(0).seq, 7u);
 }
@@ -531,7 +541,7 @@ TEST(StoreTest, InvalidCaseIdsAreRejectedWithNothingStored) {
     EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
     Batch t;
     t.timers_add = {Timer{1, bad, "n"}};
-    t.outbox = {OutboxEntry{0, "d", "k", "i", "p"}};
+    t.outbox = {OutboxEntry{0, "d", "k", "i", "p", {}, 0, 0}};
     EXPECT_TRUE(store->Commit(t).status().IsInvalidArgument());
   }
   EXPECT_EQ(testing::DumpStore(*store, probes), "");
