@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shared set-up helpers for scripts/demo, scripts/test and scripts/bench. Source it; do not run it.
+# Shared set-up helpers for scripts/demo, scripts/test, scripts/bench and scripts/kafka. Source it;
+# do not run it.
 #
 #   amtsweg_ensure_deps   installs missing Debian packages (apt-get update only if something is
 #                         missing; fast and offline-safe when everything is there)
@@ -13,6 +14,7 @@ AMTSWEG_DEPS=(
   librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libsimdjson-dev libssl-dev
   libcli11-dev libgtest-dev libgmock-dev librdkafka-dev
   nlohmann-json3-dev rapidjson-dev   # only for the JSON library benchmark
+  openjdk-17-jre-headless maven      # scripts/kafka: the test broker runs on Java, Maven fetches it
 )
 
 amtsweg_die() {
