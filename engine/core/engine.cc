@@ -62,7 +62,17 @@ std::vector<std::string> IndexKeys(const runtime::CaseState& s) {
   return keys;
 }
 
+std::string OrganisationDestination(const dsl::Organisation& org) {
+  return org.topic.empty() ? "amtsweg.org." + org.id : org.topic;
+}
+
 namespace {
+
+uint64_t MicrosSince(std::chrono::steady_clock::time_point start) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+}
 
 constexpr size_t kMaxDeadLetterRaw = 64 * 1024;
 constexpr char kTimerSource[] = "amtsweg:timer";
@@ -300,7 +310,11 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
   if (raw != nullptr && options_.event_time_clock) {
     Timestamp& lane = lane_time_[raw->lane];
     lane = std::max(lane, in.time);
+    // What the clock fires belongs to other cases: published even when this input is a replay.
+    bool suppress = suppress_outbox_;
+    suppress_outbox_ = false;
     AdvanceByLanes(busy_lanes_);
+    suppress_outbox_ = suppress;
   }
   if (!runtime_.KnownType(in.type)) {
     pending_->delta.rejected++;
@@ -437,8 +451,8 @@ Status Engine::Expand(const store::OutboxEntry& ref, std::vector<store::OutboxEn
   size_t expected = ref.event_to - ref.event_from + 1;
   size_t first = out->size();
   std::string data;
-  RETURN_IF_ERROR(store_.ScanEvents(
-      ref.key, ref.event_from, ref.event_to, [&](const store::EventRecord& r) {
+  RETURN_IF_ERROR(
+      store_.ScanEvents(ref.key, ref.event_from, ref.event_to, [&](const store::EventRecord& r) {
         Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
         if (!e.ok()) {
           status = e.status().WithContext("case '" + ref.key + "' event " + std::to_string(r.seq));
@@ -468,9 +482,8 @@ Status Engine::Expand(const store::OutboxEntry& ref, std::vector<store::OutboxEn
   RETURN_IF_ERROR(status);
   if (out->size() - first != expected) {
     return Status::Corruption("outbox entry " + std::to_string(ref.seq) + " refers to events " +
-                              std::to_string(ref.event_from) + ".." +
-                              std::to_string(ref.event_to) + " of case '" + ref.key +
-                              "', which are not all in the log");
+                              std::to_string(ref.event_from) + ".." + std::to_string(ref.event_to) +
+                              " of case '" + ref.key + "', which are not all in the log");
   }
   return Status::OK();
 }
@@ -484,7 +497,7 @@ void Engine::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& 
   if (org_id.empty()) return;
   const dsl::Organisation* org = directory_.Find(org_id);
   store::OutboxEntry entry;
-  entry.destination = org != nullptr && !org->topic.empty() ? org->topic : "amtsweg.org." + org_id;
+  entry.destination = org != nullptr ? OrganisationDestination(*org) : "amtsweg.org." + org_id;
   entry.key = s.id;
   entry.id = s.id + "/" + std::to_string(e.seq);
   // The data object, written straight to JSON (the same bytes as building it as a Value first):
@@ -542,14 +555,17 @@ Status Engine::Commit(const Positions& positions) {
   for (const auto& position : positions)
     p.batch.positions.push_back(position);
   if (!p.batch.empty()) {
+    auto start = std::chrono::steady_clock::now();
     Result<store::CommitResult> committed = store_.Commit(p.batch);
+    stats_.commit_us += MicrosSince(start);
     if (!committed.ok()) {
       spdlog::error("commit of {} case(s) failed, nothing stored: {}", p.batch.cases.size(),
                     committed.status().ToString());
       return Abandon(committed.status());
     }
     outbox_backlog_ += p.batch.outbox.size();
-    if (!positions.empty()) undelivered_batches_.emplace_back(committed->last_outbox_seq, positions);
+    if (!positions.empty())
+      undelivered_batches_.emplace_back(committed->last_outbox_seq, positions);
   }
   if (cache_.size() + p.cases.size() > options_.case_cache_entries) cache_.clear();
   for (auto& [id, work] : p.cases) {
@@ -579,7 +595,19 @@ Status Engine::Commit(const Positions& positions) {
 Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::string& source_name,
                             const Positions& positions, const std::vector<uint32_t>& busy_lanes) {
   Begin();
-  busy_lanes_ = busy_lanes;
+  // A lane with inputs still ahead in this batch is busy until its last one is handled: the clock
+  // must not pass them on the strength of another lane's later time.
+  std::unordered_map<uint32_t, size_t> ahead;
+  for (const RawInput& raw : inputs)
+    ahead[raw.lane]++;
+  auto set_busy = [&] {
+    busy_lanes_ = busy_lanes;
+    for (const auto& [lane, n] : ahead) {
+      if (n > 0 && std::find(busy_lanes_.begin(), busy_lanes_.end(), lane) == busy_lanes_.end())
+        busy_lanes_.push_back(lane);
+    }
+  };
+  set_busy();
   if (options_.event_time_clock) AdvanceByLanes(busy_lanes_);
   // Decode the whole batch first, so that the store answers for its input ids in one read.
   std::vector<Result<runtime::InputEvent>> decoded;
@@ -605,7 +633,10 @@ Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::stri
     bool seen = !inputs[i].oversized && decoded[i].ok() && (*stored_seen)[next_seen++];
     HandleRaw(inputs[i], decoded[i], seen, source_name);
     if (!pending_->error.ok()) break;
+    if (--ahead[inputs[i].lane] == 0) set_busy();
   }
+  busy_lanes_ = busy_lanes;
+  if (options_.event_time_clock && pending_->error.ok()) AdvanceByLanes(busy_lanes_);
   return Commit(positions);
 }
 
@@ -618,6 +649,7 @@ Status Engine::AdvanceClock(Timestamp t) {
 
 Status Engine::PublishOutbox(Sink& sink, Source* source, std::chrono::milliseconds wait) {
   // Hand over what waits, up to the in-flight bound.
+  bool drained = false;  // nothing committed waits to be handed over
   while (in_flight_.size() < options_.max_in_flight) {
     std::vector<store::OutboxEntry> entries;
     size_t room = std::min(kOutboxPublishChunk, options_.max_in_flight - in_flight_.size());
@@ -634,7 +666,10 @@ Status Engine::PublishOutbox(Sink& sink, Source* source, std::chrono::millisecon
       return --room > 0;
     }));
     RETURN_IF_ERROR(expanded);
-    if (last == 0) break;
+    if (last == 0) {
+      drained = true;
+      break;
+    }
     for (const store::OutboxEntry& e : entries)
       in_flight_[e.seq]++;
     RETURN_IF_ERROR(sink.Send(std::move(entries)));
@@ -642,8 +677,8 @@ Status Engine::PublishOutbox(Sink& sink, Source* source, std::chrono::millisecon
   }
   // Collect acknowledgements; an entry leaves the outbox when all its messages are delivered.
   std::vector<uint64_t> acked;
-  RETURN_IF_ERROR(sink.Acknowledged(in_flight_.empty() ? std::chrono::milliseconds(0) : wait,
-                                    &acked));
+  RETURN_IF_ERROR(
+      sink.Acknowledged(in_flight_.empty() ? std::chrono::milliseconds(0) : wait, &acked));
   std::vector<uint64_t> done;
   for (uint64_t seq : acked) {
     auto it = in_flight_.find(seq);
@@ -659,7 +694,8 @@ Status Engine::PublishOutbox(Sink& sink, Source* source, std::chrono::millisecon
     outbox_backlog_ -= std::min<uint64_t>(outbox_backlog_, done.size());
   }
   // Every seq below `floor` has been delivered.
-  uint64_t floor = in_flight_.empty() ? next_offer_ : in_flight_.begin()->first;
+  uint64_t floor = drained ? UINT64_MAX : next_offer_;
+  if (!in_flight_.empty()) floor = std::min(floor, in_flight_.begin()->first);
   Positions delivered;
   while (!undelivered_batches_.empty() && undelivered_batches_.front().first < floor) {
     for (auto& position : undelivered_batches_.front().second) {
@@ -690,7 +726,7 @@ Status Engine::FlushOutbox(Sink& sink, Source* source, std::chrono::milliseconds
     }
     if ((stop && stop()) || std::chrono::steady_clock::now() >= deadline) {
       return Status::Unavailable(std::to_string(outbox_backlog_) +
-                                      " outbound entries are not delivered yet");
+                                 " outbound entries are not delivered yet");
     }
   }
 }
@@ -724,20 +760,29 @@ Status Engine::Run(Source& source, Sink* sink, const RunOptions& options) {
     if (options.stop && options.stop()) break;
     bool over = sink != nullptr && outbox_backlog_ >= options_.outbox_bound;
     if (over != paused) {
-      if (over) spdlog::warn("outbox over its bound ({} entries): input paused", outbox_backlog_);
-      else spdlog::info("outbox below its bound again: input resumed");
+      if (over)
+        spdlog::warn("outbox over its bound ({} entries): input paused", outbox_backlog_);
+      else
+        spdlog::info("outbox below its bound again: input resumed");
       RETURN_IF_ERROR(source.Pause(over));
       paused = over;
     }
     inputs.clear();
+    auto start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(size_t got, source.Poll(options.batch_size, options.poll_wait, &inputs));
+    stats_.poll_us += MicrosSince(start);
     source.BusyLanes(&busy);
     positions.clear();
     if (got > 0) source.PositionsAfterPoll(&positions);
+    start = std::chrono::steady_clock::now();
+    uint64_t commit_before = stats_.commit_us;
     RETURN_IF_ERROR(ProcessBatch(inputs, source.name(), positions, busy));
+    stats_.process_us += MicrosSince(start) - (stats_.commit_us - commit_before);
     if (got > 0) ++n;
     if (sink != nullptr) {
+      start = std::chrono::steady_clock::now();
       RETURN_IF_ERROR(PublishOutbox(*sink, &source));
+      stats_.publish_us += MicrosSince(start);
     } else if (!undelivered_batches_.empty()) {
       Positions all;
       for (auto& [seq, p] : undelivered_batches_)
@@ -748,7 +793,9 @@ Status Engine::Run(Source& source, Sink* sink, const RunOptions& options) {
     if (got > 0 && options.progress) options.progress(stats_);
     if (got == 0 && options.until_caught_up && (source.AtEnd() || source.CaughtUp()) && !paused) {
       if (sink == nullptr) break;
+      start = std::chrono::steady_clock::now();
       Status flushed = FlushOutbox(*sink, &source, std::chrono::hours(24 * 365), options.stop);
+      stats_.publish_us += MicrosSince(start);
       if (flushed.ok() || (options.stop && options.stop())) break;
       return flushed;
     }

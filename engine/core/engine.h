@@ -72,6 +72,11 @@ struct EngineStats {
   uint64_t batches = 0;
   uint64_t published = 0;  // messages acknowledged by the sink
   uint64_t replayed = 0;   // inputs rebuilt without publishing (see RawInput::replay)
+  // Where Run spends its time, in microseconds of wall time.
+  uint64_t poll_us = 0;     // waiting for and reading input
+  uint64_t process_us = 0;  // decoding, the runtime, building the batch
+  uint64_t commit_us = 0;   // the store's write (with its fsync)
+  uint64_t publish_us = 0;  // expanding, sending, collecting acknowledgements
 };
 
 // How Engine::Run reads a source.
@@ -85,7 +90,6 @@ struct RunOptions {
   std::function<void(const EngineStats&)> progress;  // after each batch
 };
 
-
 // Index key layout (the index column family); every key ends with the case id.
 namespace index_key {
 std::string Workflow(std::string_view workflow, std::string_view case_id);
@@ -98,6 +102,9 @@ std::string StatePrefix(std::string_view state);
 std::string ParticipantPrefix(std::string_view organisation);
 std::string OutcomePrefix(std::string_view outcome);
 }  // namespace index_key
+
+// Where an organisation's outbound events go: its configured topic, else "amtsweg.org.<id>".
+std::string OrganisationDestination(const dsl::Organisation& org);
 
 // Index keys describing a case state.
 std::vector<std::string> IndexKeys(const runtime::CaseState& s);
@@ -210,7 +217,7 @@ class Engine {
   // Event-time lanes: the latest input time read on each.
   std::unordered_map<uint32_t, Timestamp> lane_time_;
   std::vector<uint32_t> busy_lanes_;  // of the batch being processed
-  bool suppress_outbox_ = false;  // handling a replayed input
+  bool suppress_outbox_ = false;      // handling a replayed input
 
   // Delivery. Outbox entries from next_offer_ on have not been handed to the sink yet; in_flight_
   // counts the messages of each handed-over seq still unacknowledged.
