@@ -6,8 +6,8 @@
 #pragma once
 
 #include <map>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "engine/core/source.h"
 

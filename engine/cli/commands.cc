@@ -1,5 +1,7 @@
 #include "engine/cli/commands.h"
 
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,12 +10,16 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <thread>
 
 #include "connectors/file/file_sink.h"
 #include "connectors/file/file_source.h"
+#include "connectors/kafka/kafka_admin.h"
+#include "connectors/kafka/kafka_sink.h"
+#include "connectors/kafka/kafka_source.h"
 #include "engine/cli/output.h"
 #include "engine/common/clock.h"
 #include "engine/core/engine.h"
@@ -87,6 +93,79 @@ struct Progress {
 
 }  // namespace
 
+// "name=value" -> {name, value}.
+Result<connectors::KafkaProperties> ParseProperties(const std::vector<std::string>& specs) {
+  connectors::KafkaProperties out;
+  for (const std::string& spec : specs) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument("-X '" + spec + "': expected NAME=VALUE");
+    }
+    out.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+  }
+  return out;
+}
+
+Result<connectors::KafkaConfig> KafkaConfigOf(const RunArgs& args) {
+  connectors::KafkaConfig config;
+  if (!args.kafka_config.empty()) {
+    ASSIGN_OR_RETURN(config, connectors::LoadKafkaConfig(args.kafka_config));
+  }
+  if (!args.bootstrap.empty()) config.bootstrap = args.bootstrap;
+  if (!args.topic.empty()) config.topic = args.topic;
+  if (!args.group.empty()) config.group = args.group;
+  if (!args.audit_topic.empty()) config.audit_topic = args.audit_topic;
+  if (!args.dead_letter_topic.empty()) config.dead_letter_topic = args.dead_letter_topic;
+  ASSIGN_OR_RETURN(connectors::KafkaProperties extra, ParseProperties(args.kafka_properties));
+  config.properties.insert(config.properties.end(), extra.begin(), extra.end());
+  std::string missing;
+  if (config.bootstrap.empty()) missing += " --bootstrap";
+  if (config.topic.empty()) missing += " --topic";
+  if (config.group.empty()) missing += " --group";
+  if (!missing.empty()) {
+    return Status::InvalidArgument("--source kafka needs" + missing +
+                                   " (or the same in --kafka-config)");
+  }
+  for (const std::string* t : {&config.topic, &config.audit_topic, &config.dead_letter_topic}) {
+    if (!connectors::IsValidTopicName(*t))
+      return Status::InvalidArgument("'" + *t + "' is not a valid Kafka topic name");
+  }
+  return config;
+}
+
+// Creates the topics amtsweg writes to that do not exist yet: the audit and dead-letter topics
+// and one per organisation of the directory, with the input topic's partition count.
+Status EnsureOutboundTopics(const connectors::KafkaConfig& config,
+                            const dsl::Directory& directory) {
+  Result<int32_t> input =
+      connectors::PartitionCount(config.bootstrap, config.topic, config.properties);
+  if (!input.ok()) {
+    if (!input.status().IsNotFound())
+      return input.status().WithContext("input topic '" + config.topic + "'");
+    return Status::NotFound("input topic '" + config.topic + "' does not exist on " +
+                            config.bootstrap + " (create it first, see docs/operations.md)");
+  }
+  int32_t partitions = *input;
+  std::vector<std::string> names = {config.audit_topic, config.dead_letter_topic};
+  for (const dsl::Organisation& org : directory.organisations())
+    names.push_back(core::OrganisationDestination(org));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<connectors::TopicSpec> missing;
+  for (const std::string& name : names) {
+    Result<int32_t> count = connectors::PartitionCount(config.bootstrap, name, config.properties);
+    if (count.ok()) continue;
+    if (!count.status().IsNotFound()) return count.status().WithContext("topic '" + name + "'");
+    connectors::TopicSpec spec;
+    spec.name = name;
+    spec.partitions = partitions;
+    missing.push_back(std::move(spec));
+  }
+  if (missing.empty()) return Status::OK();
+  spdlog::info("creating {} outbound topic(s) with {} partitions", missing.size(), partitions);
+  return connectors::CreateTopics(config.bootstrap, missing, config.properties);
+}
+
 int Run(const RunArgs& args) {
   Result<std::unique_ptr<dsl::Directory>> directory = dsl::Directory::Load(args.directory);
   if (!directory.ok()) {
@@ -112,15 +191,37 @@ int Run(const RunArgs& args) {
     advance_to = *t;
   }
   std::vector<std::unique_ptr<connectors::FileSource>> sources;
+  bool kafka = false;
   for (const std::string& spec : args.sources) {
+    if (spec == "kafka") {
+      kafka = true;
+      continue;
+    }
     if (spec.rfind("file:", 0) != 0) {
-      std::cerr << "amtsweg run: unsupported --source '" << spec
-                << "' (this build reads file:PATH)\n";
+      std::cerr << "amtsweg run: unsupported --source '" << spec << "' (give file:PATH or kafka)\n";
       return kExitUsage;
     }
     auto src = connectors::FileSource::Open(spec.substr(5), args.max_event_bytes);
     if (!src.ok()) return Fail(src.status(), "--source");
     sources.push_back(std::move(src).value());
+  }
+  if (kafka && !sources.empty()) {
+    std::cerr << "amtsweg run: --source kafka cannot be combined with file sources "
+                 "(load files into the topic with `amtsweg produce`)\n";
+    return kExitUsage;
+  }
+  connectors::KafkaConfig kafka_config;
+  if (kafka) {
+    Result<connectors::KafkaConfig> config = KafkaConfigOf(args);
+    if (!config.ok()) {
+      std::cerr << "amtsweg run: " << config.status().message() << "\n";
+      return kExitUsage;
+    }
+    kafka_config = std::move(config).value();
+  } else if (!args.kafka_config.empty() || !args.bootstrap.empty() || !args.topic.empty() ||
+             !args.group.empty() || !args.kafka_properties.empty()) {
+    std::cerr << "amtsweg run: Kafka options need --source kafka\n";
+    return kExitUsage;
   }
 
   std::error_code ec;
@@ -141,15 +242,31 @@ int Run(const RunArgs& args) {
       if (++*count >= after) _exit(99);
     });
   }
-  auto sink =
-      connectors::FileSink::Open(args.out_dir.empty() ? args.data_dir + "/out" : args.out_dir);
-  if (!sink.ok()) return Fail(sink.status(), "--out");
+  std::unique_ptr<core::Sink> sink;
+  if (kafka) {
+    auto kafka_sink = connectors::KafkaSink::Open(kafka_config);
+    if (!kafka_sink.ok()) return Fail(kafka_sink.status(), "Kafka producer");
+    sink = std::move(kafka_sink).value();
+  } else {
+    auto file_sink =
+        connectors::FileSink::Open(args.out_dir.empty() ? args.data_dir + "/out" : args.out_dir);
+    if (!file_sink.ok()) return Fail(file_sink.status(), "--out");
+    sink = std::move(file_sink).value();
+  }
 
   ManualClock clock(0);
   core::EngineOptions options;
   options.max_event_bytes = args.max_event_bytes;
+  if (kafka) {
+    options.audit_destination = kafka_config.audit_topic;
+    options.dead_letter_destination = kafka_config.dead_letter_topic;
+  }
   core::Engine engine(**st, loaded.registry, **directory, clock, options);
   if (Status s = engine.Open(); !s.ok()) return Fail(s, "loading timers");
+  if (kafka && args.create_topics) {
+    if (Status s = EnsureOutboundTopics(kafka_config, **directory); !s.ok())
+      return Fail(s, "Kafka topics");
+  }
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -163,10 +280,37 @@ int Run(const RunArgs& args) {
                  static_cast<unsigned long long>(s.rejected + s.duplicates),
                  static_cast<double>(s.inputs) / std::max(progress.Elapsed(), 1e-3));
   };
-  while (!g_stop.load()) {
+  if (kafka) {
+    auto source = connectors::KafkaSource::Open(kafka_config, args.max_event_bytes);
+    if (!source.ok()) return Fail(source.status(), "Kafka consumer");
+    connectors::KafkaSource& src = **source;
+    // Partitions taken away in a rebalance: what was read of them is stored and published first,
+    // so that the group's committed offsets are current when another instance takes over.
+    src.SetRevokeHandler([&](std::vector<core::RawInput>& pending, const core::Positions& at) {
+      Status s = engine.Settle(src, sink.get(), pending, at, std::chrono::seconds(30));
+      if (!s.ok()) spdlog::warn("settling before a rebalance: {}", s.ToString());
+    });
+    core::RunOptions run;
+    run.batch_size = args.batch_size;
+    run.until_caught_up = args.until_idle;
+    run.stop = [] { return g_stop.load(); };
+    run.progress = report;
+    if (Status s = engine.Run(src, sink.get(), run); !s.ok()) return Fail(s, "processing kafka");
+    if (!args.advance_to.empty()) {
+      if (Status s = engine.AdvanceClock(advance_to); !s.ok())
+        return Fail(s, "advancing the clock");
+      if (Status s =
+              engine.FlushOutbox(*sink, &src, std::chrono::hours(1), [] { return g_stop.load(); });
+          !s.ok())
+        return Fail(s, "publishing");
+    }
+    if (Status s = src.Close(); !s.ok())
+      spdlog::warn("leaving the consumer group: {}", s.ToString());
+  }
+  while (!kafka && !g_stop.load()) {
     uint64_t before = engine.stats().inputs;
     for (auto& src : sources) {
-      Status s = engine.Drain(*src, sink->get(), args.batch_size, report);
+      Status s = engine.Drain(*src, sink.get(), args.batch_size, report);
       if (!s.ok()) return Fail(s, "processing " + src->name());
     }
     if (args.until_idle || sources.empty()) break;
@@ -175,9 +319,10 @@ int Run(const RunArgs& args) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
-  if (!args.advance_to.empty()) {
+  if (!kafka && !args.advance_to.empty()) {
     if (Status s = engine.AdvanceClock(advance_to); !s.ok()) return Fail(s, "advancing the clock");
-    if (Status s = engine.PublishOutbox(**sink); !s.ok()) return Fail(s, "publishing");
+    if (Status s = engine.FlushOutbox(*sink, nullptr, std::chrono::hours(1)); !s.ok())
+      return Fail(s, "publishing");
   }
   if (progress.enabled) std::fprintf(stderr, "\n");
   const core::EngineStats& s = engine.stats();
@@ -199,6 +344,103 @@ int Run(const RunArgs& args) {
     std::printf("clock now %s\n", FormatTimestamp(engine.now()).c_str());
   }
   return kExitOk;
+}
+
+namespace {
+
+// The attributes of a CloudEvents JSON line as binary-mode headers ("ce_" + name; string values
+// as they are, others as JSON) and its data as the value. False when the line is not an object.
+bool ToBinaryMode(simdjson::dom::element event, store::OutboxEntry* entry) {
+  simdjson::dom::object object;
+  if (event.get_object().get(object) != simdjson::SUCCESS) return false;
+  for (auto [name, value] : object) {
+    if (name == "data") {
+      entry->payload = simdjson::minify(value);
+      continue;
+    }
+    std::string header = name == "datacontenttype" ? "content-type" : "ce_" + std::string(name);
+    std::string_view text;
+    if (value.get_string().get(text) == simdjson::SUCCESS) {
+      entry->headers.emplace_back(std::move(header), std::string(text));
+    } else {
+      entry->headers.emplace_back(std::move(header), simdjson::minify(value));
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int Produce(const ProduceArgs& args) {
+  Result<connectors::KafkaProperties> properties = ParseProperties(args.kafka_properties);
+  if (!properties.ok()) {
+    std::cerr << "amtsweg produce: " << properties.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (!connectors::IsValidTopicName(args.topic)) {
+    std::cerr << "amtsweg produce: '" << args.topic << "' is not a valid Kafka topic name\n";
+    return kExitUsage;
+  }
+  connectors::KafkaConfig config;
+  config.bootstrap = args.bootstrap;
+  config.topic = args.topic;
+  config.properties = std::move(properties).value();
+  auto sink = connectors::KafkaSink::Open(config);
+  if (!sink.ok()) return Fail(sink.status(), "Kafka producer");
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+
+  simdjson::dom::parser parser;
+  uint64_t sent = 0, acked = 0, unkeyed = 0;
+  std::vector<uint64_t> seqs;
+  for (const std::string& path : args.files) {
+    std::ifstream in(path);
+    if (!in) {
+      std::cerr << "amtsweg produce: cannot read '" << path << "'\n";
+      return kExitUsage;
+    }
+    std::vector<store::OutboxEntry> entries;
+    std::string line;
+    uint64_t line_no = 0;
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      store::OutboxEntry entry;
+      entry.seq = ++sent;
+      entry.destination = args.topic;
+      entry.id = path + ":" + std::to_string(line_no);
+      simdjson::dom::element event;
+      bool parsed = parser.parse(line).get(event) == simdjson::SUCCESS;
+      std::string_view subject;
+      if (parsed && event["subject"].get_string().get(subject) == simdjson::SUCCESS) {
+        entry.key = std::string(subject);
+      } else {
+        ++unkeyed;  // produced as it is: the engine dead-letters it
+      }
+      if (!(args.binary && parsed && ToBinaryMode(event, &entry))) {
+        entry.headers.clear();
+        entry.payload = std::move(line);
+      }
+      entries.push_back(std::move(entry));
+      if (entries.size() >= 10000) {
+        if (Status s = (*sink)->Send(std::move(entries)); !s.ok()) return Fail(s, "producing");
+        entries.clear();
+      }
+    }
+    if (Status s = (*sink)->Send(std::move(entries)); !s.ok()) return Fail(s, "producing");
+  }
+  while (acked < sent && !g_stop.load()) {
+    seqs.clear();
+    if (Status s = (*sink)->Acknowledged(std::chrono::milliseconds(200), &seqs); !s.ok())
+      return Fail(s, "producing");
+    acked += seqs.size();
+  }
+  if (!args.quiet) {
+    std::printf("produced %llu events to %s (%llu without a subject, sent unkeyed)\n",
+                static_cast<unsigned long long>(acked), args.topic.c_str(),
+                static_cast<unsigned long long>(unkeyed));
+  }
+  return acked == sent ? kExitOk : kExitIO;
 }
 
 int Validate(const std::vector<std::string>& files, const std::string& directory_path) {

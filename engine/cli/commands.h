@@ -19,8 +19,13 @@ struct RunArgs {
   std::string workflows;
   std::string directory;
   std::string data_dir;
-  std::vector<std::string> sources;  // "file:PATH"
-  std::string out_dir;               // outbound events; default <data-dir>/out
+  std::vector<std::string> sources;  // "file:PATH" or "kafka"
+  // Kafka (with --source kafka): a config file, then these, which override it.
+  std::string kafka_config;
+  std::string bootstrap, topic, group, audit_topic, dead_letter_topic;
+  std::vector<std::string> kafka_properties;  // "name=value", passed to librdkafka
+  bool create_topics = true;                  // create missing outbound topics at start
+  std::string out_dir;                        // outbound events; default <data-dir>/out
   bool until_idle = false;
   std::string advance_to;  // RFC 3339; fire every timer due by then
   size_t batch_size = 1000;
@@ -31,6 +36,17 @@ struct RunArgs {
   uint64_t crash_after = 0;  // hidden: crash in this commit (1-based)
 };
 int Run(const RunArgs& args);
+
+// Produces CloudEvents from JSON-lines files to a Kafka topic, keyed by each event's subject
+// (the case id), for loading input (tests, the demo, moving a file's events into Kafka).
+struct ProduceArgs {
+  std::string bootstrap, topic;
+  std::vector<std::string> files;
+  std::vector<std::string> kafka_properties;
+  bool binary = false;  // CloudEvents binary mode: attributes as ce_ headers, data as the value
+  bool quiet = false;
+};
+int Produce(const ProduceArgs& args);
 
 int Validate(const std::vector<std::string>& files, const std::string& directory);
 

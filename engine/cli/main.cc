@@ -41,9 +41,27 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   run_cmd->add_option("--data-dir", run.data_dir, "Store directory (RocksDB); env AMTSWEG_DATA_DIR")
       ->capture_default_str();
-  run_cmd->add_option("--source", run.sources, "Event source: file:PATH (JSON lines), repeatable");
+  run_cmd->add_option("--source", run.sources,
+                      "Event source: file:PATH (JSON lines, repeatable) or kafka");
+  run_cmd
+      ->add_option("--kafka-config", run.kafka_config,
+                   "Kafka settings (YAML, see docs/operations.md); the options below override")
+      ->check(CLI::ExistingFile);
+  run_cmd->add_option("--bootstrap", run.bootstrap, "Kafka bootstrap servers, HOST:PORT[,...]");
+  run_cmd->add_option("--topic", run.topic, "Kafka input topic");
+  run_cmd->add_option("--group", run.group, "Kafka consumer group of the engine's instances");
+  run_cmd->add_option("--audit-topic", run.audit_topic,
+                      "Topic receiving every domain event (default amtsweg.audit)");
+  run_cmd->add_option("--dead-letter-topic", run.dead_letter_topic,
+                      "Topic receiving refused input (default amtsweg.dead-letters)");
+  run_cmd->add_flag("!--no-create-topics", run.create_topics,
+                    "Do not create missing outbound topics (audit, dead letters, organisations)");
+  run_cmd->add_option("-X", run.kafka_properties,
+                      "librdkafka property NAME=VALUE (TLS, SASL, ...), repeatable");
   run_cmd->add_option("--out", run.out_dir, "Directory for outbound events (default DATA-DIR/out)");
-  run_cmd->add_flag("--until-idle", run.until_idle, "Stop when every source is exhausted");
+  run_cmd->add_flag("--until-idle", run.until_idle,
+                    "Stop when every source is exhausted (Kafka: every assigned partition read "
+                    "to its end and everything published)");
   run_cmd->add_option(
       "--advance-to", run.advance_to,
       "After the sources, move the clock to this RFC 3339 time, firing due deadlines");
@@ -57,6 +75,19 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--no-sync", run.no_sync, "Do not fsync commits (benchmarks only; unsafe)");
   run_cmd->add_option("--crash-at", run.crash_at)->group("");  // crash tests only
   run_cmd->add_option("--crash-after", run.crash_after)->group("");
+
+  ProduceArgs produce;
+  CLI::App* produce_cmd = app.add_subcommand(
+      "produce", "Send CloudEvents from JSON-lines files to a Kafka topic, keyed by case id");
+  produce_cmd->add_option("files", produce.files, "JSON-lines files, sent in order")
+      ->required()
+      ->check(CLI::ExistingFile);
+  produce_cmd->add_option("--bootstrap", produce.bootstrap, "Kafka bootstrap servers")->required();
+  produce_cmd->add_option("--topic", produce.topic, "Topic to send to")->required();
+  produce_cmd->add_flag("--binary", produce.binary,
+                        "CloudEvents binary mode (ce_ headers, data as the value)");
+  produce_cmd->add_option("-X", produce.kafka_properties, "librdkafka property NAME=VALUE");
+  produce_cmd->add_flag("--quiet,-q", produce.quiet, "No summary");
 
   std::vector<std::string> validate_files;
   std::string validate_directory;
@@ -156,6 +187,7 @@ int main(int argc, char** argv) {
     }
     return Run(run);
   }
+  if (*produce_cmd) return Produce(produce);
   if (*validate_cmd) return Validate(validate_files, validate_directory);
   if (*list_cmd) return CaseList(list);
   if (*show_cmd) return CaseShow(case_data_dir, show_id, show_json);

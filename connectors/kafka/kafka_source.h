@@ -1,0 +1,97 @@
+// A Source reading CloudEvents from a Kafka topic as a member of a consumer group.
+//
+// Lanes are partitions. Positions are stored by the engine with its batches, one per partition:
+// key "kafka:<topic>:<partition>", token the decimal offset of the next message to read. On each
+// assignment a partition starts at its stored position or, without one, at the beginning: the
+// input topic is the log of record, and an instance that takes a partition over rebuilds the
+// partition's cases by reading it from the start. The group's committed offsets mean "processed
+// and published": they are written from the positions given to Committed() (asynchronously, and
+// synchronously before a partition is given up) and read on assignment; input below them is
+// marked RawInput::replay, so that its effects are rebuilt but not published a second time.
+//
+// Each message becomes one RawInput: the value as is (structured mode) or, when the message has
+// a `ce_specversion` header (binary mode), a structured CloudEvent built from its `ce_*` headers
+// with the value as `data`. A value over the size limit is cut to its first 64 KiB and marked
+// oversized. A keyed message whose key belongs to another partition under the Java default
+// partitioner (murmur2) is marked misrouted. Transient cluster problems are logged and retried by
+// librdkafka; Poll then returns what it has. Not thread-safe: one engine loop uses it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connectors/kafka/kafka_config.h"
+#include "engine/core/source.h"
+
+namespace amtsweg::connectors {
+
+class KafkaSource final : public core::Source {
+ public:
+  // Called before partitions are given up (revoked in a rebalance, or at Close) with the inputs
+  // read by the current Poll and not yet returned (possibly none; of any partition) and the
+  // positions after them. The handler processes and stores them, publishes the outbox and calls
+  // Committed(), so that the group's committed offsets are current when the partitions go. It may
+  // move from `pending`; it must not call Poll. Not called for partitions that were lost (already
+  // owned by another member): their pending inputs are dropped.
+  using RevokeHandler =
+      std::function<void(std::vector<core::RawInput>& pending, const core::Positions& positions)>;
+
+  // Creates the consumer (not yet subscribed; see Start). Defaults: enable.auto.commit=false,
+  // enable.auto.offset.store=false, enable.partition.eof=true, auto.offset.reset=earliest,
+  // partition.assignment.strategy=cooperative-sticky; then config.properties and
+  // config.consumer_properties, which override them. InvalidArgument for bad properties.
+  static Result<std::unique_ptr<KafkaSource>> Open(const KafkaConfig& config,
+                                                   size_t max_event_bytes);
+  // Closes (see Close) without calling the revoke handler: whatever it refers to may be gone.
+  ~KafkaSource() override;
+  KafkaSource(const KafkaSource&) = delete;
+  KafkaSource& operator=(const KafkaSource&) = delete;
+
+  // "kafka:" + topic.
+  const std::string& name() const override;
+  // Keeps `lookup` for every later assignment and subscribes to the topic. InvalidArgument when
+  // called twice.
+  Status Start(const core::PositionLookup& lookup) override;
+  // Waits up to `wait` for the first message, then takes only what has already arrived, up to
+  // `max` (> 0). Serves rebalances (which may call the revoke handler) and group membership.
+  // Returns no input while paused. Errors: a fatal client error, or a stored position that cannot
+  // be read (from `lookup`); transient problems are not errors.
+  Result<size_t> Poll(size_t max, std::chrono::milliseconds wait,
+                      std::vector<core::RawInput>* out) override;
+  // Appends {"kafka:<topic>:<partition>", next offset} for each partition the last Poll returned
+  // input from.
+  void PositionsAfterPoll(core::Positions* out) const override;
+  // Remembers the positions of this topic (others are ignored) and commits them to the group
+  // asynchronously for partitions still assigned.
+  void Committed(const core::Positions& positions) override;
+  // Kafka never ends.
+  bool AtEnd() const override { return false; }
+  // At least one partition is assigned and every assigned partition has been read to its end.
+  bool CaughtUp() const override;
+  // The assigned partitions not read to their end.
+  void BusyLanes(std::vector<uint32_t>* out) const override;
+  // Pauses or resumes fetching of the current assignment and of later assignments.
+  Status Pause(bool paused) override;
+
+  // Sets the handler called before partitions are given up (nullptr: none; pending input of the
+  // revoked partitions is then dropped and read again by their next owner).
+  void SetRevokeHandler(RevokeHandler handler);
+
+  // Leaves the group: revokes the assignment (calling the revoke handler and committing), then
+  // destroys the consumer. Idempotent; Poll fails afterwards.
+  Status Close();
+
+  // The position key of a partition: "kafka:<topic>:<partition>".
+  std::string PositionKey(int32_t partition) const;
+
+ private:
+  struct Impl;
+  explicit KafkaSource(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace amtsweg::connectors

@@ -1,0 +1,368 @@
+// KafkaSource against librdkafka's mock cluster. A consumer group's first join takes the mock
+// about 3 s (its initial rebalance delay), so each test here joins as few times as it can.
+#include "connectors/kafka/kafka_source.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "connectors/kafka/internal/kafka_internal.h"
+#include "engine/common/value.h"
+#include "tests/kafka_unit/mock_cluster.h"
+
+namespace amtsweg::connectors {
+namespace {
+
+using internal::JavaPartition;
+using testing::MockCluster;
+using testing::PollUntil;
+using testing::PollUntilTrue;
+
+core::PositionLookup NoPositions() {
+  return [](const std::string&) -> Result<std::optional<std::string>> {
+    return std::optional<std::string>();
+  };
+}
+
+const core::RawInput* FindByWhere(const std::vector<core::RawInput>& inputs,
+                                  const std::string& where) {
+  for (const core::RawInput& in : inputs) {
+    if (in.where == where) return &in;
+  }
+  return nullptr;
+}
+
+std::string Where(int32_t partition, int64_t offset) {
+  return "topic in partition " + std::to_string(partition) + " offset " + std::to_string(offset);
+}
+
+TEST(KafkaSourceTest, ConvertsEachKindOfMessage) {
+  MockCluster cluster;
+  cluster.CreateTopic("in", 3);
+  const int32_t pa = JavaPartition("case-a", 3);
+  const int32_t pb = JavaPartition("case-b", 3);
+  const int32_t pc = JavaPartition("case-c", 3);
+  const int32_t pd = JavaPartition("case-d", 3);
+  const std::string structured =
+      R"({"specversion":"1.0","id":"1","source":"/p","type":"t","subject":"case-a"})";
+  const int64_t oa = cluster.Produce("in", pa, "case-a", structured);
+  const int64_t ob = cluster.Produce("in", pb, "case-b", R"({"antrag":"x"})",
+                                     {{"ce_specversion", "1.0"},
+                                      {"ce_id", "2"},
+                                      {"ce_source", "/portal"},
+                                      {"ce_type", "antrag.eingegangen"},
+                                      {"ce_subject", "case-b"},
+                                      {"ce_time", "2024-05-02T10:00:00Z"},
+                                      {"ce_participant", "bauamt \"Nord\""},
+                                      {"content-type", "application/json"}});
+  const int32_t wrong = (pc + 1) % 3;
+  const int64_t oc = cluster.Produce("in", wrong, "case-c", "{}");
+  const std::string big(70000, 'x');
+  const int64_t od = cluster.Produce("in", pd, "case-d", big);
+  const int64_t oe = cluster.Produce("in", 0, std::nullopt, "{}");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+
+  auto source = KafkaSource::Open(cluster.Config("in", "g"), 1024);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  KafkaSource& s = **source;
+  EXPECT_EQ(s.name(), "kafka:in");
+  EXPECT_FALSE(s.CaughtUp());  // nothing assigned yet
+  ASSERT_TRUE(s.Start(NoPositions()).ok());
+
+  core::Positions positions;
+  std::vector<core::RawInput> inputs = PollUntil(s, 5, &positions);
+  ASSERT_EQ(inputs.size(), 5u);
+
+  const core::RawInput* a = FindByWhere(inputs, Where(pa, oa));
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->bytes, structured);
+  EXPECT_EQ(a->key, "case-a");
+  EXPECT_EQ(a->lane, static_cast<uint32_t>(pa));
+  EXPECT_EQ(a->size, structured.size());
+  EXPECT_FALSE(a->oversized);
+  EXPECT_EQ(a->misrouted, "");
+  EXPECT_FALSE(a->replay);
+
+  const core::RawInput* b = FindByWhere(inputs, Where(pb, ob));
+  ASSERT_NE(b, nullptr);
+  Result<Value> event = Value::ParseJson(b->bytes);
+  ASSERT_TRUE(event.ok()) << b->bytes;
+  EXPECT_EQ((*event)["specversion"].as_string(), "1.0");
+  EXPECT_EQ((*event)["id"].as_string(), "2");
+  EXPECT_EQ((*event)["type"].as_string(), "antrag.eingegangen");
+  EXPECT_EQ((*event)["subject"].as_string(), "case-b");
+  EXPECT_EQ((*event)["participant"].as_string(), "bauamt \"Nord\"");
+  EXPECT_EQ((*event)["datacontenttype"].as_string(), "application/json");
+  EXPECT_EQ((*event)["data"]["antrag"].as_string(), "x");
+  EXPECT_EQ(b->misrouted, "");
+
+  const core::RawInput* c = FindByWhere(inputs, Where(wrong, oc));
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->misrouted, "message key 'case-c' belongs to partition " + std::to_string(pc) +
+                              " of in, not to " + std::to_string(wrong));
+
+  const core::RawInput* d = FindByWhere(inputs, Where(pd, od));
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(d->oversized);
+  EXPECT_EQ(d->size, big.size());
+  EXPECT_EQ(d->bytes, big.substr(0, 64 * 1024));
+
+  const core::RawInput* e = FindByWhere(inputs, Where(0, oe));
+  ASSERT_NE(e, nullptr);
+  EXPECT_FALSE(e->key.has_value());
+  EXPECT_EQ(e->misrouted, "");  // without a key the engine checks the case id
+
+  // Positions: the offset after the last input read from each partition.
+  std::map<int32_t, int64_t> next;
+  for (const core::RawInput& in : inputs) {
+    int64_t offset = std::stoll(in.where.substr(in.where.rfind(' ') + 1));
+    int64_t& n = next[static_cast<int32_t>(in.lane)];
+    n = std::max(n, offset + 1);
+  }
+  core::Positions expected;
+  for (const auto& [p, offset] : next)
+    expected.emplace_back("kafka:in:" + std::to_string(p), std::to_string(offset));
+  std::sort(positions.begin(), positions.end());
+  EXPECT_EQ(positions, expected);
+
+  // Every partition read to its end: caught up, no busy lanes, and an empty Poll has no positions.
+  std::vector<core::RawInput> more;
+  ASSERT_TRUE(PollUntilTrue(
+      s, [&] { return s.CaughtUp(); }, &more));
+  EXPECT_TRUE(more.empty());
+  std::vector<uint32_t> busy = {99};
+  s.BusyLanes(&busy);
+  EXPECT_TRUE(busy.empty());
+  Result<size_t> n = s.Poll(10, std::chrono::milliseconds(0), &more);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  core::Positions none;
+  s.PositionsAfterPoll(&none);
+  EXPECT_TRUE(none.empty());
+  EXPECT_FALSE(s.AtEnd());
+
+  // A new message makes its partition busy again.
+  const int64_t oa2 = cluster.Produce("in", pa, "case-a", structured);
+  std::vector<core::RawInput> again = PollUntil(s, 1, nullptr);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].where, Where(pa, oa2));
+}
+
+class KafkaSourceReplayTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KafkaSourceReplayTest, InputBelowTheGroupsCommittedOffsetIsReplay) {
+  MockCluster cluster;
+  cluster.CreateTopic("in", 1);
+  for (int i = 0; i < 5; ++i)
+    cluster.Produce("in", 0, "case-" + std::to_string(i), "{}");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  KafkaConfig config = cluster.Config("in", "g");
+  config.consumer_properties.emplace_back("partition.assignment.strategy", GetParam());
+
+  {
+    auto first = KafkaSource::Open(config, 1 << 20);
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    int revokes = 0;
+    (*first)->SetRevokeHandler(
+        [&revokes](std::vector<core::RawInput>& pending, const core::Positions& positions) {
+          ++revokes;
+          EXPECT_TRUE(pending.empty());  // outside Poll nothing is pending
+          EXPECT_TRUE(positions.empty());
+        });
+    ASSERT_TRUE((*first)->Start(NoPositions()).ok());
+    core::Positions positions;
+    std::vector<core::RawInput> inputs = PollUntil(**first, 5, &positions);
+    ASSERT_EQ(inputs.size(), 5u);
+    for (const core::RawInput& in : inputs)
+      EXPECT_FALSE(in.replay) << in.where;
+    EXPECT_EQ(positions, (core::Positions{{"kafka:in:0", "5"}}));
+    // Published up to offset 3; positions of other sources are not this source's business.
+    (*first)->Committed({{"kafka:in:0", "3"}, {"kafka:other:0", "9"}, {"file:/x", "1"}});
+    ASSERT_TRUE((*first)->Close().ok());
+    EXPECT_EQ(revokes, 1);  // leaving the group revoked the partition
+  }
+
+  // The next owner has a stored position (offset 1) and learns the committed offset (3).
+  auto second = KafkaSource::Open(config, 1 << 20);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  std::vector<std::string> looked_up;
+  ASSERT_TRUE(
+      (*second)
+          ->Start([&looked_up](const std::string& key) -> Result<std::optional<std::string>> {
+            looked_up.push_back(key);
+            return std::optional<std::string>("1");
+          })
+          .ok());
+  std::vector<core::RawInput> inputs = PollUntil(**second, 4);
+  ASSERT_EQ(inputs.size(), 4u);
+  EXPECT_EQ(looked_up, std::vector<std::string>{"kafka:in:0"});
+  for (int64_t offset = 1; offset <= 4; ++offset) {
+    const core::RawInput* in = FindByWhere(inputs, Where(0, offset));
+    ASSERT_NE(in, nullptr) << offset;
+    EXPECT_EQ(in->replay, offset < 3) << offset;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, KafkaSourceReplayTest,
+                         ::testing::Values("cooperative-sticky", "range"),
+                         [](const ::testing::TestParamInfo<const char*>& param_info) {
+                           return std::string(param_info.param) == "range" ? "Eager"
+                                                                           : "Cooperative";
+                         });
+
+TEST(KafkaSourceTest, ARevokedPartitionIsCommittedForItsNextOwner) {
+  MockCluster cluster;
+  cluster.CreateTopic("in", 2);
+  for (int32_t p = 0; p < 2; ++p) {
+    for (int i = 0; i < 3; ++i)
+      cluster.Produce("in", p, std::nullopt, "{}");
+  }
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const KafkaConfig config = cluster.Config("in", "g");
+
+  auto first = KafkaSource::Open(config, 1 << 20);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  KafkaSource& a = **first;
+  core::Positions stored;  // what the engine would have stored with its batches
+  int revokes = 0;
+  // Like the engine: process what is pending, then report everything as published.
+  a.SetRevokeHandler([&](std::vector<core::RawInput>& pending, const core::Positions& positions) {
+    ++revokes;
+    EXPECT_TRUE(pending.empty());  // nothing new arrived in the Poll that revoked
+    stored.insert(stored.end(), positions.begin(), positions.end());
+    a.Committed(stored);
+  });
+  ASSERT_TRUE(a.Start(NoPositions()).ok());
+  ASSERT_EQ(PollUntil(a, 6, &stored).size(), 6u);
+
+  // A second member joins: cooperative-sticky takes one partition from the first member.
+  auto second = KafkaSource::Open(config, 1 << 20);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  KafkaSource& b = **second;
+  ASSERT_TRUE(b.Start(NoPositions()).ok());
+  std::vector<core::RawInput> a_more, b_inputs;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (b_inputs.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(a.Poll(10, std::chrono::milliseconds(50), &a_more).ok());
+    ASSERT_TRUE(b.Poll(10, std::chrono::milliseconds(50), &b_inputs).ok());
+  }
+  ASSERT_EQ(b_inputs.size(), 3u);
+  EXPECT_EQ(revokes, 1);
+  EXPECT_TRUE(a_more.empty());
+  for (const core::RawInput& in : b_inputs) {
+    EXPECT_EQ(in.lane, b_inputs[0].lane);
+    EXPECT_TRUE(in.replay) << in.where;  // the first member had published it
+  }
+  std::vector<uint32_t> a_busy;
+  ASSERT_TRUE(PollUntilTrue(
+      a, [&] { return a.CaughtUp(); }, &a_more));
+  a.BusyLanes(&a_busy);
+  EXPECT_TRUE(a_busy.empty());
+}
+
+TEST(KafkaSourceTest, AStoredPositionThatCannotBeReadStopsThePoll) {
+  MockCluster cluster;
+  cluster.CreateTopic("in", 1);
+  cluster.Produce("in", 0, std::nullopt, "{}");
+  auto source = KafkaSource::Open(cluster.Config("in", "g"), 1 << 20);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  ASSERT_TRUE((*source)
+                  ->Start([](const std::string&) -> Result<std::optional<std::string>> {
+                    return Status::IOError("disk on fire");
+                  })
+                  .ok());
+  std::vector<core::RawInput> out;
+  Status error;
+  auto deadline = std::chrono::steady_clock::now() + testing::kDeadline;
+  while (error.ok() && std::chrono::steady_clock::now() < deadline) {
+    Result<size_t> n = (*source)->Poll(10, std::chrono::milliseconds(100), &out);
+    if (!n.ok()) error = n.status();
+  }
+  EXPECT_EQ(error.code(), Status::Code::kIOError);
+  EXPECT_NE(error.message().find("reading the stored position 'kafka:in:0': disk on fire"),
+            std::string::npos)
+      << error.message();
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(KafkaSourceTest, PausedSourceReturnsNothingUntilResumed) {
+  MockCluster cluster;
+  cluster.CreateTopic("in", 1);
+  for (int i = 0; i < 3; ++i)
+    cluster.Produce("in", 0, "case-" + std::to_string(i), "{}");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  auto source = KafkaSource::Open(cluster.Config("in", "g"), 1 << 20);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  KafkaSource& s = **source;
+  ASSERT_TRUE(s.Pause(true).ok());  // before the assignment: it is paused when it arrives
+  ASSERT_TRUE(s.Start(NoPositions()).ok());
+
+  std::vector<core::RawInput> got;
+  std::vector<uint32_t> busy;
+  ASSERT_TRUE(PollUntilTrue(
+      s,
+      [&] {
+        s.BusyLanes(&busy);
+        return !busy.empty();
+      },
+      &got));
+  EXPECT_EQ(busy, std::vector<uint32_t>{0});
+  for (int i = 0; i < 3; ++i) {
+    Result<size_t> n = s.Poll(100, std::chrono::milliseconds(200), &got);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 0u);
+  }
+  EXPECT_TRUE(got.empty());
+  EXPECT_FALSE(s.CaughtUp());
+
+  ASSERT_TRUE(s.Pause(false).ok());
+  std::vector<core::RawInput> inputs = PollUntil(s, 3);
+  ASSERT_EQ(inputs.size(), 3u);
+  EXPECT_EQ(inputs[0].where, Where(0, 0));
+  EXPECT_EQ(inputs[2].where, Where(0, 2));
+
+  // Paused again after reading: new input waits for the resume.
+  ASSERT_TRUE(s.Pause(true).ok());
+  cluster.Produce("in", 0, "case-3", "{}");
+  for (int i = 0; i < 3; ++i) {
+    Result<size_t> n = s.Poll(100, std::chrono::milliseconds(200), &got);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 0u);
+  }
+  ASSERT_TRUE(s.Pause(false).ok());
+  inputs = PollUntil(s, 1);
+  ASSERT_EQ(inputs.size(), 1u);
+  EXPECT_EQ(inputs[0].where, Where(0, 3));
+}
+
+TEST(KafkaSourceTest, LifecycleMistakesAreErrors) {
+  MockCluster cluster;
+  auto source = KafkaSource::Open(cluster.Config("in", "g"), 1024);
+  ASSERT_TRUE(source.ok());
+  std::vector<core::RawInput> out;
+  EXPECT_TRUE((*source)->Poll(1, std::chrono::milliseconds(0), &out).status().IsInvalidArgument());
+  std::vector<uint32_t> busy = {1};
+  (*source)->BusyLanes(&busy);
+  EXPECT_TRUE(busy.empty());
+  EXPECT_EQ((*source)->PositionKey(7), "kafka:in:7");
+  ASSERT_TRUE((*source)->Close().ok());
+  ASSERT_TRUE((*source)->Close().ok());
+  EXPECT_FALSE((*source)->Start(NoPositions()).ok());
+  EXPECT_FALSE((*source)->Poll(1, std::chrono::milliseconds(0), &out).ok());
+}
+
+TEST(KafkaSourceTest, BadConfigurationIsRefusedAtOpen) {
+  MockCluster cluster;
+  KafkaConfig config = cluster.Config("in", "g");
+  config.consumer_properties.emplace_back("fetch.min.bytes", "lots");
+  auto source = KafkaSource::Open(config, 1024);
+  ASSERT_FALSE(source.ok());
+  EXPECT_NE(source.status().message().find("'fetch.min.bytes'"), std::string::npos)
+      << source.status().message();
+  config = cluster.Config("org:bauamt", "g");
+  EXPECT_TRUE(KafkaSource::Open(config, 1024).status().IsInvalidArgument());
+}
+
+}  // namespace
+}  // namespace amtsweg::connectors
