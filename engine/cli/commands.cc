@@ -385,6 +385,19 @@ int Produce(const ProduceArgs& args) {
   config.bootstrap = args.bootstrap;
   config.topic = args.topic;
   config.properties = std::move(properties).value();
+  if (args.partitions > 0) {
+    Result<int32_t> count =
+        connectors::PartitionCount(config.bootstrap, config.topic, config.properties);
+    if (!count.ok() && count.status().IsNotFound()) {
+      connectors::TopicSpec spec;
+      spec.name = config.topic;
+      spec.partitions = args.partitions;
+      if (Status s = connectors::CreateTopics(config.bootstrap, {spec}, config.properties); !s.ok())
+        return Fail(s, "creating topic " + config.topic);
+    } else if (!count.ok()) {
+      return Fail(count.status(), "topic " + config.topic);
+    }
+  }
   auto sink = connectors::KafkaSink::Open(config);
   if (!sink.ok()) return Fail(sink.status(), "Kafka producer");
   std::signal(SIGINT, OnSignal);

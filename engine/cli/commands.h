@@ -44,6 +44,7 @@ struct ProduceArgs {
   std::vector<std::string> files;
   std::vector<std::string> kafka_properties;
   bool binary = false;  // CloudEvents binary mode: attributes as ce_ headers, data as the value
+  int partitions = 0;   // > 0: create the topic with this many partitions if it does not exist
   bool quiet = false;
 };
 int Produce(const ProduceArgs& args);

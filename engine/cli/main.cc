@@ -86,6 +86,10 @@ int main(int argc, char** argv) {
   produce_cmd->add_option("--topic", produce.topic, "Topic to send to")->required();
   produce_cmd->add_flag("--binary", produce.binary,
                         "CloudEvents binary mode (ce_ headers, data as the value)");
+  produce_cmd
+      ->add_option("--partitions", produce.partitions,
+                   "Create the topic with this many partitions if it does not exist")
+      ->check(CLI::Range(1, 10000));
   produce_cmd->add_option("-X", produce.kafka_properties, "librdkafka property NAME=VALUE");
   produce_cmd->add_flag("--quiet,-q", produce.quiet, "No summary");
 
