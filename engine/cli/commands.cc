@@ -255,8 +255,20 @@ int Run(const RunArgs& args) {
   }
 
   ManualClock clock(0);
+  SystemClock wall_clock;
   core::EngineOptions options;
   options.max_event_bytes = args.max_event_bytes;
+  if (!args.max_future.empty()) {
+    Result<Duration> d = ParseDuration(args.max_future);
+    if (!d.ok() || d->years != 0 || d->months != 0 || d->is_zero()) {
+      std::cerr << "amtsweg run: --max-future '" << args.max_future
+                << "': expected a positive duration without years or months, e.g. PT15M or P1D"
+                << (d.ok() ? "" : " (" + d.status().message() + ")") << "\n";
+      return kExitUsage;
+    }
+    options.max_future_ms = AddDuration(0, *d);
+    options.wall_clock = &wall_clock;
+  }
   if (kafka) {
     options.audit_destination = kafka_config.audit_topic;
     options.dead_letter_destination = kafka_config.dead_letter_topic;

@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--max-event-bytes", run.max_event_bytes, "Size limit of one input event")
       ->check(CLI::Range(256, 64 << 20))
       ->capture_default_str();
+  run_cmd->add_option("--max-future", run.max_future,
+                      "Refuse inputs stamped more than this ISO 8601 duration (e.g. PT15M) after "
+                      "the wall clock");
   run_cmd->add_flag("--quiet,-q", run.quiet, "No progress output");
   run_cmd->add_flag("--no-sync", run.no_sync, "Do not fsync commits (benchmarks only; unsafe)");
   run_cmd->add_option("--crash-at", run.crash_at)->group("");  // crash tests only

@@ -284,6 +284,18 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
                    in->subject + "'");
     return;
   }
+  if (options_.max_future_ms > 0 && options_.wall_clock != nullptr && !raw.replay) {
+    Timestamp wall = options_.wall_clock->Now();
+    if (in->time > wall + options_.max_future_ms) {
+      pending_->delta.rejected++;
+      DeadLetter(raw, source_name, "future",
+                 "event time " + FormatTimestamp(in->time) + " is more than " +
+                     std::to_string(options_.max_future_ms / 1000) +
+                     " s after the wall clock (" + FormatTimestamp(wall) +
+                     "); it would move the deadline clock for every case");
+      return;
+    }
+  }
   std::string seen = SeenKey(in->source, in->id);
   if (stored_seen || pending_->seen.count(seen) > 0) {
     pending_->delta.duplicates++;
@@ -303,8 +315,16 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
 void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
                          const std::string& source_name) {
   if (in.type == runtime::input_type::kClockAdvanced) {
-    if (manual_clock_ != nullptr) manual_clock_->AdvanceTo(in.time);
-    FireDue(clock_.Now());
+    // Time has passed on this lane; the clock follows as far as the other lanes allow, so that
+    // input still unread on a lagging partition is not overtaken by the deadlines it may stop.
+    if (raw != nullptr) {
+      Timestamp& lane = lane_time_[raw->lane];
+      lane = std::max(lane, in.time);
+      bool suppress = suppress_outbox_;
+      suppress_outbox_ = false;
+      AdvanceByLanes(busy_lanes_);
+      suppress_outbox_ = suppress;
+    }
     return;
   }
   if (raw != nullptr && options_.event_time_clock) {

@@ -58,6 +58,11 @@ struct EngineOptions {
   size_t outbox_bound = 200000;
   // At most this many outbox entries are handed to the sink and not yet acknowledged.
   size_t max_in_flight = 50000;
+  // When set (with `wall_clock`), an input stamped more than this many milliseconds after the
+  // wall clock is refused (dead letter "future"): one wrongly stamped input would otherwise move
+  // the event-time clock for every case and let deadlines expire early.
+  int64_t max_future_ms = 0;
+  const Clock* wall_clock = nullptr;  // borrowed; must outlive the engine
 };
 
 struct EngineStats {

@@ -1149,5 +1149,59 @@ TEST_F(EngineEdges, SettleGivesUpAfterItsTimeoutWhenNothingIsAcknowledged) {
   EXPECT_EQ(sink.Ids(), std::set<std::string>{"C-1/4"});
 }
 
+// A clock event is time passing on its lane: the clock follows it only as far as the other busy
+// lanes allow, so a lagging partition's timely input is not overtaken by the deadline it stops.
+TEST_F(EngineEdges, ClockEventIsHeldByABusyLane) {
+  auto st = OpenStore();
+  ManualClock clock;
+  auto engine = NewEngine(*st, clock);
+  std::string tick =
+      Event("tick", runtime::input_type::kClockAdvanced, "", At("2026-06-01T00:00:00Z"));
+  TestSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+                  {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},
+                  {1, Submit("s3", "C-3", At("2026-02-01T09:00:00Z"))},
+                  {1, tick}});
+  src.held = {0};  // lane 0 may still deliver C-1's approval
+  ASSERT_TRUE(engine->Run(src, nullptr, Batches(10, 1, false)).ok());
+  EXPECT_EQ(FormatTimestamp(engine->now()), "2026-01-15T10:00:00Z");
+  EXPECT_TRUE(Case(*engine, "C-1").open());
+  EXPECT_EQ(engine->stats().timers_fired, 0u);
+
+  // Lane 0 is read to its end: the clock event takes effect and the deadline expires.
+  src.held.clear();
+  ASSERT_TRUE(engine->Run(src, nullptr, Batches(10, UINT64_MAX, true)).ok());
+  EXPECT_EQ(FormatTimestamp(engine->now()), "2026-06-01T00:00:00Z");
+  EXPECT_EQ(Case(*engine, "C-1").outcome, "deemed_approved");
+}
+
+// An input stamped too far ahead of the wall clock is refused before it can move the clock.
+TEST_F(EngineEdges, InputFromTheFutureIsRefused) {
+  auto st = OpenStore();
+  ManualClock clock;
+  ManualClock wall(At("2026-01-15T12:00:00Z"));
+  EngineOptions options;
+  options.max_future_ms = 15 * 60 * 1000;
+  options.wall_clock = &wall;
+  options.dead_letter_destination = "dlq";
+  auto engine = NewEngine(*st, clock, options);
+  TestSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+                  {0, Complete("c1", "C-1", At("2026-01-15T12:14:00Z"))},
+                  {0, Submit("s2", "C-2", At("2099-01-01T00:00:00Z"))}});
+  TestSink sink;
+  ASSERT_TRUE(engine->Run(src, &sink, Batches(10, UINT64_MAX, true)).ok());
+  EXPECT_EQ(FormatTimestamp(engine->now()), "2026-01-15T12:14:00Z");
+  EXPECT_TRUE(Case(*engine, "C-1").open());
+  EXPECT_FALSE(engine->LoadCase("C-2")->has_value());
+  EXPECT_EQ(engine->stats().rejected, 1u);
+  std::vector<store::OutboxEntry> dead;
+  for (const store::OutboxEntry& e : sink.sent) {
+    if (e.destination == "dlq") dead.push_back(e);
+  }
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].headers[0].first, "amtsweg-reason");
+  EXPECT_EQ(dead[0].headers[0].second.rfind("future: event time 2099-01-01T00:00:00Z", 0), 0u)
+      << dead[0].headers[0].second;
+}
+
 }  // namespace
 }  // namespace amtsweg::core
