@@ -2,7 +2,7 @@
 // RocksDB and out to the published topics.
 //
 //   bench_kafka --events FILE --tmp DIR --bootstrap HOST:PORT [--partitions 4] [--runs 3]
-//               [--batch 1000] [--rate 10000]
+//               [--batch 1000] [--rates 10000,2000]
 //
 // Figures:
 // - throughput: input events/s of a whole run (Engine::Run over a KafkaSource and a KafkaSink,
@@ -12,9 +12,11 @@
 // - ceiling, in the same run: a bare librdkafka consumer reading the same topic in batches of the
 //   same size, each batch followed by one synced RocksDB WriteBatch holding as many bytes as the
 //   engine wrote to its WAL for those inputs.
-// - latency: inputs produced at a fixed --rate to a fresh topic while the engine runs; for each
-//   input, the time from handing it to the producer until its first domain event arrives on the
-//   audit topic (read by a consumer in the same process); p50 and p99.
+// - latency: inputs produced at each fixed rate of --rates to a fresh topic while the engine runs;
+//   for each input, the time from handing it to the producer until its first domain event arrives
+//   on the audit topic (read by a consumer in the same process); p50 and p99 per rate.
+// Environment: BENCH_KAFKA_PROPS="name=value,..." adds librdkafka properties to the engine's
+// consumer and producer (for trying settings).
 #include <librdkafka/rdkafka.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -23,6 +25,7 @@
 
 #include <atomic>
 #include <cinttypes>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -105,6 +108,18 @@ connectors::KafkaConfig EngineConfig(const Setup& s, const std::string& topic,
   c.group = group;
   c.audit_topic = s.prefix + ".audit";
   c.dead_letter_topic = s.prefix + ".dead-letters";
+  // Extra librdkafka properties for the engine from BENCH_KAFKA_PROPS="k=v,k=v".
+  if (const char* env = std::getenv("BENCH_KAFKA_PROPS"); env != nullptr) {
+    std::string list = env;
+    for (size_t pos = 0; pos < list.size();) {
+      size_t comma = list.find(',', pos);
+      if (comma == std::string::npos) comma = list.size();
+      std::string kv = list.substr(pos, comma - pos);
+      size_t eq = kv.find('=');
+      if (eq != std::string::npos) c.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      pos = comma + 1;
+    }
+  }
   return c;
 }
 
@@ -244,10 +259,11 @@ double Percentile(std::vector<double> v, double p) {
 // Latency at a fixed rate: producer, engine and audit reader run at the same time.
 void LatencyRun(const Setup& s, const Workflows& w, const std::vector<std::string>& lines,
                 double rate, const std::string& dir) {
-  std::string topic = s.prefix + ".latency";
+  std::string tag = ".latency" + std::to_string(static_cast<int64_t>(rate));
+  std::string topic = s.prefix + tag;
   CreateTopic(s, topic);
-  connectors::KafkaConfig config = EngineConfig(s, topic, s.prefix + ".latency-group");
-  config.audit_topic = s.prefix + ".latency-audit";
+  connectors::KafkaConfig config = EngineConfig(s, topic, s.prefix + tag + "-group");
+  config.audit_topic = s.prefix + tag + "-audit";
   CreateOutboundTopics(s, w, config);
 
   // Input ids by line, and when each was handed to the producer.
@@ -266,9 +282,11 @@ void LatencyRun(const Setup& s, const Workflows& w, const std::vector<std::strin
   std::atomic<bool> stop_engine{false}, stop_reader{false};
   std::atomic<size_t> measured{0};
 
-  std::thread engine([&] { RunEngine(s, w, config, dir, [&] { return stop_engine.load(); }); });
+  EngineRun engine_run;
+  std::thread engine(
+      [&] { engine_run = RunEngine(s, w, config, dir, [&] { return stop_engine.load(); }); });
   std::thread reader([&] {
-    rd_kafka_t* rk = NewConsumer(s, s.prefix + ".latency-reader");
+    rd_kafka_t* rk = NewConsumer(s, s.prefix + tag + "-reader");
     AssignAll(rk, config.audit_topic, s.partitions);
     std::vector<bool> seen(lines.size(), false);
     while (!stop_reader.load()) {
@@ -297,7 +315,8 @@ void LatencyRun(const Setup& s, const Workflows& w, const std::vector<std::strin
     rd_kafka_destroy(rk);
   });
 
-  // Producer at a fixed rate, paced by the clock (it sends what is due, then waits for the next).
+  // Producer at a fixed rate, paced by the clock (it sends what is due, then waits for the next
+  // without spinning: this machine has two cores).
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   auto set = [&](const char* k, const char* v) {
@@ -313,8 +332,9 @@ void LatencyRun(const Setup& s, const Workflows& w, const std::vector<std::strin
   double t0 = Seconds();
   for (size_t i = 0; i < lines.size(); ++i) {
     double due = t0 + static_cast<double>(i) / rate;
-    while (Seconds() < due)
-      rd_kafka_poll(producer, 0);
+    // Pacing: block in the producer's poll (serving its callbacks) until the input is due.
+    for (double now = Seconds(); now < due; now = Seconds())
+      rd_kafka_poll(producer, static_cast<int>(std::ceil((due - now) * 1000)));
     Result<runtime::InputEvent> in = core::DecodeCloudEvent(lines[i]);
     std::string key = in.ok() ? in->subject : "";
     {
@@ -356,8 +376,19 @@ void LatencyRun(const Setup& s, const Workflows& w, const std::vector<std::strin
       "latency: %zu inputs at %.0f/s (produced in %.2fs), %zu with a domain event, "
       "%zu decodable\n",
       lines.size(), rate, produce_seconds, latency_ms.size(), expected);
-  Report("kafka_latency_p50", Percentile(latency_ms, 0.50), "ms");
-  Report("kafka_latency_p99", Percentile(latency_ms, 0.99), "ms");
+  const core::EngineStats& es = engine_run.stats;
+  std::printf(
+      "latency: engine %" PRIu64
+      " batches (%.0f inputs each); poll %.2fs, process %.2fs, "
+      "commit %.2fs, publish %.2fs\n",
+      es.batches,
+      static_cast<double>(es.inputs) / static_cast<double>(std::max<uint64_t>(1, es.batches)),
+      static_cast<double>(es.poll_us) / 1e6, static_cast<double>(es.process_us) / 1e6,
+      static_cast<double>(es.commit_us) / 1e6, static_cast<double>(es.publish_us) / 1e6);
+  std::string name = "kafka_latency_p50_at" + std::to_string(static_cast<int64_t>(rate));
+  Report(name.c_str(), Percentile(latency_ms, 0.50), "ms");
+  name = "kafka_latency_p99_at" + std::to_string(static_cast<int64_t>(rate));
+  Report(name.c_str(), Percentile(latency_ms, 0.99), "ms");
 }
 
 int Main(int argc, char** argv) {
@@ -370,7 +401,16 @@ int Main(int argc, char** argv) {
   s.partitions = std::atoi(Flag(argc, argv, "--partitions", "4").c_str());
   s.batch = std::stoul(Flag(argc, argv, "--batch", "1000"));
   int runs = std::atoi(Flag(argc, argv, "--runs", "3").c_str());
-  double rate = std::atof(Flag(argc, argv, "--rate", "10000").c_str());
+  std::vector<double> rates;
+  {
+    std::string list = Flag(argc, argv, "--rates", "10000,2000");
+    for (size_t pos = 0; pos < list.size();) {
+      size_t comma = list.find(',', pos);
+      if (comma == std::string::npos) comma = list.size();
+      rates.push_back(std::atof(list.substr(pos, comma - pos).c_str()));
+      pos = comma + 1;
+    }
+  }
   s.prefix = "bench." + std::to_string(getpid());
   Workflows w = LoadWorkflows(argc, argv);
   std::vector<std::string> lines = ReadLines(events);
@@ -405,7 +445,8 @@ int Main(int argc, char** argv) {
   }
   std::string name = "kafka_e2e_batch" + std::to_string(s.batch);
   Report(name.c_str(), Median(engine_rates), "events/s", Median(ceiling_rates));
-  LatencyRun(s, w, lines, rate, tmp + "/latency");
+  for (double rate : rates)
+    LatencyRun(s, w, lines, rate, tmp + "/latency");
   fs::remove_all(tmp + "/engine");
   fs::remove_all(tmp + "/ceiling");
   fs::remove_all(tmp + "/latency");
