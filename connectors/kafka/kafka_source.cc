@@ -226,6 +226,11 @@ struct KafkaSource::Impl {
         }
       }
       tp.offset = start;
+      // Everything stored was delivered before the source started (Engine::Run flushes the
+      // outbox first, and a revoked partition is settled before it goes): a stored position
+      // ahead of the group's offset, left by a crash between the store's commit and the
+      // group's, is committed now.
+      if (start > 0 && start > st.commit_acked) st.committed = start;
       assigned[tp.partition] = st;
       if (!described.empty()) described += ", ";
       described += std::to_string(tp.partition) + " from " +
@@ -253,6 +258,7 @@ struct KafkaSource::Impl {
     }
     if (parts->cnt > 0) {
       spdlog::info("Kafka source {}: assigned partitions {}", name, described);
+      CommitAsync();
     }
   }
 

@@ -7,7 +7,9 @@
 // partition's cases by reading it from the start. The group's committed offsets mean "processed
 // and published": they are written from the positions given to Committed() (asynchronously, and
 // synchronously before a partition is given up) and read on assignment; input below them is
-// marked RawInput::replay, so that its effects are rebuilt but not published a second time.
+// marked RawInput::replay, so that its effects are rebuilt but not published a second time. A
+// stored position ahead of the group's offset (a crash between the two commits) is committed on
+// assignment: the engine delivers everything stored before it starts the source.
 //
 // Each message becomes one RawInput: the value as is (structured mode) or, when the message has
 // a `ce_specversion` header (binary mode), a structured CloudEvent built from its `ce_*` headers

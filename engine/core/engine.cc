@@ -290,9 +290,8 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
       pending_->delta.rejected++;
       DeadLetter(raw, source_name, "future",
                  "event time " + FormatTimestamp(in->time) + " is more than " +
-                     std::to_string(options_.max_future_ms / 1000) +
-                     " s after the wall clock (" + FormatTimestamp(wall) +
-                     "); it would move the deadline clock for every case");
+                     std::to_string(options_.max_future_ms / 1000) + " s after the wall clock (" +
+                     FormatTimestamp(wall) + "); it would move the deadline clock for every case");
       return;
     }
   }
@@ -769,8 +768,14 @@ Status Engine::Settle(Source& source, Sink* sink, const std::vector<RawInput>& p
 }
 
 Status Engine::Run(Source& source, Sink* sink, const RunOptions& options) {
-  // What an earlier run committed but did not get to publish goes out first.
-  if (sink != nullptr) RETURN_IF_ERROR(PublishOutbox(*sink, &source));
+  // What an earlier run committed but did not get to publish goes out first, before the source
+  // starts: a source may then take every stored position as delivered (the Kafka source commits
+  // stored positions ahead of its group's offsets on assignment).
+  if (sink != nullptr) {
+    Status flushed = FlushOutbox(*sink, &source, std::chrono::hours(24 * 365), options.stop);
+    if (!flushed.ok() && !(options.stop && options.stop())) return flushed;
+    if (options.stop && options.stop()) return Status::OK();
+  }
   RETURN_IF_ERROR(source.Start([this](const std::string& key) { return store_.GetPosition(key); }));
   std::vector<RawInput> inputs;
   std::vector<uint32_t> busy;

@@ -138,10 +138,10 @@ class Engine {
   Status ProcessBatch(const std::vector<RawInput>& inputs, const std::string& source_name,
                       const Positions& positions, const std::vector<uint32_t>& busy_lanes = {});
 
-  // Reads `source` from its stored positions in batches, committing each and publishing the
-  // outbox through `sink` (may be null) as it goes; pauses the source while the outbox is over
-  // its bound. Returns when the options say so (caught up, max_batches, stop) or on a store or
-  // delivery failure.
+  // Delivers what an earlier run left in the outbox, then reads `source` from its stored
+  // positions in batches, committing each and publishing the outbox through `sink` (may be null)
+  // as it goes; pauses the source while the outbox is over its bound. Returns when the options say
+  // so (caught up, max_batches, stop) or on a store or delivery failure.
   Status Run(Source& source, Sink* sink, const RunOptions& options);
 
   // Run until the source is at its end or caught up, in batches of `batch_size`.
