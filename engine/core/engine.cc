@@ -443,9 +443,11 @@ void Engine::AdvanceByLanes(const std::vector<uint32_t>& busy_lanes) {
       target = std::min(target, it == lane_time_.end() ? Timestamp{0} : it->second);
     }
   }
-  if (target <= clock_.Now()) return;
-  manual_clock_->AdvanceTo(target);
-  FireDue(clock_.Now());
+  if (target > clock_.Now()) manual_clock_->AdvanceTo(target);
+  // Also when the clock is already past the target (it followed other lanes before): timers
+  // armed since, e.g. while a partition taken over is rebuilt, fire once every busy lane is past
+  // them.
+  FireDue(std::min(target, clock_.Now()));
 }
 
 void Engine::AddAuditReference(const std::string& case_id, uint64_t from, uint64_t to) {
