@@ -48,6 +48,7 @@ struct KafkaSource::Impl {
   size_t max_event_bytes = 0;
   rd_kafka_t* rk = nullptr;
   core::PositionLookup lookup;
+  steady_clock::time_point last_commit_retry{};
   RevokeHandler revoke_handler;
   bool started = false;
   bool closed = false;
@@ -155,8 +156,8 @@ struct KafkaSource::Impl {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       ForgetSent(list.get());
       Warn("commit", "Kafka source " + name +
-                         ": committing offsets failed (retried with the next " +
-                         "batch): " + internal::ErrorText(err));
+                         ": committing offsets failed (retried within a second): " +
+                         internal::ErrorText(err));
     }
   }
 
@@ -333,7 +334,7 @@ struct KafkaSource::Impl {
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         st.commit_acked = std::max(st.commit_acked, tp.offset);
       } else {
-        st.commit_sent = st.commit_acked;  // sent again with the next Committed()
+        st.commit_sent = st.commit_acked;  // sent again by the next Poll or Committed()
         self->Warn("commit",
                    "Kafka source " + self->name + ": committing offset " +
                        std::to_string(tp.offset) + " of partition " + std::to_string(tp.partition) +
@@ -447,6 +448,12 @@ struct KafkaSource::Impl {
     if (closed) return Status::InvalidArgument("Kafka source " + name + " is closed");
     if (!started) return Status::InvalidArgument("Kafka source " + name + ": Poll before Start");
     RETURN_IF_ERROR(error);
+    // A commit that failed (e.g. while the broker was away) is sent again, at most once a
+    // second, also when no new input comes to carry it.
+    if (steady_clock::now() - last_commit_retry >= std::chrono::seconds(1)) {
+      last_commit_retry = steady_clock::now();
+      CommitAsync();
+    }
     last_positions.clear();
     pending.clear();
     pending_offsets.clear();
