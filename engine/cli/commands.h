@@ -26,7 +26,7 @@ struct RunArgs {
   std::vector<std::string> kafka_properties;  // "name=value", passed to librdkafka
   bool create_topics = true;                  // create missing outbound topics at start
   std::string max_future;  // ISO 8601 duration (time part): refuse inputs stamped further ahead
-  std::string out_dir;                        // outbound events; default <data-dir>/out
+  std::string out_dir;     // outbound events; default <data-dir>/out
   bool until_idle = false;
   std::string advance_to;  // RFC 3339; fire every timer due by then
   size_t batch_size = 1000;

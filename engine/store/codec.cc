@@ -141,8 +141,8 @@ constexpr char kOutboxFormatV2 = 2;
 
 std::string OutboxValue(const OutboxEntry& entry) {
   std::string value;
-  size_t size = 32 + entry.destination.size() + entry.key.size() + entry.id.size() +
-                entry.payload.size();
+  size_t size =
+      32 + entry.destination.size() + entry.key.size() + entry.id.size() + entry.payload.size();
   for (const auto& [name, v] : entry.headers)
     size += 10 + name.size() + v.size();
   value.reserve(size);

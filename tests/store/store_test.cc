@@ -83,10 +83,11 @@ Batch FullBatch() {
   cw.index_add = {"wf/antrag/eingang/case-1", "org/42/case-1"};
   b.cases.push_back(cw);
   b.timers_add = {Timer{5000, "case-1", "frist"}};
-  b.outbox = {OutboxEntry{0, "org:42", "case-1", "case-1/1", "payload-1", {}, 0, 0},
-              OutboxEntry{0, "topic:x", "case-1", "case-1/2", "", {}, 0, 0},
-              OutboxEntry{0, "dlq", "", "file:x line 3", "raw", {{"reason", "bad"}, {"", ""}}, 0, 0},
-              OutboxEntry{0, "audit", "case-1", "", "", {}, 1, 2}};
+  b.outbox = {
+      OutboxEntry{0, "org:42", "case-1", "case-1/1", "payload-1", {}, 0, 0},
+      OutboxEntry{0, "topic:x", "case-1", "case-1/2", "", {}, 0, 0},
+      OutboxEntry{0, "dlq", "", "file:x line 3", "raw", {{"reason", "bad"}, {"", ""}}, 0, 0},
+      OutboxEntry{0, "audit", "case-1", "", "", {}, 1, 2}};
   b.dead = {DeadLetter{0, 1234, "file:x.jsonl", "line 3", "malformed JSON", "{oops"}};
   b.seen_ids = {"input-1", "input-2"};
   b.positions = {{"file:x.jsonl", "128"}};

@@ -256,8 +256,14 @@ class BatchGenerator {
     for (int i = Pick(0, 2); i > 0; --i)
       b.timers_remove.push_back(RandomTimer());
     for (int i = Pick(0, 2); i > 0; --i) {
-      b.outbox.push_back(OutboxEntry{0, "org:" + std::to_string(Pick(0, 3)), CaseId(Pick(0, 4)),
-                                     "id/" + std::to_string(counter_++), Bytes(Pick(0, 50)), {}, 0, 0});
+      b.outbox.push_back(OutboxEntry{0,
+                                     "org:" + std::to_string(Pick(0, 3)),
+                                     CaseId(Pick(0, 4)),
+                                     "id/" + std::to_string(counter_++),
+                                     Bytes(Pick(0, 50)),
+                                     {},
+                                     0,
+                                     0});
     }
     for (int i = Pick(0, 1); i > 0; --i) {
       b.dead.push_back(DeadLetter{0, Pick(0, 100000), Source(Pick(0, 2)),
