@@ -4,6 +4,7 @@
 // topics, see kafka_config.h), keyed by `entry.key` (the case id), with the entry's payload (a
 // structured-mode CloudEvent) as the value and the headers `content-type:
 // application/cloudevents+json` and each of `entry.headers`. Defaults: enable.idempotence=true,
+// max.in.flight.requests.per.connection=1,
 // acks=all, linger.ms=5, message.timeout.ms=0 (never give up while the cluster is away: the
 // engine bounds the outbox), partitioner=murmur2_random (Java-compatible: with equal partition
 // counts a case's events land on the partition of its input), compression.type=lz4; then

@@ -54,7 +54,8 @@ struct KafkaSource::Impl {
   bool closed = false;
   bool paused = false;
   std::map<int32_t, Partition> assigned;
-  int32_t partition_count = 0;  // of the topic; 0: not known yet
+  int32_t partition_count = 0;   // of the topic; 0: not known yet
+  uint64_t lane_generation = 1;  // see Source::LaneGeneration
   steady_clock::time_point last_metadata_attempt{};
   // Inputs read by the current Poll, not yet returned, with their offsets.
   std::vector<core::RawInput> pending;
@@ -95,6 +96,7 @@ struct KafkaSource::Impl {
     last_metadata_attempt = steady_clock::now();
     Result<int32_t> count = internal::TopicPartitionCount(rk, config.topic, timeout);
     if (count.ok()) {
+      if (partition_count != *count) ++lane_generation;
       partition_count = *count;
     } else {
       Warn("metadata", "Kafka source " + name + ": " + count.status().message());
@@ -227,6 +229,7 @@ struct KafkaSource::Impl {
         }
       }
       tp.offset = start;
+      ++lane_generation;
       // Everything stored was delivered before the source started (Engine::Run flushes the
       // outbox first, and a revoked partition is settled before it goes): a stored position
       // ahead of the group's offset, left by a crash between the store's commit and the
@@ -286,6 +289,7 @@ struct KafkaSource::Impl {
     }
     for (int32_t p : gone)
       assigned.erase(p);
+    ++lane_generation;
     if (cooperative) {
       internal::ErrorPtr e(rd_kafka_incremental_unassign(rk, parts));
       if (e)
@@ -637,6 +641,19 @@ void KafkaSource::Committed(const core::Positions& positions) {
 
 bool KafkaSource::CaughtUp() const {
   return impl_->CaughtUp();
+}
+
+std::optional<uint32_t> KafkaSource::CaseLane(std::string_view case_id) const {
+  if (impl_->partition_count <= 0) return std::nullopt;
+  return static_cast<uint32_t>(internal::JavaPartition(case_id, impl_->partition_count));
+}
+
+bool KafkaSource::OwnsLane(uint32_t lane) const {
+  return impl_->assigned.count(static_cast<int32_t>(lane)) != 0;
+}
+
+uint64_t KafkaSource::LaneGeneration() const {
+  return impl_->lane_generation;
 }
 
 void KafkaSource::BusyLanes(std::vector<uint32_t>* out) const {

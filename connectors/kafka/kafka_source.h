@@ -76,6 +76,13 @@ class KafkaSource final : public core::Source {
   bool CaughtUp() const override;
   // The assigned partitions not read to their end.
   void BusyLanes(std::vector<uint32_t>* out) const override;
+  // The partition of the case id as message key (Java client's partitioner); nullopt while the
+  // topic's partition count is unknown.
+  std::optional<uint32_t> CaseLane(std::string_view case_id) const override;
+  // The partition is assigned to this consumer.
+  bool OwnsLane(uint32_t lane) const override;
+  // Changes with every assignment, revocation or partition count seen.
+  uint64_t LaneGeneration() const override;
   // Pauses or resumes fetching of the current assignment and of later assignments.
   Status Pause(bool paused) override;
 

@@ -151,13 +151,30 @@ Engine::Engine(store::Store& store, const dsl::Registry& registry, const dsl::Di
 Engine::~Engine() = default;
 
 Status Engine::Open() {
-  timers_.clear();
-  RETURN_IF_ERROR(store_.DueTimers(INT64_MAX, [this](const store::Timer& t) {
-    timers_.emplace(t.due, t.case_id, t.name);
-    return true;
-  }));
+  RETURN_IF_ERROR(LoadTimers());
   ASSIGN_OR_RETURN(outbox_backlog_, store_.OutboxSize());
   return Status::OK();
+}
+
+Status Engine::LoadTimers() {
+  timers_.clear();
+  return store_.DueTimers(INT64_MAX, [this](const store::Timer& t) {
+    if (OwnsCase(t.case_id)) timers_.emplace(t.due, t.case_id, t.name);
+    return true;
+  });
+}
+
+bool Engine::OwnsCase(std::string_view case_id) const {
+  if (lanes_ == nullptr) return true;
+  std::optional<uint32_t> lane = lanes_->CaseLane(case_id);
+  return !lane.has_value() || lanes_->OwnsLane(*lane);
+}
+
+Status Engine::FollowLanes(const Source& source) {
+  if (lanes_ == &source && lane_generation_ == source.LaneGeneration()) return Status::OK();
+  lanes_ = &source;
+  lane_generation_ = source.LaneGeneration();
+  return LoadTimers();
 }
 
 void Engine::Begin() {
@@ -170,11 +187,7 @@ Status Engine::Abandon(Status error) {
   pending_.reset();
   cache_.clear();
   suppress_outbox_ = false;
-  timers_.clear();
-  Status reload = store_.DueTimers(INT64_MAX, [this](const store::Timer& t) {
-    timers_.emplace(t.due, t.case_id, t.name);
-    return true;
-  });
+  Status reload = LoadTimers();
   return reload.ok() ? error : reload;
 }
 
@@ -283,6 +296,18 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
                "message key '" + *raw.key + "' is not the event's case id (subject) '" +
                    in->subject + "'");
     return;
+  }
+  if (!raw.key.has_value() && lanes_ != nullptr && !in->subject.empty() &&
+      in->type != runtime::input_type::kClockAdvanced) {
+    std::optional<uint32_t> lane = lanes_->CaseLane(in->subject);
+    if (lane.has_value() && *lane != raw.lane) {
+      pending_->delta.rejected++;
+      DeadLetter(raw, source_name, "misrouted",
+                 "unkeyed event of case '" + in->subject + "' on lane " + std::to_string(raw.lane) +
+                     "; its case belongs to lane " + std::to_string(*lane) +
+                     " (key messages by their case id)");
+      return;
+    }
   }
   if (options_.max_future_ms > 0 && options_.wall_clock != nullptr && !raw.replay) {
     Timestamp wall = options_.wall_clock->Now();
@@ -754,10 +779,16 @@ Status Engine::FlushOutbox(Sink& sink, Source* source, std::chrono::milliseconds
 
 Status Engine::Settle(Source& source, Sink* sink, const std::vector<RawInput>& pending,
                       const Positions& positions, std::chrono::milliseconds timeout) {
+  // Called from inside a source's Poll (a rebalance): the lanes may have changed in that Poll.
+  const bool outside_run = lanes_ == nullptr;
+  RETURN_IF_ERROR(FollowLanes(source));
   std::vector<uint32_t> busy;
   source.BusyLanes(&busy);
+  Status processed;
   if (!pending.empty() || !positions.empty())
-    RETURN_IF_ERROR(ProcessBatch(pending, source.name(), positions, busy));
+    processed = ProcessBatch(pending, source.name(), positions, busy);
+  if (outside_run) lanes_ = nullptr;
+  RETURN_IF_ERROR(processed);
   if (sink == nullptr) {
     Positions all;
     for (auto& [seq, p] : undelivered_batches_)
@@ -779,6 +810,12 @@ Status Engine::Run(Source& source, Sink* sink, const RunOptions& options) {
     if (options.stop && options.stop()) return Status::OK();
   }
   RETURN_IF_ERROR(source.Start([this](const std::string& key) { return store_.GetPosition(key); }));
+  // The source's lanes decide whose timers fire here while it runs (see Source::OwnsLane).
+  struct Unfollow {
+    const Source** lanes;
+    ~Unfollow() { *lanes = nullptr; }
+  } unfollow{&lanes_};
+  RETURN_IF_ERROR(FollowLanes(source));
   std::vector<RawInput> inputs;
   std::vector<uint32_t> busy;
   Positions positions;
@@ -798,6 +835,7 @@ Status Engine::Run(Source& source, Sink* sink, const RunOptions& options) {
     auto start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(size_t got, source.Poll(options.batch_size, options.poll_wait, &inputs));
     stats_.poll_us += MicrosSince(start);
+    RETURN_IF_ERROR(FollowLanes(source));
     source.BusyLanes(&busy);
     positions.clear();
     if (got > 0) source.PositionsAfterPoll(&positions);

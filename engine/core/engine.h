@@ -191,6 +191,13 @@ class Engine {
   void HandleInput(const runtime::InputEvent& in, const RawInput* raw,
                    const std::string& source_name);
   void FireDue(Timestamp upto);
+  // Whether the case's timers fire here: its lane is read by the current source.
+  bool OwnsCase(std::string_view case_id) const;
+  // Follows the current source's lanes: on a change, the timers mirror is reloaded with the
+  // timers of owned cases only. Between batches only.
+  Status FollowLanes(const Source& source);
+  // Reloads the timers mirror from the store (owned cases only, when a source is followed).
+  Status LoadTimers();
   // Fires the case's own timers due by `upto` (before an input of that time reaches the case).
   void FireCaseDue(const runtime::CaseState& s, Timestamp upto);
   // Moves the clock by the lanes' times (see the class comment) and fires what is due.
@@ -215,7 +222,12 @@ class Engine {
   EngineStats stats_;
 
   std::unordered_map<std::string, runtime::CaseState> cache_;
-  std::set<TimerKey> timers_;  // every active deadline timer, mirror of the timers family
+  // Active deadline timers of owned cases (see Source::OwnsLane), mirror of the timers family.
+  std::set<TimerKey> timers_;
+  // The source whose lanes decide which cases are owned (during Run and Settle), and the lane
+  // generation the timers mirror was loaded for.
+  const Source* lanes_ = nullptr;
+  uint64_t lane_generation_ = 0;
   std::unique_ptr<Pending> pending_;
   std::string outbox_data_;  // scratch buffer of AddOutbox
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -69,6 +70,21 @@ class Source {
   // event-time clock stays at or below the latest time read on each of them. Empty: the clock
   // follows the latest input time.
   virtual void BusyLanes(std::vector<uint32_t>* out) const { out->clear(); }
+  // The lane a case's input comes on (a Kafka source: the partition of the case id as key);
+  // nullopt when any lane may carry it (a file).
+  virtual std::optional<uint32_t> CaseLane(std::string_view case_id) const {
+    (void)case_id;
+    return std::nullopt;
+  }
+  // Whether this source reads `lane` now (a Kafka consumer: the partition is assigned to it).
+  // Timers of cases on lanes it does not read do not fire here: another owner fires them, or
+  // this one once it has the lane back and has read the input they may be waiting for.
+  virtual bool OwnsLane(uint32_t lane) const {
+    (void)lane;
+    return true;
+  }
+  // Changes whenever the set of lanes read changes (a Kafka rebalance).
+  virtual uint64_t LaneGeneration() const { return 0; }
   // Stops (true) or resumes (false) reading, e.g. while the outbox is over its bound. Poll keeps
   // serving the transport (group membership) but returns no input while paused.
   virtual Status Pause(bool paused) {

@@ -13,6 +13,7 @@ AMTSWEG_DEPS=(
   libclang-rt-14-dev   # libFuzzer runtime for the fuzz targets
   librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libsimdjson-dev libssl-dev
   libcli11-dev libgtest-dev libgmock-dev librdkafka-dev
+  libcpp-httplib-dev                 # HTTP server (amtsweg serve) and webhook client
   nlohmann-json3-dev rapidjson-dev   # only for the JSON library benchmark
   openjdk-17-jre-headless maven      # scripts/kafka: the test broker runs on Java, Maven fetches it
 )

@@ -129,8 +129,17 @@ class TestSource final : public Source {
     std::set<uint32_t> busy(held.begin(), held.end());
     for (size_t i = next_; i < lines_.size(); ++i)
       busy.insert(lines_[i].lane);
+    for (uint32_t lane : unowned)
+      busy.erase(lane);
     out->assign(busy.begin(), busy.end());
   }
+  std::optional<uint32_t> CaseLane(std::string_view case_id) const override {
+    auto it = case_lanes.find(std::string(case_id));
+    if (it == case_lanes.end()) return std::nullopt;
+    return it->second;
+  }
+  bool OwnsLane(uint32_t lane) const override { return unowned.count(lane) == 0; }
+  uint64_t LaneGeneration() const override { return generation; }
   Status Pause(bool paused) override {
     pause_calls.push_back(paused);
     paused_ = paused;
@@ -138,8 +147,11 @@ class TestSource final : public Source {
     return Status::OK();
   }
 
-  std::set<uint32_t> held;                  // lanes that stay busy after their last input
-  std::function<size_t()> next_batch_size;  // limits each Poll further when set
+  std::set<uint32_t> held;                     // lanes that stay busy after their last input
+  std::set<uint32_t> unowned;                  // lanes not read now (never busy)
+  std::map<std::string, uint32_t> case_lanes;  // CaseLane; cases not in it: any lane
+  uint64_t generation = 0;                     // LaneGeneration; bump after changing `unowned`
+  std::function<size_t()> next_batch_size;     // limits each Poll further when set
   std::function<void()> on_paused_poll;
   std::function<void(bool)> on_pause;
   std::vector<Positions> committed;
@@ -417,6 +429,68 @@ TEST_F(EngineEdges, DeadlineExpiresOnceTheBusyLaneIsNoLongerBusy) {
   runtime::CaseState c1 = Case(*engine, "C-1");
   EXPECT_EQ(c1.outcome, "deemed_approved");
   EXPECT_EQ(FormatTimestamp(c1.closed_at), kC1Due);
+}
+
+// A lane given up for a while (a Kafka partition lost in a rebalance and assigned again) holds
+// its cases' timers: the clock follows the lanes still read, but a deadline of a case on the lane
+// away must not expire before the input still unread there (here the approval that stops it).
+// Before, with no lane busy the clock jumped to the latest time read and expired C-1.
+TEST_F(EngineEdges, TimersOfALaneAwayWaitUntilItIsBackAndRead) {
+  auto st = OpenStore();
+  ManualClock clock;
+  auto engine = NewEngine(*st, clock);
+  TestSource src({
+      {1, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+      {1, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},
+      {1, Hearing("h1", "C-1", At("2026-01-20T10:00:00Z"))},
+      {0, Submit("s2", "C-2", At("2026-05-01T09:00:00Z"))},
+      {1, Approve("a1", "C-1", At("2026-04-10T09:00:00Z"))},
+  });
+  src.case_lanes = {{"C-1", 1}, {"C-2", 0}};
+  ASSERT_TRUE(engine->Run(src, nullptr, Batches(3, 1, false)).ok());
+  EXPECT_TRUE(Case(*engine, "C-1").open());
+
+  // Lane 1 goes away; lane 0 reads far past C-1's deadline.
+  src.unowned = {1};
+  ++src.generation;
+  ASSERT_TRUE(engine->Run(src, nullptr, Batches(1, 1, false)).ok());
+  EXPECT_EQ(src.delivered, 4u);
+  EXPECT_EQ(engine->stats().timers_fired, 0u);
+  EXPECT_TRUE(Case(*engine, "C-1").open()) << "C-1 expired while its lane was away";
+
+  // Lane 1 is back: the approval comes before the deadline.
+  src.unowned.clear();
+  ++src.generation;
+  ASSERT_TRUE(engine->Run(src, nullptr, Batches(10, UINT64_MAX, true)).ok());
+  runtime::CaseState c1 = Case(*engine, "C-1");
+  EXPECT_EQ(c1.outcome, "approved");
+  EXPECT_EQ(engine->stats().timers_fired, 0u);
+  EXPECT_EQ(engine->stats().rejected, 0u);
+}
+
+// An unkeyed input whose case belongs to another lane is misrouted: its timers would fire where
+// the case's lane is read, not where it was stored.
+TEST_F(EngineEdges, UnkeyedInputOnAnotherLaneThanItsCaseIsMisrouted) {
+  auto st = OpenStore();
+  ManualClock clock;
+  auto engine = NewEngine(*st, clock);
+  TestSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+                  {1, Submit("s2", "C-2", At("2026-01-15T09:00:00Z"))}});
+  src.case_lanes = {{"C-1", 1}, {"C-2", 1}};
+  ASSERT_TRUE(engine->Run(src, nullptr, Batches(10, UINT64_MAX, true)).ok());
+  EXPECT_EQ(engine->stats().rejected, 1u);
+  Result<std::optional<runtime::CaseState>> c1 = engine->LoadCase("C-1");
+  ASSERT_TRUE(c1.ok());
+  EXPECT_FALSE(c1->has_value());
+  EXPECT_TRUE(Case(*engine, "C-2").open());
+  std::vector<std::string> reasons;
+  ASSERT_TRUE(st->ScanDeadLetters([&](const store::DeadLetter& d) {
+                  reasons.push_back(d.reason);
+                  return true;
+                }).ok());
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_NE(reasons[0].find("misrouted: unkeyed event of case 'C-1' on lane 0"), std::string::npos)
+      << reasons[0];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1582,11 +1582,9 @@ TEST_F(KafkaE2E, BrokerRestartMidStream) {
   std::string data = dir_ + "/kafka";
   // Small batches and a small prefetch keep the engine busy for a while and fetching from the
   // broker as it goes.
-  std::vector<std::string> dbg =
-      KafkaRun(data, {"--batch", "5", "-X", "queued.max.messages.kbytes=64", "-X",
-                      "fetch.message.max.bytes=16384", "-X", "debug=cgrp"});
-  dbg.insert(dbg.begin(), {"--log-level", "debug"});
-  Child& engine = Start(dbg, "engine");
+  Child& engine = Start(KafkaRun(data, {"--batch", "5", "-X", "queued.max.messages.kbytes=64", "-X",
+                                        "fetch.message.max.bytes=16384"}),
+                        "engine");
   // Progress shows first on the audit topic (every domain event goes there; the group's offsets
   // follow once a batch's events are all delivered): restart the broker once a random part of
   // it arrived, while the engine still has input to read and events to deliver.
