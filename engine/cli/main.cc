@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "engine/cli/commands.h"
+#include "engine/cli/report_commands.h"
 
 namespace {
 
@@ -175,6 +176,30 @@ int main(int argc, char** argv) {
   rebuild_cmd->add_option("--data-dir", rebuild_data_dir)->capture_default_str();
   rebuild_cmd->add_flag("--quiet,-q", rebuild_quiet, "No progress output");
 
+  // Public monitoring (engine/report, docs/monitoring.md).
+  StatsArgs stats;
+  stats.data_dir = data_dir;
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats", "Monthly statistics export: month, region key, LeiKa key, count (no personal data)");
+  stats_cmd->add_option("--data,--data-dir", stats.data_dir, "Store directory")
+      ->capture_default_str();
+  stats_cmd->add_option("--month", stats.month, "Month, YYYY-MM (German civil time)")->required();
+  stats_cmd->add_option("--format", stats.format, "csv or json")
+      ->check(CLI::IsMember({"csv", "json"}))
+      ->capture_default_str();
+  StatusPageArgs page;
+  page.data_dir = data_dir;
+  CLI::App* page_cmd =
+      app.add_subcommand("status-page", "Write the public status page (self-contained HTML)");
+  page_cmd->add_option("--data,--data-dir", page.data_dir, "Store directory")
+      ->capture_default_str();
+  page_cmd->add_option("--out", page.out, "HTML file to write")->required();
+  page_cmd
+      ->add_option("--workflows", page.workflows,
+                   "Directory of workflow definitions whose titles name the services")
+      ->check(CLI::ExistingDirectory);
+  page_cmd->add_option("--as-of", page.as_of, "The \"Stand\" shown, RFC 3339 (default: now)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -207,5 +232,7 @@ int main(int argc, char** argv) {
   if (*dead_cmd) return DeadLetters(dead_data_dir, dead_json);
   if (*rebuild_cmd) return Rebuild(rebuild_data_dir, rebuild_quiet);
   if (*deadlines_cmd) return Deadlines(deadlines_data_dir, due_before, deadlines_json);
+  if (*stats_cmd) return Stats(stats);
+  if (*page_cmd) return StatusPage(page);
   return kExitUsage;
 }

@@ -16,6 +16,7 @@ AMTSWEG_DEPS=(
   libcpp-httplib-dev                 # HTTP server (amtsweg serve) and webhook client
   nlohmann-json3-dev rapidjson-dev   # only for the JSON library benchmark
   openjdk-17-jre-headless maven      # scripts/kafka: the test broker runs on Java, Maven fetches it
+  chromium                           # tests labelled browser: the status page, headless
 )
 
 amtsweg_die() {

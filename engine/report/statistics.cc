@@ -1,0 +1,249 @@
+#include "engine/report/statistics.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <tuple>
+
+#include "engine/runtime/events.h"
+
+namespace amtsweg::report {
+namespace {
+
+constexpr int64_t kDayMs = 24 * 60 * 60 * 1000;
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string StringMember(const Value& data, std::string_view key) {
+  const Value* v = data.Find(key);
+  return v != nullptr && v->is_string() ? v->as_string() : std::string();
+}
+
+// Folds domain events into facts.
+class FactsBuilder {
+ public:
+  Status Add(const runtime::DomainEvent& e) {
+    using runtime::DomainType;
+    if (first_ && e.type != DomainType::kCaseOpened)
+      return Status::Corruption("the first event of a case is not case.opened");
+    first_ = false;
+    switch (e.type) {
+      case DomainType::kCaseOpened: {
+        f_.workflow = StringMember(e.data, "workflow");
+        const Value* version = e.data.Find("version");
+        f_.version =
+            version != nullptr && version->is_int() ? static_cast<int>(version->as_int()) : 0;
+        f_.leika = StringMember(e.data, "leika");
+        const Value* application = e.data.Find("application");
+        if (application != nullptr) f_.region = RegionKeyOf(*application);
+        f_.opened_at = e.time;
+        break;
+      }
+      case DomainType::kDeadlineStarted:
+        f_.deadlines_started++;
+        break;
+      case DomainType::kDeadlineExtended:
+        f_.deadlines_extended++;
+        break;
+      case DomainType::kDeadlineExpired:
+        f_.deadlines_expired++;
+        break;
+      case DomainType::kCaseClosed:
+        f_.outcome = StringMember(e.data, "outcome");
+        f_.closed_at = e.time;
+        break;
+      default:
+        break;
+    }
+    return Status::OK();
+  }
+  Result<CaseFacts> Finish() {
+    if (first_) return Status::Corruption("a case without events");
+    return std::move(f_);
+  }
+
+ private:
+  bool first_ = true;
+  CaseFacts f_;
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct Accumulator {
+  Figures figures;
+  std::vector<double> lead_days;
+};
+
+void CsvField(std::string_view s, std::string* out) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(s);
+    return;
+  }
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+bool CaseFacts::decided() const {
+  return outcome == "approved" || outcome == "rejected" || outcome == "notified" ||
+         outcome == "deemed_approved";
+}
+
+std::string RegionKeyOf(const Value& application) {
+  std::deque<const Value*> level{&application};
+  while (!level.empty()) {
+    std::deque<const Value*> next;
+    for (const Value* v : level) {
+      if (!v->is_object()) continue;
+      for (const auto& [key, member] : v->members()) {
+        if (member.is_string()) {
+          const std::string& s = member.as_string();
+          if (key == "ags" && s.size() == 8 && AllDigits(s)) return s;
+          if (key == "ars" && s.size() == 12 && AllDigits(s)) return s.substr(0, 8);
+        } else if (member.is_object()) {
+          next.push_back(&member);
+        }
+      }
+    }
+    level = std::move(next);
+  }
+  return "";
+}
+
+Result<CaseFacts> FactsOfEvents(const std::vector<std::string>& encoded_events) {
+  FactsBuilder b;
+  for (const std::string& encoded : encoded_events) {
+    ASSIGN_OR_RETURN(runtime::DomainEvent e, runtime::DecodeEvent(encoded));
+    RETURN_IF_ERROR(b.Add(e));
+  }
+  return b.Finish();
+}
+
+Result<std::vector<CaseFacts>> CollectCaseFacts(const store::Store& store) {
+  std::vector<std::string> ids;
+  RETURN_IF_ERROR(store.ScanCases([&](std::string_view id, const store::CaseRecord&) {
+    ids.emplace_back(id);
+    return true;
+  }));
+  std::vector<CaseFacts> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    FactsBuilder b;
+    Status failed;
+    RETURN_IF_ERROR(store.ScanEvents(id, 1, UINT64_MAX, [&](const store::EventRecord& r) {
+      Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+      failed = e.ok() ? b.Add(*e) : e.status();
+      return failed.ok();
+    }));
+    if (!failed.ok()) return Status::Corruption("case " + id + ": " + failed.message());
+    Result<CaseFacts> f = b.Finish();
+    if (!f.ok()) return Status::Corruption("case " + id + ": " + f.status().message());
+    out.push_back(std::move(f).value());
+  }
+  return out;
+}
+
+std::string MonthOf(Timestamp t) {
+  int64_t local = t + BerlinOffset(t);
+  int64_t days = local / kDayMs - (local % kDayMs < 0 ? 1 : 0);
+  int64_t y = 0;
+  unsigned m = 0, d = 0;
+  CivilFromDays(days, &y, &m, &d);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u", static_cast<long long>(y), m);
+  return buf;
+}
+
+bool IsMonth(std::string_view month) {
+  if (month.size() != 7 || month[4] != '-' || !AllDigits(month.substr(0, 4)) ||
+      !AllDigits(month.substr(5)))
+    return false;
+  int m = (month[5] - '0') * 10 + (month[6] - '0');
+  return m >= 1 && m <= 12;
+}
+
+std::optional<double> Figures::share_within_deadline() const {
+  if (decided_with_deadline == 0) return std::nullopt;
+  return static_cast<double>(within_deadline) / static_cast<double>(decided_with_deadline);
+}
+
+std::vector<Row> Compute(const std::vector<CaseFacts>& facts, const Grouping& grouping) {
+  using Key = std::tuple<std::string, std::string, std::string>;
+  std::map<Key, Accumulator> groups;
+  auto key_at = [&](const CaseFacts& f, Timestamp t) {
+    return Key{grouping.month ? MonthOf(t) : "", grouping.leika ? f.leika : "",
+               grouping.region ? f.region : ""};
+  };
+  for (const CaseFacts& f : facts) {
+    groups[key_at(f, f.opened_at)].figures.opened++;
+    if (!f.decided()) continue;
+    Accumulator& a = groups[key_at(f, f.closed_at)];
+    a.figures.decided++;
+    a.lead_days.push_back(static_cast<double>(f.closed_at - f.opened_at) / kDayMs);
+    if (f.deadlines_started > 0) a.figures.decided_with_deadline++;
+    if (f.within_deadline()) a.figures.within_deadline++;
+    if (f.deemed_approval()) a.figures.deemed_approvals++;
+  }
+  std::vector<Row> rows;
+  rows.reserve(groups.size());
+  for (auto& [key, a] : groups) {
+    if (!a.lead_days.empty()) a.figures.median_lead_days = Median(std::move(a.lead_days));
+    rows.push_back(Row{std::get<0>(key), std::get<1>(key), std::get<2>(key), a.figures});
+  }
+  return rows;
+}
+
+Figures Total(const std::vector<CaseFacts>& facts) {
+  std::vector<Row> rows = Compute(facts, Grouping{});
+  return rows.empty() ? Figures{} : rows.front().figures;
+}
+
+std::vector<ExportRow> MonthlyExport(const std::vector<CaseFacts>& facts, std::string_view month) {
+  std::map<std::pair<std::string, std::string>, uint64_t> counts;
+  for (const CaseFacts& f : facts)
+    if (MonthOf(f.opened_at) == month) counts[{f.region, f.leika}]++;
+  std::vector<ExportRow> rows;
+  rows.reserve(counts.size());
+  for (const auto& [key, n] : counts)
+    rows.push_back(ExportRow{std::string(month), key.first, key.second, n});
+  return rows;
+}
+
+std::string ExportCsv(const std::vector<ExportRow>& rows) {
+  std::string out = "month,region_key,leika_key,count\r\n";
+  for (const ExportRow& r : rows) {
+    CsvField(r.month, &out);
+    out.push_back(',');
+    CsvField(r.region, &out);
+    out.push_back(',');
+    CsvField(r.leika, &out);
+    out += "," + std::to_string(r.count) + "\r\n";
+  }
+  return out;
+}
+
+std::string ExportJson(const std::vector<ExportRow>& rows) {
+  std::vector<Value> items;
+  items.reserve(rows.size());
+  for (const ExportRow& r : rows) {
+    ObjectBuilder b(4);
+    b.Add("month", r.month).Add("region_key", r.region).Add("leika_key", r.leika);
+    b.Add("count", static_cast<int64_t>(r.count));
+    items.push_back(b.Build());
+  }
+  return Value::Array(std::move(items)).ToJson();
+}
+
+}  // namespace amtsweg::report
