@@ -22,54 +22,6 @@ std::string StringMember(const Value& data, std::string_view key) {
   return v != nullptr && v->is_string() ? v->as_string() : std::string();
 }
 
-// Folds domain events into facts.
-class FactsBuilder {
- public:
-  Status Add(const runtime::DomainEvent& e) {
-    using runtime::DomainType;
-    if (first_ && e.type != DomainType::kCaseOpened)
-      return Status::Corruption("the first event of a case is not case.opened");
-    first_ = false;
-    switch (e.type) {
-      case DomainType::kCaseOpened: {
-        f_.workflow = StringMember(e.data, "workflow");
-        const Value* version = e.data.Find("version");
-        f_.version =
-            version != nullptr && version->is_int() ? static_cast<int>(version->as_int()) : 0;
-        f_.leika = StringMember(e.data, "leika");
-        const Value* application = e.data.Find("application");
-        if (application != nullptr) f_.region = RegionKeyOf(*application);
-        f_.opened_at = e.time;
-        break;
-      }
-      case DomainType::kDeadlineStarted:
-        f_.deadlines_started++;
-        break;
-      case DomainType::kDeadlineExtended:
-        f_.deadlines_extended++;
-        break;
-      case DomainType::kDeadlineExpired:
-        f_.deadlines_expired++;
-        break;
-      case DomainType::kCaseClosed:
-        f_.outcome = StringMember(e.data, "outcome");
-        f_.closed_at = e.time;
-        break;
-      default:
-        break;
-    }
-    return Status::OK();
-  }
-  Result<CaseFacts> Finish() {
-    if (first_) return Status::Corruption("a case without events");
-    return std::move(f_);
-  }
-
- private:
-  bool first_ = true;
-  CaseFacts f_;
-};
-
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
@@ -122,37 +74,97 @@ std::string RegionKeyOf(const Value& application) {
   return "";
 }
 
+Status AddEvent(CaseFacts* f, const runtime::DomainEvent& e) {
+  using runtime::DomainType;
+  if ((e.seq == 1) != (e.type == DomainType::kCaseOpened))
+    return Status::Corruption("case.opened is not the first event (seq " + std::to_string(e.seq) +
+                              ")");
+  switch (e.type) {
+    case DomainType::kCaseOpened: {
+      f->workflow = StringMember(e.data, "workflow");
+      const Value* version = e.data.Find("version");
+      f->version =
+          version != nullptr && version->is_int() ? static_cast<int>(version->as_int()) : 0;
+      f->leika = StringMember(e.data, "leika");
+      const Value* application = e.data.Find("application");
+      f->region = application != nullptr ? RegionKeyOf(*application) : "";
+      f->opened_at = e.time;
+      break;
+    }
+    case DomainType::kDeadlineStarted:
+      f->deadlines_started++;
+      break;
+    case DomainType::kDeadlineExtended:
+      f->deadlines_extended++;
+      break;
+    case DomainType::kDeadlineExpired:
+      f->deadlines_expired++;
+      break;
+    case DomainType::kCaseClosed:
+      f->outcome = StringMember(e.data, "outcome");
+      f->closed_at = e.time;
+      break;
+    default:
+      break;
+  }
+  return Status::OK();
+}
+
 Result<CaseFacts> FactsOfEvents(const std::vector<std::string>& encoded_events) {
-  FactsBuilder b;
+  if (encoded_events.empty()) return Status::Corruption("a case without events");
+  CaseFacts f;
+  uint64_t seq = 0;
   for (const std::string& encoded : encoded_events) {
     ASSIGN_OR_RETURN(runtime::DomainEvent e, runtime::DecodeEvent(encoded));
-    RETURN_IF_ERROR(b.Add(e));
+    if (e.seq != ++seq)
+      return Status::Corruption("event seq " + std::to_string(e.seq) + " where " +
+                                std::to_string(seq) + " was expected");
+    RETURN_IF_ERROR(AddEvent(&f, e));
   }
-  return b.Finish();
+  return f;
+}
+
+Status FactsCache::Refresh(const store::Store& store) {
+  Status failed;
+  RETURN_IF_ERROR(store.ScanCases([&](std::string_view id, const store::CaseRecord& record) {
+    auto it = cases_.find(id);
+    if (it == cases_.end()) it = cases_.emplace(std::string(id), Entry{}).first;
+    Entry& entry = it->second;
+    if (record.last_seq <= entry.seq) return true;
+    // Folded into a copy: a failure leaves the cached facts as they were.
+    Entry next = entry;
+    Status scanned =
+        store.ScanEvents(id, entry.seq + 1, record.last_seq, [&](const store::EventRecord& r) {
+          Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+          failed = e.ok() ? AddEvent(&next.facts, *e) : e.status();
+          next.seq = r.seq;
+          return failed.ok();
+        });
+    if (failed.ok()) failed = scanned;
+    if (failed.ok() && next.seq != record.last_seq)
+      failed = Status::Corruption("events missing up to seq " + std::to_string(record.last_seq));
+    if (!failed.ok()) {
+      failed = failed.WithContext("case " + std::string(id));
+      return false;
+    }
+    entry = std::move(next);
+    return true;
+  }));
+  return failed;
+}
+
+std::vector<CaseFacts> FactsCache::Facts() const {
+  std::vector<CaseFacts> out;
+  out.reserve(cases_.size());
+  for (const auto& [id, entry] : cases_)
+    if (entry.seq > 0) out.push_back(entry.facts);
+  return out;
 }
 
 Result<std::vector<CaseFacts>> CollectCaseFacts(const store::Store& store) {
-  std::vector<std::string> ids;
-  RETURN_IF_ERROR(store.ScanCases([&](std::string_view id, const store::CaseRecord&) {
-    ids.emplace_back(id);
-    return true;
-  }));
-  std::vector<CaseFacts> out;
-  out.reserve(ids.size());
-  for (const std::string& id : ids) {
-    FactsBuilder b;
-    Status failed;
-    RETURN_IF_ERROR(store.ScanEvents(id, 1, UINT64_MAX, [&](const store::EventRecord& r) {
-      Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
-      failed = e.ok() ? b.Add(*e) : e.status();
-      return failed.ok();
-    }));
-    if (!failed.ok()) return Status::Corruption("case " + id + ": " + failed.message());
-    Result<CaseFacts> f = b.Finish();
-    if (!f.ok()) return Status::Corruption("case " + id + ": " + f.status().message());
-    out.push_back(std::move(f).value());
-  }
-  return out;
+  FactsCache cache;
+  RETURN_IF_ERROR(cache.Refresh(store));
+  return cache.Facts();
 }
 
 std::string MonthOf(Timestamp t) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "engine/common/status.h"
 #include "engine/common/time.h"
 #include "engine/common/value.h"
+#include "engine/runtime/events.h"
 #include "engine/store/store.h"
 
 namespace amtsweg::report {
@@ -59,8 +61,33 @@ std::string RegionKeyOf(const Value& application);
 // Corruption when the events do not decode or do not start with case.opened.
 Result<CaseFacts> FactsOfEvents(const std::vector<std::string>& encoded_events);
 
+// Folds one domain event of a case into its facts (events in seq order, from seq 1).
+// Corruption when case.opened is not the first event.
+Status AddEvent(CaseFacts* facts, const runtime::DomainEvent& e);
+
 // Facts of every case in the store, in case id order. Reads every case's event log.
 Result<std::vector<CaseFacts>> CollectCaseFacts(const store::Store& store);
+
+// The facts of every case, kept up to date cheaply: Refresh() reads the case records and only the
+// events added since the previous refresh. For a process that serves metrics or the status page
+// while the engine writes (store reads may run beside the one writer). Counting from the log
+// rather than in the engine keeps the figures exact across restarts and replays. Not
+// thread-safe: one thread refreshes and reads.
+class FactsCache {
+ public:
+  // Brings every case up to date. On error (Corruption, IOError) cases already refreshed keep
+  // their new facts, the failing case its old ones.
+  Status Refresh(const store::Store& store);
+  // Facts of every case with events, in case id order.
+  std::vector<CaseFacts> Facts() const;
+
+ private:
+  struct Entry {
+    uint64_t seq = 0;  // last event folded
+    CaseFacts facts;
+  };
+  std::map<std::string, Entry, std::less<>> cases_;
+};
 
 // "YYYY-MM" of a moment in German civil time.
 std::string MonthOf(Timestamp t);

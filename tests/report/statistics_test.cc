@@ -98,6 +98,85 @@ TEST(Statistics, MonthlyExportOfTheSamples) {
   EXPECT_EQ(ExportJson({}), "[]");
 }
 
+// The cache, refreshed as the engine goes, ends with the same facts as one full collection; a
+// refresh with nothing new reads no events.
+TEST(Statistics, CacheRefreshedWhileTheEngineRuns) {
+  testing::TempDir dir;
+  auto directory =
+      dsl::Directory::Load(testing::kRepo + "/workflows/directory/schleswig-holstein.yaml");
+  ASSERT_TRUE(directory.ok());
+  dsl::RegistryLoadResult loaded =
+      dsl::LoadRegistry(testing::kRepo + "/workflows", directory->get());
+  ASSERT_TRUE(loaded.errors.empty());
+  auto st = store::Store::Open(dir.path() + "/data");
+  ASSERT_TRUE(st.ok());
+  ManualClock clock(0);
+  core::Engine engine(**st, loaded.registry, **directory, clock);
+  ASSERT_TRUE(engine.Open().ok());
+  testing::DiscardSink sink;
+  FactsCache cache;
+  size_t refreshes = 0;
+  for (const std::string& file : testing::SampleFiles()) {
+    auto src = connectors::FileSource::Open(file, 256 * 1024);
+    ASSERT_TRUE(src.ok());
+    ASSERT_TRUE(engine
+                    .Drain(**src, &sink, 3,
+                           [&](const core::EngineStats&) {
+                             ASSERT_TRUE(cache.Refresh(**st).ok());
+                             ++refreshes;
+                           })
+                    .ok());
+  }
+  ASSERT_TRUE(engine.AdvanceClock(*ParseTimestamp("2028-12-31T00:00:00Z")).ok());
+  ASSERT_TRUE(cache.Refresh(**st).ok());
+  ASSERT_TRUE(cache.Refresh(**st).ok());
+  EXPECT_GT(refreshes, 10u);
+  auto full = CollectCaseFacts(**st);
+  ASSERT_TRUE(full.ok());
+  std::vector<CaseFacts> cached = cache.Facts();
+  ASSERT_EQ(cached.size(), full->size());
+  for (size_t i = 0; i < cached.size(); ++i) {
+    EXPECT_EQ(cached[i].workflow, (*full)[i].workflow);
+    EXPECT_EQ(cached[i].region, (*full)[i].region);
+    EXPECT_EQ(cached[i].opened_at, (*full)[i].opened_at);
+    EXPECT_EQ(cached[i].closed_at, (*full)[i].closed_at);
+    EXPECT_EQ(cached[i].outcome, (*full)[i].outcome);
+    EXPECT_EQ(cached[i].deadlines_started, (*full)[i].deadlines_started);
+    EXPECT_EQ(cached[i].deadlines_extended, (*full)[i].deadlines_extended);
+    EXPECT_EQ(cached[i].deadlines_expired, (*full)[i].deadlines_expired);
+  }
+}
+
+TEST(Statistics, FactsOfEventsNeedCaseOpenedFirst) {
+  runtime::DomainEvent opened;
+  opened.seq = 1;
+  opened.type = runtime::DomainType::kCaseOpened;
+  opened.time = 1000;
+  opened.data = *Value::ParseJson(
+      R"({"workflow":"w","version":2,"leika":"99000000000000","application":{"x":{"ags":"01002000"}}})");
+  runtime::DomainEvent closed;
+  closed.seq = 2;
+  closed.type = runtime::DomainType::kCaseClosed;
+  closed.time = 5000;
+  closed.data = *Value::ParseJson(R"({"outcome":"approved","state":"fertig"})");
+  std::string a, b;
+  runtime::EncodeEvent(opened, &a);
+  runtime::EncodeEvent(closed, &b);
+  Result<CaseFacts> f = FactsOfEvents({a, b});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->workflow, "w");
+  EXPECT_EQ(f->version, 2);
+  EXPECT_EQ(f->region, "01002000");
+  EXPECT_EQ(f->opened_at, 1000);
+  EXPECT_EQ(f->closed_at, 5000);
+  EXPECT_TRUE(f->decided());
+  EXPECT_FALSE(f->within_deadline());  // no deadline ran
+  EXPECT_TRUE(FactsOfEvents({b}).status().IsCorruption());
+  EXPECT_TRUE(FactsOfEvents({}).status().IsCorruption());
+  EXPECT_TRUE(FactsOfEvents({"garbage"}).status().IsCorruption() ||
+              !FactsOfEvents({"garbage"}).ok());
+}
+
 TEST(Statistics, RegionKey) {
   auto parse = [](std::string_view json) { return *Value::ParseJson(json); };
   EXPECT_EQ(RegionKeyOf(parse(R"({"betrieb":{"name":"x","ags":"01002000"}})")), "01002000");
