@@ -191,6 +191,15 @@ std::string RenderStatusPage(const std::vector<CaseFacts>& facts,
   std::vector<Row> by_region = Compute(facts, Grouping{.region = true});
   std::vector<Row> by_month =
       Compute(facts, Grouping{.month = true, .leika = true, .region = true});
+  std::set<std::string> months;
+  for (const Row& r : by_month)
+    months.insert(r.month);
+  std::string caption_months = "";
+  if (options.months_shown > 0 && months.size() > options.months_shown) {
+    std::string first = *std::prev(months.end(), static_cast<long>(options.months_shown));
+    std::erase_if(by_month, [&](const Row& r) { return r.month < first; });
+    caption_months = ", die letzten " + std::to_string(options.months_shown) + " Monate";
+  }
   uint64_t open = static_cast<uint64_t>(
       std::count_if(facts.begin(), facts.end(), [](const CaseFacts& f) { return f.open(); }));
 
@@ -295,7 +304,9 @@ std::string RenderStatusPage(const std::vector<CaseFacts>& facts,
       "Gemeinde</h2>\n";
   out +=
       "<table id=\"tabelle-monate\">\n<caption>Tabelle 3: Kennzahlen je Monat, Leistung und "
-      "Gemeinde</caption>\n<thead><tr><th scope=\"col\">Monat</th><th "
+      "Gemeinde" +
+      HtmlEscape(caption_months) +
+      "</caption>\n<thead><tr><th scope=\"col\">Monat</th><th "
       "scope=\"col\">Leistung</th><th scope=\"col\">Gemeinde</th>";
   out += kFigureHeads;
   out += "</tr></thead>\n<tbody>\n";

@@ -24,6 +24,9 @@ struct StatusPageOptions {
   std::map<std::string, std::string> service_names;
   // Names of municipalities by AGS; a key without a name is shown as the key alone.
   std::map<std::string, std::string> region_names;
+  // The table per month, service and municipality shows the latest this many months with cases
+  // (0: all); it grows with every month, the other figures cover all months.
+  size_t months_shown = 12;
 };
 
 // The page for these cases.

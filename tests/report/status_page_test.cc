@@ -73,6 +73,14 @@ TEST(StatusPage, ShowsTheFiguresOfTheSamples) {
   testing::ExpectPageShowsFigures(SamplePage(), Samples().store());
 }
 
+TEST(StatusPage, MonthTableShowsTheLatestMonths) {
+  for (size_t months : {0u, 1u, 3u}) {
+    StatusPageOptions o;
+    o.months_shown = months;
+    testing::ExpectPageShowsFigures(SamplePage(o), Samples().store(), months);
+  }
+}
+
 TEST(StatusPage, HasNoPersonalData) {
   std::set<std::string> personal;
   for (const Value& e : SampleEvents()) {
