@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 
 namespace amtsweg::report {
@@ -110,13 +111,18 @@ StoreTotals TotalsOf(const std::vector<CaseFacts>& facts, uint64_t dead_letters)
   return t;
 }
 
-Result<StoreTotals> ScanTotals(const store::Store& store) {
-  ASSIGN_OR_RETURN(std::vector<CaseFacts> facts, CollectCaseFacts(store));
+Result<uint64_t> CountDeadLetters(const store::Store& store) {
   uint64_t dead = 0;
   RETURN_IF_ERROR(store.ScanDeadLetters([&](const store::DeadLetter&) {
     ++dead;
     return true;
   }));
+  return dead;
+}
+
+Result<StoreTotals> ScanTotals(const store::Store& store) {
+  ASSIGN_OR_RETURN(std::vector<CaseFacts> facts, CollectCaseFacts(store));
+  ASSIGN_OR_RETURN(uint64_t dead, CountDeadLetters(store));
   return TotalsOf(facts, dead);
 }
 

@@ -37,10 +37,13 @@ struct StoreTotals {
   uint64_t dead_letters = 0;                        // refused inputs stored (all time)
 };
 
-// Sums case facts by workflow.
+// Sums case facts by workflow. A serving process keeps a FactsCache and passes its Facts(), so
+// that each scrape reads only what is new.
 StoreTotals TotalsOf(const std::vector<CaseFacts>& facts, uint64_t dead_letters);
-// Reads every case's events and counts the dead letters. Meant for start-up (and occasional
-// refresh): it reads the whole event log.
+// The number of dead letters in the store (reads them all).
+Result<uint64_t> CountDeadLetters(const store::Store& store);
+// Reads every case's events and counts the dead letters: TotalsOf(CollectCaseFacts(store),
+// CountDeadLetters(store)). For commands and start-up; it reads the whole event log.
 Result<StoreTotals> ScanTotals(const store::Store& store);
 
 struct MetricsInput {
