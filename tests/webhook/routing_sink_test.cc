@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "tests/webhook/receiver.h"
-#include "tests/webhook/test_seed.h"
+#include "tests/webhook/test_util.h"
 
 namespace amtsweg::connectors {
 namespace {

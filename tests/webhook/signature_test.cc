@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/webhook/test_seed.h"
+#include "tests/webhook/test_util.h"
 
 namespace amtsweg::connectors::webhook {
 namespace {

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -16,7 +15,7 @@
 #include "engine/dsl/loader.h"
 #include "engine/store/store.h"
 #include "tests/webhook/receiver.h"
-#include "tests/webhook/test_seed.h"
+#include "tests/webhook/test_util.h"
 
 namespace amtsweg {
 namespace {
@@ -25,29 +24,8 @@ using testing::Receiver;
 
 constexpr char kSecret[] = "engine-test-secret";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The sample directory with a webhook for every organisation: 127.0.0.1:port/hook/<id>.
-std::string DirectoryWithWebhooks(int port) {
-  std::string text = ReadFile(AMTSWEG_SOURCE_DIR "/workflows/directory/schleswig-holstein.yaml");
-  std::regex id_line(R"(^  - id: ([a-z0-9-]+)$)");
-  std::stringstream in(text);
-  std::string out, line;
-  while (std::getline(in, line)) {
-    out += line + "\n";
-    std::smatch m;
-    if (std::regex_match(line, m, id_line)) {
-      out += "    webhook: http://127.0.0.1:" + std::to_string(port) + "/hook/" + m[1].str() +
-             "\n    webhook_secret_env: AMTSWEG_TEST_WEBHOOK_SECRET\n";
-    }
-  }
-  return out;
-}
+using testing::DirectoryWithWebhooks;
+using testing::ReadFile;
 
 // Every sample stream in one file.
 std::string SampleInput(const std::string& dir) {
@@ -107,7 +85,8 @@ TEST_F(WebhookEngineTest, PendingDeliveriesArriveAfterARestart) {
     ASSERT_TRUE(probe.Start());
     port = probe.port();
   }
-  auto directory = dsl::Directory::Parse(DirectoryWithWebhooks(port), "directory.yaml");
+  auto directory = dsl::Directory::Parse(DirectoryWithWebhooks(port, "AMTSWEG_TEST_WEBHOOK_SECRET"),
+                                         "directory.yaml");
   ASSERT_TRUE(directory.ok()) << directory.status().ToString();
   dsl::RegistryLoadResult loaded =
       dsl::LoadRegistry(AMTSWEG_SOURCE_DIR "/workflows", directory->get());

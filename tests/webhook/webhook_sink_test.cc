@@ -7,7 +7,7 @@
 
 #include "engine/core/cloudevent.h"
 #include "tests/webhook/receiver.h"
-#include "tests/webhook/test_seed.h"
+#include "tests/webhook/test_util.h"
 
 namespace amtsweg::connectors {
 namespace {
@@ -24,7 +24,7 @@ store::OutboxEntry Entry(uint64_t seq, const std::string& org, const std::string
   e.destination = "webhook:" + org;
   e.key = case_id;
   e.id = case_id + "/" + std::to_string(event_seq);
-  e.payload = core::EncodeCloudEventJson(e.id, "amtsweg", "de.amtsweg.task_requested", case_id,
+  e.payload = core::EncodeCloudEventJson(e.id, "amtsweg", "de.amtsweg.task.requested", case_id,
                                          1767225600000, R"({"organisation":")" + org + R"("})");
   return e;
 }
