@@ -79,6 +79,23 @@ TEST_F(WebhookCliTest, RunPostsEveryOrganisationsEventsToItsWebhook) {
   EXPECT_EQ(files, 0u);
 }
 
+TEST_F(WebhookCliTest, SecretsMayComeFromAFileNextToTheDirectory) {
+  Receiver receiver("file-secret");
+  ASSERT_TRUE(receiver.Start());
+  std::string directory = (dir_ / "directory.yaml").string();
+  std::string text = testing::DirectoryWithWebhooks(receiver.port(), "UNUSED");
+  for (size_t at; (at = text.find("webhook_secret_env: UNUSED")) != std::string::npos;)
+    text.replace(at, 26, "webhook_secret_file: hook-secret");
+  std::ofstream(directory) << text;
+  std::ofstream(dir_ / "hook-secret") << "file-secret\n";  // the newline is not part of it
+  Output o = Amtsweg("cd / &&", Args(directory), dir_);
+  ASSERT_EQ(o.code, 0) << o.err;
+  std::vector<Receiver::Request> requests = receiver.requests();
+  ASSERT_FALSE(requests.empty());
+  for (const Receiver::Request& r : requests)
+    EXPECT_TRUE(r.signature_ok) << r.path << " " << r.id;
+}
+
 TEST_F(WebhookCliTest, AMissingSecretIsAUsageError) {
   std::string directory = (dir_ / "directory.yaml").string();
   std::ofstream(directory) << testing::DirectoryWithWebhooks(9, "AMTSWEG_UNSET_HOOK_SECRET");
