@@ -9,10 +9,13 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
+#include <sstream>
 #include <thread>
 
 #include "connectors/file/file_sink.h"
@@ -20,6 +23,8 @@
 #include "connectors/kafka/kafka_admin.h"
 #include "connectors/kafka/kafka_sink.h"
 #include "connectors/kafka/kafka_source.h"
+#include "connectors/webhook/routing_sink.h"
+#include "connectors/webhook/webhook_sink.h"
 #include "engine/cli/output.h"
 #include "engine/common/clock.h"
 #include "engine/core/engine.h"
@@ -147,8 +152,10 @@ Status EnsureOutboundTopics(const connectors::KafkaConfig& config,
   }
   int32_t partitions = *input;
   std::vector<std::string> names = {config.audit_topic, config.dead_letter_topic};
-  for (const dsl::Organisation& org : directory.organisations())
+  for (const dsl::Organisation& org : directory.organisations()) {
+    if (!org.webhook.empty()) continue;  // delivered by webhook, not to a topic
     names.push_back(core::OrganisationDestination(org));
+  }
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   std::vector<connectors::TopicSpec> missing;
@@ -164,6 +171,51 @@ Status EnsureOutboundTopics(const connectors::KafkaConfig& config,
   if (missing.empty()) return Status::OK();
   spdlog::info("creating {} outbound topic(s) with {} partitions", missing.size(), partitions);
   return connectors::CreateTopics(config.bootstrap, missing, config.properties);
+}
+
+// The webhook endpoints of the directory's organisations, with their secrets read from the
+// environment or from files (relative to the directory file). InvalidArgument naming the
+// organisation when a secret is missing or empty.
+Result<connectors::WebhookOptions> WebhookOptionsOf(const RunArgs& args,
+                                                    const dsl::Directory& directory) {
+  connectors::WebhookOptions options;
+  for (const dsl::Organisation& org : directory.organisations()) {
+    if (org.webhook.empty()) continue;
+    std::string secret;
+    if (!org.webhook_secret_env.empty()) {
+      const char* value = std::getenv(org.webhook_secret_env.c_str());
+      if (value == nullptr || *value == '\0') {
+        return Status::InvalidArgument("the webhook secret of '" + org.id +
+                                       "': environment variable " + org.webhook_secret_env +
+                                       " is not set or empty");
+      }
+      secret = value;
+    } else {
+      std::filesystem::path path = org.webhook_secret_file;
+      if (path.is_relative()) path = std::filesystem::path(args.directory).parent_path() / path;
+      std::ifstream in(path, std::ios::binary);
+      std::stringstream content;
+      content << in.rdbuf();
+      secret = content.str();
+      // A trailing newline (as editors and `echo` leave it) is not part of the secret.
+      while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
+        secret.pop_back();
+      if (!in || secret.empty()) {
+        return Status::InvalidArgument("the webhook secret of '" + org.id + "': file " +
+                                       path.string() + " cannot be read or is empty");
+      }
+    }
+    options.endpoints[core::OrganisationDestination(org)] = {org.webhook, std::move(secret)};
+  }
+  options.connect_timeout = std::chrono::milliseconds(args.webhook_connect_timeout_ms);
+  options.read_timeout = std::chrono::milliseconds(args.webhook_read_timeout_ms);
+  options.max_backoff = std::chrono::milliseconds(args.webhook_max_backoff_ms);
+  options.initial_backoff =
+      std::min(options.initial_backoff, std::chrono::milliseconds(args.webhook_max_backoff_ms));
+  options.workers = args.webhook_workers;
+  options.ca_file = args.webhook_ca_file;
+  options.seed = std::random_device{}();
+  return options;
 }
 
 int Run(const RunArgs& args) {
@@ -184,6 +236,12 @@ int Run(const RunArgs& args) {
     std::cerr << "amtsweg run: no workflow definitions (*.yaml) in " << args.workflows << "\n";
     return kExitUsage;
   }
+  Result<connectors::WebhookOptions> webhook_config = WebhookOptionsOf(args, **directory);
+  if (!webhook_config.ok()) {
+    std::cerr << "amtsweg run: " << webhook_config.status().message() << "\n";
+    return kExitUsage;
+  }
+  connectors::WebhookOptions webhook_options = std::move(webhook_config).value();
   Timestamp advance_to = 0;
   if (!args.advance_to.empty()) {
     Result<Timestamp> t = ParseTimestamp(args.advance_to);
@@ -242,16 +300,30 @@ int Run(const RunArgs& args) {
       if (++*count >= after) _exit(99);
     });
   }
-  std::unique_ptr<core::Sink> sink;
+  // Organisations with a webhook get their events through a WebhookSink, all others through
+  // Kafka or files; a RoutingSink in front sends each entry its way.
+  std::unique_ptr<core::Sink> base_sink;
+  std::unique_ptr<connectors::WebhookSink> webhook_sink;
+  std::unique_ptr<core::Sink> sink;  // declared last: it borrows the two above
   if (kafka) {
     auto kafka_sink = connectors::KafkaSink::Open(kafka_config);
     if (!kafka_sink.ok()) return Fail(kafka_sink.status(), "Kafka producer");
-    sink = std::move(kafka_sink).value();
+    base_sink = std::move(kafka_sink).value();
   } else {
     auto file_sink =
         connectors::FileSink::Open(args.out_dir.empty() ? args.data_dir + "/out" : args.out_dir);
     if (!file_sink.ok()) return Fail(file_sink.status(), "--out");
-    sink = std::move(file_sink).value();
+    base_sink = std::move(file_sink).value();
+  }
+  if (!webhook_options.endpoints.empty()) {
+    spdlog::info("{} organisation(s) receive their events by webhook (backoff seed {})",
+                 webhook_options.endpoints.size(), webhook_options.seed);
+    auto opened = connectors::WebhookSink::Open(std::move(webhook_options));
+    if (!opened.ok()) return Fail(opened.status(), "webhooks");
+    webhook_sink = std::move(opened).value();
+    sink = std::make_unique<connectors::RoutingSink>(*webhook_sink, *base_sink);
+  } else {
+    sink = std::move(base_sink);
   }
 
   ManualClock clock(0);

@@ -33,8 +33,14 @@ struct RunArgs {
   size_t max_event_bytes = 256 * 1024;
   bool quiet = false;
   bool no_sync = false;
-  std::string crash_at;      // hidden, crash tests: crash point name
-  uint64_t crash_after = 0;  // hidden: crash in this commit (1-based)
+  // Webhook delivery (organisations with a webhook in the directory; docs/webhooks.md).
+  int64_t webhook_connect_timeout_ms = 5000;
+  int64_t webhook_read_timeout_ms = 10000;
+  int64_t webhook_max_backoff_ms = 300000;
+  size_t webhook_workers = 4;
+  std::string webhook_ca_file;  // CA certificates for https; default: the system's
+  std::string crash_at;         // hidden, crash tests: crash point name
+  uint64_t crash_after = 0;     // hidden: crash in this commit (1-based)
 };
 int Run(const RunArgs& args);
 

@@ -75,6 +75,26 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--max-future", run.max_future,
                       "Refuse inputs stamped more than this ISO 8601 duration (e.g. PT15M) after "
                       "the wall clock");
+  run_cmd
+      ->add_option("--webhook-connect-timeout", run.webhook_connect_timeout_ms,
+                   "Webhooks: connect timeout in milliseconds")
+      ->check(CLI::Range(int64_t{1}, int64_t{600000}))
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--webhook-read-timeout", run.webhook_read_timeout_ms,
+                   "Webhooks: read (and write) timeout in milliseconds")
+      ->check(CLI::Range(int64_t{1}, int64_t{600000}))
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--webhook-max-backoff", run.webhook_max_backoff_ms,
+                   "Webhooks: longest wait between two attempts of an event, in milliseconds")
+      ->check(CLI::Range(int64_t{1}, int64_t{86400000}))
+      ->capture_default_str();
+  run_cmd->add_option("--webhook-workers", run.webhook_workers, "Webhooks: concurrent deliveries")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  run_cmd->add_option("--webhook-ca-file", run.webhook_ca_file,
+                      "Webhooks: CA certificates (PEM) for https (default: the system's)");
   run_cmd->add_flag("--quiet,-q", run.quiet, "No progress output");
   run_cmd->add_flag("--no-sync", run.no_sync, "Do not fsync commits (benchmarks only; unsafe)");
   run_cmd->add_option("--crash-at", run.crash_at)->group("");  // crash tests only

@@ -63,6 +63,7 @@ std::vector<std::string> IndexKeys(const runtime::CaseState& s) {
 }
 
 std::string OrganisationDestination(const dsl::Organisation& org) {
+  if (!org.webhook.empty()) return std::string(kWebhookDestinationPrefix) + org.id;
   return org.topic.empty() ? "amtsweg.org." + org.id : org.topic;
 }
 

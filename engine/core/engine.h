@@ -31,6 +31,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -108,7 +109,11 @@ std::string ParticipantPrefix(std::string_view organisation);
 std::string OutcomePrefix(std::string_view outcome);
 }  // namespace index_key
 
-// Where an organisation's outbound events go: its configured topic, else "amtsweg.org.<id>".
+// Destinations of organisations that receive their events by webhook: this prefix and the id.
+inline constexpr std::string_view kWebhookDestinationPrefix = "webhook:";
+
+// Where an organisation's outbound events go: "webhook:<id>" when it has a webhook (delivered by
+// connectors/webhook), else its configured topic, else "amtsweg.org.<id>".
 std::string OrganisationDestination(const dsl::Organisation& org);
 
 // Index keys describing a case state.

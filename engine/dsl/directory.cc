@@ -19,6 +19,20 @@ bool IsIdChar(char c) {
 bool IsFunctionChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
+bool IsEnvChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+// https, or http to a loopback address (a local relay, tests).
+bool IsWebhookUrl(std::string_view url) {
+  if (url.starts_with("https://")) return url.size() > 8;
+  for (std::string_view loopback : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
+    if (url.starts_with(loopback)) {
+      std::string_view rest = url.substr(loopback.size());
+      if (rest.empty() || rest[0] == ':' || rest[0] == '/') return true;
+    }
+  }
+  return false;
+}
 bool IsTopicChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '_' || c == '-';
@@ -79,7 +93,8 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
       std::map<std::string, SourcePos, std::less<>> seen;
       for (const YAML::Node& item : list) {
         MapReader m(item, "organisation",
-                    {"id", "kind", "name", "functions", "area", "topic", "webhook"},
+                    {"id", "kind", "name", "functions", "area", "topic", "webhook",
+                     "webhook_secret_env", "webhook_secret_file"},
                     internal::MarkOr(item, list.Mark()), &errors);
         if (!m.ok()) continue;
         Organisation org;
@@ -166,8 +181,44 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
         if (m.Has("webhook") &&
             internal::ReadString(m.Get("webhook"), m.ValueMark("webhook"), "webhook", &errors,
                                  &org.webhook) &&
-            !org.webhook.starts_with("https://")) {
-          errors.Add(m.ValueMark("webhook"), "webhook must be an https:// URL");
+            !IsWebhookUrl(org.webhook)) {
+          errors.Add(
+              m.ValueMark("webhook"),
+              "webhook must be an https:// URL (http:// only to 127.0.0.1, localhost, [::1])");
+          ok = false;
+        }
+        if (m.Has("webhook_secret_env") &&
+            internal::ReadString(m.Get("webhook_secret_env"), m.ValueMark("webhook_secret_env"),
+                                 "webhook_secret_env", &errors, &org.webhook_secret_env) &&
+            (!AllOf(org.webhook_secret_env, IsEnvChar) ||
+             (org.webhook_secret_env[0] >= '0' && org.webhook_secret_env[0] <= '9'))) {
+          errors.Add(m.ValueMark("webhook_secret_env"),
+                     "webhook_secret_env '" + org.webhook_secret_env +
+                         "' must be an environment variable name [A-Z_][A-Z0-9_]*");
+          ok = false;
+        }
+        if (m.Has("webhook_secret_file") &&
+            internal::ReadString(m.Get("webhook_secret_file"), m.ValueMark("webhook_secret_file"),
+                                 "webhook_secret_file", &errors, &org.webhook_secret_file) &&
+            org.webhook_secret_file.empty()) {
+          errors.Add(m.ValueMark("webhook_secret_file"), "webhook_secret_file must not be empty");
+          ok = false;
+        }
+        const bool has_secret = !org.webhook_secret_env.empty() || !org.webhook_secret_file.empty();
+        if (!org.webhook_secret_env.empty() && !org.webhook_secret_file.empty()) {
+          errors.Add(m.ValueMark("webhook_secret_file"),
+                     "give either webhook_secret_env or webhook_secret_file, not both");
+          ok = false;
+        } else if (!org.webhook.empty() && !has_secret) {
+          // Every delivery is signed (docs/webhooks.md); the secret is never in this file.
+          errors.Add(m.ValueMark("webhook"),
+                     "webhook needs webhook_secret_env or webhook_secret_file (the signing "
+                     "secret's environment variable or file)");
+          ok = false;
+        } else if (org.webhook.empty() && has_secret) {
+          errors.Add(m.ValueMark(!org.webhook_secret_env.empty() ? "webhook_secret_env"
+                                                                 : "webhook_secret_file"),
+                     "a webhook secret without a webhook");
           ok = false;
         }
         if (!org.id.empty()) {

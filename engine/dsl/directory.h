@@ -3,7 +3,8 @@
 // Loaded from YAML (see docs/workflow-language.md, "Participant directory"). Each organisation
 // has an id, a kind (state, municipal, chamber, federal), a name, the functions it performs
 // ("gewerbeamt", "bauaufsicht", "ihk", "hwk", ...), the area it covers as AGS prefixes (empty =
-// everywhere) and how it receives events (Kafka topic, webhook URL).
+// everywhere) and how it receives events (Kafka topic, or a webhook URL with a reference to its
+// signing secret; see docs/webhooks.md).
 // Immutable after loading; thread-safe for reads.
 #pragma once
 
@@ -25,6 +26,11 @@ struct Organisation {
   std::vector<std::string> area;  // AGS prefixes; empty covers every key
   std::string topic;              // Kafka topic for its projected events (may be empty)
   std::string webhook;            // webhook URL (may be empty)
+  // Where the webhook's signing secret comes from (exactly one is set when `webhook` is): the
+  // name of an environment variable, or a file path (relative paths are relative to the
+  // directory file). The secret itself never is in the directory file.
+  std::string webhook_secret_env;
+  std::string webhook_secret_file;
 };
 
 class Directory {

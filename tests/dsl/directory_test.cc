@@ -23,6 +23,7 @@ constexpr char kDirectory[] = R"(organisations:
     functions: [bauaufsicht, gemeinde]
     area: ["01056015"]
     webhook: https://elmshorn.example/hook
+    webhook_secret_env: ELMSHORN_WEBHOOK_SECRET
   - id: b-dguv
     kind: federal
     name: DGUV
@@ -52,6 +53,8 @@ TEST(DirectoryTest, LoadsAndFinds) {
   EXPECT_EQ(kiel->topic, "amtsweg.org.gewerbeamt-kiel");
   EXPECT_EQ(d.Find("kreis-pinneberg")->topic, "amtsweg.org.kreis-pinneberg");  // default
   EXPECT_EQ(d.Find("stadt-elmshorn")->webhook, "https://elmshorn.example/hook");
+  EXPECT_EQ(d.Find("stadt-elmshorn")->webhook_secret_env, "ELMSHORN_WEBHOOK_SECRET");
+  EXPECT_EQ(d.Find("stadt-elmshorn")->webhook_secret_file, "");
   EXPECT_EQ(d.Find("nobody"), nullptr);
   EXPECT_TRUE(d.HasFunction("gemeinde"));
   EXPECT_FALSE(d.HasFunction("zoll"));
@@ -98,7 +101,7 @@ TEST(DirectoryTest, ReportsEveryErrorWithPosition) {
   EXPECT_TRUE(dir.status().IsInvalidArgument());
   EXPECT_EQ(dir.status().message(),
             "sh.yaml:7:5: unknown key 'colour' in organisation; allowed: id, kind, name, "
-            "functions, area, topic, webhook\n"
+            "functions, area, topic, webhook, webhook_secret_env, webhook_secret_file\n"
             "sh.yaml:2:9: organisation id 'Bad_Id' must match [a-z0-9-]+\n"
             "sh.yaml:3:11: unknown organisation kind 'county'; expected state, municipal, "
             "chamber or federal\n"
@@ -107,9 +110,61 @@ TEST(DirectoryTest, ReportsEveryErrorWithPosition) {
             "sh.yaml:6:33: area '01002' must be quoted (\"01002\")\n"
             "sh.yaml:8:5: organisation is missing 'name'\n"
             "sh.yaml:10:16: 'functions' must not be empty\n"
-            "sh.yaml:11:14: webhook must be an https:// URL\n"
+            "sh.yaml:11:14: webhook must be an https:// URL (http:// only to 127.0.0.1, "
+            "localhost, [::1])\n"
+            "sh.yaml:11:14: webhook needs webhook_secret_env or webhook_secret_file (the signing "
+            "secret's environment variable or file)\n"
             "sh.yaml:15:17: function 'Bad-Function' must match [a-z0-9_]+\n"
             "sh.yaml:12:9: duplicate organisation id 'ok' (first at line 8)");
+}
+
+TEST(DirectoryTest, WebhookSecretReferences) {
+  constexpr char kHooks[] = R"(organisations:
+  - id: local
+    kind: state
+    name: Local relay
+    functions: [a]
+    webhook: http://127.0.0.1:8080/hook
+    webhook_secret_file: secrets/local
+  - id: both
+    kind: state
+    name: Both
+    functions: [a]
+    webhook: https://both.example/hook
+    webhook_secret_env: BOTH
+    webhook_secret_file: /run/secrets/both
+  - id: lower
+    kind: state
+    name: Lower
+    functions: [a]
+    webhook: https://lower.example/hook
+    webhook_secret_env: lower
+  - id: secret-only
+    kind: state
+    name: Secret only
+    functions: [a]
+    webhook_secret_env: ORPHAN
+  - id: remote-http
+    kind: state
+    name: Remote over http
+    functions: [a]
+    webhook: http://127.0.0.1.example/hook
+    webhook_secret_env: REMOTE
+)";
+  auto dir = Directory::Parse(kHooks, "hooks.yaml");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(dir.status().message(),
+            "hooks.yaml:14:26: give either webhook_secret_env or webhook_secret_file, not both\n"
+            "hooks.yaml:20:25: webhook_secret_env 'lower' must be an environment variable name "
+            "[A-Z_][A-Z0-9_]*\n"
+            "hooks.yaml:25:25: a webhook secret without a webhook\n"
+            "hooks.yaml:30:14: webhook must be an https:// URL (http:// only to 127.0.0.1, "
+            "localhost, [::1])");
+  auto ok = Directory::Parse(
+      std::string_view(kHooks).substr(0, std::string_view(kHooks).find("  - id: both")),
+      "hooks.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)->Find("local")->webhook_secret_file, "secrets/local");
 }
 
 TEST(DirectoryTest, SyntaxError) {
