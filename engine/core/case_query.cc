@@ -115,15 +115,26 @@ Result<Replay> ReplayCase(const store::Store& store, const std::string& case_id,
 }
 
 Result<Verification> VerifyCase(const store::Store& store, const std::string& case_id) {
-  ASSIGN_OR_RETURN(Replay replay, ReplayCase(store, case_id));
+  ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store.GetCase(case_id));
+  if (!rec.has_value()) return Status::NotFound("no case '" + case_id + "'");
   Verification v;
-  v.events = replay.last_seq;
+  v.events = rec->last_seq;
   Status chain = store.VerifyChain(case_id);
   v.chain_intact = chain.ok();
-  if (!chain.ok()) v.chain_error = chain.message();
+  if (!chain.ok()) {
+    if (!chain.IsCorruption()) return chain;
+    v.chain_error = chain.message();
+  }
+  Result<Replay> replay = ReplayCase(store, case_id);
+  if (!replay.ok()) {
+    // A log that does not replay is a finding, like a broken chain.
+    if (!replay.status().IsCorruption() && !replay.status().IsNotFound()) return replay.status();
+    if (v.chain_error.empty()) v.chain_error = replay.status().message();
+    return v;
+  }
   ASSIGN_OR_RETURN(std::optional<runtime::CaseState> snap, LoadCaseState(store, case_id));
-  v.snapshot_matches = snap.has_value() && replay.state.seq == replay.last_seq &&
-                       runtime::StateToValue(*snap) == runtime::StateToValue(replay.state);
+  v.snapshot_matches = snap.has_value() && replay->state.seq == replay->last_seq &&
+                       runtime::StateToValue(*snap) == runtime::StateToValue(replay->state);
   return v;
 }
 

@@ -72,12 +72,13 @@ Result<Replay> ReplayCase(const store::Store& store, const std::string& case_id,
 // state replayed from the whole log.
 struct Verification {
   bool chain_intact = false;
-  std::string chain_error;  // the store's message when the chain is broken
+  std::string chain_error;  // what is wrong when the chain is broken or the log does not replay
   bool snapshot_matches = false;
   uint64_t events = 0;
   bool ok() const { return chain_intact && snapshot_matches; }
 };
-// NotFound when there is no such case; other errors are read failures, not findings.
+// NotFound when there is no such case; other errors are read failures, not findings (a broken
+// chain or an undecodable event is a finding, reported in the Verification).
 Result<Verification> VerifyCase(const store::Store& store, const std::string& case_id);
 
 // The application paths disclosed to `organisation` by the events with seq <= upto_seq
