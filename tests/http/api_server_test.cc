@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "connectors/file/file_source.h"
 #include "engine/core/case_query.h"
@@ -556,6 +558,66 @@ TEST_F(ApiTest, DeadLettersAreListedAndFetchedByNumber) {
   Value page = Json(Get("/api/v1/dead-letters?limit=1", kAuditor), 200);
   EXPECT_EQ(page["dead_letters"].size(), 1u);
   EXPECT_EQ(page["next_cursor"].as_string(), "1");
+}
+
+TEST_F(ApiTest, ServesReadsWhileTheEngineWritesTheSameStore) {
+  // As in `amtsweg run --listen`: the engine commits new cases on this thread while a client
+  // reads on another. Every answer is complete and the case count never goes back.
+  std::string line = ReadFile(kRepo + "/workflows/samples/01-gewerbeanmeldung.jsonl");
+  line = line.substr(0, line.find('\n'));
+  std::string input_path = dir_ + "/many.jsonl";
+  constexpr int kNew = 300;
+  {
+    std::ofstream out(input_path);
+    for (int i = 0; i < kNew; ++i) {
+      std::string l = line;
+      std::string id = "GA-2030-" + std::to_string(1000 + i);
+      l.replace(l.find("GA-2026-0001"), 12, id);
+      l.replace(l.find("01-gewerbeanmeldung-0001"), 24, "concurrent-" + std::to_string(1000 + i));
+      out << l << "\n";
+    }
+  }
+  const size_t before = CaseIds("?limit=1000", kAuditor).size();
+  std::atomic<bool> done{false};
+  std::vector<std::string> problems;
+  size_t reads = 0;
+  std::thread reader([&] {
+    httplib::Client client("127.0.0.1", server_->port());
+    httplib::Headers h = {{"Authorization", std::string("Bearer ") + kAuditor}};
+    size_t last = 0;
+    // At least a few reads, then until the writer is done.
+    while (reads < 5 || !done.load()) {
+      auto r = client.Get("/api/v1/cases?limit=1000", h);
+      auto e = client.Get("/api/v1/cases/GA-2026-0001/history", h);
+      ++reads;
+      if (!r || r->status != 200 || !e || e->status != 200) {
+        problems.push_back("a read failed");
+        break;
+      }
+      Result<Value> v = Value::ParseJson(r->body);
+      if (!v.ok()) {
+        problems.push_back("not JSON: " + r->body.substr(0, 200));
+        break;
+      }
+      size_t n = (*v)["cases"].size();
+      if (n < last) problems.push_back("the case count went back");
+      last = n;
+    }
+  });
+  {
+    ManualClock clock(0);
+    core::Engine engine(*store_, registry_, *directory_, clock);
+    ASSERT_TRUE(engine.Open().ok());
+    auto src = connectors::FileSource::Open(input_path, 256 * 1024);
+    ASSERT_TRUE(src.ok());
+    Status s = engine.Drain(**src, nullptr, 10);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+  done.store(true);
+  reader.join();
+  EXPECT_TRUE(problems.empty()) << problems.front();
+  EXPECT_GE(reads, 5u);
+  EXPECT_EQ(CaseIds("?limit=1000", kAuditor).size(), before + kNew);
 }
 
 }  // namespace
