@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <charconv>
 #include <functional>
 #include <set>
@@ -365,7 +366,7 @@ struct ApiServer::Impl {
     const std::string& org = call.who.organisation;
     for (const core::HistoryEntry& h : history) {
       if (h.event.seq > s.seq) break;
-      std::optional<Value> v = core::ParticipantEventView(h.event, s.application, org);
+      std::optional<Value> v = core::ParticipantEventView(h.event, s, org);
       if (v.has_value()) events.push_back(std::move(*v));
     }
     return std::pair{core::ParticipantCaseView(s, org, core::DisclosedPaths(history, org, s.seq)),

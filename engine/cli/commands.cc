@@ -191,6 +191,10 @@ int Run(const RunArgs& args) {
   }
   std::unique_ptr<http::Principals> principals;
   http::ApiOptions api_options;
+  if (args.api.listen.empty() && !args.api.principals.empty()) {
+    std::cerr << "amtsweg run: --principals needs --listen HOST:PORT\n";
+    return kExitUsage;
+  }
   if (!args.api.listen.empty()) {
     Result<std::unique_ptr<http::Principals>> p = LoadApi(args.api, **directory, &api_options);
     if (!p.ok()) {

@@ -202,8 +202,10 @@ Value ParticipantCaseView(const runtime::CaseState& s, const std::string& organi
   return Value::Object(std::move(out));
 }
 
-std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e, const Value& application,
+std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e,
+                                          const runtime::CaseState& s,
                                           const std::string& organisation) {
+  const Value& application = s.application;
   using runtime::DomainType;
   Value data;
   switch (e.type) {
@@ -238,8 +240,13 @@ std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e, const V
       break;
     case DomainType::kVariableSet:
       return std::nullopt;
+    case DomainType::kTaskCompleted: {
+      const runtime::TaskState* task = s.FindTask(e.data["task"].as_string());
+      if (task == nullptr || task->FindOrganisation(organisation) == nullptr) return std::nullopt;
+      data = e.data;
+      break;
+    }
     case DomainType::kStateEntered:
-    case DomainType::kTaskCompleted:
     case DomainType::kDeadlineStarted:
     case DomainType::kDeadlineExtended:
     case DomainType::kDeadlineExpired:

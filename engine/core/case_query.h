@@ -101,10 +101,12 @@ Value ParticipantCaseView(const runtime::CaseState& s, const std::string& organi
 
 // What `organisation` may see of one event, or nullopt when it sees nothing of it: the events
 // addressed to it (its role binding, disclosures and task requests with the disclosed values
-// instead of the paths, its own responses and refused inputs), and the procedural events of the
-// case (state changes, deadlines, task completion, certificate, closing); case.opened only with
-// the case's identity and workflow. No chain hashes (a partial log cannot be verified).
-std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e, const Value& application,
+// instead of the paths, its own responses and refused inputs, the completion of tasks it was
+// asked for), and the procedural events of the case (state changes, deadlines, certificate,
+// closing); case.opened only with the case's identity and workflow. No chain hashes (a partial
+// log cannot be verified). `s` is the case (its application and tasks) as of the view.
+std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e,
+                                          const runtime::CaseState& s,
                                           const std::string& organisation);
 
 }  // namespace amtsweg::core
