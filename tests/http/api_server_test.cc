@@ -158,6 +158,18 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<httplib::Client> client_;
 };
 
+TEST(ParseListenTest, TakesHostAndPort) {
+  ApiOptions o;
+  ASSERT_TRUE(ParseListen("127.0.0.1:8080", &o).ok());
+  EXPECT_EQ(o.host, "127.0.0.1");
+  EXPECT_EQ(o.port, 8080);
+  ASSERT_TRUE(ParseListen("[::1]:0", &o).ok());
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 0);
+  for (const char* bad : {"8080", ":8080", "host:", "host:x", "host:65536", "host:-1"})
+    EXPECT_TRUE(ParseListen(bad, &o).IsInvalidArgument()) << bad;
+}
+
 TEST_F(ApiTest, NoTokenOrAWrongTokenIs401WithAJsonBody) {
   ExpectError(Get("/api/v1/cases", ""), 401, "authentication required");
   ExpectError(Get("/api/v1/cases", "not-a-token"), 401, "invalid token");
