@@ -301,7 +301,7 @@ int Run(const RunArgs& args) {
   core::Engine engine(**st, loaded.registry, **directory, clock, options);
   if (Status s = engine.Open(); !s.ok()) return Fail(s, "loading timers");
   // The HTTP API reads the store beside the engine (its own threads; the engine loop stays on
-  // this one). Definitions it deploys are stored and taken up by the next start.
+  // this one). Definitions it deploys are stored, and taken up between batches (take_deployed).
   std::unique_ptr<core::Catalog> catalog;
   std::unique_ptr<http::ApiServer> api;
   if (principals != nullptr) {
@@ -322,7 +322,16 @@ int Run(const RunArgs& args) {
   std::signal(SIGTERM, OnSignal);
   Progress progress;
   progress.enabled = !args.quiet && isatty(STDERR_FILENO) != 0;
+  // Between batches, on the engine's thread: versions deployed through the API join the
+  // engine's registry, so new cases open on them (running cases keep their version).
+  size_t deployed_taken = 0;
+  auto take_deployed = [&] {
+    if (catalog == nullptr) return;
+    if (Status t = catalog->TakeDeployed(&loaded.registry, &deployed_taken); !t.ok())
+      spdlog::warn("taking up deployed definitions: {}", t.ToString());
+  };
   auto report = [&](const core::EngineStats& s) {
+    take_deployed();
     if (!progress.Due()) return;
     std::fprintf(stderr, "\r%llu inputs, %llu cases opened, %llu dead letters, %.0f inputs/s   ",
                  static_cast<unsigned long long>(s.inputs),
@@ -343,7 +352,10 @@ int Run(const RunArgs& args) {
     core::RunOptions run;
     run.batch_size = args.batch_size;
     run.until_caught_up = args.until_idle;
-    run.stop = [] { return g_stop.load(); };
+    run.stop = [&take_deployed] {
+      take_deployed();  // called before each poll
+      return g_stop.load();
+    };
     run.progress = report;
     if (Status s = engine.Run(src, sink.get(), run); !s.ok()) return Fail(s, "processing kafka");
     if (!args.advance_to.empty()) {
@@ -360,6 +372,7 @@ int Run(const RunArgs& args) {
   while (!kafka && !g_stop.load()) {
     uint64_t before = engine.stats().inputs;
     for (auto& src : sources) {
+      take_deployed();
       Status s = engine.Drain(*src, sink.get(), args.batch_size, report);
       if (!s.ok()) return Fail(s, "processing " + src->name());
     }

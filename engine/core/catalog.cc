@@ -62,7 +62,21 @@ Result<dsl::DefinitionPtr> Catalog::Deploy(std::string_view yaml,
   auto next = std::make_shared<dsl::Registry>(*registry_);
   RETURN_IF_ERROR(next->Add(r.definition));
   registry_ = std::move(next);
+  deployed_.push_back(r.definition);
   return r.definition;
+}
+
+Status Catalog::TakeDeployed(dsl::Registry* registry, size_t* taken) const {
+  std::vector<dsl::DefinitionPtr> fresh;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (*taken >= deployed_.size()) return Status::OK();
+    fresh.assign(deployed_.begin() + static_cast<std::ptrdiff_t>(*taken), deployed_.end());
+    *taken = deployed_.size();
+  }
+  for (dsl::DefinitionPtr& def : fresh)
+    RETURN_IF_ERROR(registry->Add(std::move(def)));
+  return Status::OK();
 }
 
 }  // namespace amtsweg::core

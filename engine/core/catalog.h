@@ -45,11 +45,18 @@ class Catalog {
   // than every deployed version of the same name; IOError when it could not be stored.
   Result<dsl::DefinitionPtr> Deploy(std::string_view yaml, std::vector<dsl::Diagnostic>* errors);
 
+  // Adds to `registry` the definitions deployed through this catalog since the last call with
+  // the same `*taken` (start with 0), advancing it. How a running engine takes up new versions:
+  // its thread calls this between batches on the registry only it reads. Adding never moves
+  // existing definitions, so the engine's pointers into the registry stay valid.
+  Status TakeDeployed(dsl::Registry* registry, size_t* taken) const;
+
  private:
   store::Store& store_;
   const dsl::Directory& directory_;
   mutable std::mutex mu_;
   std::shared_ptr<const dsl::Registry> registry_;  // guarded by mu_
+  std::vector<dsl::DefinitionPtr> deployed_;       // by Deploy, in order; guarded by mu_
 };
 
 }  // namespace amtsweg::core

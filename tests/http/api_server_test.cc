@@ -491,14 +491,22 @@ TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   }
   EXPECT_EQ(versions, (std::set<int>{1, 2}));
 
-  // Stored: a registry built at the next start has version 2 ...
+  // Stored: a registry built at the next start has version 2.
   dsl::Registry restarted = registry_;
   ASSERT_TRUE(core::AddDeployedDefinitions(*store_, directory_.get(), &restarted).ok());
   ASSERT_NE(restarted.Find("gewerbeanmeldung", 2), nullptr);
-  // ... and an engine on it opens new cases on version 2; old ones stay on version 1.
+  // A running engine takes it up between batches (as `amtsweg run --listen` does), once.
+  dsl::Registry live = registry_;
   ManualClock clock(0);
-  core::Engine engine(*store_, restarted, *directory_, clock);
+  core::Engine engine(*store_, live, *directory_, clock);
   ASSERT_TRUE(engine.Open().ok());
+  size_t taken = 0;
+  ASSERT_TRUE(catalog_->TakeDeployed(&live, &taken).ok());
+  EXPECT_EQ(taken, 1u);
+  ASSERT_NE(live.Find("gewerbeanmeldung", 2), nullptr);
+  ASSERT_TRUE(catalog_->TakeDeployed(&live, &taken).ok());
+  EXPECT_EQ(taken, 1u);
+  // New cases open on version 2; old ones stay on version 1.
   std::string line = ReadFile(kRepo + "/workflows/samples/01-gewerbeanmeldung.jsonl");
   line = line.substr(0, line.find('\n'));
   for (auto [from, to] : {std::pair<std::string, std::string>{"GA-2026-0001", "GA-2029-0001"},
