@@ -1,6 +1,7 @@
 #include "connectors/http/api_server.h"
 
 #include <httplib.h>
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -209,6 +210,21 @@ struct ApiServer::Impl {
                  "role '" + std::string(RoleName(who->role)) + "' may not " + req.method + " " +
                      req.path,
                  {}});
+      return;
+    }
+    // Everything echoed into JSON or used as a key must be text.
+    if (!simdjson::validate_utf8(req.path)) {
+      Send(res, {400, "the request path is not valid UTF-8 (after percent-decoding)", {}});
+      return;
+    }
+    for (const auto& [name, value] : req.params) {
+      if (!simdjson::validate_utf8(name) || !simdjson::validate_utf8(value)) {
+        Send(res, {400, "a query parameter is not valid UTF-8 (after percent-decoding)", {}});
+        return;
+      }
+    }
+    if (!simdjson::validate_utf8(req.body)) {
+      Send(res, {400, "the request body is not valid UTF-8", {}});
       return;
     }
     if (req.method == "GET") {
@@ -672,6 +688,9 @@ struct ApiServer::Impl {
               break;
             case 413:
               message = "the request body is too large";
+              break;
+            case 414:
+              message = "the request target is too long";
               break;
             case 400:
               message = "malformed request";

@@ -305,6 +305,11 @@ TEST_F(ApiTest, MalformedRequestsAre400SayingWhichParameterAndWhy) {
   ExpectError(Get("/api/v1/dead-letters?cursor=x", kAuditor), 400, "'cursor'");
   ExpectError(Post("/api/v1/workflows", kAdmin, ""), 400, "body is empty");
   ExpectError(Get("/api/v1/no-such-thing", kAuditor), 404, "no such endpoint");
+  ExpectError(Get("/api/v1/cases?limit=%ff", kAuditor), 400, "not valid UTF-8");
+  ExpectError(Get("/api/v1/cases?state=%C3", kAuditor), 400, "not valid UTF-8");
+  ExpectError(Get("/api/v1/cases/GA%C3", kAuditor), 400, "not valid UTF-8");
+  ExpectError(Post("/api/v1/workflows/validate", kAdmin, "name: \xff\n"), 400, "not valid UTF-8");
+  ExpectError(Get("/api/v1/cases?" + std::string(10000, 'a') + "=1", kAuditor), 414, "too long");
 }
 
 TEST_F(ApiTest, AGarbledRequestLineIsAnswered400AndTheServerGoesOn) {
