@@ -20,6 +20,7 @@
 
 #include "connectors/file/file_sink.h"
 #include "connectors/file/file_source.h"
+#include "connectors/http/api_server.h"
 #include "connectors/kafka/kafka_admin.h"
 #include "connectors/kafka/kafka_sink.h"
 #include "connectors/kafka/kafka_source.h"
@@ -27,6 +28,8 @@
 #include "connectors/webhook/webhook_sink.h"
 #include "engine/cli/output.h"
 #include "engine/common/clock.h"
+#include "engine/core/case_query.h"
+#include "engine/core/catalog.h"
 #include "engine/core/engine.h"
 #include "engine/dsl/loader.h"
 #include "engine/runtime/case_state.h"
@@ -65,11 +68,6 @@ Result<runtime::CaseState> LoadState(const store::Store& st, const std::string& 
   return std::move(*s);
 }
 
-std::string CaseIdOfIndexKey(std::string_view key) {
-  size_t nul = key.find('\0');
-  return std::string(nul == std::string_view::npos ? key : key.substr(nul + 1));
-}
-
 std::string NextDeadline(const runtime::CaseState& s) {
   const runtime::DeadlineState* next = nullptr;
   for (const runtime::DeadlineState& d : s.deadlines) {
@@ -95,6 +93,17 @@ struct Progress {
     return true;
   }
 };
+
+// Loads the principals of the HTTP API and fills `*options` from `api`.
+Result<std::unique_ptr<http::Principals>> LoadApi(const ApiArgs& api,
+                                                  const dsl::Directory& directory,
+                                                  http::ApiOptions* options) {
+  if (api.principals.empty()) return Status::InvalidArgument("--listen needs --principals FILE");
+  RETURN_IF_ERROR(http::ParseListen(api.listen, options));
+  options->threads = api.threads;
+  options->max_body_bytes = api.max_body_bytes;
+  return http::Principals::Load(api.principals, directory);
+}
 
 }  // namespace
 
@@ -232,8 +241,10 @@ int Run(const RunArgs& args) {
               << "; nothing was processed\n";
     return kExitUsage;
   }
-  if (loaded.registry.All().empty()) {
-    std::cerr << "amtsweg run: no workflow definitions (*.yaml) in " << args.workflows << "\n";
+  std::unique_ptr<http::Principals> principals;
+  http::ApiOptions api_options;
+  if (args.api.listen.empty() && !args.api.principals.empty()) {
+    std::cerr << "amtsweg run: --principals needs --listen HOST:PORT\n";
     return kExitUsage;
   }
   Result<connectors::WebhookOptions> webhook_config = WebhookOptionsOf(args, **directory);
@@ -242,6 +253,14 @@ int Run(const RunArgs& args) {
     return kExitUsage;
   }
   connectors::WebhookOptions webhook_options = std::move(webhook_config).value();
+  if (!args.api.listen.empty()) {
+    Result<std::unique_ptr<http::Principals>> p = LoadApi(args.api, **directory, &api_options);
+    if (!p.ok()) {
+      std::cerr << "amtsweg run: " << p.status().message() << "\n";
+      return kExitUsage;
+    }
+    principals = std::move(p).value();
+  }
   Timestamp advance_to = 0;
   if (!args.advance_to.empty()) {
     Result<Timestamp> t = ParseTimestamp(args.advance_to);
@@ -288,6 +307,12 @@ int Run(const RunArgs& args) {
   store_options.sync = !args.no_sync;
   Result<std::unique_ptr<store::Store>> st = store::Store::Open(args.data_dir, store_options);
   if (!st.ok()) return Fail(st.status(), "opening the store");
+  if (Status s = core::AddDeployedDefinitions(**st, directory->get(), &loaded.registry); !s.ok())
+    return Fail(s, "definitions deployed through the API");
+  if (loaded.registry.All().empty()) {
+    std::cerr << "amtsweg run: no workflow definitions (*.yaml) in " << args.workflows << "\n";
+    return kExitUsage;
+  }
   if (!args.crash_at.empty()) {
     std::optional<store::CrashPoint> point = store::ParseCrashPoint(args.crash_at);
     if (!point.has_value()) {
@@ -347,6 +372,19 @@ int Run(const RunArgs& args) {
   }
   core::Engine engine(**st, loaded.registry, **directory, clock, options);
   if (Status s = engine.Open(); !s.ok()) return Fail(s, "loading timers");
+  // The HTTP API reads the store beside the engine (its own threads; the engine loop stays on
+  // this one). Definitions it deploys are stored, and taken up between batches (take_deployed).
+  std::unique_ptr<core::Catalog> catalog;
+  std::unique_ptr<http::ApiServer> api;
+  if (principals != nullptr) {
+    catalog = std::make_unique<core::Catalog>(**st, **directory, loaded.registry);
+    Result<std::unique_ptr<http::ApiServer>> server =
+        http::ApiServer::Start(api_options, **st, *catalog, **directory, *principals, wall_clock);
+    if (!server.ok()) return Fail(server.status(), "--listen");
+    api = std::move(server).value();
+    if (!args.quiet)
+      std::fprintf(stderr, "api: listening on %s:%d\n", api_options.host.c_str(), api->port());
+  }
   if (kafka && args.create_topics) {
     if (Status s = EnsureOutboundTopics(kafka_config, **directory); !s.ok())
       return Fail(s, "Kafka topics");
@@ -356,7 +394,16 @@ int Run(const RunArgs& args) {
   std::signal(SIGTERM, OnSignal);
   Progress progress;
   progress.enabled = !args.quiet && isatty(STDERR_FILENO) != 0;
+  // Between batches, on the engine's thread: versions deployed through the API join the
+  // engine's registry, so new cases open on them (running cases keep their version).
+  size_t deployed_taken = 0;
+  auto take_deployed = [&] {
+    if (catalog == nullptr) return;
+    if (Status t = catalog->TakeDeployed(&loaded.registry, &deployed_taken); !t.ok())
+      spdlog::warn("taking up deployed definitions: {}", t.ToString());
+  };
   auto report = [&](const core::EngineStats& s) {
+    take_deployed();
     if (!progress.Due()) return;
     std::fprintf(stderr, "\r%llu inputs, %llu cases opened, %llu dead letters, %.0f inputs/s   ",
                  static_cast<unsigned long long>(s.inputs),
@@ -377,7 +424,10 @@ int Run(const RunArgs& args) {
     core::RunOptions run;
     run.batch_size = args.batch_size;
     run.until_caught_up = args.until_idle;
-    run.stop = [] { return g_stop.load(); };
+    run.stop = [&take_deployed] {
+      take_deployed();  // called before each poll
+      return g_stop.load();
+    };
     run.progress = report;
     if (Status s = engine.Run(src, sink.get(), run); !s.ok()) return Fail(s, "processing kafka");
     if (!args.advance_to.empty()) {
@@ -394,6 +444,7 @@ int Run(const RunArgs& args) {
   while (!kafka && !g_stop.load()) {
     uint64_t before = engine.stats().inputs;
     for (auto& src : sources) {
+      take_deployed();
       Status s = engine.Drain(*src, sink.get(), args.batch_size, report);
       if (!s.ok()) return Fail(s, "processing " + src->name());
     }
@@ -579,51 +630,32 @@ int Validate(const std::vector<std::string>& files, const std::string& directory
 int CaseList(const ListArgs& args) {
   auto st = OpenExisting(args.data_dir);
   if (!st.ok()) return Fail(st.status(), "case list");
-  std::vector<std::string> ids;
-  Status scan;
-  auto collect = [&ids](std::string_view key) {
-    ids.push_back(CaseIdOfIndexKey(key));
-    return true;
-  };
-  if (!args.participant.empty()) {
-    scan = (*st)->ScanIndex(core::index_key::ParticipantPrefix(args.participant), collect);
-  } else if (!args.state.empty()) {
-    scan = (*st)->ScanIndex(core::index_key::StatePrefix(args.state), collect);
-  } else if (!args.workflow.empty()) {
-    scan = (*st)->ScanIndex(core::index_key::WorkflowPrefix(args.workflow), collect);
-  } else if (!args.outcome.empty()) {
-    scan = (*st)->ScanIndex(core::index_key::OutcomePrefix(args.outcome), collect);
-  } else {
-    scan = (*st)->ScanCases([&ids](std::string_view id, const store::CaseRecord&) {
-      ids.emplace_back(id);
-      return true;
-    });
-  }
-  if (!scan.ok()) return Fail(scan, "case list");
+  core::CaseFilter filter;
+  filter.workflow = args.workflow;
+  filter.state = args.state;
+  filter.participant = args.participant;
+  filter.outcome = args.outcome;
+  Result<core::CasePage> page = core::ListCases(**st, filter);
+  if (!page.ok()) return Fail(page.status(), "case list");
   Table table({"CASE", "WORKFLOW", "STATE", "OUTCOME", "OPENED", "UPDATED", "NEXT DEADLINE"});
-  for (const std::string& id : ids) {
-    Result<runtime::CaseState> s = LoadState(**st, id, /*with_application=*/false);
-    if (!s.ok()) return Fail(s.status(), "case " + id);
-    if (!args.workflow.empty() && s->workflow != args.workflow) continue;
-    if (!args.state.empty() && s->state != args.state) continue;
-    std::string outcome = s->outcome.empty() ? "open" : s->outcome;
-    if (!args.outcome.empty() && outcome != args.outcome) continue;
+  for (const runtime::CaseState& s : page->cases) {
+    std::string outcome = s.outcome.empty() ? "open" : s.outcome;
     if (args.json) {
       std::cout << ObjectBuilder()
-                       .Add("case", s->id)
-                       .Add("workflow", s->workflow)
-                       .Add("version", s->version)
-                       .Add("state", s->state)
+                       .Add("case", s.id)
+                       .Add("workflow", s.workflow)
+                       .Add("version", s.version)
+                       .Add("state", s.state)
                        .Add("outcome", outcome)
-                       .Add("opened_at", FormatTimestamp(s->opened_at))
-                       .Add("updated_at", FormatTimestamp(s->updated_at))
-                       .Add("seq", static_cast<int64_t>(s->seq))
+                       .Add("opened_at", FormatTimestamp(s.opened_at))
+                       .Add("updated_at", FormatTimestamp(s.updated_at))
+                       .Add("seq", static_cast<int64_t>(s.seq))
                        .Build()
                        .ToJson()
                 << "\n";
     } else {
-      table.Add({s->id, s->workflow + " v" + std::to_string(s->version), s->state, outcome,
-                 FormatTimestamp(s->opened_at), FormatTimestamp(s->updated_at), NextDeadline(*s)});
+      table.Add({s.id, s.workflow + " v" + std::to_string(s.version), s.state, outcome,
+                 FormatTimestamp(s.opened_at), FormatTimestamp(s.updated_at), NextDeadline(s)});
     }
   }
   if (!args.json) {
@@ -652,86 +684,53 @@ int CaseShow(const std::string& data_dir, const std::string& id, bool json) {
 int CaseHistory(const std::string& data_dir, const std::string& id) {
   auto st = OpenExisting(data_dir);
   if (!st.ok()) return Fail(st.status(), "case history");
-  Result<std::optional<store::CaseRecord>> rec = (*st)->GetCase(id);
-  if (!rec.ok()) return Fail(rec.status(), "case history");
-  if (!rec->has_value()) {
-    std::cerr << "amtsweg case history: no case '" << id << "'\n";
+  Result<std::vector<core::HistoryEntry>> history = core::ReadHistory(**st, id);
+  if (!history.ok()) {
+    if (!history.status().IsNotFound()) return Fail(history.status(), "case history");
+    std::cerr << "amtsweg case history: " << history.status().message() << "\n";
     return kExitFailed;
   }
-  Status decode_error;
-  Status s = (*st)->ScanEvents(id, 1, UINT64_MAX, [&](const store::EventRecord& r) {
-    Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
-    if (!e.ok()) {
-      decode_error = e.status().WithContext("case " + id + " event " + std::to_string(r.seq));
-      return false;
-    }
-    std::vector<Member> members = runtime::EventToValue(*e).members();
-    members.emplace_back("hash", ToHex(r.hash));
-    std::cout << Value::Object(std::move(members)).ToJson() << "\n";
-    return true;
-  });
-  if (!s.ok()) return Fail(s, "case history");
-  if (!decode_error.ok()) return Fail(decode_error, "case history");
+  for (const core::HistoryEntry& h : *history)
+    std::cout << core::FullEventView(h).ToJson() << "\n";
   return kExitOk;
 }
 
 int Replay(const ReplayArgs& args) {
   auto st = OpenExisting(args.data_dir);
   if (!st.ok()) return Fail(st.status(), "replay");
-  Result<std::optional<store::CaseRecord>> rec = (*st)->GetCase(args.id);
-  if (!rec.ok()) return Fail(rec.status(), "replay");
-  if (!rec->has_value()) {
-    std::cerr << "amtsweg replay: no case '" << args.id << "'\n";
-    return kExitFailed;
-  }
   Timestamp as_of = INT64_MAX;
   if (!args.as_of.empty()) {
     Result<Timestamp> t = ParseTimestamp(args.as_of);
     if (!t.ok()) return Fail(t.status(), "--as-of");
     as_of = *t;
   }
-  uint64_t upto = args.upto.value_or(UINT64_MAX);
-  runtime::CaseState state;
-  Status error;
-  uint64_t applied = 0;
-  Status s = (*st)->ScanEvents(args.id, 1, upto, [&](const store::EventRecord& r) {
-    Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
-    if (!e.ok()) {
-      error = e.status().WithContext("case " + args.id + " event " + std::to_string(r.seq));
-      return false;
-    }
-    if (e->time > as_of) return false;
-    error = runtime::Apply(&state, *e);
-    ++applied;
-    return error.ok();
-  });
-  if (!s.ok()) return Fail(s, "replay");
-  if (!error.ok()) {
-    std::cerr << "amtsweg replay: " << error.ToString() << "\n";
+  Result<core::Replay> replay =
+      core::ReplayCase(**st, args.id, args.upto.value_or(UINT64_MAX), as_of);
+  if (!replay.ok()) {
+    if (!replay.status().IsNotFound() && !replay.status().IsCorruption())
+      return Fail(replay.status(), "replay");
+    std::cerr << "amtsweg replay: " << replay.status().message()
+              << (args.as_of.empty() ? "" : " (as of " + args.as_of + ")") << "\n";
     return kExitFailed;
   }
-  if (applied == 0) {
-    std::cerr << "amtsweg replay: case '" << args.id << "' has no events "
-              << (args.as_of.empty() ? "" : "as of " + args.as_of) << "\n";
-    return kExitFailed;
-  }
-  std::cout << runtime::StateToValue(state).ToJson() << "\n";
+  std::cout << runtime::StateToValue(replay->state).ToJson() << "\n";
   if (!args.verify) return kExitOk;
-  if (Status v = (*st)->VerifyChain(args.id); !v.ok()) {
-    std::cerr << "amtsweg replay: verification FAILED: " << v.message() << "\n";
+  Result<core::Verification> v = core::VerifyCase(**st, args.id);
+  if (!v.ok()) {
+    std::cerr << "amtsweg replay: verification FAILED: " << v.status().message() << "\n";
     return kExitFailed;
   }
-  bool full = state.seq == (*rec)->last_seq;
-  if (full) {
-    Result<runtime::CaseState> snap = LoadState(**st, args.id);
-    if (!snap.ok() || !(runtime::StateToValue(*snap) == runtime::StateToValue(state))) {
-      std::cerr << "amtsweg replay: verification FAILED: case " << args.id
-                << ": the stored snapshot differs from the state replayed from the log"
-                << (snap.ok() ? "" : " (" + snap.status().message() + ")") << "\n";
-      return kExitFailed;
-    }
+  if (!v->chain_intact) {
+    std::cerr << "amtsweg replay: verification FAILED: " << v->chain_error << "\n";
+    return kExitFailed;
   }
-  std::cerr << "verified: case " << args.id << ", " << applied << " of " << (*rec)->last_seq
+  bool full = replay->state.seq == replay->last_seq;
+  if (full && !v->snapshot_matches) {
+    std::cerr << "amtsweg replay: verification FAILED: case " << args.id
+              << ": the stored snapshot differs from the state replayed from the log\n";
+    return kExitFailed;
+  }
+  std::cerr << "verified: case " << args.id << ", " << replay->applied << " of " << replay->last_seq
             << " events replayed, hash chain intact" << (full ? ", snapshot matches the log" : "")
             << "\n";
   return kExitOk;
@@ -883,6 +882,61 @@ int Rebuild(const std::string& data_dir, bool quiet) {
     std::cout << "rebuilt snapshots and indexes of " << ids.size() << " cases from " << events
               << " events\n";
   }
+  return kExitOk;
+}
+
+int Serve(const ServeArgs& args) {
+  Result<std::unique_ptr<dsl::Directory>> directory = dsl::Directory::Load(args.directory);
+  if (!directory.ok()) {
+    std::cerr << directory.status().message() << "\n";
+    return kExitUsage;
+  }
+  http::ApiOptions api_options;
+  Result<std::unique_ptr<http::Principals>> principals =
+      LoadApi(args.api, **directory, &api_options);
+  if (!principals.ok()) {
+    std::cerr << "amtsweg serve: " << principals.status().message() << "\n";
+    return kExitUsage;
+  }
+  dsl::Registry registry;
+  if (!args.workflows.empty()) {
+    dsl::RegistryLoadResult loaded = dsl::LoadRegistry(args.workflows, directory->get());
+    if (!loaded.errors.empty()) {
+      for (const dsl::Diagnostic& d : loaded.errors)
+        std::cerr << d.ToString() << "\n";
+      std::cerr << "amtsweg serve: " << loaded.errors.size() << " error(s) in " << args.workflows
+                << "\n";
+      return kExitUsage;
+    }
+    registry = std::move(loaded.registry);
+  }
+  auto st = OpenExisting(args.data_dir);
+  if (!st.ok()) return Fail(st.status(), "serve");
+  if (Status s = core::AddDeployedDefinitions(**st, directory->get(), &registry); !s.ok())
+    return Fail(s, "definitions deployed through the API");
+  core::Catalog catalog(**st, **directory, std::move(registry));
+  SystemClock clock;
+  Result<std::unique_ptr<http::ApiServer>> server =
+      http::ApiServer::Start(api_options, **st, catalog, **directory, **principals, clock);
+  if (!server.ok()) return Fail(server.status(), "--listen");
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::printf("amtsweg serve: listening on %s:%d\n", api_options.host.c_str(), (*server)->port());
+  std::fflush(stdout);
+  while (!g_stop.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  (*server)->Stop();
+  return kExitOk;
+}
+
+int Token(const std::string& name, const std::string& role, const std::string& organisation) {
+  Result<http::NewToken> t = http::GenerateToken();
+  if (!t.ok()) return Fail(t.status(), "token");
+  std::cout << "token: " << t->token << "\n";
+  std::cout << "  - {name: " << (name.empty() ? "NAME" : name)
+            << ", role: " << (role.empty() ? "auditor" : role);
+  if (!organisation.empty()) std::cout << ", organisation: " << organisation;
+  std::cout << ", token_sha256: " << t->sha256 << "}\n";
   return kExitOk;
 }
 

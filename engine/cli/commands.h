@@ -15,6 +15,14 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitIO = 3;
 
+// The HTTP API (connectors/http): where it listens and who may use it.
+struct ApiArgs {
+  std::string listen;      // HOST:PORT; empty: no API
+  std::string principals;  // principals file (YAML)
+  size_t threads = 4;
+  size_t max_body_bytes = 1 << 20;
+};
+
 struct RunArgs {
   std::string workflows;
   std::string directory;
@@ -41,6 +49,7 @@ struct RunArgs {
   std::string webhook_ca_file;  // CA certificates for https; default: the system's
   std::string crash_at;         // hidden, crash tests: crash point name
   uint64_t crash_after = 0;     // hidden: crash in this commit (1-based)
+  ApiArgs api;                  // serve the HTTP API while running
 };
 int Run(const RunArgs& args);
 
@@ -80,5 +89,16 @@ int DeadLetters(const std::string& data_dir, bool json);
 // Running deadlines, soonest first; with `due_before`, only those due before it.
 int Deadlines(const std::string& data_dir, const std::string& due_before, bool json);
 int Rebuild(const std::string& data_dir, bool quiet);
+
+// Serves the HTTP API on an existing store until SIGINT or SIGTERM.
+struct ServeArgs {
+  std::string data_dir;
+  std::string workflows;  // optional: definitions from files, besides the deployed ones
+  std::string directory;
+  ApiArgs api;
+};
+int Serve(const ServeArgs& args);
+// Prints a new API token and the principals-file line with its SHA-256.
+int Token(const std::string& name, const std::string& role, const std::string& organisation);
 
 }  // namespace amtsweg::cli

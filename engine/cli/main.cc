@@ -97,6 +97,10 @@ int main(int argc, char** argv) {
                       "Webhooks: CA certificates (PEM) for https (default: the system's)");
   run_cmd->add_flag("--quiet,-q", run.quiet, "No progress output");
   run_cmd->add_flag("--no-sync", run.no_sync, "Do not fsync commits (benchmarks only; unsafe)");
+  run_cmd->add_option("--listen", run.api.listen,
+                      "Serve the HTTP API on HOST:PORT while running (needs --principals)");
+  run_cmd->add_option("--principals", run.api.principals, "API principals (YAML)")
+      ->check(CLI::ExistingFile);
   run_cmd->add_option("--crash-at", run.crash_at)->group("");  // crash tests only
   run_cmd->add_option("--crash-after", run.crash_after)->group("");
 
@@ -219,6 +223,38 @@ int main(int argc, char** argv) {
                    "Directory of workflow definitions whose titles name the services")
       ->check(CLI::ExistingDirectory);
   page_cmd->add_option("--as-of", page.as_of, "The \"Stand\" shown, RFC 3339 (default: now)");
+  ServeArgs serve;
+  serve.data_dir = data_dir;
+  serve.api.listen = "127.0.0.1:8080";
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the HTTP API on a store");
+  serve_cmd->add_option("--data-dir,--data", serve.data_dir, "Store directory")
+      ->capture_default_str();
+  serve_cmd->add_option("--directory", serve.directory, "Participant directory (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--principals", serve.api.principals, "API principals (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--listen", serve.api.listen, "HOST:PORT (port 0: any free port)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--workflows", serve.workflows,
+                   "Directory of workflow definitions (*.yaml), besides the deployed ones")
+      ->check(CLI::ExistingDirectory);
+  serve_cmd->add_option("--threads", serve.api.threads, "Worker threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-body-bytes", serve.api.max_body_bytes, "Request body limit")
+      ->check(CLI::Range(1024, 64 << 20))
+      ->capture_default_str();
+
+  std::string token_name, token_role, token_org;
+  CLI::App* token_cmd =
+      app.add_subcommand("token", "Make a new API token and its principals-file line");
+  token_cmd->add_option("--name", token_name, "Principal name for the printed line");
+  token_cmd->add_option("--role", token_role, "admin, auditor or participant")
+      ->check(CLI::IsMember({"admin", "auditor", "participant"}));
+  token_cmd->add_option("--organisation", token_org, "Participants: the organisation id");
 
   try {
     app.parse(argc, argv);
@@ -251,6 +287,8 @@ int main(int argc, char** argv) {
   if (*verify_cmd) return AuditVerify(audit_data_dir, audit_quiet);
   if (*dead_cmd) return DeadLetters(dead_data_dir, dead_json);
   if (*rebuild_cmd) return Rebuild(rebuild_data_dir, rebuild_quiet);
+  if (*serve_cmd) return Serve(serve);
+  if (*token_cmd) return Token(token_name, token_role, token_org);
   if (*deadlines_cmd) return Deadlines(deadlines_data_dir, due_before, deadlines_json);
   if (*stats_cmd) return Stats(stats);
   if (*page_cmd) return StatusPage(page);

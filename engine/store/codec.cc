@@ -226,4 +226,57 @@ std::string PositionKey(std::string_view source) {
   return key;
 }
 
+std::string AccessValue(const AccessRecord& r) {
+  std::string value;
+  value.push_back(kFormatV1);
+  PutFixed64BE(static_cast<uint64_t>(r.at), &value);
+  PutLengthPrefixed(r.principal, &value);
+  PutLengthPrefixed(r.role, &value);
+  PutLengthPrefixed(r.organisation, &value);
+  PutLengthPrefixed(r.method, &value);
+  PutLengthPrefixed(r.path, &value);
+  PutVarint(static_cast<uint64_t>(r.status), &value);
+  value.append(r.case_id);
+  return value;
+}
+
+bool ParseAccessValue(std::string_view value, AccessRecord* r) {
+  uint64_t at = 0;
+  uint64_t status = 0;
+  std::string_view principal, role, organisation, method, path;
+  if (!GetVersion(&value) || !GetFixed64BE(&value, &at) || !GetLengthPrefixed(&value, &principal) ||
+      !GetLengthPrefixed(&value, &role) || !GetLengthPrefixed(&value, &organisation) ||
+      !GetLengthPrefixed(&value, &method) || !GetLengthPrefixed(&value, &path) ||
+      !GetVarint(&value, &status) || status > 999) {
+    return false;
+  }
+  r->at = static_cast<Timestamp>(at);
+  r->principal.assign(principal);
+  r->role.assign(role);
+  r->organisation.assign(organisation);
+  r->method.assign(method);
+  r->path.assign(path);
+  r->status = static_cast<int>(status);
+  r->case_id.assign(value);
+  return true;
+}
+
+std::string DefinitionKey(std::string_view name, uint64_t version) {
+  std::string key(kMetaDefinitionPrefix);
+  key.append(name);
+  key.push_back('\0');
+  PutFixed64BE(version, &key);
+  return key;
+}
+
+bool ParseDefinitionKey(std::string_view key, std::string_view* name, uint64_t* version) {
+  if (!key.starts_with(kMetaDefinitionPrefix)) return false;
+  key.remove_prefix(kMetaDefinitionPrefix.size());
+  size_t nul = key.find('\0');
+  if (nul == std::string_view::npos || nul == 0) return false;
+  *name = key.substr(0, nul);
+  key.remove_prefix(nul + 1);
+  return GetFixed64BE(&key, version) && key.empty();
+}
+
 }  // namespace amtsweg::store::codec

@@ -13,8 +13,13 @@
 //                                                             ++ lp(source) ++ lp(position)
 //                                                             ++ lp(reason) ++ raw
 // seen    key: input id                              value: empty
+// access  key: seq (u64 BE)                          value: 0x01 ++ at (u64 BE, two's complement)
+//                                                             ++ lp(principal) ++ lp(role)
+//                                                             ++ lp(organisation) ++ lp(method)
+//                                                             ++ lp(path) ++ varint status
+//                                                             ++ case_id
 // meta    "pos/<source>" -> position bytes; "outbox_seq", "dead_seq" -> u64 BE (last assigned);
-//         "schema_version" -> "1"
+//         "schema_version" -> "1"; "def/<name>" 0x00 version (u64 BE) -> definition YAML
 // (lp = varint length prefix; the trailing field of a value runs to its end, so payloads are
 // stored without a copy-and-length step and can be any size.)
 // Thread-safety: pure functions.
@@ -42,11 +47,13 @@ inline constexpr std::string_view kOutbox = "outbox";
 inline constexpr std::string_view kMeta = "meta";
 inline constexpr std::string_view kDead = "dead";
 inline constexpr std::string_view kSeen = "seen";
+inline constexpr std::string_view kAccess = "access";
 
 inline constexpr std::string_view kMetaOutboxSeq = "outbox_seq";
 inline constexpr std::string_view kMetaDeadSeq = "dead_seq";
 inline constexpr std::string_view kMetaSchemaVersion = "schema_version";
 inline constexpr std::string_view kMetaPositionPrefix = "pos/";
+inline constexpr std::string_view kMetaDefinitionPrefix = "def/";
 
 void PutFixed64BE(uint64_t v, std::string* out);
 // Reads 8 bytes big-endian from the front of `*in` and advances it.
@@ -75,5 +82,11 @@ std::string DeadValue(const DeadLetter& dead);
 bool ParseDeadValue(std::string_view value, DeadLetter* dead);
 
 std::string PositionKey(std::string_view source);
+
+std::string AccessValue(const AccessRecord& record);
+bool ParseAccessValue(std::string_view value, AccessRecord* record);
+
+std::string DefinitionKey(std::string_view name, uint64_t version);
+bool ParseDefinitionKey(std::string_view key, std::string_view* name, uint64_t* version);
 
 }  // namespace amtsweg::store::codec

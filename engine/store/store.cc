@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdio>
 #include <limits>
+#include <mutex>
 #include <unordered_map>
 
 #include "engine/store/codec.h"
@@ -160,6 +161,9 @@ struct Store::Impl {
   ColumnFamilyHandle* meta = nullptr;
   ColumnFamilyHandle* dead = nullptr;
   ColumnFamilyHandle* seen = nullptr;
+  ColumnFamilyHandle* access = nullptr;
+  std::mutex access_mu;  // serialises AppendAccess; guards access_seq
+  uint64_t access_seq = 0;
   // Last assigned seqs; written only by the writer thread, read by StatsSummary.
   std::atomic<uint64_t> outbox_seq{0};
   std::atomic<uint64_t> dead_seq{0};
@@ -257,7 +261,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const Option
 
   const std::vector<std::string_view> ours = {codec::kEvents, codec::kCases,  codec::kIndex,
                                               codec::kTimers, codec::kOutbox, codec::kMeta,
-                                              codec::kDead,   codec::kSeen};
+                                              codec::kDead,   codec::kSeen,   codec::kAccess};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName,
                            FamilyOptions("default", impl->cache));
@@ -286,12 +290,25 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const Option
   impl->meta = impl->handles[6];
   impl->dead = impl->handles[7];
   impl->seen = impl->handles[8];
+  impl->access = impl->handles[9];
 
   RETURN_IF_ERROR(impl->CheckSchema().WithContext("opening store " + path));
   ASSIGN_OR_RETURN(uint64_t outbox_seq, impl->LoadCounter(codec::kMetaOutboxSeq, impl->outbox));
   ASSIGN_OR_RETURN(uint64_t dead_seq, impl->LoadCounter(codec::kMetaDeadSeq, impl->dead));
   impl->outbox_seq = outbox_seq;
   impl->dead_seq = dead_seq;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        impl->db->NewIterator(rocksdb::ReadOptions(), impl->access));
+    it->SeekToLast();
+    if (it->Valid()) {
+      std::string_view key = ToView(it->key());
+      if (!codec::GetFixed64BE(&key, &impl->access_seq)) {
+        return Status::Corruption("opening store " + path + ": bad key in access log");
+      }
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "opening store " + path + ": access log"));
+  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -606,6 +623,63 @@ Result<std::optional<std::string>> Store::GetPosition(std::string_view source) c
   if (s.IsNotFound()) return std::optional<std::string>();
   RETURN_IF_ERROR(FromRocks(s, "reading position of " + std::string(source)));
   return std::optional<std::string>(std::move(value));
+}
+
+Result<uint64_t> Store::AppendAccess(const AccessRecord& record) {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.access_mu);
+  uint64_t seq = m.access_seq + 1;
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(batch.Put(m.access, codec::SeqKey(seq), codec::AccessValue(record)),
+                            "staging access"));
+  RETURN_IF_ERROR(m.Write(&batch, "writing access log"));
+  m.access_seq = seq;
+  return seq;
+}
+
+Status Store::ScanAccess(uint64_t from_seq,
+                         const std::function<bool(const AccessRecord&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->access));
+  AccessRecord record;
+  for (it->Seek(codec::SeqKey(from_seq)); it->Valid(); it->Next()) {
+    std::string_view key = ToView(it->key());
+    if (!codec::GetFixed64BE(&key, &record.seq) ||
+        !codec::ParseAccessValue(ToView(it->value()), &record)) {
+      return Status::Corruption("undecodable access record");
+    }
+    if (!fn(record)) return Status::OK();
+  }
+  return FromRocks(it->status(), "scanning access log");
+}
+
+Status Store::PutDefinition(std::string_view name, uint64_t version, std::string_view yaml) {
+  if (name.empty() || name.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("definition name must be non-empty and without NUL");
+  }
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocks(
+      batch.Put(impl_->meta, codec::DefinitionKey(name, version), ToSlice(yaml)), "staging"));
+  return impl_->Write(&batch, "writing definition " + std::string(name));
+}
+
+Status Store::ScanDefinitions(
+    const std::function<bool(std::string_view, uint64_t, std::string_view)>& fn) const {
+  const std::string prefix(codec::kMetaDefinitionPrefix);
+  const std::string upper = PrefixSuccessor(prefix);
+  Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->meta));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    std::string_view name;
+    uint64_t version = 0;
+    if (!codec::ParseDefinitionKey(ToView(it->key()), &name, &version)) {
+      return Status::Corruption("undecodable definition key in meta");
+    }
+    if (!fn(name, version, ToView(it->value()))) return Status::OK();
+  }
+  return FromRocks(it->status(), "scanning definitions");
 }
 
 Status Store::DeleteOutbox(const std::vector<uint64_t>& seqs) {

@@ -8,11 +8,13 @@
 // - named crash points along the commit path, for crash tests (see CrashPoint).
 //
 // Column families: events (case id, seq) | cases (case id) | index | timers (due, case, name) |
-// outbox (publish seq) | meta (input positions, schema version) | dead (dead-letter seq) |
-// seen (input event ids, for idempotence). Layout: docs/architecture.md.
+// outbox (publish seq) | meta (input positions, schema version, deployed definitions) |
+// dead (dead-letter seq) | seen (input event ids, for idempotence) | access (access log seq).
+// Layout: docs/architecture.md.
 //
 // Thread-safety: reads may run concurrently with each other and with one writer; Commit() and
-// the outbox/timer mutators must be called from a single thread.
+// the outbox/timer mutators must be called from a single thread. AppendAccess() and
+// PutDefinition() touch nothing Commit() writes and may be called from any thread.
 #pragma once
 
 #include <cstdint>
@@ -117,6 +119,19 @@ struct DeadLetter {
   std::string raw;  // the input as received (possibly truncated to the size limit)
 };
 
+// One read of case data through the API (the access log). Never part of a case's events.
+struct AccessRecord {
+  uint64_t seq = 0;  // assigned by AppendAccess
+  Timestamp at = 0;  // when (wall clock of the reader)
+  std::string principal;
+  std::string role;          // "admin", "auditor", "participant"
+  std::string organisation;  // participants only
+  std::string method;        // HTTP method
+  std::string path;          // request path with its query
+  int status = 0;            // HTTP status answered
+  std::string case_id;       // empty for reads of no single case (lists)
+};
+
 // Everything one input batch causes, committed atomically.
 struct Batch {
   std::vector<CaseWrite> cases;
@@ -181,6 +196,19 @@ class Store {
   // Seen for many ids with one read: element i answers input_ids[i].
   Result<std::vector<bool>> Seen(const std::vector<std::string>& input_ids) const;
   Result<std::optional<std::string>> GetPosition(std::string_view source) const;
+
+  // Access log: appends `record` with the next seq (returned), synced like a Commit.
+  // Thread-safe (serialised internally).
+  Result<uint64_t> AppendAccess(const AccessRecord& record);
+  // Access records with seq >= from_seq, in order; stops when fn returns false.
+  Status ScanAccess(uint64_t from_seq, const std::function<bool(const AccessRecord&)>& fn) const;
+
+  // Deployed workflow definitions (their YAML text), kept in meta so that they survive a
+  // restart. PutDefinition overwrites the same name and version; thread-safe.
+  Status PutDefinition(std::string_view name, uint64_t version, std::string_view yaml);
+  // Every stored definition, by name then version.
+  Status ScanDefinitions(const std::function<bool(std::string_view name, uint64_t version,
+                                                  std::string_view yaml)>& fn) const;
 
   // Removes delivered outbox entries. Not synced: a deletion lost in a crash only means the
   // entries are published again (delivery is at least once).

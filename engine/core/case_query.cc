@@ -1,0 +1,264 @@
+#include "engine/core/case_query.h"
+
+#include <algorithm>
+
+#include "engine/core/engine.h"
+
+namespace amtsweg::core {
+
+namespace {
+
+std::string CaseIdOfIndexKey(std::string_view key) {
+  size_t nul = key.find('\0');
+  return std::string(nul == std::string_view::npos ? key : key.substr(nul + 1));
+}
+
+bool Matches(const runtime::CaseState& s, const CaseFilter& f) {
+  if (!f.workflow.empty() && s.workflow != f.workflow) return false;
+  if (!f.state.empty() && s.state != f.state) return false;
+  if (!f.outcome.empty() && (s.outcome.empty() ? "open" : s.outcome) != f.outcome) return false;
+  if (!f.participant.empty() &&
+      std::none_of(s.participants.begin(), s.participants.end(),
+                   [&](const runtime::Participant& p) { return p.organisation == f.participant; }))
+    return false;
+  if (f.opened_from.has_value() && s.opened_at < *f.opened_from) return false;
+  if (f.opened_to.has_value() && s.opened_at >= *f.opened_to) return false;
+  if (f.deadline_before.has_value() &&
+      std::none_of(s.deadlines.begin(), s.deadlines.end(), [&](const runtime::DeadlineState& d) {
+        return d.active() && d.due < *f.deadline_before;
+      }))
+    return false;
+  return true;
+}
+
+}  // namespace
+
+Result<CasePage> ListCases(const store::Store& store, const CaseFilter& filter) {
+  std::vector<std::string> ids;
+  auto collect = [&](std::string_view key) {
+    std::string id = CaseIdOfIndexKey(key);
+    if (id > filter.after) ids.push_back(std::move(id));
+    return true;
+  };
+  Status scan;
+  if (!filter.participant.empty()) {
+    scan = store.ScanIndex(index_key::ParticipantPrefix(filter.participant), collect);
+  } else if (!filter.state.empty()) {
+    scan = store.ScanIndex(index_key::StatePrefix(filter.state), collect);
+  } else if (!filter.workflow.empty()) {
+    scan = store.ScanIndex(index_key::WorkflowPrefix(filter.workflow), collect);
+  } else if (!filter.outcome.empty()) {
+    scan = store.ScanIndex(index_key::OutcomePrefix(filter.outcome), collect);
+  } else {
+    scan = store.ScanCases([&](std::string_view id, const store::CaseRecord&) {
+      if (id > filter.after) ids.emplace_back(id);
+      return true;
+    });
+  }
+  RETURN_IF_ERROR(scan);
+  CasePage page;
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<runtime::CaseState> s,
+                     LoadCaseState(store, id, /*with_application=*/false));
+    if (!s.has_value() || !Matches(*s, filter)) continue;
+    if (page.cases.size() == filter.limit) {
+      page.next_cursor = page.cases.back().id;
+      break;
+    }
+    page.cases.push_back(std::move(*s));
+  }
+  return page;
+}
+
+Result<std::vector<HistoryEntry>> ReadHistory(const store::Store& store,
+                                              const std::string& case_id) {
+  ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store.GetCase(case_id));
+  if (!rec.has_value()) return Status::NotFound("no case '" + case_id + "'");
+  std::vector<HistoryEntry> out;
+  Status decode_error;
+  RETURN_IF_ERROR(store.ScanEvents(case_id, 1, UINT64_MAX, [&](const store::EventRecord& r) {
+    Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+    if (!e.ok()) {
+      decode_error = e.status().WithContext("case " + case_id + " event " + std::to_string(r.seq));
+      return false;
+    }
+    out.push_back({std::move(e).value(), r.hash});
+    return true;
+  }));
+  RETURN_IF_ERROR(decode_error);
+  return out;
+}
+
+Result<Replay> ReplayCase(const store::Store& store, const std::string& case_id, uint64_t upto_seq,
+                          Timestamp as_of) {
+  ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store.GetCase(case_id));
+  if (!rec.has_value()) return Status::NotFound("no case '" + case_id + "'");
+  Replay out;
+  out.last_seq = rec->last_seq;
+  Status error;
+  RETURN_IF_ERROR(store.ScanEvents(case_id, 1, upto_seq, [&](const store::EventRecord& r) {
+    Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+    if (!e.ok()) {
+      error = e.status().WithContext("case " + case_id + " event " + std::to_string(r.seq));
+      return false;
+    }
+    if (e->time > as_of) return false;
+    error = runtime::Apply(&out.state, *e);
+    ++out.applied;
+    return error.ok();
+  }));
+  RETURN_IF_ERROR(error);
+  if (out.applied == 0) {
+    return Status::NotFound("case '" + case_id + "' has no events up to the given point");
+  }
+  return out;
+}
+
+Result<Verification> VerifyCase(const store::Store& store, const std::string& case_id) {
+  ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store.GetCase(case_id));
+  if (!rec.has_value()) return Status::NotFound("no case '" + case_id + "'");
+  Verification v;
+  v.events = rec->last_seq;
+  Status chain = store.VerifyChain(case_id);
+  v.chain_intact = chain.ok();
+  if (!chain.ok()) {
+    if (!chain.IsCorruption()) return chain;
+    v.chain_error = chain.message();
+  }
+  Result<Replay> replay = ReplayCase(store, case_id);
+  if (!replay.ok()) {
+    // A log that does not replay is a finding, like a broken chain.
+    if (!replay.status().IsCorruption() && !replay.status().IsNotFound()) return replay.status();
+    if (v.chain_error.empty()) v.chain_error = replay.status().message();
+    return v;
+  }
+  ASSIGN_OR_RETURN(std::optional<runtime::CaseState> snap, LoadCaseState(store, case_id));
+  v.snapshot_matches = snap.has_value() && replay->state.seq == replay->last_seq &&
+                       runtime::StateToValue(*snap) == runtime::StateToValue(replay->state);
+  return v;
+}
+
+std::vector<std::string> DisclosedPaths(const std::vector<HistoryEntry>& history,
+                                        const std::string& organisation, uint64_t upto_seq) {
+  std::vector<std::string> out;
+  for (const HistoryEntry& h : history) {
+    const runtime::DomainEvent& e = h.event;
+    if (e.seq > upto_seq) break;
+    if (e.type != runtime::DomainType::kNotificationDisclosed &&
+        e.type != runtime::DomainType::kTaskRequested) {
+      continue;
+    }
+    if (e.data["organisation"].as_string() != organisation) continue;
+    for (const Value& p : e.data["fields"].items())
+      out.push_back(p.as_string());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Value FullCaseView(const runtime::CaseState& s) {
+  return runtime::StateToValue(s);
+}
+
+Value FullEventView(const HistoryEntry& e) {
+  std::vector<Member> members = runtime::EventToValue(e.event).members();
+  members.emplace_back("hash", ToHex(e.hash));
+  return Value::Object(std::move(members));
+}
+
+Value ParticipantCaseView(const runtime::CaseState& s, const std::string& organisation,
+                          const std::vector<std::string>& disclosed) {
+  const Value full = runtime::StateToValue(s);
+  auto own = [&](const Value& entry) { return entry["organisation"].as_string() == organisation; };
+  std::vector<Member> out;
+  for (const Member& m : full.members()) {
+    if (m.first == "variables") continue;
+    if (m.first == "participants") {
+      std::vector<Value> mine;
+      for (const Value& p : m.second.items())
+        if (own(p)) mine.push_back(p);
+      out.emplace_back(m.first, Value::Array(std::move(mine)));
+    } else if (m.first == "tasks") {
+      std::vector<Value> tasks;
+      for (const Value& t : m.second.items()) {
+        std::vector<Value> roles;
+        for (const Value& r : t["roles"].items())
+          if (own(r)) roles.push_back(r);
+        if (roles.empty()) continue;
+        std::vector<Member> task;
+        for (const Member& tm : t.members())
+          task.emplace_back(tm.first, tm.first == "roles" ? Value::Array(roles) : tm.second);
+        tasks.push_back(Value::Object(std::move(task)));
+      }
+      out.emplace_back(m.first, Value::Array(std::move(tasks)));
+    } else if (m.first == "application") {
+      std::vector<Value> paths(disclosed.begin(), disclosed.end());
+      out.emplace_back(m.first, runtime::ProjectFields(s.application, Value::Array(paths)));
+    } else {
+      out.push_back(m);
+    }
+  }
+  return Value::Object(std::move(out));
+}
+
+std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e,
+                                          const runtime::CaseState& s,
+                                          const std::string& organisation) {
+  const Value& application = s.application;
+  using runtime::DomainType;
+  Value data;
+  switch (e.type) {
+    case DomainType::kCaseOpened: {
+      std::vector<Member> m;
+      for (const char* key : {"case", "workflow", "version", "leika"})
+        m.emplace_back(key, e.data[key]);
+      data = Value::Object(std::move(m));
+      break;
+    }
+    case DomainType::kParticipantResolved:
+    case DomainType::kResponseRecorded:
+      if (e.data["organisation"].as_string() != organisation) return std::nullopt;
+      data = e.data;
+      break;
+    case DomainType::kNotificationDisclosed:
+    case DomainType::kTaskRequested: {
+      if (e.data["organisation"].as_string() != organisation) return std::nullopt;
+      std::vector<Member> m;
+      for (const Member& member : e.data.members()) {
+        if (member.first == "new") continue;
+        m.emplace_back(member.first, member.first == "fields"
+                                         ? runtime::ProjectFields(application, member.second)
+                                         : member.second);
+      }
+      data = Value::Object(std::move(m));
+      break;
+    }
+    case DomainType::kInputRejected:
+      if (e.data["participant"].as_string() != organisation) return std::nullopt;
+      data = e.data;
+      break;
+    case DomainType::kVariableSet:
+      return std::nullopt;
+    case DomainType::kTaskCompleted: {
+      const runtime::TaskState* task = s.FindTask(e.data["task"].as_string());
+      if (task == nullptr || task->FindOrganisation(organisation) == nullptr) return std::nullopt;
+      data = e.data;
+      break;
+    }
+    case DomainType::kStateEntered:
+    case DomainType::kDeadlineStarted:
+    case DomainType::kDeadlineExtended:
+    case DomainType::kDeadlineExpired:
+    case DomainType::kDeadlineCancelled:
+    case DomainType::kCertificateIssued:
+    case DomainType::kCaseClosed:
+      data = e.data;
+      break;
+  }
+  runtime::DomainEvent shown = e;
+  shown.data = std::move(data);
+  return runtime::EventToValue(shown);
+}
+
+}  // namespace amtsweg::core

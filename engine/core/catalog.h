@@ -1,0 +1,62 @@
+// The deployed workflow definitions as the HTTP API reads and changes them.
+//
+// A catalog starts from the definitions loaded from files (`--workflows`) plus every definition
+// deployed earlier through the API, which the store keeps (Store::PutDefinition) so that it
+// survives a restart. Deploying adds a new version of a definition; existing versions never
+// change, so a running case stays on the version it started with.
+//
+// Thread-safe: readers take an immutable snapshot of the registry; Deploy is serialised.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/common/status.h"
+#include "engine/dsl/directory.h"
+#include "engine/dsl/loader.h"
+#include "engine/store/store.h"
+
+namespace amtsweg::core {
+
+// Adds the definitions stored in `store` to `registry` (skipping name+version pairs it already
+// has from files). Errors name the stored definition; `amtsweg run` and `serve` call it at start.
+Status AddDeployedDefinitions(const store::Store& store, const dsl::Directory* directory,
+                              dsl::Registry* registry);
+
+class Catalog {
+ public:
+  // Borrows `store` and `directory`; both must outlive the catalog. `registry` should already
+  // contain the stored definitions (AddDeployedDefinitions).
+  Catalog(store::Store& store, const dsl::Directory& directory, dsl::Registry registry);
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // The definitions deployed now; never changes after it is returned.
+  std::shared_ptr<const dsl::Registry> Snapshot() const;
+
+  // Parses and validates a definition against the directory, without deploying it.
+  dsl::LoadResult Validate(std::string_view yaml) const;
+
+  // Validates and deploys: stores the YAML, then makes the definition visible. InvalidArgument
+  // (with `*errors` filled) when it does not validate; Conflict when its version is not higher
+  // than every deployed version of the same name; IOError when it could not be stored.
+  Result<dsl::DefinitionPtr> Deploy(std::string_view yaml, std::vector<dsl::Diagnostic>* errors);
+
+  // Adds to `registry` the definitions deployed through this catalog since the last call with
+  // the same `*taken` (start with 0), advancing it. How a running engine takes up new versions:
+  // its thread calls this between batches on the registry only it reads. Adding never moves
+  // existing definitions, so the engine's pointers into the registry stay valid.
+  Status TakeDeployed(dsl::Registry* registry, size_t* taken) const;
+
+ private:
+  store::Store& store_;
+  const dsl::Directory& directory_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const dsl::Registry> registry_;  // guarded by mu_
+  std::vector<dsl::DefinitionPtr> deployed_;       // by Deploy, in order; guarded by mu_
+};
+
+}  // namespace amtsweg::core

@@ -1,0 +1,651 @@
+// The HTTP API on a real server (127.0.0.1, a free port) over a store filled by the engine from
+// the shipped samples, through a real HTTP client: authentication, roles, what a participant
+// may see, malformed requests, the read endpoints, workflow deployment and the access log.
+#include "connectors/http/api_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "connectors/file/file_source.h"
+#include "engine/core/case_query.h"
+#include "engine/core/catalog.h"
+#include "engine/core/engine.h"
+
+namespace amtsweg::http {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kRepo = AMTSWEG_SOURCE_DIR;
+constexpr char kAdmin[] = "admin-token-0001";
+constexpr char kAuditor[] = "auditor-token-0002";
+constexpr char kIhk[] = "ihk-kiel-token-0003";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string PrincipalsYaml() {
+  auto line = [](const std::string& name, const std::string& role, const std::string& org,
+                 const std::string& token) {
+    return "  - {name: " + name + ", role: " + role +
+           (org.empty() ? "" : ", organisation: " + org) +
+           ", token_sha256: " + ToHex(Sha256(token)) + "}\n";
+  };
+  return "principals:\n" + line("root", "admin", "", kAdmin) +
+         line("pruefer", "auditor", "", kAuditor) + line("ihk", "participant", "ihk-kiel", kIhk);
+}
+
+// The error body the API answers for a case that does not exist (or may not be seen).
+std::string NoCase(const std::string& id) {
+  return R"({"error":"no case ')" + id + R"('","status":404})";
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = fs::temp_directory_path().string() + "/amtsweg-http-XXXXXX";
+    dir_ = mkdtemp(tmpl.data());
+    auto directory = dsl::Directory::Load(kRepo + "/workflows/directory/schleswig-holstein.yaml");
+    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
+    directory_ = std::move(directory).value();
+    dsl::RegistryLoadResult loaded = dsl::LoadRegistry(kRepo + "/workflows", directory_.get());
+    ASSERT_TRUE(loaded.errors.empty());
+    registry_ = std::move(loaded.registry);
+    auto st = store::Store::Open(dir_ + "/data");
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    store_ = std::move(st).value();
+    RunSamples();
+    auto principals = Principals::Parse(PrincipalsYaml(), "principals.yaml", *directory_);
+    ASSERT_TRUE(principals.ok()) << principals.status().ToString();
+    principals_ = std::move(principals).value();
+    catalog_ = std::make_unique<core::Catalog>(*store_, *directory_, registry_);
+    StartServer();
+  }
+
+  void TearDown() override {
+    server_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void RunSamples() {
+    std::vector<std::string> files;
+    for (const auto& f : fs::directory_iterator(kRepo + "/workflows/samples")) {
+      if (f.path().extension() == ".jsonl") files.push_back(f.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    ManualClock clock(0);
+    core::Engine engine(*store_, registry_, *directory_, clock);
+    ASSERT_TRUE(engine.Open().ok());
+    for (const std::string& f : files) {
+      auto src = connectors::FileSource::Open(f, 256 * 1024);
+      ASSERT_TRUE(src.ok()) << src.status().ToString();
+      Status s = engine.Drain(**src, nullptr, 100);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+    }
+    ASSERT_TRUE(engine.AdvanceClock(*ParseTimestamp("2028-12-31T00:00:00Z")).ok());
+  }
+
+  void StartServer(ApiOptions options = {}) {
+    server_.reset();
+    auto server = ApiServer::Start(options, *store_, *catalog_, *directory_, *principals_, clock_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+  }
+
+  httplib::Result Get(const std::string& path, const std::string& token) {
+    httplib::Headers h;
+    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+    return client_->Get(path, h);
+  }
+  httplib::Result Post(const std::string& path, const std::string& token, const std::string& body) {
+    httplib::Headers h;
+    if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+    return client_->Post(path, h, body, "application/yaml");
+  }
+
+  // The JSON body of a response with `status`.
+  Value Json(const httplib::Result& r, int status) {
+    EXPECT_TRUE(r) << "no response";
+    if (!r) return Value();
+    EXPECT_EQ(r->status, status) << r->body;
+    Result<Value> v = Value::ParseJson(r->body);
+    EXPECT_TRUE(v.ok()) << r->body;
+    return v.ok() ? *v : Value();
+  }
+
+  // Expects an error body {"error": ..., "status": status} mentioning `fragment`.
+  void ExpectError(const httplib::Result& r, int status, const std::string& fragment) {
+    Value v = Json(r, status);
+    EXPECT_EQ(v["status"].as_int(), status) << r->body;
+    EXPECT_NE(v["error"].as_string().find(fragment), std::string::npos)
+        << "'" << fragment << "' not in " << r->body;
+  }
+
+  std::vector<std::string> CaseIds(const std::string& query, const std::string& token) {
+    Value v = Json(Get("/api/v1/cases" + query, token), 200);
+    std::vector<std::string> ids;
+    for (const Value& c : v["cases"].items())
+      ids.push_back(c["case"].as_string());
+    return ids;
+  }
+
+  std::string dir_;
+  std::unique_ptr<dsl::Directory> directory_;
+  dsl::Registry registry_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Principals> principals_;
+  std::unique_ptr<core::Catalog> catalog_;
+  ManualClock clock_{*ParseTimestamp("2029-01-02T03:04:05Z")};
+  std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST(ParseListenTest, TakesHostAndPort) {
+  ApiOptions o;
+  ASSERT_TRUE(ParseListen("127.0.0.1:8080", &o).ok());
+  EXPECT_EQ(o.host, "127.0.0.1");
+  EXPECT_EQ(o.port, 8080);
+  ASSERT_TRUE(ParseListen("[::1]:0", &o).ok());
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 0);
+  for (const char* bad : {"8080", ":8080", "host:", "host:x", "host:65536", "host:-1"})
+    EXPECT_TRUE(ParseListen(bad, &o).IsInvalidArgument()) << bad;
+}
+
+TEST_F(ApiTest, NoTokenOrAWrongTokenIs401WithAJsonBody) {
+  ExpectError(Get("/api/v1/cases", ""), 401, "authentication required");
+  ExpectError(Get("/api/v1/cases", "not-a-token"), 401, "invalid token");
+  ExpectError(Get("/api/v1/cases/GA-2026-0001", std::string(kAdmin) + "x"), 401, "invalid token");
+  httplib::Headers basic = {{"Authorization", std::string("Basic ") + kAdmin}};
+  ExpectError(client_->Get("/api/v1/cases", basic), 401, "invalid token");
+  auto r = Get("/api/v1/workflows", "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
+  ExpectError(Post("/api/v1/workflows", "", "name: x"), 401, "authentication");
+}
+
+TEST_F(ApiTest, AdminActionsAndAuditorOnlyReadsAreForbiddenToOtherRoles) {
+  const std::string yaml = ReadFile(kRepo + "/workflows/gewerbeanmeldung.yaml");
+  for (const char* token : {kAuditor, kIhk}) {
+    ExpectError(Post("/api/v1/workflows/validate", token, yaml), 403, "may not POST");
+    ExpectError(Post("/api/v1/workflows", token, yaml), 403, "may not POST");
+  }
+  ExpectError(Get("/api/v1/access-log", kAdmin), 403, "role 'admin'");
+  ExpectError(Get("/api/v1/access-log", kIhk), 403, "role 'participant'");
+  ExpectError(Get("/api/v1/dead-letters", kIhk), 403, "role 'participant'");
+  ExpectError(Get("/api/v1/dead-letters/1", kIhk), 403, "role 'participant'");
+}
+
+TEST_F(ApiTest, AParticipantListsOnlyCasesOfItsOrganisation) {
+  std::vector<std::string> all = CaseIds("?limit=1000", kAuditor);
+  std::vector<std::string> mine = CaseIds("", kIhk);
+  ASSERT_FALSE(mine.empty());
+  EXPECT_LT(mine.size(), all.size());
+  std::vector<std::string> expected;
+  for (const std::string& id : all) {
+    auto s = core::LoadCaseState(*store_, id, false);
+    ASSERT_TRUE(s.ok() && s->has_value());
+    for (const runtime::Participant& p : (*s)->participants) {
+      if (p.organisation == "ihk-kiel") {
+        expected.push_back(id);
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(mine, expected);
+  EXPECT_EQ(std::count(mine.begin(), mine.end(), "BA-2026-0001"), 0);
+  // Asking for another organisation's cases gives nothing, not an error.
+  EXPECT_TRUE(CaseIds("?participant=hwk-luebeck", kIhk).empty());
+  EXPECT_EQ(CaseIds("?participant=ihk-kiel", kIhk), expected);
+}
+
+TEST_F(ApiTest, AnotherOrganisationsCaseIsIndistinguishableFromNoCase) {
+  // BA-2026-0001 exists, but IHK Kiel takes no part in it.
+  ASSERT_EQ(Json(Get("/api/v1/cases/BA-2026-0001", kAuditor), 200)["case"].as_string(),
+            "BA-2026-0001");
+  for (const std::string id : {"BA-2026-0001", "XX-2099-0000"}) {
+    for (const std::string suffix :
+         {"", "/history", "/state?seq=1", "/state?at=2026-06-01T00:00:00Z", "/verify",
+          "/export?format=json", "/export?format=csv", "/export?format=html"}) {
+      auto r = Get("/api/v1/cases/" + id + suffix, kIhk);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->status, 404) << id << suffix;
+      EXPECT_EQ(r->body, NoCase(id)) << id << suffix;
+      EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+    }
+  }
+}
+
+TEST_F(ApiTest, AParticipantSeesOnlyTheFieldsDisclosedToItsOrganisation) {
+  // Full view: the application holds the owner's birth date and nationality.
+  Value full = Json(Get("/api/v1/cases/GA-2026-0001", kAuditor), 200);
+  ASSERT_NE(full["application"].FindPath("inhaber.geburtsdatum"), nullptr);
+  ASSERT_GT(full["participants"].size(), 1u);
+
+  Value mine = Json(Get("/api/v1/cases/GA-2026-0001", kIhk), 200);
+  EXPECT_EQ(mine.Find("variables"), nullptr);
+  ASSERT_EQ(mine["participants"].size(), 1u);
+  EXPECT_EQ(mine["participants"].items()[0]["organisation"].as_string(), "ihk-kiel");
+  // Exactly the paths disclosed to ihk-kiel, with the application's values.
+  auto history = core::ReadHistory(*store_, "GA-2026-0001");
+  ASSERT_TRUE(history.ok());
+  std::vector<std::string> disclosed = core::DisclosedPaths(*history, "ihk-kiel");
+  ASSERT_FALSE(disclosed.empty());
+  std::vector<std::string> shown;
+  for (const Member& m : mine["application"].members()) {
+    shown.push_back(m.first);
+    const Value* original = full["application"].FindPath(m.first);
+    ASSERT_NE(original, nullptr) << m.first;
+    EXPECT_EQ(m.second, *original) << m.first;
+  }
+  EXPECT_EQ(shown, disclosed);
+
+  // Nothing outside the projection in any view of the case.
+  for (const std::string suffix : {"", "/history", "/state?seq=1000", "/export?format=json",
+                                   "/export?format=csv", "/export?format=html"}) {
+    auto r = Get("/api/v1/cases/GA-2026-0001" + suffix, kIhk);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << suffix;
+    for (const char* secret : {"geburtsdatum", "1980-01-15", "staatsangehoerigkeit", "finanzamt",
+                               "statistikamt", "gewerbeamt-kiel"}) {
+      EXPECT_EQ(r->body.find(secret), std::string::npos) << secret << " in " << suffix;
+    }
+  }
+  // The history keeps the disclosure to ihk-kiel, with values, and no hashes.
+  Value events = Json(Get("/api/v1/cases/GA-2026-0001/history", kIhk), 200)["events"];
+  bool disclosure = false;
+  for (const Value& e : events.items()) {
+    EXPECT_EQ(e.Find("hash"), nullptr);
+    EXPECT_NE(e["type"].as_string(), "task.completed") << "ihk-kiel was asked for no task";
+    EXPECT_NE(e["type"].as_string(), "variable.set");
+    if (e["type"].as_string() == "notification.disclosed") {
+      disclosure = true;
+      EXPECT_EQ(e["data"]["fields"]["betrieb.name"].as_string(), "Bäckerei Jensen");
+    }
+  }
+  EXPECT_TRUE(disclosure);
+}
+
+TEST_F(ApiTest, MalformedRequestsAre400SayingWhichParameterAndWhy) {
+  ExpectError(Get("/api/v1/cases?limit=0", kAuditor), 400, "'limit'");
+  ExpectError(Get("/api/v1/cases?limit=abc", kAuditor), 400, "'limit'");
+  ExpectError(Get("/api/v1/cases?limit=1000000", kAuditor), 400, "from 1 to 1000");
+  ExpectError(Get("/api/v1/cases?opened_from=yesterday", kAuditor), 400, "'opened_from'");
+  ExpectError(Get("/api/v1/cases?deadline_before=2026-13-01T00:00:00Z", kAuditor), 400,
+              "'deadline_before'");
+  ExpectError(Get("/api/v1/cases?colour=blue", kAuditor), 400, "unknown query parameter 'colour'");
+  ExpectError(Get("/api/v1/cases?state=a&state=b", kAuditor), 400, "more than once");
+  ExpectError(Get("/api/v1/cases?state=", kAuditor), 400, "'state' must not be empty");
+  ExpectError(Get("/api/v1/cases/GA-2026-0001/state", kAuditor), 400, "'at'");
+  ExpectError(Get("/api/v1/cases/GA-2026-0001/state?seq=1&at=2026-01-01T00:00:00Z", kAuditor), 400,
+              "exactly one");
+  ExpectError(Get("/api/v1/cases/GA-2026-0001/state?seq=-1", kAuditor), 400, "'seq'");
+  ExpectError(Get("/api/v1/cases/GA-2026-0001/state?seq=0", kAuditor), 400, "'seq'");
+  ExpectError(Get("/api/v1/cases/GA-2026-0001/export?format=pdf", kAuditor), 400, "'format'");
+  ExpectError(Get("/api/v1/cases/GA-2026-0001?x=1", kAuditor), 400, "takes none");
+  ExpectError(Get("/api/v1/dead-letters/abc", kAuditor), 400, "dead letter number");
+  ExpectError(Get("/api/v1/dead-letters?cursor=x", kAuditor), 400, "'cursor'");
+  ExpectError(Post("/api/v1/workflows", kAdmin, ""), 400, "body is empty");
+  ExpectError(Get("/api/v1/no-such-thing", kAuditor), 404, "no such endpoint");
+  ExpectError(Get("/api/v1/cases?limit=%ff", kAuditor), 400, "not valid UTF-8");
+  ExpectError(Get("/api/v1/cases?state=%C3", kAuditor), 400, "not valid UTF-8");
+  ExpectError(Get("/api/v1/cases/GA%C3", kAuditor), 400, "not valid UTF-8");
+  ExpectError(Post("/api/v1/workflows/validate", kAdmin, "name: \xff\n"), 400, "not valid UTF-8");
+  ExpectError(Get("/api/v1/cases?" + std::string(10000, 'a') + "=1", kAuditor), 414, "too long");
+}
+
+TEST_F(ApiTest, AGarbledRequestLineIsAnswered400AndTheServerGoesOn) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string garbage = "\x01\x02 GARBAGE\r\n\r\n";
+  ASSERT_EQ(write(fd, garbage.data(), garbage.size()), static_cast<ssize_t>(garbage.size()));
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0)
+    answer.append(buf, static_cast<size_t>(n));
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find(R"("status":400)"), std::string::npos) << answer;
+  Json(Get("/api/v1/cases", kAuditor), 200);
+}
+
+TEST_F(ApiTest, AnOversizedBodyIs413) {
+  ApiOptions options;
+  options.max_body_bytes = 4096;
+  StartServer(options);
+  ExpectError(Post("/api/v1/workflows/validate", kAdmin, std::string(5000, 'a')), 413, "too large");
+  Json(Post("/api/v1/workflows/validate", kAdmin, "name: x\n"), 200);
+}
+
+TEST_F(ApiTest, ListsFilterAndPage) {
+  for (const std::string& id : CaseIds("?workflow=handwerksrolle", kAuditor))
+    EXPECT_EQ(id.rfind("HR-", 0), 0u) << id;
+  EXPECT_EQ(CaseIds("?workflow=handwerksrolle", kAuditor).size(), 4u);
+  EXPECT_EQ(CaseIds("?outcome=deemed_approved", kAuditor),
+            std::vector<std::string>{"HR-2026-0002"});
+  EXPECT_EQ(CaseIds("?state=fiktiv_eingetragen&workflow=handwerksrolle", kAuditor),
+            std::vector<std::string>{"HR-2026-0002"});
+  EXPECT_TRUE(CaseIds("?state=fiktiv_eingetragen&workflow=bauantrag", kAuditor).empty());
+  std::vector<std::string> january =
+      CaseIds("?opened_from=2026-01-01T00:00:00Z&opened_to=2026-02-01T00:00:00Z", kAuditor);
+  EXPECT_EQ(january.size(), 5u);
+  for (const std::string& id : january)
+    EXPECT_EQ(id.rfind("GA-2026-", 0), 0u) << id;
+  // Running deadlines: one case of the shipped samples still has one.
+  Value all = Json(Get("/api/v1/cases?limit=1000", kAuditor), 200);
+  size_t with_deadline = 0;
+  for (const Value& c : all["cases"].items())
+    with_deadline += c["next_deadline"].is_null() ? 0 : 1;
+  EXPECT_EQ(CaseIds("?deadline_before=2100-01-01T00:00:00Z", kAuditor).size(), with_deadline);
+  EXPECT_TRUE(CaseIds("?deadline_before=2000-01-01T00:00:00Z", kAuditor).empty());
+
+  // Pages of 3 walk every case once, in order.
+  std::vector<std::string> walked;
+  std::string cursor;
+  for (int page = 0; page < 100; ++page) {
+    Value v = Json(
+        Get("/api/v1/cases?limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor), kAuditor), 200);
+    for (const Value& c : v["cases"].items())
+      walked.push_back(c["case"].as_string());
+    if (v["next_cursor"].is_null()) break;
+    cursor = v["next_cursor"].as_string();
+  }
+  std::vector<std::string> expected;
+  for (const Value& c : all["cases"].items())
+    expected.push_back(c["case"].as_string());
+  EXPECT_EQ(walked, expected);
+  EXPECT_GT(expected.size(), 3u);
+}
+
+TEST_F(ApiTest, ShowHistoryAndVerifyAnswerWhatTheStoreHolds) {
+  for (const char* token : {kAdmin, kAuditor}) {
+    Value shown = Json(Get("/api/v1/cases/HR-2026-0002", token), 200);
+    auto s = core::LoadCaseState(*store_, "HR-2026-0002");
+    ASSERT_TRUE(s.ok() && s->has_value());
+    EXPECT_EQ(shown, runtime::StateToValue(**s));
+  }
+  Value history = Json(Get("/api/v1/cases/HR-2026-0002/history", kAuditor), 200);
+  auto stored = core::ReadHistory(*store_, "HR-2026-0002");
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(history["events"].size(), stored->size());
+  for (size_t i = 0; i < stored->size(); ++i) {
+    const Value& e = history["events"].items()[i];
+    EXPECT_EQ(e["seq"].as_int(), static_cast<int64_t>(i + 1));
+    EXPECT_EQ(e["hash"].as_string(), ToHex((*stored)[i].hash));
+  }
+  Value verify = Json(Get("/api/v1/cases/HR-2026-0002/verify", kAuditor), 200);
+  EXPECT_TRUE(verify["ok"].as_bool());
+  EXPECT_TRUE(verify["chain_intact"].as_bool());
+  EXPECT_EQ(verify["events"].as_int(), static_cast<int64_t>(stored->size()));
+
+  // A tampered event is a finding, not an error.
+  ASSERT_TRUE(store_->OverwriteEventPayloadForTest("HR-2026-0002", 3, "tampered").ok());
+  Value tampered = Json(Get("/api/v1/cases/HR-2026-0002/verify", kAuditor), 200);
+  EXPECT_FALSE(tampered["ok"].as_bool());
+  EXPECT_FALSE(tampered["chain_intact"].as_bool());
+  EXPECT_NE(tampered["error"].as_string().find("HR-2026-0002"), std::string::npos)
+      << tampered.ToJson();
+}
+
+TEST_F(ApiTest, StateAtATimeOrSequenceNumberIsReplayedFromTheLog) {
+  Value before =
+      Json(Get("/api/v1/cases/HR-2026-0002/state?at=2026-10-12T21:59:59Z", kAuditor), 200);
+  EXPECT_EQ(before["state"]["state"].as_string(), "pruefung");
+  EXPECT_TRUE(before["state"]["outcome"].is_null());
+  Value after =
+      Json(Get("/api/v1/cases/HR-2026-0002/state?at=2026-10-12T22:00:00Z", kAuditor), 200);
+  EXPECT_EQ(after["state"]["outcome"].as_string(), "deemed_approved");
+  Value first = Json(Get("/api/v1/cases/HR-2026-0002/state?seq=1", kAuditor), 200);
+  EXPECT_EQ(first["seq"].as_int(), 1);
+  EXPECT_EQ(first["state"]["state"].as_string(), "");
+  ExpectError(Get("/api/v1/cases/HR-2026-0002/state?at=2000-01-01T00:00:00Z", kAuditor), 404,
+              "no events");
+  // A participant's view at a moment holds only what was disclosed by then.
+  Value early = Json(Get("/api/v1/cases/GA-2026-0001/state?seq=1", kIhk), 200);
+  EXPECT_EQ(early["state"]["application"].size(), 0u);
+}
+
+TEST_F(ApiTest, ExportsAsJsonCsvAndHtml) {
+  Value json = Json(Get("/api/v1/cases/GA-2026-0001/export?format=json", kAuditor), 200);
+  EXPECT_EQ(json["case"]["case"].as_string(), "GA-2026-0001");
+  auto stored = core::ReadHistory(*store_, "GA-2026-0001");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(json["events"].size(), stored->size());
+  EXPECT_EQ(json["generated_at"].as_string(), "2029-01-02T03:04:05Z");
+
+  auto csv = Get("/api/v1/cases/GA-2026-0001/export?format=csv", kAuditor);
+  ASSERT_TRUE(csv);
+  EXPECT_EQ(csv->status, 200);
+  EXPECT_EQ(csv->get_header_value("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_EQ(csv->body.rfind("seq,time,type,cause,organisation,data\r\n", 0), 0u);
+  EXPECT_EQ(static_cast<size_t>(std::count(csv->body.begin(), csv->body.end(), '\n')),
+            stored->size() + 1);
+
+  auto html = Get("/api/v1/cases/GA-2026-0001/export?format=html", kAuditor);
+  ASSERT_TRUE(html);
+  EXPECT_EQ(html->status, 200);
+  EXPECT_EQ(html->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(html->body.rfind("<!DOCTYPE html>", 0), 0u);
+  for (const char* part :
+       {"Fallakte GA-2026-0001", "Verlauf", "Mitteilungen", "Fristen", "ihk-kiel", "notified"})
+    EXPECT_NE(html->body.find(part), std::string::npos) << part;
+  EXPECT_EQ(html->get_header_value("Content-Disposition"),
+            "attachment; filename=\"GA-2026-0001.html\"");
+}
+
+TEST_F(ApiTest, ValidateNamesLineAndColumn) {
+  Value ok = Json(
+      Post("/api/v1/workflows/validate", kAdmin, ReadFile(kRepo + "/workflows/bauantrag.yaml")),
+      200);
+  EXPECT_TRUE(ok["valid"].as_bool()) << ok.ToJson();
+  EXPECT_EQ(ok["name"].as_string(), "bauantrag");
+  Value bad =
+      Json(Post("/api/v1/workflows/validate", kAdmin, "name: x\nversion: one\nstates: [\n"), 200);
+  EXPECT_FALSE(bad["valid"].as_bool());
+  ASSERT_GT(bad["errors"].size(), 0u);
+  const Value& e = bad["errors"].items()[0];
+  EXPECT_GT(e["line"].as_int(), 0);
+  EXPECT_GT(e["column"].as_int(), 0);
+  EXPECT_FALSE(e["message"].as_string().empty());
+  // Nothing was deployed.
+  EXPECT_EQ(Json(Get("/api/v1/workflows", kAdmin), 200)["workflows"].size(),
+            registry_.All().size());
+}
+
+TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
+  std::string yaml = ReadFile(kRepo + "/workflows/gewerbeanmeldung.yaml");
+  size_t at = yaml.find("\nversion: 1\n");
+  ASSERT_NE(at, std::string::npos);
+  std::string v2 = yaml;
+  v2.replace(at, 12, "\nversion: 2\n");
+  Value deployed = Json(Post("/api/v1/workflows", kAdmin, v2), 201);
+  EXPECT_EQ(deployed["version"].as_int(), 2);
+  ExpectError(Post("/api/v1/workflows", kAdmin, v2), 409, "not newer");
+  ExpectError(Post("/api/v1/workflows", kAdmin, yaml), 409, "not newer");
+  Value invalid = Json(Post("/api/v1/workflows", kAdmin, "name: x\n"), 400);
+  EXPECT_GT(invalid["errors"].size(), 0u);
+
+  std::set<int> versions;
+  Value workflows = Json(Get("/api/v1/workflows", kIhk), 200);
+  for (const Value& w : workflows["workflows"].items()) {
+    if (w["name"].as_string() == "gewerbeanmeldung") versions.insert(w["version"].as_int());
+  }
+  EXPECT_EQ(versions, (std::set<int>{1, 2}));
+
+  // Stored: a registry built at the next start has version 2.
+  dsl::Registry restarted = registry_;
+  ASSERT_TRUE(core::AddDeployedDefinitions(*store_, directory_.get(), &restarted).ok());
+  ASSERT_NE(restarted.Find("gewerbeanmeldung", 2), nullptr);
+  // A running engine takes it up between batches (as `amtsweg run --listen` does), once.
+  dsl::Registry live = registry_;
+  ManualClock clock(0);
+  core::Engine engine(*store_, live, *directory_, clock);
+  ASSERT_TRUE(engine.Open().ok());
+  size_t taken = 0;
+  ASSERT_TRUE(catalog_->TakeDeployed(&live, &taken).ok());
+  EXPECT_EQ(taken, 1u);
+  ASSERT_NE(live.Find("gewerbeanmeldung", 2), nullptr);
+  ASSERT_TRUE(catalog_->TakeDeployed(&live, &taken).ok());
+  EXPECT_EQ(taken, 1u);
+  // New cases open on version 2; old ones stay on version 1.
+  std::string line = ReadFile(kRepo + "/workflows/samples/01-gewerbeanmeldung.jsonl");
+  line = line.substr(0, line.find('\n'));
+  for (auto [from, to] : {std::pair<std::string, std::string>{"GA-2026-0001", "GA-2029-0001"},
+                          {"01-gewerbeanmeldung-0001", "api-test-0001"},
+                          {"2026-01-05T08:10:00Z", "2029-01-05T08:10:00Z"}}) {
+    line.replace(line.find(from), from.size(), to);
+  }
+  std::string input_path = dir_ + "/new.jsonl";
+  std::ofstream(input_path) << line << "\n";
+  auto src = connectors::FileSource::Open(input_path, 256 * 1024);
+  ASSERT_TRUE(src.ok());
+  ASSERT_TRUE(engine.Drain(**src, nullptr, 10).ok());
+  EXPECT_EQ(Json(Get("/api/v1/cases/GA-2029-0001", kAuditor), 200)["version"].as_int(), 2);
+  EXPECT_EQ(Json(Get("/api/v1/cases/GA-2026-0001", kAuditor), 200)["version"].as_int(), 1);
+}
+
+TEST_F(ApiTest, ReadsOfCaseDataAreInTheAccessLog) {
+  Json(Get("/api/v1/cases/GA-2026-0001", kIhk), 200);
+  Get("/api/v1/cases/BA-2026-0001/history", kIhk);
+  Json(Get("/api/v1/cases?workflow=bauantrag", kAuditor), 200);
+  Json(Get("/api/v1/workflows", kIhk), 200);  // no case data: not recorded
+  Get("/api/v1/cases", "wrong");              // not authenticated: not a read
+
+  Value log = Json(Get("/api/v1/access-log", kAuditor), 200);
+  ASSERT_EQ(log["records"].size(), 3u) << log.ToJson();
+  const Value& first = log["records"].items()[0];
+  EXPECT_EQ(first["seq"].as_int(), 1);
+  EXPECT_EQ(first["principal"].as_string(), "ihk");
+  EXPECT_EQ(first["role"].as_string(), "participant");
+  EXPECT_EQ(first["organisation"].as_string(), "ihk-kiel");
+  EXPECT_EQ(first["method"].as_string(), "GET");
+  EXPECT_EQ(first["path"].as_string(), "/api/v1/cases/GA-2026-0001");
+  EXPECT_EQ(first["case"].as_string(), "GA-2026-0001");
+  EXPECT_EQ(first["status"].as_int(), 200);
+  EXPECT_EQ(first["at"].as_string(), "2029-01-02T03:04:05Z");
+  const Value& denied = log["records"].items()[1];
+  EXPECT_EQ(denied["case"].as_string(), "BA-2026-0001");
+  EXPECT_EQ(denied["status"].as_int(), 404);
+  const Value& list = log["records"].items()[2];
+  EXPECT_EQ(list["role"].as_string(), "auditor");
+  EXPECT_EQ(list["path"].as_string(), "/api/v1/cases?workflow=bauantrag");
+  EXPECT_TRUE(list["case"].is_null());
+
+  // Paged, and it survives a restart of the store.
+  Value page = Json(Get("/api/v1/access-log?limit=2", kAuditor), 200);
+  EXPECT_EQ(page["records"].size(), 2u);
+  EXPECT_EQ(page["next_cursor"].as_string(), "2");
+  server_.reset();
+  catalog_.reset();
+  store_.reset();
+  auto st = store::Store::Open(dir_ + "/data");
+  ASSERT_TRUE(st.ok());
+  store_ = std::move(st).value();
+  catalog_ = std::make_unique<core::Catalog>(*store_, *directory_, registry_);
+  StartServer();
+  Value rest = Json(Get("/api/v1/access-log?cursor=2", kAuditor), 200);
+  ASSERT_EQ(rest["records"].size(), 1u);
+  EXPECT_EQ(rest["records"].items()[0]["seq"].as_int(), 3);
+  Json(Get("/api/v1/cases/HR-2026-0001", kAuditor), 200);
+  Value after = Json(Get("/api/v1/access-log?cursor=3", kAuditor), 200);
+  ASSERT_EQ(after["records"].size(), 1u);
+  EXPECT_EQ(after["records"].items()[0]["seq"].as_int(), 4);
+}
+
+TEST_F(ApiTest, DeadLettersAreListedAndFetchedByNumber) {
+  Value list = Json(Get("/api/v1/dead-letters?limit=1000", kAuditor), 200);
+  ASSERT_GT(list["dead_letters"].size(), 1u);
+  Value one = Json(Get("/api/v1/dead-letters/2", kAdmin), 200);
+  EXPECT_EQ(one, list["dead_letters"].items()[1]);
+  ExpectError(Get("/api/v1/dead-letters/999999", kAuditor), 404, "no dead letter");
+  Value page = Json(Get("/api/v1/dead-letters?limit=1", kAuditor), 200);
+  EXPECT_EQ(page["dead_letters"].size(), 1u);
+  EXPECT_EQ(page["next_cursor"].as_string(), "1");
+}
+
+TEST_F(ApiTest, ServesReadsWhileTheEngineWritesTheSameStore) {
+  // As in `amtsweg run --listen`: the engine commits new cases on this thread while a client
+  // reads on another. Every answer is complete and the case count never goes back.
+  std::string line = ReadFile(kRepo + "/workflows/samples/01-gewerbeanmeldung.jsonl");
+  line = line.substr(0, line.find('\n'));
+  std::string input_path = dir_ + "/many.jsonl";
+  constexpr int kNew = 300;
+  {
+    std::ofstream out(input_path);
+    for (int i = 0; i < kNew; ++i) {
+      std::string l = line;
+      std::string id = "GA-2030-" + std::to_string(1000 + i);
+      l.replace(l.find("GA-2026-0001"), 12, id);
+      l.replace(l.find("01-gewerbeanmeldung-0001"), 24, "concurrent-" + std::to_string(1000 + i));
+      out << l << "\n";
+    }
+  }
+  const size_t before = CaseIds("?limit=1000", kAuditor).size();
+  std::atomic<bool> done{false};
+  std::vector<std::string> problems;
+  size_t reads = 0;
+  std::thread reader([&] {
+    httplib::Client client("127.0.0.1", server_->port());
+    httplib::Headers h = {{"Authorization", std::string("Bearer ") + kAuditor}};
+    size_t last = 0;
+    // At least a few reads, then until the writer is done.
+    while (reads < 5 || !done.load()) {
+      auto r = client.Get("/api/v1/cases?limit=1000", h);
+      auto e = client.Get("/api/v1/cases/GA-2026-0001/history", h);
+      ++reads;
+      if (!r || r->status != 200 || !e || e->status != 200) {
+        problems.push_back("a read failed");
+        break;
+      }
+      Result<Value> v = Value::ParseJson(r->body);
+      if (!v.ok()) {
+        problems.push_back("not JSON: " + r->body.substr(0, 200));
+        break;
+      }
+      size_t n = (*v)["cases"].size();
+      if (n < last) problems.push_back("the case count went back");
+      last = n;
+    }
+  });
+  {
+    ManualClock clock(0);
+    core::Engine engine(*store_, registry_, *directory_, clock);
+    ASSERT_TRUE(engine.Open().ok());
+    auto src = connectors::FileSource::Open(input_path, 256 * 1024);
+    ASSERT_TRUE(src.ok());
+    Status s = engine.Drain(**src, nullptr, 10);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+  done.store(true);
+  reader.join();
+  EXPECT_TRUE(problems.empty()) << problems.front();
+  EXPECT_GE(reads, 5u);
+  EXPECT_EQ(CaseIds("?limit=1000", kAuditor).size(), before + kNew);
+}
+
+}  // namespace
+}  // namespace amtsweg::http

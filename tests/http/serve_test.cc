@@ -1,0 +1,175 @@
+// `amtsweg serve` and `amtsweg run --listen` as processes: they print where they listen, answer
+// through a real client and stop cleanly on SIGTERM; `amtsweg token` makes lines they accept.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/common/value.h"
+
+namespace amtsweg {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kRepo = AMTSWEG_SOURCE_DIR;
+const std::string kBinary = AMTSWEG_BINARY;
+const std::string kDirectory = kRepo + "/workflows/directory/schleswig-holstein.yaml";
+
+// Runs the binary to its end; returns exit code and standard output.
+std::pair<int, std::string> RunToEnd(const std::string& args) {
+  FILE* p = popen((kBinary + " " + args + " 2>/dev/null").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+    out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// A child process whose standard output or error (`from_fd`) is read line by line.
+class Child {
+ public:
+  Child(const std::vector<std::string>& args, int from_fd) {
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], from_fd);
+      close(fds[0]);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(kBinary.c_str()));
+      for (const std::string& a : args)
+        argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(kBinary.c_str(), argv.data());
+      _exit(127);
+    }
+    close(fds[1]);
+    in_ = fdopen(fds[0], "r");
+  }
+  ~Child() {
+    if (pid_ > 0) Stop();
+    if (in_ != nullptr) fclose(in_);
+  }
+  // The next line containing `marker` (blocks until the child writes it or exits).
+  std::string LineWith(const std::string& marker) {
+    char buf[4096];
+    while (fgets(buf, sizeof(buf), in_) != nullptr) {
+      std::string line(buf);
+      if (line.find(marker) != std::string::npos) return line;
+    }
+    return "";
+  }
+  // SIGTERM, then the exit code. Reads what the child still writes, so that it never blocks
+  // on a full pipe while stopping.
+  int Stop() {
+    kill(pid_, SIGTERM);
+    char buf[4096];
+    while (fgets(buf, sizeof(buf), in_) != nullptr) {
+    }
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* in_ = nullptr;
+};
+
+int PortOf(const std::string& line) {
+  size_t colon = line.rfind(':');
+  return colon == std::string::npos ? -1 : std::atoi(line.c_str() + colon + 1);
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = fs::temp_directory_path().string() + "/amtsweg-serve-XXXXXX";
+    dir_ = mkdtemp(tmpl.data());
+    auto [code, out] = RunToEnd("token --name pruefer --role auditor");
+    ASSERT_EQ(code, 0);
+    // "token: T\n  - {name: pruefer, ...}\n"
+    std::istringstream lines(out);
+    std::string first, second;
+    std::getline(lines, first);
+    std::getline(lines, second);
+    ASSERT_EQ(first.rfind("token: ", 0), 0u) << out;
+    token_ = first.substr(7);
+    std::ofstream(dir_ + "/principals.yaml") << "principals:\n" << second << "\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Value Cases(int port) {
+    httplib::Client client("127.0.0.1", port);
+    auto r = client.Get("/api/v1/cases?limit=1000", {{"Authorization", "Bearer " + token_}});
+    EXPECT_TRUE(r);
+    if (!r) return Value();
+    EXPECT_EQ(r->status, 200) << r->body;
+    Result<Value> v = Value::ParseJson(r->body);
+    EXPECT_TRUE(v.ok());
+    return v.ok() ? *v : Value();
+  }
+
+  std::string dir_;
+  std::string token_;
+};
+
+TEST_F(ServeTest, RunListenAndServeAnswerWithTheTokenOfAmtswegToken) {
+  const std::string sample = kRepo + "/workflows/samples/01-gewerbeanmeldung.jsonl";
+  {
+    // Following the file (no --until-idle) until SIGTERM, with the API beside the engine.
+    Child run({"run", "--workflows", kRepo + "/workflows", "--directory", kDirectory, "--data-dir",
+               dir_ + "/data", "--source", "file:" + sample, "--listen", "127.0.0.1:0",
+               "--principals", dir_ + "/principals.yaml"},
+              STDERR_FILENO);
+    int port = PortOf(run.LineWith("api: listening on 127.0.0.1:"));
+    ASSERT_GT(port, 0);
+    Value v = Cases(port);
+    EXPECT_LE(v["cases"].size(), 5u);  // however far the engine got
+    EXPECT_EQ(run.Stop(), 0);
+  }
+  // Whatever the first run had not read yet: the store continues from its stored position.
+  EXPECT_EQ(RunToEnd("run --workflows " + kRepo + "/workflows --directory " + kDirectory +
+                     " --data-dir " + dir_ + "/data --source file:" + sample + " --until-idle -q")
+                .first,
+            0);
+  Child serve({"serve", "--data", dir_ + "/data", "--directory", kDirectory, "--principals",
+               dir_ + "/principals.yaml", "--listen", "127.0.0.1:0"},
+              STDOUT_FILENO);
+  int port = PortOf(serve.LineWith("listening on 127.0.0.1:"));
+  ASSERT_GT(port, 0);
+  EXPECT_EQ(Cases(port)["cases"].size(), 5u);
+  httplib::Client client("127.0.0.1", port);
+  auto wrong = client.Get("/api/v1/cases", {{"Authorization", "Bearer nope"}});
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_EQ(serve.Stop(), 0);
+}
+
+TEST_F(ServeTest, BadApiOptionsAreUsageErrors) {
+  const std::string common = " --directory " + kDirectory + " --data " + dir_;
+  EXPECT_EQ(RunToEnd("serve" + common + " --principals " + kDirectory).first, 2);
+  EXPECT_EQ(
+      RunToEnd("serve" + common + " --principals " + dir_ + "/principals.yaml --listen nowhere")
+          .first,
+      2);
+  EXPECT_EQ(RunToEnd("run --workflows " + kRepo + "/workflows --directory " + kDirectory +
+                     " --data-dir " + dir_ +
+                     "/d --advance-to 2026-01-01T00:00:00Z --listen "
+                     "127.0.0.1:0")
+                .first,
+            2);
+}
+
+}  // namespace
+}  // namespace amtsweg
