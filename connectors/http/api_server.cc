@@ -654,6 +654,31 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
+  // Public: figures without personal data, for anyone (no token, no access record).
+  void PublicRoutes(report::Monitor& monitor) {
+    server.Get("/metrics", [&monitor](const httplib::Request&, httplib::Response& res) {
+      Result<std::string> text = monitor.Metrics();
+      if (!text.ok()) {
+        spdlog::error("api: /metrics: {}", text.status().ToString());
+        Send(res, {500, "metrics are not available: " + text.status().message(), {}});
+        return;
+      }
+      res.set_content(std::move(text).value(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server.Get("/status", [this, &monitor](const httplib::Request&, httplib::Response& res) {
+      Result<std::string> page = monitor.StatusPage(clock.Now());
+      if (!page.ok()) {
+        spdlog::error("api: /status: {}", page.status().ToString());
+        Send(res, {500, "the status page is not available: " + page.status().message(), {}});
+        return;
+      }
+      res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+      res.set_content(std::move(page).value(), "text/html; charset=utf-8");
+    });
+    server.Get(
+        "/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/status"); });
+  }
+
   void Routes() {
     auto bind = [this](auto method) {
       return [this, method](Call& c, httplib::Response& r) { return (this->*method)(c, r); };
@@ -677,6 +702,7 @@ struct ApiServer::Impl {
           bind(&Impl::DeadLetter));
     Route("GET", "/api/v1/access-log", kAuditor, {"limit", "cursor"}, false,
           bind(&Impl::AccessLog));
+    if (options.monitor != nullptr) PublicRoutes(*options.monitor);
 
     server.set_error_handler(httplib::Server::HandlerWithResponse(
         [](const httplib::Request& req, httplib::Response& res) {

@@ -23,6 +23,7 @@
 #include "engine/common/status.h"
 #include "engine/core/catalog.h"
 #include "engine/dsl/directory.h"
+#include "engine/report/monitor.h"
 #include "engine/store/store.h"
 
 namespace amtsweg::http {
@@ -33,6 +34,9 @@ struct ApiOptions {
   size_t max_body_bytes = 1 << 20;  // larger request bodies get 413
   size_t threads = 4;               // worker threads
   size_t max_list_limit = 1000;     // the largest `limit` of list endpoints
+  // Public monitoring without a token: GET /metrics (Prometheus text) and GET /status (the German
+  // status page; GET / redirects there). Not served when null. Borrowed.
+  report::Monitor* monitor = nullptr;
 };
 
 // Parses "HOST:PORT" (port 0..65535). InvalidArgument saying what is wrong.

@@ -32,6 +32,7 @@
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"
 #include "engine/dsl/loader.h"
+#include "engine/report/monitor.h"
 #include "engine/runtime/case_state.h"
 #include "engine/store/store.h"
 
@@ -376,7 +377,15 @@ int Run(const RunArgs& args) {
   // this one). Definitions it deploys are stored, and taken up between batches (take_deployed).
   std::unique_ptr<core::Catalog> catalog;
   std::unique_ptr<http::ApiServer> api;
+  // Public /metrics and /status beside the API, fed by the engine loop after each batch.
+  std::unique_ptr<report::Monitor> monitor;
+  std::unique_ptr<report::BatchLatencyRecorder> latency;
   if (principals != nullptr) {
+    report::StatusPageOptions page;
+    page.service_names = report::ServiceNames(loaded.registry);
+    monitor = std::make_unique<report::Monitor>(**st, std::move(page));
+    latency = std::make_unique<report::BatchLatencyRecorder>(monitor->latency());
+    api_options.monitor = monitor.get();
     catalog = std::make_unique<core::Catalog>(**st, **directory, loaded.registry);
     Result<std::unique_ptr<http::ApiServer>> server =
         http::ApiServer::Start(api_options, **st, *catalog, **directory, *principals, wall_clock);
@@ -404,6 +413,10 @@ int Run(const RunArgs& args) {
   };
   auto report = [&](const core::EngineStats& s) {
     take_deployed();
+    if (monitor != nullptr) {
+      (*latency)(s);
+      monitor->Update(s, engine.outbox_backlog());
+    }
     if (!progress.Due()) return;
     std::fprintf(stderr, "\r%llu inputs, %llu cases opened, %llu dead letters, %.0f inputs/s   ",
                  static_cast<unsigned long long>(s.inputs),
@@ -914,6 +927,10 @@ int Serve(const ServeArgs& args) {
   if (!st.ok()) return Fail(st.status(), "serve");
   if (Status s = core::AddDeployedDefinitions(**st, directory->get(), &registry); !s.ok())
     return Fail(s, "definitions deployed through the API");
+  report::StatusPageOptions page;
+  page.service_names = report::ServiceNames(registry);
+  report::Monitor monitor(**st, std::move(page));
+  api_options.monitor = &monitor;
   core::Catalog catalog(**st, **directory, std::move(registry));
   SystemClock clock;
   Result<std::unique_ptr<http::ApiServer>> server =

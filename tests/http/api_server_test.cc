@@ -528,6 +528,46 @@ TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   EXPECT_EQ(Json(Get("/api/v1/cases/GA-2026-0001", kAuditor), 200)["version"].as_int(), 1);
 }
 
+// /metrics and /status are public (no token), carry no personal data and are not case reads.
+TEST_F(ApiTest, MetricsAndStatusPageArePublicWhenAMonitorIsGiven) {
+  // Without a monitor they are not served.
+  EXPECT_EQ(Get("/metrics", "")->status, 404);
+  EXPECT_EQ(Get("/status", "")->status, 404);
+
+  report::StatusPageOptions page;
+  page.service_names = report::ServiceNames(registry_);
+  report::Monitor monitor(*store_, page, std::chrono::milliseconds(0));
+  ApiOptions options;
+  options.monitor = &monitor;
+  StartServer(options);
+
+  httplib::Result metrics = Get("/metrics", "");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  Result<std::string> expected = monitor.Metrics();
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(metrics->body, *expected);
+  EXPECT_NE(metrics->body.find("# TYPE amtsweg_cases_opened_total counter"), std::string::npos);
+
+  httplib::Result status = Get("/status", "");
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->status, 200);
+  Result<std::string> want = monitor.StatusPage(clock_.Now());
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(status->body, *want);
+  EXPECT_NE(status->body.find("datetime=\"2029-01-02T03:04:05"), std::string::npos);
+  EXPECT_NE(status->body.find("Gewerbeanmeldung"), std::string::npos);
+
+  httplib::Result root = Get("/", "");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->status, 302);
+  EXPECT_EQ(root->get_header_value("Location"), "/status");
+
+  Value log = Json(Get("/api/v1/access-log", kAuditor), 200);
+  EXPECT_EQ(log["records"].size(), 0u) << log.ToJson();
+}
+
 TEST_F(ApiTest, ReadsOfCaseDataAreInTheAccessLog) {
   Json(Get("/api/v1/cases/GA-2026-0001", kIhk), 200);
   Get("/api/v1/cases/BA-2026-0001/history", kIhk);
