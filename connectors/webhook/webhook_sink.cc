@@ -97,6 +97,7 @@ bool WebhookSink::Impl::Post(std::map<std::string, std::unique_ptr<httplib::Clie
     client->set_read_timeout(options.read_timeout);
     client->set_write_timeout(options.read_timeout);
     client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);  // headers and body leave without waiting for an ACK
     client->enable_server_certificate_verification(true);
     if (!options.ca_file.empty()) client->set_ca_cert_path(options.ca_file);
   }

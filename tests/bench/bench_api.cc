@@ -62,6 +62,7 @@ Load Measure(int port, size_t clients, double seconds, const std::string& token,
       std::mt19937_64 rng(seed + c);
       httplib::Client client("127.0.0.1", port);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
       httplib::Headers headers = {{"Authorization", "Bearer " + token}};
       Load& l = per[c];
       while (Seconds() - start < seconds) {
@@ -198,6 +199,7 @@ int Main(int argc, char** argv) {
   // Ceiling: a bare server answering a fixed body of the median history size.
   std::string body(history.micros.empty() ? 1000 : history.bytes / history.micros.size(), 'x');
   httplib::Server bare;
+  bare.set_tcp_nodelay(true);  // as ApiServer
   bare.Get("/.*", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(body, "application/json");
   });
