@@ -416,6 +416,7 @@ int Run(const RunArgs& args) {
     if (monitor != nullptr) {
       (*latency)(s);
       monitor->Update(s, engine.outbox_backlog());
+      if (webhook_sink != nullptr) monitor->SetWebhookBacklog(webhook_sink->stats().queued);
     }
     if (!progress.Due()) return;
     std::fprintf(stderr, "\r%llu inputs, %llu cases opened, %llu dead letters, %.0f inputs/s   ",
