@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/common/html.h"
 #include "engine/common/time.h"
 #include "engine/common/value.h"
 
@@ -30,8 +31,6 @@ std::string ExportCsv(const CaseFile& file);
 // A self-contained HTML5 document without scripts.
 std::string ExportHtml(const CaseFile& file);
 
-// &, <, >, " and ' as character references.
-std::string HtmlEscape(std::string_view text);
 // A CSV cell: quoted when it contains a comma, quote or line break; formula prefixes defused.
 std::string CsvCell(std::string_view text);
 

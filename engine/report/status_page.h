@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/common/html.h"
 #include "engine/common/time.h"
 #include "engine/report/statistics.h"
 
@@ -31,8 +32,5 @@ struct StatusPageOptions {
 
 // The page for these cases.
 std::string RenderStatusPage(const std::vector<CaseFacts>& facts, const StatusPageOptions& options);
-
-// Text escaped for HTML element content and quoted attribute values.
-std::string HtmlEscape(std::string_view text);
 
 }  // namespace amtsweg::report
