@@ -136,7 +136,9 @@ void WebhookSink::Impl::Work() {
       if (backoff.empty()) {
         work_cv.wait(lock);
       } else {
-        work_cv.wait_until(lock, backoff.begin()->first);
+        // A copy: another worker may erase that entry while this one waits.
+        const SteadyTime due = backoff.begin()->first;
+        work_cv.wait_until(lock, due);
       }
       continue;
     }
