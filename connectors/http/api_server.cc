@@ -555,17 +555,6 @@ struct ApiServer::Impl {
 
   // --- dead letters and the access log ------------------------------------------------------
 
-  static Value DeadLetterValue(const store::DeadLetter& d) {
-    return ObjectBuilder()
-        .Add("seq", static_cast<int64_t>(d.seq))
-        .Add("at", FormatTimestamp(d.at))
-        .Add("source", d.source)
-        .Add("position", d.position)
-        .Add("reason", d.reason)
-        .Add("raw", d.raw)
-        .Build();
-  }
-
   std::optional<Failure> Cursor(const Call& call, uint64_t* after) const {
     *after = 0;
     std::optional<std::string> text = call.Param("cursor");
@@ -591,7 +580,7 @@ struct ApiServer::Impl {
         next = Value(std::to_string(d.seq - 1));
         return false;
       }
-      out.push_back(DeadLetterValue(d));
+      out.push_back(core::DeadLetterView(d));
       return true;
     });
     if (!s.ok()) return FromStatus(s);
@@ -612,7 +601,7 @@ struct ApiServer::Impl {
     }
     std::optional<Value> found;
     Status s = store.ScanDeadLetters([&](const store::DeadLetter& d) {
-      if (d.seq == *n) found = DeadLetterValue(d);
+      if (d.seq == *n) found = core::DeadLetterView(d);
       return d.seq < *n;
     });
     if (!s.ok()) return FromStatus(s);

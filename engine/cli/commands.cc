@@ -789,16 +789,7 @@ int DeadLetters(const std::string& data_dir, bool json) {
   Table table({"SEQ", "AT", "SOURCE", "POSITION", "REASON"});
   Status s = (*st)->ScanDeadLetters([&](const store::DeadLetter& d) {
     if (json) {
-      std::cout << ObjectBuilder()
-                       .Add("seq", static_cast<int64_t>(d.seq))
-                       .Add("at", FormatTimestamp(d.at))
-                       .Add("source", d.source)
-                       .Add("position", d.position)
-                       .Add("reason", d.reason)
-                       .Add("raw", d.raw)
-                       .Build()
-                       .ToJson()
-                << "\n";
+      std::cout << core::DeadLetterView(d).ToJson() << "\n";
     } else {
       table.Add({std::to_string(d.seq), FormatTimestamp(d.at), d.source, d.position, d.reason});
     }

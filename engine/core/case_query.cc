@@ -167,6 +167,17 @@ Value FullEventView(const HistoryEntry& e) {
   return Value::Object(std::move(members));
 }
 
+Value DeadLetterView(const store::DeadLetter& d) {
+  return ObjectBuilder()
+      .Add("seq", static_cast<int64_t>(d.seq))
+      .Add("at", FormatTimestamp(d.at))
+      .Add("source", d.source)
+      .Add("position", d.position)
+      .Add("reason", d.reason)
+      .Add("raw", d.raw)
+      .Build();
+}
+
 Value ParticipantCaseView(const runtime::CaseState& s, const std::string& organisation,
                           const std::vector<std::string>& disclosed) {
   const Value full = runtime::StateToValue(s);

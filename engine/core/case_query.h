@@ -91,6 +91,8 @@ std::vector<std::string> DisclosedPaths(const std::vector<HistoryEntry>& history
 // `amtsweg case history` prints it, with its hash.
 Value FullCaseView(const runtime::CaseState& s);
 Value FullEventView(const HistoryEntry& e);
+// A dead letter as `amtsweg dead-letters --json` prints it and the API returns it.
+Value DeadLetterView(const store::DeadLetter& d);
 
 // What `organisation` may see of a case: its identity, workflow, state, outcome and
 // deadlines; of the participants and tasks only its own roles; no case variables; of the
