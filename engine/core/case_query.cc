@@ -250,6 +250,7 @@ std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e,
       data = e.data;
       break;
     case DomainType::kVariableSet:
+    case DomainType::kNotificationUndeliverable:  // nobody was told: the authority's to-do
       return std::nullopt;
     case DomainType::kTaskCompleted: {
       const runtime::TaskState* task = s.FindTask(e.data["task"].as_string());

@@ -361,13 +361,8 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
     AdvanceByLanes(busy_lanes_);
     suppress_outbox_ = suppress;
   }
-  if (!runtime_.KnownType(in.type)) {
-    pending_->delta.rejected++;
-    if (raw != nullptr)
-      DeadLetter(*raw, source_name, "unknown-type",
-                 "no workflow and no engine function handles event type '" + in.type + "'");
-    return;
-  }
+  // Every input, also one of an unknown type, goes to its case: a refusal of input addressed to
+  // an open case is recorded in the case's history (input.rejected) by the runtime.
   bool found = false;
   runtime::CaseState* state = Working(in.subject, &found);
   if (state == nullptr) return;  // store failure, reported by Commit

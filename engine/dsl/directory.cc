@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/common/identifiers.h"
 #include "engine/dsl/loader.h"
 #include "engine/dsl/yaml_util.h"
 
@@ -46,7 +47,7 @@ bool AllOf(std::string_view s, Pred p) {
   return true;
 }
 
-constexpr std::string_view kKinds[] = {"state", "municipal", "chamber", "federal"};
+constexpr std::string_view kKinds[] = {"state", "municipal", "chamber", "federal", "portal"};
 
 Status JoinErrors(const std::vector<Diagnostic>& errors) {
   std::string msg;
@@ -93,8 +94,8 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
       std::map<std::string, SourcePos, std::less<>> seen;
       for (const YAML::Node& item : list) {
         MapReader m(item, "organisation",
-                    {"id", "kind", "name", "functions", "area", "topic", "webhook",
-                     "webhook_secret_env", "webhook_secret_file"},
+                    {"id", "kind", "name", "functions", "area", "seat", "holidays", "sources",
+                     "topic", "webhook", "webhook_secret_env", "webhook_secret_file"},
                     internal::MarkOr(item, list.Mark()), &errors);
         if (!m.ok()) continue;
         Organisation org;
@@ -120,8 +121,9 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
           for (std::string_view k : kKinds)
             known = known || k == org.kind;
           if (!known) {
-            errors.Add(m.ValueMark("kind"), "unknown organisation kind '" + org.kind +
-                                                "'; expected state, municipal, chamber or federal");
+            errors.Add(m.ValueMark("kind"),
+                       "unknown organisation kind '" + org.kind +
+                           "'; expected state, municipal, chamber, federal or portal");
             ok = false;
           }
         }
@@ -155,9 +157,10 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
             size_t i = 0;
             for (const YAML::Node& a : area) {
               const std::string& p = org.area[i];
-              if (p.size() < 1 || p.size() > 8 ||
-                  !AllOf(p, [](char c) { return c >= '0' && c <= '9'; })) {
-                errors.Add(marks[i], "area '" + p + "' must be an AGS prefix of 1 to 8 digits");
+              if (!ids::IsAgsPrefix(p)) {
+                errors.Add(marks[i], "area '" + p +
+                                         "' must be an AGS prefix of 1 to 8 digits (from two "
+                                         "digits on starting with a Land code 01 to 16)");
                 ok = false;
               } else if (!internal::IsQuoted(a)) {
                 // YAML 1.2 tools read 01002 as the number 1002: insist on quotes.
@@ -169,6 +172,51 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
           } else {
             ok = false;
           }
+        }
+        if (m.Has("seat") &&
+            internal::ReadString(m.Get("seat"), m.ValueMark("seat"), "seat", &errors, &org.seat)) {
+          if (!ids::IsAgs(org.seat)) {
+            errors.Add(m.ValueMark("seat"), "seat '" + org.seat +
+                                                "' must be the AGS of the municipality where the "
+                                                "organisation has its seat (8 digits, quoted)");
+            ok = false;
+          } else if (!internal::IsQuoted(m.Get("seat"))) {
+            errors.Add(m.ValueMark("seat"),
+                       "seat '" + org.seat + "' must be quoted (\"" + org.seat + "\")");
+            ok = false;
+          }
+        }
+        if (m.Has("holidays")) {
+          std::vector<YAML::Mark> marks;
+          if (!internal::ReadStringList(m.Get("holidays"), m.ValueMark("holidays"), "holidays",
+                                        &errors, &org.local_holidays, &marks)) {
+            ok = false;
+          }
+        }
+        if (m.Has("sources")) {
+          std::vector<YAML::Mark> marks;
+          if (internal::ReadStringList(m.Get("sources"), m.ValueMark("sources"), "sources", &errors,
+                                       &org.sources, &marks)) {
+            for (size_t i = 0; i < org.sources.size(); ++i) {
+              if (org.sources[i].empty()) {
+                errors.Add(marks[i], "a source must not be empty");
+                ok = false;
+              }
+            }
+          } else {
+            ok = false;
+          }
+          if (org.kind != "portal") {
+            errors.Add(m.KeyMark("sources"),
+                       "'sources' (the CloudEvents sources an online service submits "
+                       "applications from) belong to organisations of kind portal");
+            ok = false;
+          }
+        } else if (org.kind == "portal") {
+          errors.Add(m.mark(), "portal '" + org.id +
+                                   "' needs 'sources': the CloudEvents sources its applications "
+                                   "come from, so that replies to the applicant find it");
+          ok = false;
         }
         if (m.Has("topic") &&
             internal::ReadString(m.Get("topic"), m.ValueMark("topic"), "topic", &errors,
@@ -240,7 +288,17 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
     dir->by_id_.emplace(dir->orgs_[i].id, i);
     for (const std::string& f : dir->orgs_[i].functions)
       dir->by_function_[f].push_back(i);
+    for (const std::string& source : dir->orgs_[i].sources) {
+      auto [it, inserted] = dir->by_source_.emplace(source, i);
+      if (!inserted) {
+        diags.push_back(Diagnostic{name, 0, 0,
+                                   "source '" + source + "' is listed by portals '" +
+                                       dir->orgs_[it->second].id + "' and '" + dir->orgs_[i].id +
+                                       "'"});
+      }
+    }
   }
+  if (!diags.empty()) return JoinErrors(diags);
   return dir;
 }
 
@@ -271,6 +329,11 @@ const Organisation* Directory::Responsible(std::string_view function, std::strin
     }
   }
   return best;
+}
+
+const Organisation* Directory::PortalForSource(std::string_view source) const {
+  auto it = by_source_.find(source);
+  return it == by_source_.end() ? nullptr : &orgs_[it->second];
 }
 
 bool Directory::HasFunction(std::string_view function) const {

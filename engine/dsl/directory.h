@@ -20,12 +20,21 @@ namespace amtsweg::dsl {
 
 struct Organisation {
   std::string id;
-  std::string kind;  // state | municipal | chamber | federal
+  std::string kind;  // state | municipal | chamber | federal | portal
   std::string name;
   std::vector<std::string> functions;
   std::vector<std::string> area;  // AGS prefixes; empty covers every key
-  std::string topic;              // Kafka topic for its projected events (may be empty)
-  std::string webhook;            // webhook URL (may be empty)
+  // AGS of the municipality of its seat: the public holidays there decide the end of the
+  // legal periods it runs (§31 Abs. 3 VwVfG). Empty: the Land of its area.
+  std::string seat;
+  // Public holidays that hold only in parts of a Land and do at its seat (engine/calendar ids,
+  // e.g. "mariae_himmelfahrt").
+  std::vector<std::string> local_holidays;
+  // Portals (online services that submit applications): the CloudEvents `source` values of
+  // their submissions. The applicant of a case is reached through the portal it came from.
+  std::vector<std::string> sources;
+  std::string topic;    // Kafka topic for its projected events (may be empty)
+  std::string webhook;  // webhook URL (may be empty)
   // Where the webhook's signing secret comes from (exactly one is set when `webhook` is): the
   // name of an environment variable, or a file path (relative paths are relative to the
   // directory file). The secret itself never is in the directory file.
@@ -45,11 +54,14 @@ class Directory {
   const Organisation* Responsible(std::string_view function, std::string_view ags) const;
   const std::vector<Organisation>& organisations() const { return orgs_; }
   bool HasFunction(std::string_view function) const;
+  // The portal whose `sources` list `source`, or nullptr.
+  const Organisation* PortalForSource(std::string_view source) const;
 
  private:
   std::vector<Organisation> orgs_;
   std::map<std::string, size_t, std::less<>> by_id_;
   std::map<std::string, std::vector<size_t>, std::less<>> by_function_;  // indexes into orgs_
+  std::map<std::string, size_t, std::less<>> by_source_;                 // portals' sources
 };
 
 }  // namespace amtsweg::dsl

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -656,6 +658,7 @@ int64_t Utf8Length(const std::string& s) {
 }
 
 bool TestNode(const Node& n, const EvalContext& ctx);
+bool Compare(Op op, const Value& a, const Value& b);
 
 const Value* Eval(const Node& n, const EvalContext& ctx, Value* scratch) {
   switch (n.op) {
@@ -710,9 +713,11 @@ bool TestNode(const Node& n, const EvalContext& ctx) {
   }
   // Binary operators on values.
   Value sa, sb;
-  const Value& a = *Eval(*n.children[0], ctx, &sa);
-  const Value& b = *Eval(*n.children[1], ctx, &sb);
-  switch (n.op) {
+  return Compare(n.op, *Eval(*n.children[0], ctx, &sa), *Eval(*n.children[1], ctx, &sb));
+}
+
+bool Compare(Op op, const Value& a, const Value& b) {
+  switch (op) {
     case Op::kEq:
       return a == b;
     case Op::kNe:
@@ -740,6 +745,95 @@ bool TestNode(const Node& n, const EvalContext& ctx) {
   }
 }
 
+// --- Three-valued evaluation (static checks) ---------------------------------------------------
+
+using Known = std::function<bool(std::string_view path)>;
+
+std::string PathText(const Node& n) {
+  std::string text = n.root == Node::Root::kData   ? "data"
+                     : n.root == Node::Root::kVars ? "vars"
+                                                   : "application";
+  for (const std::string& seg : n.segments) {
+    text += '.';
+    text += seg;
+  }
+  return text;
+}
+
+Truth PartialTest(const Node& n, const EvalContext& ctx, const Known& known);
+
+// The value, or nullopt when it depends on an unknown path.
+std::optional<Value> PartialEval(const Node& n, const EvalContext& ctx, const Known& known) {
+  switch (n.op) {
+    case Op::kLiteral:
+      return n.literal;
+    case Op::kPath:
+      if (!known(PathText(n))) return std::nullopt;
+      return *Lookup(n, ctx);
+    case Op::kList: {
+      std::vector<Value> items;
+      for (const auto& c : n.children) {
+        std::optional<Value> v = PartialEval(*c, ctx, known);
+        if (!v.has_value()) return std::nullopt;
+        items.push_back(std::move(*v));
+      }
+      return Value::Array(std::move(items));
+    }
+    case Op::kLen: {
+      std::optional<Value> v = PartialEval(*n.children[0], ctx, known);
+      if (!v.has_value()) return std::nullopt;
+      return Value(v->is_string() ? Utf8Length(v->as_string()) : static_cast<int64_t>(v->size()));
+    }
+    default: {
+      Truth t = PartialTest(n, ctx, known);
+      if (t == Truth::kUnknown) return std::nullopt;
+      return Value(t == Truth::kTrue);
+    }
+  }
+}
+
+Truth Of(bool b) {
+  return b ? Truth::kTrue : Truth::kFalse;
+}
+
+Truth PartialTest(const Node& n, const EvalContext& ctx, const Known& known) {
+  switch (n.op) {
+    case Op::kNot: {
+      Truth t = PartialTest(*n.children[0], ctx, known);
+      return t == Truth::kUnknown ? t : Of(t == Truth::kFalse);
+    }
+    case Op::kAnd: {
+      Truth a = PartialTest(*n.children[0], ctx, known);
+      Truth b = PartialTest(*n.children[1], ctx, known);
+      if (a == Truth::kFalse || b == Truth::kFalse) return Truth::kFalse;
+      return a == Truth::kTrue && b == Truth::kTrue ? Truth::kTrue : Truth::kUnknown;
+    }
+    case Op::kOr: {
+      Truth a = PartialTest(*n.children[0], ctx, known);
+      Truth b = PartialTest(*n.children[1], ctx, known);
+      if (a == Truth::kTrue || b == Truth::kTrue) return Truth::kTrue;
+      return a == Truth::kFalse && b == Truth::kFalse ? Truth::kFalse : Truth::kUnknown;
+    }
+    case Op::kExists:
+      if (!known(PathText(*n.children[0]))) return Truth::kUnknown;
+      return Of(!Lookup(*n.children[0], ctx)->is_null());
+    case Op::kList:
+      return Of(!n.children.empty());
+    case Op::kLiteral:
+    case Op::kPath:
+    case Op::kLen: {
+      std::optional<Value> v = PartialEval(n, ctx, known);
+      return v.has_value() ? Of(Truthy(*v)) : Truth::kUnknown;
+    }
+    default:
+      break;
+  }
+  std::optional<Value> a = PartialEval(*n.children[0], ctx, known);
+  std::optional<Value> b = PartialEval(*n.children[1], ctx, known);
+  if (!a.has_value() || !b.has_value()) return Truth::kUnknown;
+  return Of(Compare(n.op, *a, *b));
+}
+
 }  // namespace
 
 Expression::~Expression() = default;
@@ -764,6 +858,11 @@ Value Expression::Evaluate(const EvalContext& ctx) const {
 
 bool Expression::Test(const EvalContext& ctx) const {
   return TestNode(*root_, ctx);
+}
+
+Truth Expression::TestPartially(const EvalContext& ctx,
+                                const std::function<bool(std::string_view path)>& known) const {
+  return PartialTest(*root_, ctx, known);
 }
 
 }  // namespace amtsweg::dsl

@@ -16,6 +16,7 @@
 // membership in a list, or a substring in a string. Thread-safe once parsed (immutable).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +34,9 @@ struct EvalContext {
   const Value* application = nullptr;  // data of the event that opened the case
 };
 
+// A three-valued answer: whether a condition holds, or that it depends on what is not known.
+enum class Truth { kFalse, kTrue, kUnknown };
+
 class Expression {
  public:
   struct Node;
@@ -43,6 +47,11 @@ class Expression {
   Value Evaluate(const EvalContext& ctx) const;
   // Truthiness of Evaluate: false, null, 0, "" and empty lists/objects are false.
   bool Test(const EvalContext& ctx) const;
+  // For static checks: like Test, but a path (as written, "data.decision") for which `known`
+  // answers false has an unknown value; kUnknown when the answer depends on one. `and`/`or`
+  // follow Kleene's logic (false and unknown = false).
+  Truth TestPartially(const EvalContext& ctx,
+                      const std::function<bool(std::string_view path)>& known) const;
 
   const std::string& text() const { return text_; }
   // Every path the expression reads, as written ("vars.craft", "data.business.ags").

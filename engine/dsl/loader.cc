@@ -5,9 +5,12 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
+#include "engine/common/identifiers.h"
 #include "engine/dsl/yaml_util.h"
 
 namespace amtsweg::dsl {
@@ -69,10 +72,6 @@ bool IsEventType(std::string_view s) {
   });
 }
 
-bool IsLeika(std::string_view s) {
-  return s.size() == 14 && s[0] == '9' && s[1] == '9' && std::all_of(s.begin(), s.end(), IsDigit);
-}
-
 // A reference to a declared name, checked once everything is declared.
 struct Ref {
   std::string name;
@@ -110,6 +109,8 @@ class DefinitionLoader {
     def_->Index();  // the checks below use the lookups
     CheckReferences();
     CheckGraph();
+    CheckTasks();
+    CheckAuthority();
     CheckDirectory();
     if (errors_.count() != error_base_) return nullptr;
     return def_;
@@ -215,10 +216,11 @@ class DefinitionLoader {
   // --- Sections -------------------------------------------------------------------------------
 
   void ParseTop(const YAML::Node& root) {
-    MapReader m(root, "the workflow",
-                {"name", "version", "title", "description", "leika", "roles", "variables",
-                 "deadlines", "start", "states", "on_withdrawal"},
-                top_, &errors_);
+    MapReader m(
+        root, "the workflow",
+        {"name", "version", "title", "description", "leika", "authority", "roles", "variables",
+         "deadlines", "tasks", "start", "states", "on_withdrawal", "on_certificate"},
+        top_, &errors_);
     if (!m.ok()) return;
     Definition& d = *def_;
 
@@ -250,7 +252,7 @@ class DefinitionLoader {
     if (!m.Has("leika")) {
       Error(top_, "missing 'leika' (the 14-digit LeiKa service key, e.g. \"99050012104000\")");
     } else if (Str(m, "leika", &d.leika)) {
-      if (!IsLeika(d.leika)) {
+      if (!ids::IsLeika(d.leika)) {
         Error(m.ValueMark("leika"),
               "leika '" + d.leika + "' must be 14 digits starting with 99 (^99\\d{12}$)");
       } else if (!internal::IsQuoted(m.Get("leika"))) {
@@ -259,9 +261,14 @@ class DefinitionLoader {
       }
     }
 
+    if (m.Has("authority")) {
+      RoleRef(m.Get("authority"), m.ValueMark("authority"), &d.authority);
+      authority_pos_ = PosOf(m.ValueMark("authority"));
+    }
     if (m.Has("roles")) ParseRoles(m);
     if (m.Has("variables")) ParseVariables(m);
     if (m.Has("deadlines")) ParseDeadlines(m);
+    if (m.Has("tasks")) ParseTasks(m);
     if (!m.Has("start")) {
       Error(top_, "missing 'start'");
     } else {
@@ -274,6 +281,15 @@ class DefinitionLoader {
     }
     if (m.Has("on_withdrawal")) {
       ParseActions(m.Get("on_withdrawal"), m.ValueMark("on_withdrawal"), &d.on_withdrawal);
+    }
+    if (m.Has("on_certificate")) {
+      ParseActions(m.Get("on_certificate"), m.ValueMark("on_certificate"), &d.on_certificate);
+      for (const Action& a : d.on_certificate) {
+        if (a.kind != ActionKind::kNotify) {
+          Error(a.pos,
+                "on_certificate runs on the closed case: only 'notify' actions can run there");
+        }
+      }
     }
   }
 
@@ -292,7 +308,25 @@ class DefinitionLoader {
         Error(e.key_node.Mark(), "role '" + role.name + "' is missing 'bind'");
       } else {
         YAML::Node bind = m.Get("bind");
-        if (bind.IsSequence()) {
+        if (bind.IsScalar()) {
+          if (bind.Scalar() != "applicant") {
+            Error(m.ValueMark("bind"),
+                  "'bind' is a binding {organisation: ID} or {function: F, "
+                  "area: EXPR}, a list of them, or 'applicant'");
+          } else {
+            role.applicant = true;
+            if (role.when != nullptr) {
+              Error(m.KeyMark("when"), "role '" + role.name +
+                                           "' is the applicant, the main party of every "
+                                           "procedure (§13 VwVfG): it cannot have 'when'");
+            }
+            if (!applicant_role_.empty()) {
+              Error(m.ValueMark("bind"),
+                    "role '" + applicant_role_ + "' is already bound to the applicant");
+            }
+            applicant_role_ = role.name;
+          }
+        } else if (bind.IsSequence()) {
           if (bind.size() == 0) Error(bind.Mark(), "'bind' must list at least one candidate");
           for (const YAML::Node& c : bind)
             ParseCandidate(c, bind.Mark(), &role);
@@ -398,8 +432,8 @@ class DefinitionLoader {
       d.pos = PosOf(e.key_node.Mark());
       if (!Name(e.key_node, e.key_node.Mark(), "deadline", &d.name)) continue;
       MapReader m(e.value, "deadline '" + d.name + "'",
-                  {"title", "duration", "calendar", "extensions", "max_extension", "extendable_by",
-                   "on_expiry"},
+                  {"title", "duration", "calendar", "authority", "extensions", "max_extension",
+                   "extendable_by", "on_expiry", "on_extension"},
                   e.key_node.Mark(), &errors_);
       if (!m.ok()) continue;
       Str(m, "title", &d.title);
@@ -436,6 +470,21 @@ class DefinitionLoader {
       if (m.Has("extendable_by")) {
         RoleRef(m.Get("extendable_by"), m.ValueMark("extendable_by"), &d.extendable_by);
       }
+      if (m.Has("authority")) {
+        RoleRef(m.Get("authority"), m.ValueMark("authority"), &d.authority);
+        if (!d.legal_calendar) {
+          Error(m.KeyMark("authority"),
+                "'authority' chooses the public holidays of a legal period; deadline '" + d.name +
+                    "' is exact");
+        }
+      }
+      if (m.Has("on_extension")) {
+        ParseActions(m.Get("on_extension"), m.ValueMark("on_extension"), &d.on_extension);
+        if (d.max_extensions == 0) {
+          Error(m.KeyMark("on_extension"),
+                "deadline '" + d.name + "' cannot be extended ('extensions' is 0)");
+        }
+      }
       if (m.Has("on_expiry")) {
         MapReader x(m.Get("on_expiry"), "on_expiry of deadline '" + d.name + "'",
                     {"actions", "to", "effect"}, m.ValueMark("on_expiry"), &errors_);
@@ -447,6 +496,71 @@ class DefinitionLoader {
         }
       }
       def_->deadlines.push_back(std::move(d));
+    }
+  }
+
+  // Response members a task or an answer requires: names usable as `data.<name>`.
+  void Members(const MapReader& m, std::string_view key, std::vector<std::string>* out) {
+    if (!m.Has(key)) return;
+    std::vector<YAML::Mark> marks;
+    if (!internal::ReadStringList(m.Get(key), m.ValueMark(key), key, &errors_, out, &marks)) return;
+    for (size_t i = 0; i < out->size(); ++i) {
+      if (!IsFieldPath((*out)[i]) || (*out)[i].find('.') != std::string::npos) {
+        Error(marks[i], "'" + (*out)[i] + "' must be the name of a response member (e.g. reason)");
+      }
+    }
+  }
+
+  void ParseTasks(const MapReader& top) {
+    MapReader tasks(top.Get("tasks"), "tasks", {}, top.ValueMark("tasks"), &errors_);
+    for (const auto& e : tasks.entries()) {
+      Task t;
+      t.pos = PosOf(e.key_node.Mark());
+      if (!Name(e.key_node, e.key_node.Mark(), "task", &t.name)) continue;
+      if (!e.value.IsDefined() || e.value.IsNull()) {  // `task:` with nothing to declare
+        def_->tasks.push_back(std::move(t));
+        continue;
+      }
+      MapReader m(e.value, "task '" + t.name + "'", {"title", "answer", "answers", "requires"},
+                  e.key_node.Mark(), &errors_);
+      if (!m.ok()) {
+        def_->tasks.push_back(std::move(t));
+        continue;
+      }
+      Str(m, "title", &t.title);
+      Members(m, "requires", &t.required);
+      if (Str(m, "answer", &t.answer) &&
+          (!IsFieldPath(t.answer) || t.answer.find('.') != std::string::npos)) {
+        Error(m.ValueMark("answer"),
+              "'answer' must be the name of the response member that carries the answer "
+              "(e.g. decision)");
+      }
+      if (m.Has("answer") != m.Has("answers")) {
+        Error(m.mark(), "task '" + t.name +
+                            "': 'answer' (the response member) and 'answers' (the values it "
+                            "accepts) go together");
+      }
+      if (m.Has("answers")) {
+        MapReader answers(m.Get("answers"), "answers of task '" + t.name + "'", {},
+                          m.ValueMark("answers"), &errors_);
+        if (answers.ok() && answers.entries().empty()) {
+          Error(answers.mark(), "'answers' must list at least one answer");
+        }
+        for (const auto& a : answers.entries()) {
+          Answer answer;
+          answer.pos = PosOf(a.key_node.Mark());
+          answer.value = ToValue(a.key_node);
+          if (!a.value.IsDefined() || a.value.IsNull()) {
+            t.answers.push_back(std::move(answer));
+            continue;
+          }
+          MapReader body(a.value, "answer '" + a.key + "' of task '" + t.name + "'", {"requires"},
+                         a.key_node.Mark(), &errors_);
+          if (body.ok()) Members(body, "requires", &answer.required);
+          t.answers.push_back(std::move(answer));
+        }
+      }
+      def_->tasks.push_back(std::move(t));
     }
   }
 
@@ -644,12 +758,13 @@ class DefinitionLoader {
     bool request = kind == "request";
     a->kind = request ? ActionKind::kRequest : ActionKind::kNotify;
     std::string k(kind);
-    MapReader m(body, k,
-                request ? std::initializer_list<std::string_view>{"task", "roles", "role", "join",
-                                                                  "fields", "basis", "message"}
-                        : std::initializer_list<std::string_view>{"roles", "role", "fields",
-                                                                  "basis", "message"},
-                body_mark, &errors_);
+    MapReader m(
+        body, k,
+        request ? std::initializer_list<std::string_view>{"task", "roles", "role", "join", "fields",
+                                                          "content", "basis", "message"}
+                : std::initializer_list<std::string_view>{"roles", "role", "fields", "content",
+                                                          "basis", "message"},
+        body_mark, &errors_);
     if (!m.ok()) return;
     // Recipients.
     if (m.Has("role") && m.Has("roles")) {
@@ -674,9 +789,26 @@ class DefinitionLoader {
     } else {
       Error(m.mark(), k + " needs 'roles' (or 'role')");
     }
+    // What else a notification tells: named values of the procedure (decision, reasons, dates).
+    if (m.Has("content")) {
+      MapReader c(m.Get("content"), "content", {}, m.ValueMark("content"), &errors_);
+      if (c.ok() && c.entries().empty()) Error(c.mark(), "'content' must not be empty");
+      for (const auto& e : c.entries()) {
+        if (!IsFieldPath(e.key) || e.key.find('.') != std::string::npos) {
+          Error(e.key_node.Mark(),
+                "content name '" + e.key + "' must match [A-Za-z_][A-Za-z0-9_]*");
+          continue;
+        }
+        ExprPtr value = Expr(e.value, e.key_node.Mark(), e.key);
+        if (value != nullptr) a->content.emplace_back(e.key, std::move(value));
+      }
+    }
     // Data minimisation: every disclosure names its fields and its legal basis.
     if (!m.Has("fields")) {
-      Error(m.mark(), k + " needs 'fields': the application fields the recipients may see");
+      if (request || !m.Has("content")) {
+        Error(m.mark(), k + " needs 'fields': the application fields the recipients may see" +
+                            (request ? "" : " (or 'content': the facts they are told)"));
+      }
     } else {
       std::vector<YAML::Mark> marks;
       if (internal::ReadStringList(m.Get("fields"), m.ValueMark("fields"), "fields", &errors_,
@@ -703,6 +835,7 @@ class DefinitionLoader {
       Error(m.mark(), "request needs 'task'");
     } else if (Name(m.Get("task"), m.ValueMark("task"), "task", &a->task)) {
       declared_tasks_.insert(a->task);
+      request_refs_.push_back({a->task, PosOf(m.ValueMark("task"))});
     }
     a->join = JoinKind::kAll;
     std::string join;
@@ -802,11 +935,188 @@ class DefinitionLoader {
       bool way_out = any_expiry_target;
       for (const Transition& t : s.transitions)
         way_out = way_out || !t.target.empty();
-      if (!way_out) Error(s.pos, "state '" + s.name + "' is not terminal and has no way out");
+      if (!way_out) {
+        Error(s.pos, "state '" + s.name + "' is not terminal and has no way out");
+        stuck_state_ = true;
+      }
     }
     if (!d.states.empty() &&
         std::none_of(d.states.begin(), d.states.end(), [](const State& s) { return s.terminal; })) {
       Error(d.states.front().pos, "the workflow has no terminal state");
+      return;
+    }
+    // States that lead only into a state without a way out are not reported again.
+    if (!stuck_state_) CheckTermination(reached);
+    CheckAutomaticCycles();
+    CheckTerminalActions();
+  }
+
+  // Every reachable non-terminal state can still reach a terminal one (following transitions,
+  // and deadline expiries, which may run in any state): a case there could otherwise never
+  // close.
+  void CheckTermination(const std::set<std::string>& reached) {
+    const Definition& d = *def_;
+    std::map<std::string, std::vector<std::string>> into;  // target -> sources
+    for (const State& s : d.states) {
+      if (s.terminal) continue;
+      for (const Transition& t : s.transitions) {
+        if (!t.target.empty()) into[t.target].push_back(s.name);
+      }
+      for (const Deadline& dl : d.deadlines) {
+        if (!dl.target.empty()) into[dl.target].push_back(s.name);
+      }
+    }
+    std::set<std::string> finishes;
+    std::deque<std::string> queue;
+    for (const State& s : d.states) {
+      if (s.terminal && finishes.insert(s.name).second) queue.push_back(s.name);
+    }
+    while (!queue.empty()) {
+      std::string name = queue.front();
+      queue.pop_front();
+      for (const std::string& from : into[name]) {
+        if (finishes.insert(from).second) queue.push_back(from);
+      }
+    }
+    for (const State& s : d.states) {
+      if (s.terminal || reached.count(s.name) == 0 || finishes.count(s.name) != 0) continue;
+      bool way_out = std::any_of(s.transitions.begin(), s.transitions.end(),
+                                 [](const Transition& t) { return !t.target.empty(); });
+      if (!way_out) continue;  // reported as "no way out"
+      Error(s.pos, "state '" + s.name +
+                       "' cannot reach a terminal state: a case that enters it can never close");
+    }
+  }
+
+  // Automatic transitions must not form a cycle (over one state or several): the case would
+  // move round it as long as the conditions hold.
+  void CheckAutomaticCycles() {
+    const Definition& d = *def_;
+    std::map<std::string, int> color;  // 0 new, 1 on the path, 2 done
+    std::vector<std::string> path;
+    std::function<void(const State&)> visit = [&](const State& s) {
+      color[s.name] = 1;
+      path.push_back(s.name);
+      for (const Transition& t : s.transitions) {
+        if (t.trigger != TriggerKind::kAuto || t.target.empty() || t.target == s.name) continue;
+        const State* next = d.FindState(t.target);
+        if (next == nullptr) continue;
+        if (color[next->name] == 1) {
+          std::string cycle;
+          for (auto it = std::find(path.begin(), path.end(), next->name); it != path.end(); ++it)
+            cycle += *it + " -> ";
+          Error(t.pos, "automatic transitions form a cycle: " + cycle + next->name +
+                           " (the case would move round it as long as the conditions hold)");
+        } else if (color[next->name] == 0) {
+          visit(*next);
+        }
+      }
+      path.pop_back();
+      color[s.name] = 2;
+    };
+    for (const State& s : d.states) {
+      if (color[s.name] == 0) visit(s);
+    }
+  }
+
+  // A terminal state's on_enter runs while the case closes: nothing there may wait for later.
+  void CheckTerminalActions() {
+    for (const State& s : def_->states) {
+      if (!s.terminal) continue;
+      for (const Action& a : s.on_enter) {
+        std::string_view kind = a.kind == ActionKind::kRequest          ? "request"
+                                : a.kind == ActionKind::kStartDeadline  ? "start"
+                                : a.kind == ActionKind::kExtendDeadline ? "extend"
+                                                                        : "";
+        if (kind.empty()) continue;
+        Error(a.pos, "'" + std::string(kind) + "' cannot run in on_enter of terminal state '" +
+                         s.name +
+                         "': the case closes when it enters it (allowed: notify, set, cancel)");
+      }
+    }
+  }
+
+  // Tasks: each requested task is declared with the answers it accepts, and each declared
+  // answer is handled by some transition.
+  void CheckTasks() {
+    const Definition& d = *def_;
+    std::set<std::string> reported;
+    for (const Ref& r : request_refs_) {
+      if (d.FindTask(r.name) == nullptr && reported.insert(r.name).second) {
+        Error(r.pos, "task '" + r.name +
+                         "' is not declared under 'tasks:' (declare the answers it accepts)");
+      }
+    }
+    for (const Task& t : d.tasks) {
+      if (declared_tasks_.count(t.name) == 0) {
+        Error(t.pos, "task '" + t.name + "' is declared but no 'request' action asks for it");
+        continue;
+      }
+      if (t.answer.empty()) continue;
+      bool joined = false;
+      for (const State& s : d.states) {
+        for (const Transition& tr : s.transitions)
+          joined |= tr.trigger == TriggerKind::kJoined && tr.task == t.name;
+      }
+      const std::string known = "data." + t.answer;
+      for (size_t i = 0; i < t.answers.size(); ++i) {
+        const Answer& a = t.answers[i];
+        for (size_t j = 0; j < i; ++j) {
+          if (t.answers[j].value == a.value) {
+            Error(a.pos,
+                  "answer " + a.value.ToJson() + " of task '" + t.name + "' is listed twice");
+          }
+        }
+        if (joined) continue;  // responses count towards the join
+        Value data = ObjectBuilder().Add(t.answer, a.value).Build();
+        dsl::EvalContext ctx{&data, nullptr, nullptr};
+        bool handled = false;
+        for (const State& s : d.states) {
+          for (const Transition& tr : s.transitions) {
+            if (tr.trigger != TriggerKind::kResponse || tr.task != t.name) continue;
+            handled |= tr.when == nullptr || tr.when->TestPartially(ctx, [&](std::string_view p) {
+              return p == known;
+            }) != Truth::kFalse;
+          }
+        }
+        if (!handled) {
+          Error(a.pos, "answer " + a.value.ToJson() + " of task '" + t.name +
+                           "' is handled by no transition (no 'on: {response: " + t.name +
+                           "}' whose 'when' can hold for it): such a response would be refused in "
+                           "every state");
+        }
+      }
+    }
+  }
+
+  // Legal periods end by the public holidays at the seat of the deciding authority.
+  void CheckAuthority() {
+    const Definition& d = *def_;
+    auto always_bound = [](const Role& r) {
+      return !r.applicant && r.when == nullptr && !r.candidates.empty() &&
+             r.candidates.back().when == nullptr;
+    };
+    if (!d.authority.empty()) {
+      const Role* r = d.FindRole(d.authority);
+      if (r != nullptr && !always_bound(*r)) {
+        Error(authority_pos_, "the deciding authority '" + d.authority +
+                                  "' must be bound in every case: a role without 'when', not "
+                                  "the applicant, whose last binding has no 'when'");
+      }
+    }
+    for (const Deadline& dl : d.deadlines) {
+      if (!dl.authority.empty()) {
+        const Role* r = d.FindRole(dl.authority);
+        if (r != nullptr && r->applicant) {
+          Error(dl.pos, "deadline '" + dl.name + "': the applicant is not an authority");
+        }
+      }
+      if (dl.legal_calendar && dl.authority.empty() && d.authority.empty()) {
+        Error(dl.pos, "legal deadline '" + dl.name +
+                          "' needs the authority whose seat's public holidays count: set "
+                          "'authority: ROLE' on the workflow (the deciding authority) or on the "
+                          "deadline");
+      }
     }
   }
 
@@ -831,7 +1141,10 @@ class DefinitionLoader {
   std::shared_ptr<Definition> def_;
   YAML::Mark top_;
 
-  std::vector<Ref> role_refs_, var_refs_, deadline_refs_, state_refs_, task_refs_;
+  std::vector<Ref> role_refs_, var_refs_, deadline_refs_, state_refs_, task_refs_, request_refs_;
+  std::string applicant_role_;  // the role bound to the applicant, if any
+  bool stuck_state_ = false;    // a state without a way out was reported
+  SourcePos authority_pos_;
   std::vector<Ref> org_refs_, function_refs_;
   std::set<std::string> declared_tasks_;
 };

@@ -58,8 +58,20 @@ const Variable* Definition::FindVariable(std::string_view n) const {
   return FindIn(variables_, variables, n);
 }
 
+const Task* Definition::FindTask(std::string_view n) const {
+  return FindIn(tasks_, tasks, n);
+}
+
+const Answer* Task::FindAnswer(const Value& v) const {
+  for (const Answer& a : answers) {
+    if (a.value == v) return &a;
+  }
+  return nullptr;
+}
+
 void Definition::Index() {
   Build(roles, &roles_);
+  Build(tasks, &tasks_);
   Build(states, &states_);
   Build(deadlines, &deadlines_);
   Build(variables, &variables_);
@@ -83,13 +95,16 @@ void Definition::Index() {
   };
   values(start.actions);
   values(on_withdrawal);
+  values(on_certificate);
   for (State& s : states) {
     values(s.on_enter);
     for (Transition& t : s.transitions)
       values(t.actions);
   }
-  for (Deadline& d : deadlines)
+  for (Deadline& d : deadlines) {
     values(d.on_expiry);
+    values(d.on_extension);
+  }
 }
 
 }  // namespace amtsweg::dsl

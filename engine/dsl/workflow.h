@@ -44,6 +44,10 @@ struct Role {
   std::string title;
   ExprPtr when;  // optional: the role takes part only if this holds when the case opens
   std::vector<RoleCandidate> candidates;
+  // `bind: applicant`: the applicant (Antragsteller, §13 VwVfG), reached through the reply
+  // channel of the application: the portal of the directory that submitted it (matched by the
+  // opening event's CloudEvents `source`). No candidates then.
+  bool applicant = false;
   SourcePos pos;
 };
 
@@ -62,6 +66,10 @@ struct Action {
   std::vector<Value> field_values;  // `fields` as string Values, filled by Definition::Index
   std::string legal_basis;          // e.g. "§14 Abs. 8 Satz 1 Nr. 1 GewO"
   std::string message;              // kNotify: what the notification is about (optional)
+  // kNotify: facts of the procedure that the recipients are told besides application fields
+  // (a decision, its reasons, a new due date): name -> expression, evaluated when the action
+  // runs; the values are recorded in the disclosure.
+  std::vector<std::pair<std::string, ExprPtr>> content;
 
   // kRequest: the task, and when it is complete.
   std::string task;
@@ -110,15 +118,42 @@ struct Deadline {
   std::string name;
   std::string title;
   Duration duration;
-  bool legal_calendar = true;  // §§187/188 BGB end-of-day rule (see time.h); false = exact
-  int max_extensions = 0;      // `extensions:`; 0 = the deadline cannot be extended
+  // §§187-193 BGB with §31 VwVfG: end of the last day, moved past Saturdays, Sundays and the
+  // public holidays at the seat of `authority` (engine/calendar); false = exact arithmetic.
+  bool legal_calendar = true;
+  // The role whose seat's public holidays count (`authority:`); empty: the workflow's.
+  std::string authority;
+  int max_extensions = 0;                 // `extensions:`; 0 = the deadline cannot be extended
   std::optional<Duration> max_extension;  // longest single extension; default: duration
   std::string extendable_by;              // role allowed to extend by input event; empty = none
   // On expiry: actions, then the transition to `target` (empty = stay), with its legal effect.
   std::vector<Action> on_expiry;
   std::string target;
   std::string legal_effect;  // e.g. "Genehmigung gilt als erteilt (§42a VwVfG)"
+  // Run after each extension (e.g. telling the applicant the reasons, §42a Abs. 2 Satz 4
+  // VwVfG); `data` is then the extension: deadline, previous_due, due, duration, reason, by.
+  std::vector<Action> on_extension;
   SourcePos pos;
+};
+
+// One answer a task accepts: the value of the task's answer member and what it must carry.
+struct Answer {
+  Value value;                        // e.g. "approved", true
+  std::vector<std::string> required;  // response members this answer needs (e.g. "reason")
+  SourcePos pos;
+};
+
+// A task: what a `request` asks for, and which responses it accepts. A response outside the
+// declaration is refused before anything is recorded, so the role can still answer properly.
+struct Task {
+  std::string name;
+  std::string title;
+  std::string answer;                 // the response member carrying the answer; empty: none
+  std::vector<Answer> answers;        // with `answer`: the accepted values
+  std::vector<std::string> required;  // members every response needs
+  SourcePos pos;
+  // The declared answer equal to `v`, or nullptr.
+  const Answer* FindAnswer(const Value& v) const;
 };
 
 struct Variable {
@@ -142,18 +177,26 @@ struct Definition {
   std::string leika;  // 14 digits, ^99\d{12}$
   std::string file;   // where it was loaded from
   SourcePos pos;      // of the `name` key (for messages that point at the definition)
+  // The deciding authority (`authority:`, a role bound whenever a case opens): its seat's
+  // public holidays count for the legal deadlines that name no authority of their own.
+  std::string authority;
   std::vector<Role> roles;
   std::vector<Variable> variables;
   std::vector<Deadline> deadlines;
+  std::vector<Task> tasks;
   Start start;
   std::vector<State> states;
   std::vector<Action> on_withdrawal;  // run when the applicant withdraws
+  // Run when a certificate of a deemed approval is issued (§42a Abs. 3 VwVfG), on the closed
+  // case: notifications only. `data` is the certificate.
+  std::vector<Action> on_certificate;
 
   // Lookups; nullptr when absent. Built by the loader.
   const Role* FindRole(std::string_view n) const;
   const State* FindState(std::string_view n) const;
   const Deadline* FindDeadline(std::string_view n) const;
   const Variable* FindVariable(std::string_view n) const;
+  const Task* FindTask(std::string_view n) const;
   // Input event types this definition reacts to (start type and every kEvent trigger).
   const std::vector<std::string>& event_types() const { return event_types_; }
 
@@ -162,7 +205,7 @@ struct Definition {
   void Index();
 
  private:
-  std::map<std::string, size_t, std::less<>> roles_, states_, deadlines_, variables_;
+  std::map<std::string, size_t, std::less<>> roles_, states_, deadlines_, variables_, tasks_;
   std::vector<std::string> event_types_;
 };
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <tuple>
 
+#include "engine/common/identifiers.h"
 #include "engine/runtime/events.h"
 
 namespace amtsweg::report {
@@ -62,8 +63,11 @@ std::string RegionKeyOf(const Value& application) {
       for (const auto& [key, member] : v->members()) {
         if (member.is_string()) {
           const std::string& s = member.as_string();
-          if (key == "ags" && s.size() == 8 && AllDigits(s)) return s;
-          if (key == "ars" && s.size() == 12 && AllDigits(s)) return s.substr(0, 8);
+          // The municipality (AGS), also where the application gives the 12-digit ARS.
+          if (key == "ags" || key == "ars") {
+            if (ids::IsAgs(s)) return s;
+            if (ids::IsArs(s)) return ids::AgsOfArs(s);
+          }
         } else if (member.is_object()) {
           next.push_back(&member);
         }

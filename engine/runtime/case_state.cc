@@ -121,6 +121,7 @@ Status Apply(CaseState* s, const DomainEvent& e) {
     case DomainType::kNotificationDisclosed:
     case DomainType::kCertificateIssued:
     case DomainType::kInputRejected:
+    case DomainType::kNotificationUndeliverable:
       break;  // history only
     case DomainType::kTaskRequested: {
       const std::string& name = Str(d, "task");

@@ -22,6 +22,7 @@ constexpr std::array<std::string_view, kDomainTypeCount> kNames = {
     "certificate.issued",
     "case.closed",
     "input.rejected",
+    "notification.undeliverable",
 };
 
 constexpr uint8_t kEncodingVersion = 1;

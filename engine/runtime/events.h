@@ -58,8 +58,9 @@ enum class DomainType : uint8_t {
   kCertificateIssued,
   kCaseClosed,
   kInputRejected,
+  kNotificationUndeliverable,
 };
-inline constexpr int kDomainTypeCount = 15;
+inline constexpr int kDomainTypeCount = 16;
 
 std::string_view DomainTypeName(DomainType t);  // "case.opened", ...
 std::optional<DomainType> ParseDomainType(std::string_view name);

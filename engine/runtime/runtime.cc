@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/common/identifiers.h"
+
 namespace amtsweg::runtime {
 
 namespace {
@@ -55,7 +57,10 @@ class Runtime::Step {
   void Run();
 
  private:
-  dsl::EvalContext Ctx() const { return {&in_.data, &s_->vars, &s_->application}; }
+  // `data` is the input's, or the facts of an extension / certificate while their actions run.
+  dsl::EvalContext Ctx() const {
+    return {data_ != nullptr ? data_ : &in_.data, &s_->vars, &s_->application};
+  }
   bool Holds(const dsl::ExprPtr& e) const { return e == nullptr || e->Test(Ctx()); }
 
   void Emit(DomainType type, Value data) {
@@ -86,7 +91,18 @@ class Runtime::Step {
   }
 
   void Open();
-  bool ResolveRoles(std::vector<Participant>* out, std::string* error);
+  // Binds every role; on failure sets the refusal (kind and reason) and returns false.
+  bool ResolveRoles(std::vector<Participant>* out, Rejection* error);
+  // The refusal kind for an organisation that is not `role` on the case: wrong-role when it
+  // takes part in another role, not-a-participant otherwise.
+  std::string NotTheRole(std::string_view organisation) const {
+    return s_->RolesOf(organisation).empty() ? "not-a-participant" : "wrong-role";
+  }
+  // Checks a response against its task's declaration (answer value, required members).
+  bool CheckAnswer(const dsl::Task& task, std::string* reason) const;
+  // The response transition of the current state that handles a response of `role` to
+  // `task` now, or nullptr.
+  const dsl::Transition* ResponseTransition(std::string_view task, std::string_view role) const;
   void Dispatch();
   void HandleResponse();
   void HandleExtension();
@@ -96,7 +112,12 @@ class Runtime::Step {
   void HandleEvent();
 
   void RunActions(const std::vector<dsl::Action>& actions);
+  // Runs `actions` with `data` as the expressions' data (an extension's or certificate's facts).
+  void RunActionsWith(const std::vector<dsl::Action>& actions, const Value& data);
   void RunAction(const dsl::Action& a);
+  void Notify(const dsl::Action& a);
+  // The action's `content`, evaluated now (null when it has none).
+  Value Content(const dsl::Action& a) const;
   void Fire(const dsl::Transition& t);
   void Enter(const std::string& state);
   void CancelDeadlines(std::string_view reason);
@@ -114,6 +135,8 @@ class Runtime::Step {
   const Timestamp time_;
   const dsl::Definition* def_ = nullptr;
   std::vector<std::string> completed_;  // tasks completed in this step, not yet joined
+  const Value* data_ = nullptr;         // see Ctx()
+  bool closing_ = false;                // running a terminal state's or a certificate's actions
 };
 
 void Runtime::Step::Run() {
@@ -125,6 +148,11 @@ void Runtime::Step::Run() {
   if (def_ == nullptr) {
     Reject("unknown-workflow", "case '" + s_->id + "' runs on " + s_->workflow + " version " +
                                    std::to_string(s_->version) + ", which is not deployed");
+    return;
+  }
+  if (!rt_.KnownType(in_.type)) {
+    Reject("unknown-type",
+           "no workflow and no engine function handles event type '" + in_.type + "'");
     return;
   }
   if (!s_->open()) {
@@ -145,16 +173,21 @@ void Runtime::Step::Run() {
 
 void Runtime::Step::Open() {
   const dsl::Registry& reg = rt_.registry_;
+  if (!rt_.KnownType(in_.type)) {
+    Reject("unknown-type",
+           "no workflow and no engine function handles event type '" + in_.type + "'");
+    return;
+  }
+  bool opens = false;
+  for (const dsl::Definition* d : reg.All())
+    opens |= d->start.event_type == in_.type;
+  if (!opens) {
+    Reject("unknown-case", "no case '" + in_.subject + "'; " + in_.type + " does not open one");
+    return;
+  }
   const Value* leika = in_.data.Find("leika");
-  if (leika == nullptr || !leika->is_string()) {
-    bool opens = false;
-    for (const dsl::Definition* d : reg.All())
-      opens |= d->start.event_type == in_.type;
-    if (!opens) {
-      Reject("unknown-case", "no case '" + in_.subject + "'; " + in_.type + " does not open one");
-    } else {
-      Reject("invalid-application", "data.leika (the LeiKa service key) is missing");
-    }
+  if (Status st = ids::CheckLeika(leika != nullptr ? *leika : Value(), "data.leika"); !st.ok()) {
+    Reject("invalid-application", st.message());
     return;
   }
   def_ = reg.ForLeika(leika->as_string());
@@ -180,11 +213,11 @@ void Runtime::Step::Open() {
   CaseState* saved = s_;
   s_ = &probe;
   std::vector<Participant> participants;
-  std::string error;
+  Rejection error;
   bool routed = ResolveRoles(&participants, &error);
   s_ = saved;
   if (!routed) {
-    Reject("unroutable", error);
+    Reject(std::move(error.kind), std::move(error.reason));
     return;
   }
 
@@ -210,31 +243,52 @@ void Runtime::Step::Open() {
   Settle();
 }
 
-bool Runtime::Step::ResolveRoles(std::vector<Participant>* out, std::string* error) {
+bool Runtime::Step::ResolveRoles(std::vector<Participant>* out, Rejection* error) {
+  // The applicant's reply channel: an optional reference within the portal (its user account,
+  // postbox or FIT-Connect reply channel), sent back with every message to the applicant.
+  if (const Value* channel = in_.data.Find("reply_channel"); channel != nullptr) {
+    const Value* ref = channel->is_object() ? channel->Find("reference") : nullptr;
+    if (!channel->is_object() ||
+        (ref != nullptr &&
+         (!ref->is_string() || ref->as_string().empty() || ref->as_string().size() > 200))) {
+      *error = {"invalid-application",
+                "data.reply_channel must be an object whose 'reference' (optional) is the "
+                "applicant's account or postbox at the submitting portal, 1 to 200 characters"};
+      return false;
+    }
+  }
   for (const dsl::Role& role : def_->roles) {
+    if (role.applicant) {
+      // Reached through the portal that submitted the application; without one the case still
+      // opens, and every message to the applicant records that it could not be sent.
+      if (const dsl::Organisation* portal = rt_.directory_.PortalForSource(in_.source)) {
+        out->push_back({role.name, portal->id});
+      }
+      continue;
+    }
     if (!Holds(role.when)) continue;
     for (const dsl::RoleCandidate& c : role.candidates) {
       if (!Holds(c.when)) continue;
       if (!c.organisation.empty()) {
         if (rt_.directory_.Find(c.organisation) == nullptr) {
-          *error = "role '" + role.name + "': organisation '" + c.organisation +
-                   "' is not in the participant directory";
+          *error = {"unroutable", "role '" + role.name + "': organisation '" + c.organisation +
+                                      "' is not in the participant directory"};
           return false;
         }
         out->push_back({role.name, c.organisation});
         break;
       }
       Value area = c.area != nullptr ? c.area->Evaluate(Ctx()) : Value();
-      if (!area.is_string() || area.as_string().empty()) {
-        *error = "role '" + role.name + "': the area key " +
-                 (c.area != nullptr ? "'" + c.area->text() + "' " : "") +
-                 "is missing from the application";
+      Result<std::string> ags =
+          ids::MunicipalityKey(area, c.area != nullptr ? c.area->text() : "the area key");
+      if (!ags.ok()) {
+        *error = {"invalid-application", "role '" + role.name + "': " + ags.status().message()};
         return false;
       }
-      const dsl::Organisation* org = rt_.directory_.Responsible(c.function, area.as_string());
+      const dsl::Organisation* org = rt_.directory_.Responsible(c.function, *ags);
       if (org == nullptr) {
-        *error = "role '" + role.name + "': no organisation with function '" + c.function +
-                 "' covers AGS '" + area.as_string() + "'";
+        *error = {"unroutable", "role '" + role.name + "': no organisation with function '" +
+                                    c.function + "' covers AGS '" + *ags + "'"};
         return false;
       }
       out->push_back({role.name, org->id});
@@ -284,7 +338,7 @@ void Runtime::Step::HandleEvent() {
     return;
   }
   if (!mismatch.empty()) {
-    Reject("not-a-participant", mismatch);
+    Reject(NotTheRole(in_.participant), mismatch);
   } else if (type_matched) {
     Reject("condition-false", "no condition of state '" + s_->state + "' holds for " + in_.type);
   } else {
@@ -339,6 +393,29 @@ void Runtime::Step::HandleResponse() {
     }
     return;
   }
+  // A task that declares its answers takes only those, and only when the current state can act
+  // on them: anything else is refused before it is recorded, so the role may still answer
+  // properly and the case cannot be wedged by an answer nobody handles.
+  const dsl::Transition* handler = ResponseTransition(task->name, role->role);
+  if (const dsl::Task* declared = def_->FindTask(task->name); declared != nullptr) {
+    std::string reason;
+    if (!CheckAnswer(*declared, &reason)) {
+      Reject("invalid-answer", reason);
+      return;
+    }
+    bool joins = false;
+    for (const dsl::Transition& t : def_->FindState(s_->state)->transitions)
+      joins |= t.trigger == dsl::TriggerKind::kJoined && t.task == task->name;
+    if (!declared->answer.empty() && handler == nullptr && !joins) {
+      const Value* answer = in_.data.Find(declared->answer);
+      Reject("unexpected-answer",
+             "state '" + s_->state + "' of case '" + s_->id + "' does not act on the answer " +
+                 (answer != nullptr ? answer->ToJson() : "null") + " to task '" + task->name +
+                 "' now (no transition for it holds); nothing was recorded and role '" +
+                 role->role + "' may still answer");
+      return;
+    }
+  }
   const std::string task_id = task->name;
   const std::string role_name = role->role;
   Emit(DomainType::kResponseRecorded, ObjectBuilder()
@@ -353,14 +430,45 @@ void Runtime::Step::HandleResponse() {
          ObjectBuilder().Add("task", task_id).Add("responses", task->responses()).Build());
     completed_.push_back(task_id);
   }
-  const dsl::State* st = def_->FindState(s_->state);
-  for (const dsl::Transition& t : st->transitions) {
-    if (t.trigger != dsl::TriggerKind::kResponse || t.task != task_id) continue;
-    if (!t.from.empty() && t.from != role_name) continue;
-    if (!Holds(t.when)) continue;
-    Fire(t);
-    break;
+  if (handler != nullptr) Fire(*handler);
+}
+
+const dsl::Transition* Runtime::Step::ResponseTransition(std::string_view task,
+                                                         std::string_view role) const {
+  for (const dsl::Transition& t : def_->FindState(s_->state)->transitions) {
+    if (t.trigger != dsl::TriggerKind::kResponse || t.task != task) continue;
+    if (!t.from.empty() && t.from != role) continue;
+    if (Holds(t.when)) return &t;
   }
+  return nullptr;
+}
+
+bool Runtime::Step::CheckAnswer(const dsl::Task& task, std::string* reason) const {
+  auto missing = [&](const std::vector<std::string>& members, std::string_view what) {
+    for (const std::string& m : members) {
+      const Value* v = in_.data.Find(m);
+      if (v == nullptr || v->is_null() || (v->is_string() && v->as_string().empty())) {
+        *reason = "a response to task '" + task.name + "'" + std::string(what) + " needs data." +
+                  m + "; nothing was recorded";
+        return true;
+      }
+    }
+    return false;
+  };
+  if (missing(task.required, "")) return false;
+  if (task.answer.empty()) return true;
+  const Value* answer = in_.data.Find(task.answer);
+  const dsl::Answer* declared = answer != nullptr ? task.FindAnswer(*answer) : nullptr;
+  if (declared == nullptr) {
+    std::string accepted;
+    for (const dsl::Answer& a : task.answers)
+      accepted += (accepted.empty() ? "" : ", ") + a.value.ToJson();
+    *reason = "data." + task.answer + " " + (answer != nullptr ? answer->ToJson() : "(missing)") +
+              " is not an answer task '" + task.name + "' accepts (" + accepted +
+              "); nothing was recorded";
+    return false;
+  }
+  return !missing(declared->required, " with " + task.answer + " " + answer->ToJson());
 }
 
 void Runtime::Step::HandleExtension() {
@@ -368,23 +476,29 @@ void Runtime::Step::HandleExtension() {
   const dsl::Deadline* d = def_->FindDeadline(name);
   DeadlineState* dl = s_->FindDeadline(name);
   const std::string& reason = in_.data["reason"].as_string();
-  if (d == nullptr || dl == nullptr) {
-    Reject("invalid-extension", "no deadline '" + name + "' on case '" + s_->id + "'");
+  if (d == nullptr) {
+    Reject("invalid-extension", "no deadline '" + name + "' in workflow " + def_->name);
+    return;
+  }
+  // Who may extend is checked first: a wrong sender learns nothing about the deadline's state.
+  const std::string* org =
+      d->extendable_by.empty() ? nullptr : s_->OrganisationOf(d->extendable_by);
+  if (org == nullptr || *org != in_.participant) {
+    Reject(NotTheRole(in_.participant),
+           "participant '" + in_.participant + "' may not extend deadline '" + name + "'" +
+               (d->extendable_by.empty() ? std::string(" (it cannot be extended by an event)")
+                                         : " (only role '" + d->extendable_by + "' may)"));
+    return;
+  }
+  if (dl == nullptr) {
+    Reject("invalid-extension",
+           "deadline '" + name + "' has not been started on case '" + s_->id + "'");
     return;
   }
   if (!dl->active()) {
     Reject("invalid-extension", "deadline '" + name + "' is " + dl->status + " (due " +
                                     FormatTimestamp(dl->due) +
                                     "); only a running deadline can be extended");
-    return;
-  }
-  const std::string* org =
-      d->extendable_by.empty() ? nullptr : s_->OrganisationOf(d->extendable_by);
-  if (org == nullptr || *org != in_.participant) {
-    Reject("not-a-participant",
-           "participant '" + in_.participant + "' may not extend deadline '" + name + "'" +
-               (d->extendable_by.empty() ? std::string(" (it cannot be extended by an event)")
-                                         : " (only role '" + d->extendable_by + "' may)"));
     return;
   }
   if (dl->extensions >= d->max_extensions) {
@@ -419,14 +533,16 @@ void Runtime::Step::HandleExtension() {
   }
   // §190 BGB: the extension is computed from the end of the previous period.
   Timestamp due = DueAfter(*d, dl->due - 1, dur);
-  Emit(DomainType::kDeadlineExtended, ObjectBuilder()
-                                          .Add("deadline", name)
-                                          .Add("previous_due", FormatTimestamp(dl->due))
-                                          .Add("due", FormatTimestamp(due))
-                                          .Add("duration", dur.ToString())
-                                          .Add("reason", reason)
-                                          .Add("by", in_.participant)
-                                          .Build());
+  Value extension = ObjectBuilder()
+                        .Add("deadline", name)
+                        .Add("previous_due", FormatTimestamp(dl->due))
+                        .Add("due", FormatTimestamp(due))
+                        .Add("duration", dur.ToString())
+                        .Add("reason", reason)
+                        .Add("by", in_.participant)
+                        .Build();
+  Emit(DomainType::kDeadlineExtended, extension);
+  RunActionsWith(d->on_extension, extension);
 }
 
 void Runtime::Step::HandleCertificate() {
@@ -439,15 +555,31 @@ void Runtime::Step::HandleCertificate() {
   for (const DeadlineState& d : s_->deadlines) {
     if (d.status == "expired") expired = &d;
   }
+  // §42a Abs. 3 VwVfG: on request of a party. The applicant asks through the portal its
+  // application came from; an authority of the case may record a request made otherwise.
+  if (in_.participant.empty()) {
+    Reject("invalid-request",
+           "a certificate request needs the participant attribute: the applicant's portal or an "
+           "organisation of the case");
+    return;
+  }
+  if (s_->RolesOf(in_.participant).empty()) {
+    Reject("not-a-participant", "participant '" + in_.participant + "' takes no part in case '" +
+                                    s_->id + "' and may not request its certificate");
+    return;
+  }
   const dsl::Deadline* d = expired != nullptr ? def_->FindDeadline(expired->name) : nullptr;
-  Emit(DomainType::kCertificateIssued,
-       ObjectBuilder()
-           .Add("basis", "§42a Abs. 3 VwVfG")
-           .Add("deadline", expired != nullptr ? expired->name : "")
-           .Add("due", expired != nullptr ? FormatTimestamp(expired->due) : "")
-           .Add("effect", d != nullptr ? d->legal_effect : "")
-           .Add("requested_by", in_.participant.empty() ? in_.source : in_.participant)
-           .Build());
+  Value certificate = ObjectBuilder()
+                          .Add("basis", "§42a Abs. 3 VwVfG")
+                          .Add("deadline", expired != nullptr ? expired->name : "")
+                          .Add("due", expired != nullptr ? FormatTimestamp(expired->due) : "")
+                          .Add("effect", d != nullptr ? d->legal_effect : "")
+                          .Add("requested_by", in_.participant)
+                          .Build();
+  Emit(DomainType::kCertificateIssued, certificate);
+  closing_ = true;
+  RunActionsWith(def_->on_certificate, certificate);
+  closing_ = false;
 }
 
 void Runtime::Step::HandleWithdrawal() {
@@ -479,29 +611,23 @@ void Runtime::Step::HandleTimer() {
 
 void Runtime::Step::RunActions(const std::vector<dsl::Action>& actions) {
   for (const dsl::Action& a : actions) {
-    if (!s_->open() && s_->seq != 0) return;
+    if (!s_->open() && s_->seq != 0 && !closing_) return;
     if (Holds(a.when)) RunAction(a);
   }
 }
 
+void Runtime::Step::RunActionsWith(const std::vector<dsl::Action>& actions, const Value& data) {
+  const Value* saved = data_;
+  data_ = &data;
+  RunActions(actions);
+  data_ = saved;
+}
+
 void Runtime::Step::RunAction(const dsl::Action& a) {
   switch (a.kind) {
-    case dsl::ActionKind::kNotify: {
-      Value fields;
-      for (const std::string& role : a.roles) {
-        const std::string* org = s_->OrganisationOf(role);
-        if (org == nullptr) continue;  // the role does not take part in this case
-        if (fields.is_null()) fields = Disclosed(s_->application, a);
-        Emit(DomainType::kNotificationDisclosed, ObjectBuilder()
-                                                     .Add("role", role)
-                                                     .Add("organisation", *org)
-                                                     .Add("fields", fields)
-                                                     .Add("basis", a.legal_basis)
-                                                     .Add("message", a.message)
-                                                     .Build());
-      }
+    case dsl::ActionKind::kNotify:
+      Notify(a);
       return;
-    }
     case dsl::ActionKind::kRequest: {
       std::vector<Value> roles;
       for (const std::string& role : a.roles) {
@@ -514,18 +640,19 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
                  : a.join == dsl::JoinKind::kAny ? std::min(1, n)
                                                  : std::min(a.join_count, n);
       Value fields = Disclosed(s_->application, a);
+      Value content = Content(a);
       for (size_t i = 0; i < roles.size() || (i == 0 && roles.empty()); ++i) {
-        Emit(DomainType::kTaskRequested,
-             ObjectBuilder()
-                 .Add("task", a.task)
-                 .Add("new", i == 0)
-                 .Add("role", roles.empty() ? Value("") : roles[i]["role"])
-                 .Add("organisation", roles.empty() ? Value("") : roles[i]["organisation"])
-                 .Add("join", JoinName(a.join))
-                 .Add("need", need)
-                 .Add("fields", fields)
-                 .Add("basis", a.legal_basis)
-                 .Build());
+        ObjectBuilder b;
+        b.Add("task", a.task)
+            .Add("new", i == 0)
+            .Add("role", roles.empty() ? Value("") : roles[i]["role"])
+            .Add("organisation", roles.empty() ? Value("") : roles[i]["organisation"])
+            .Add("join", JoinName(a.join))
+            .Add("need", need)
+            .Add("fields", fields);
+        if (!content.is_null()) b.Add("content", content);
+        b.Add("basis", a.legal_basis);
+        Emit(DomainType::kTaskRequested, b.Build());
         if (roles.empty()) break;
       }
       if (roles.empty()) {
@@ -558,15 +685,16 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       DeadlineState* dl = s_->FindDeadline(a.deadline);
       if (dl == nullptr || !dl->active() || dl->extensions >= d->max_extensions) return;
       Duration dur = a.extension.value_or(d->max_extension.value_or(d->duration));
-      Emit(DomainType::kDeadlineExtended,
-           ObjectBuilder()
-               .Add("deadline", a.deadline)
-               .Add("previous_due", FormatTimestamp(dl->due))
-               .Add("due", FormatTimestamp(DueAfter(*d, dl->due - 1, dur)))
-               .Add("duration", dur.ToString())
-               .Add("reason", a.reason)
-               .Add("by", "")
-               .Build());
+      Value extension = ObjectBuilder()
+                            .Add("deadline", a.deadline)
+                            .Add("previous_due", FormatTimestamp(dl->due))
+                            .Add("due", FormatTimestamp(DueAfter(*d, dl->due - 1, dur)))
+                            .Add("duration", dur.ToString())
+                            .Add("reason", a.reason)
+                            .Add("by", "")
+                            .Build();
+      Emit(DomainType::kDeadlineExtended, extension);
+      RunActionsWith(d->on_extension, extension);
       return;
     }
     case dsl::ActionKind::kCancelDeadline: {
@@ -581,6 +709,49 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
   }
 }
 
+Value Runtime::Step::Content(const dsl::Action& a) const {
+  if (a.content.empty()) return Value();
+  std::vector<Member> values;
+  for (const auto& [name, expr] : a.content)
+    values.emplace_back(name, expr->Evaluate(Ctx()));
+  return Value::Object(std::move(values));
+}
+
+void Runtime::Step::Notify(const dsl::Action& a) {
+  Value fields;
+  Value content = Content(a);
+  for (const std::string& role : a.roles) {
+    const std::string* org = s_->OrganisationOf(role);
+    const dsl::Role* declared = def_->FindRole(role);
+    const bool applicant = declared != nullptr && declared->applicant;
+    if (org == nullptr && applicant) {
+      // The applicant must be told, and cannot be: record it, so that the authority informs
+      // them by other means (and the record shows it did not happen here).
+      Emit(DomainType::kNotificationUndeliverable,
+           ObjectBuilder()
+               .Add("role", role)
+               .Add("message", a.message)
+               .Add("basis", a.legal_basis)
+               .Add("reason",
+                    "no reply channel to the applicant: the application's source (see "
+                    "case.opened) is no portal of the participant directory")
+               .Build());
+      continue;
+    }
+    if (org == nullptr) continue;  // the role does not take part in this case
+    if (fields.is_null()) fields = Disclosed(s_->application, a);
+    ObjectBuilder b;
+    b.Add("role", role).Add("organisation", *org).Add("fields", fields);
+    if (!content.is_null()) b.Add("content", content);
+    if (applicant) {
+      const Value* ref = s_->application.FindPath("reply_channel.reference");
+      if (ref != nullptr && ref->is_string()) b.Add("reply_reference", *ref);
+    }
+    b.Add("basis", a.legal_basis).Add("message", a.message);
+    Emit(DomainType::kNotificationDisclosed, b.Build());
+  }
+}
+
 void Runtime::Step::Fire(const dsl::Transition& t) {
   RunActions(t.actions);
   if (!t.target.empty() && s_->open()) Enter(t.target);
@@ -591,6 +762,10 @@ void Runtime::Step::Enter(const std::string& name) {
   Emit(DomainType::kStateEntered,
        ObjectBuilder().Add("state", name).Add("from", s_->state).Build());
   if (st->terminal.has_value()) {
+    // What the terminal state does on entry (telling the chambers of a deemed entry, the
+    // applicant of the decision) happens before the case closes; the validator allows only
+    // actions that need no later step there.
+    RunActions(st->on_enter);
     CancelDeadlines("case closed");
     Emit(
         DomainType::kCaseClosed,

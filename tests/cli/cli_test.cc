@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -125,8 +126,8 @@ Output CliTest::run_;
 
 TEST_F(CliTest, RunSucceedsAndReportsWhatItDid) {
   ASSERT_EQ(run_.code, 0) << run_.err;
-  EXPECT_NE(run_.out.find("processed 71 inputs"), std::string::npos) << run_.out;
-  EXPECT_NE(run_.out.find("14 cases opened"), std::string::npos) << run_.out;
+  EXPECT_NE(run_.out.find("processed 87 inputs"), std::string::npos) << run_.out;
+  EXPECT_NE(run_.out.find("16 cases opened"), std::string::npos) << run_.out;
 }
 
 TEST_F(CliTest, EveryCaseEndsWhereTheScenarioLeadsIt) {
@@ -136,6 +137,8 @@ TEST_F(CliTest, EveryCaseEndsWhereTheScenarioLeadsIt) {
       {"GA-2026-0003", {"zurueckgewiesen", "rejected"}},
       {"GA-2026-0004", {"withdrawn", "withdrawn"}},
       {"GA-2026-0005", {"mitgeteilt", "notified"}},
+      {"GA-2026-0006", {"mitgeteilt", "notified"}},  // given by its ARS
+      {"GA-2026-0007", {"mitgeteilt", "notified"}},  // scanned on paper: no reply channel
       {"GA-2027-0003", {"pruefung", "open"}},
       {"BA-2026-0001", {"genehmigt", "approved"}},
       {"BA-2026-0002", {"abgelehnt", "rejected"}},
@@ -161,6 +164,125 @@ TEST_F(CliTest, EveryCaseEndsWhereTheScenarioLeadsIt) {
     ids.insert(v["case"].as_string());
   EXPECT_TRUE(ids.count("GA-2026-0001"));   // a craft business in Kiel
   EXPECT_FALSE(ids.count("GA-2026-0002"));  // IT consultancy: no HWK
+}
+
+TEST_F(CliTest, ACraftOfAnlageAIsConfirmedWithTheChamberBeforeTheReceipt) {
+  // Bäckerei (Anlage A HwO) with a Handwerkskarte: the HWK confirms it, then the office checks.
+  Output o = Amtsweg("case history GA-2026-0001" + D());
+  ASSERT_EQ(o.code, 0) << o.err;
+  std::vector<std::string> steps;
+  for (const Value& e : JsonLines(o.out)) {
+    const std::string& type = e["type"].as_string();
+    if (type == "state.entered") steps.push_back("enter " + e["data"]["state"].as_string());
+    if (type == "task.requested") steps.push_back("ask " + e["data"]["organisation"].as_string());
+    if (type == "notification.disclosed" && e["data"]["role"].as_string() == "antragsteller")
+      steps.push_back("tell applicant: " + e["data"]["message"].as_string());
+  }
+  EXPECT_EQ(
+      steps,
+      (std::vector<std::string>{
+          "tell applicant: Eingangsbestätigung", "enter eingang", "enter handwerksrolle",
+          "ask hwk-luebeck", "enter pruefung", "ask gewerbeamt-kiel",
+          "tell applicant: Empfangsbescheinigung über die Gewerbeanzeige", "enter mitgeteilt"}));
+  // Not entered (GA-2026-0006): the HWK hears of it under §16 Abs. 3 HwO.
+  Value ga6 = Show("GA-2026-0006");
+  EXPECT_EQ(ga6["variables"]["handwerksrolle"].as_string(), "nicht_eingetragen");
+  Output hwk6 = Amtsweg("case history GA-2026-0006" + D());
+  EXPECT_NE(hwk6.out.find("§16 Abs. 3 HwO"), std::string::npos);
+  // Anlage B1 (GA-2026-0005): only notified; no confirmation was asked.
+  Output b1 = Amtsweg("case history GA-2026-0005" + D());
+  EXPECT_EQ(b1.out.find("\"task\":\"handwerksrolle\""), std::string::npos);
+  EXPECT_NE(b1.out.find("Gewerbeanmeldung eines Handwerksbetriebs"), std::string::npos);
+}
+
+TEST_F(CliTest, TheApplicantReceivesWhatTheLawSaysThroughThePortal) {
+  // Every message to the applicant went to the portal's topic, with the applicant's postbox.
+  std::map<std::string, std::vector<std::string>> told;  // case -> messages
+  std::ifstream in(data_ + "/out/amtsweg.portal.ozg-portal-sh.jsonl");
+  ASSERT_TRUE(in.good());
+  std::string line;
+  while (std::getline(in, line)) {
+    Value ev = Value::ParseJson(line).value();
+    const Value& data = ev["data"];
+    EXPECT_EQ(data["role"].as_string(), "antragsteller") << line;
+    EXPECT_EQ(data["organisation"].as_string(), "ozg-portal-sh") << line;
+    std::string id = ev["subject"].as_string();
+    std::string lower = id;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    // The samples name a postbox in every application but the one in the bad-input stream.
+    if (id != "GA-2027-0003") {
+      EXPECT_EQ(data["reply_reference"].as_string(), "postfach-" + lower) << line;
+    } else {
+      EXPECT_EQ(data.Find("reply_reference"), nullptr) << line;
+    }
+    EXPECT_FALSE(data["basis"].as_string().empty()) << line;
+    told[id].push_back(data["message"].as_string());
+  }
+  using V = std::vector<std::string>;
+  EXPECT_EQ(told["GA-2026-0003"],
+            (V{"Eingangsbestätigung", "Die Gewerbeanzeige wurde zurückgewiesen"}));
+  EXPECT_EQ(told["BA-2026-0001"],
+            (V{"Eingangsbestätigung", "Nachforderung von Bauvorlagen",
+               "Die Bauvorlagen sind vollständig", "Die Baugenehmigung ist erteilt"}));
+  EXPECT_EQ(told["HR-2026-0002"],
+            (V{"Eingangsbestätigung",
+               "Die Unterlagen sind vollständig; die Eintragung in die Handwerksrolle ist "
+               "beabsichtigt",
+               "Die Eintragungsfrist ist abgelaufen; die Eintragung in die Handwerksrolle gilt als "
+               "erfolgt",
+               "Bescheinigung über den Eintritt der Genehmigungsfiktion"}));
+  EXPECT_EQ(told["HR-2026-0003"],
+            (V{"Eingangsbestätigung", "Nachforderung von Unterlagen",
+               "Die Unterlagen sind vollständig; die Eintragung in die Handwerksrolle ist "
+               "beabsichtigt",
+               "Die Frist für die Eintragung in die Handwerksrolle wurde verlängert",
+               "Der Betrieb ist in die Handwerksrolle eingetragen; die Handwerkskarte wird "
+               "ausgestellt"}));
+  EXPECT_EQ(
+      told["BI-2026-0001"],
+      (V{"Eingangsbestätigung", "Die Unterlagen sind vollständig; die Entscheidungsfrist läuft",
+         "Die Entscheidungsfrist wurde verlängert", "Die Genehmigung ist erteilt"}));
+  // The extension carries its reasons and the new end (§42a Abs. 2 Satz 4 VwVfG).
+  Output hr3 = Amtsweg("case history HR-2026-0003" + D());
+  bool reasoned = false;
+  for (const Value& e : JsonLines(hr3.out)) {
+    if (e["data"]["message"].as_string() !=
+        "Die Frist für die Eintragung in die Handwerksrolle "
+        "wurde verlängert")
+      continue;
+    reasoned = e["data"]["content"]["begruendung"].as_string() ==
+                   "Gleichwertigkeit der ausländischen Qualifikation wird geprüft" &&
+               !e["data"]["content"]["neues_fristende"].as_string().empty();
+  }
+  EXPECT_TRUE(reasoned) << hr3.out;
+  // A paper notification has no reply channel: every message to the applicant is recorded as
+  // not delivered, with the reason.
+  EXPECT_TRUE(told["GA-2026-0007"].empty());
+  Output ga7 = Amtsweg("case history GA-2026-0007" + D());
+  size_t undelivered = 0;
+  for (const Value& e : JsonLines(ga7.out)) {
+    if (e["type"].as_string() != "notification.undeliverable") continue;
+    ++undelivered;
+    EXPECT_NE(e["data"]["reason"].as_string().find("no reply channel"), std::string::npos);
+  }
+  EXPECT_EQ(undelivered, 2u);  // the receipt of the filing and the Empfangsbescheinigung
+}
+
+TEST_F(CliTest, RefusedInputToAnOpenCaseIsInItsHistoryAndTheCaseCanStillClose) {
+  Output o = Amtsweg("case history BI-2026-0002" + D());
+  std::vector<std::string> kinds;
+  for (const Value& e : JsonLines(o.out)) {
+    if (e["type"].as_string() == "input.rejected") kinds.push_back(e["data"]["kind"].as_string());
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"not-a-participant", "invalid-extension", "wrong-role",
+                                             "unknown-type", "invalid-answer", "invalid-answer",
+                                             "unexpected-answer"}));
+  // Nothing was recorded for the refused answers: the LfU's decision is still outstanding.
+  Value bi2 = Show("BI-2026-0002");
+  for (const Value& t : bi2["tasks"].items()) {
+    if (t["task"].as_string() != "bescheid") continue;
+    EXPECT_FALSE(t["roles"].items()[0]["responded"].as_bool());
+  }
 }
 
 TEST_F(CliTest, DeadlinesFollowTheLegalCalendar) {
@@ -225,8 +347,14 @@ TEST_F(CliTest, HistoryShowsTheCertificateOfTheDeemedEntry) {
   ASSERT_EQ(o.code, 0) << o.err;
   std::vector<Value> events = JsonLines(o.out);
   ASSERT_FALSE(events.empty());
-  EXPECT_EQ(events.back()["type"].as_string(), "certificate.issued");
-  EXPECT_EQ(events.back()["data"]["basis"].as_string(), "§42a Abs. 3 VwVfG");
+  // The certificate, then the notices of it to the applicant and the HWK.
+  ASSERT_GE(events.size(), 3u);
+  const Value& certificate = events[events.size() - 3];
+  EXPECT_EQ(certificate["type"].as_string(), "certificate.issued");
+  EXPECT_EQ(certificate["data"]["basis"].as_string(), "§42a Abs. 3 VwVfG");
+  EXPECT_EQ(certificate["data"]["requested_by"].as_string(), "ozg-portal-sh");
+  EXPECT_EQ(events[events.size() - 2]["data"]["organisation"].as_string(), "ozg-portal-sh");
+  EXPECT_EQ(events.back()["data"]["organisation"].as_string(), "hwk-flensburg");
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i]["seq"].as_int(), static_cast<int64_t>(i + 1));
     EXPECT_EQ(events[i]["hash"].as_string().size(), 64u);
@@ -255,8 +383,11 @@ TEST_F(CliTest, EachRecipientReceivesOnlyItsAllowedFields) {
       for (const dsl::Transition& t : s.transitions)
         collect(*def, t.actions);
     }
-    for (const dsl::Deadline& d : def->deadlines)
+    collect(*def, def->on_certificate);
+    for (const dsl::Deadline& d : def->deadlines) {
       collect(*def, d.on_expiry);
+      collect(*def, d.on_extension);
+    }
   }
   size_t checked = 0;
   std::set<std::string> stat_cases;
@@ -268,7 +399,7 @@ TEST_F(CliTest, EachRecipientReceivesOnlyItsAllowedFields) {
       ASSERT_TRUE(ev.ok());
       const Value& data = (*ev)["data"];
       std::string org = data["organisation"].as_string();
-      EXPECT_EQ(f.path().filename().string(), "amtsweg.org." + org + ".jsonl");
+      EXPECT_EQ(f.path().filename().string(), (*dir)->Find(org)->topic + ".jsonl");
       const std::set<std::string>& ok =
           allowed[{data["workflow"].as_string(), data["role"].as_string()}];
       for (const Member& m : data["fields"].members()) {
@@ -284,7 +415,8 @@ TEST_F(CliTest, EachRecipientReceivesOnlyItsAllowedFields) {
   }
   EXPECT_GT(checked, 50u);
   // The statistics office hears of the accepted notifications, never of the rejected one.
-  EXPECT_EQ(stat_cases, (std::set<std::string>{"GA-2026-0001", "GA-2026-0002", "GA-2026-0005"}));
+  EXPECT_EQ(stat_cases, (std::set<std::string>{"GA-2026-0001", "GA-2026-0002", "GA-2026-0005",
+                                               "GA-2026-0006", "GA-2026-0007"}));
   // Personal data of the owner never reaches the statistics office.
   std::ifstream stat(data_ + "/out/amtsweg.org.statistikamt-nord.jsonl");
   std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
@@ -321,7 +453,7 @@ TEST_F(CliTest, ReplayAsOfAMomentShowsTheStateThen) {
 TEST_F(CliTest, AuditVerifyPassesAndDetectsTampering) {
   Output ok = Amtsweg("audit verify" + D());
   ASSERT_EQ(ok.code, 0) << ok.err;
-  EXPECT_NE(ok.out.find("14 cases"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("16 cases"), std::string::npos) << ok.out;
 
   std::string copy = dir_ + "/tampered";
   fs::copy(data_, copy, fs::copy_options::recursive);
@@ -353,7 +485,7 @@ TEST_F(CliTest, RebuildRecreatesSnapshotsAndIndexesFromTheLog) {
   fs::copy(data_, copy, fs::copy_options::recursive);
   Output rebuilt = Amtsweg("rebuild --data-dir " + copy);
   ASSERT_EQ(rebuilt.code, 0) << rebuilt.err;
-  EXPECT_NE(rebuilt.out.find("rebuilt snapshots and indexes of 14 cases"), std::string::npos)
+  EXPECT_NE(rebuilt.out.find("rebuilt snapshots and indexes of 16 cases"), std::string::npos)
       << rebuilt.out;
   for (const char* filter : {"", " --participant hwk-luebeck", " --state mitgeteilt",
                              " --workflow bauantrag", " --outcome open"}) {
@@ -377,15 +509,18 @@ TEST_F(CliTest, DeadLettersKeepEveryRefusedInputWithItsReason) {
     EXPECT_NE(d["position"].as_string().find("line "), std::string::npos);
     EXPECT_FALSE(d["raw"].as_string().empty());
   }
-  EXPECT_EQ(dead.size(), 16u);
+  EXPECT_EQ(dead.size(), 25u);
   EXPECT_EQ(kinds.count("malformed"), 6u);
-  for (const char* kind :
-       {"unknown-type", "unknown-case", "closed-case", "not-a-participant", "no-workflow",
-        "unroutable", "duplicate", "invalid-extension", "invalid-response", "oversized"}) {
+  EXPECT_EQ(kinds.count("invalid-application"), 4u);  // a numeric, short, Land-17 AGS; a LeiKa
+  EXPECT_EQ(kinds.count("unknown-type"), 2u);         // one to no case, one to an open case
+  EXPECT_EQ(kinds.count("invalid-answer"), 2u);
+  for (const char* kind : {"unknown-case", "closed-case", "not-a-participant", "wrong-role",
+                           "no-workflow", "unroutable", "duplicate", "invalid-extension",
+                           "invalid-response", "unexpected-answer", "oversized"}) {
     EXPECT_EQ(kinds.count(kind), 1u) << kind;
   }
   Output table = Amtsweg("dead-letters" + D());
-  EXPECT_NE(table.out.find("16 dead letter(s)"), std::string::npos);
+  EXPECT_NE(table.out.find("25 dead letter(s)"), std::string::npos);
 }
 
 TEST_F(CliTest, RunningAgainProcessesNothingTwice) {

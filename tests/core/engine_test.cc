@@ -182,7 +182,7 @@ TEST_F(EngineTest, BadInputIsDeadLetteredAndGoodInputAroundItIsProcessed) {
   ASSERT_EQ(dead.size(), 6u) << ::testing::PrintToString(dead);
   EXPECT_EQ(dead[0].rfind("line 2 malformed: ", 0), 0u) << dead[0];
   EXPECT_EQ(dead[1].rfind("line 3 unknown-type: ", 0), 0u) << dead[1];
-  EXPECT_EQ(dead[2].rfind("line 4 not-a-participant: ", 0), 0u) << dead[2];
+  EXPECT_EQ(dead[2].rfind("line 4 wrong-role: ", 0), 0u) << dead[2];
   EXPECT_EQ(dead[3].rfind("line 5 duplicate: ", 0), 0u) << dead[3];
   EXPECT_EQ(dead[4].rfind("line 6 unknown-case: ", 0), 0u) << dead[4];
   EXPECT_EQ(dead[5].rfind("line 7 oversized: ", 0), 0u) << dead[5];

@@ -91,6 +91,12 @@ states:
   fiktiv: {terminal: deemed_approved}
 on_withdrawal:
   - cancel: frist
+tasks:
+  t:
+    title: Stellungnahme
+    answer: vote
+    answers: {yes: {requires: [reason]}, no: null}
+    requires: [name]
 )";
   LoadResult r = LoadDefinition(kYaml, "wf.yaml");
   ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
@@ -183,10 +189,24 @@ on_withdrawal:
   ASSERT_EQ(d.on_withdrawal.size(), 1u);
   EXPECT_EQ(d.event_types(), (Strings{"custom.opened", "custom.event"}));
   EXPECT_EQ(d.FindState("nope"), nullptr);
+  const Task* t = d.FindTask("t");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->title, "Stellungnahme");
+  EXPECT_EQ(t->answer, "vote");
+  EXPECT_EQ(t->required, Strings{"name"});
+  ASSERT_EQ(t->answers.size(), 2u);
+  EXPECT_EQ(t->answers[0].value, Value("yes"));
+  EXPECT_EQ(t->answers[0].required, Strings{"reason"});
+  EXPECT_TRUE(t->answers[1].required.empty());
+  EXPECT_NE(t->FindAnswer(Value("no")), nullptr);
+  EXPECT_EQ(t->FindAnswer(Value("maybe")), nullptr);
 }
 
 TEST(LoaderTest, Defaults) {
-  std::string yaml = std::string(kHead) + R"(deadlines:
+  std::string yaml = std::string(kHead) + R"(authority: amt
+roles:
+  amt: {bind: {organisation: x}}
+deadlines:
   f: {duration: P1D}
 start: {to: a}
 states:
@@ -263,7 +283,7 @@ roles:
 variables:
   v: {type: bool, size: 3}
 deadlines:
-  d: {duration: P1D, size: 4, on_expiry: {to: b, size: 5}}
+  d: {duration: P1D, size: 4, on_expiry: {to: b, size: 5}, calendar: exact}
 start: {to: a, size: 6}
 states:
   a:
@@ -275,20 +295,21 @@ states:
   EXPECT_EQ(Errors(yaml),
             (Strings{
                 "4:1: unknown key 'colour' in the workflow; allowed: name, version, title, "
-                "description, leika, roles, variables, deadlines, start, states, on_withdrawal",
+                "description, leika, authority, roles, variables, deadlines, tasks, start, "
+                "states, on_withdrawal, on_certificate",
                 "6:58: unknown key 'size' in role 'r'; allowed: title, when, bind",
                 "6:48: unknown key 'size' in binding of role 'r'; allowed: when, organisation, "
                 "function, area",
                 "8:19: unknown key 'size' in variable 'v'; allowed: type, default, title",
                 "10:22: unknown key 'size' in deadline 'd'; allowed: title, duration, calendar, "
-                "extensions, max_extension, extendable_by, on_expiry",
+                "authority, extensions, max_extension, extendable_by, on_expiry, on_extension",
                 "10:50: unknown key 'size' in on_expiry of deadline 'd'; allowed: actions, to, "
                 "effect",
                 "11:16: unknown key 'size' in start; allowed: on, to, actions",
                 "14:5: unknown key 'size' in state 'a'; allowed: title, terminal, on_enter, "
                 "transitions",
-                "15:58: unknown key 'size' in notify; allowed: roles, role, fields, basis, "
-                "message",
+                "15:58: unknown key 'size' in notify; allowed: roles, role, fields, content, "
+                "basis, message",
                 "16:34: unknown key 'size' in transition of state 'a'; allowed: on, from, when, "
                 "actions, to",
             }));
@@ -296,7 +317,7 @@ states:
 
 TEST(LoaderTest, UnknownStateTargets) {
   std::string yaml = std::string(kHead) + R"(deadlines:
-  d: {duration: P1D, on_expiry: {to: nirgends}}
+  d: {duration: P1D, on_expiry: {to: nirgends}, calendar: exact}
 start: {to: anfang}
 states:
   a:
@@ -310,7 +331,7 @@ states:
 
 TEST(LoaderTest, UnreachableState) {
   std::string yaml = std::string(kHead) + R"(deadlines:
-  d: {duration: P1D, on_expiry: {to: fiktiv}}
+  d: {duration: P1D, on_expiry: {to: fiktiv}, calendar: exact}
 start: {to: a}
 states:
   a:
@@ -340,7 +361,7 @@ states:
 
 TEST(LoaderTest, DeadlineExpiryIsAWayOut) {
   std::string yaml = std::string(kHead) + R"(deadlines:
-  d: {duration: P1D, on_expiry: {to: c}}
+  d: {duration: P1D, on_expiry: {to: c}, calendar: exact}
 start: {to: a, actions: [{start: d}]}
 states:
   a: {title: waiting}
@@ -377,7 +398,7 @@ TEST(LoaderTest, UndefinedRoles) {
   std::string yaml = std::string(kHead) + R"(roles:
   amt: {bind: {organisation: x}}
 deadlines:
-  d: {duration: P1D, extendable_by: chef}
+  d: {duration: P1D, extendable_by: chef, calendar: exact}
 start:
   to: a
   actions:
@@ -389,6 +410,7 @@ states:
       - {on: x, from: buerger, to: b}
       - {on: {response: t, from: kammer}, to: b}
   b: {terminal: notified}
+tasks: {t: {}}
 )";
   EXPECT_EQ(Errors(yaml), (Strings{"7:37: undefined role 'chef' (roles: amt)",
                                    "11:29: undefined role 'ihk' (roles: amt)",
@@ -431,6 +453,7 @@ states:
       - {on: {response: anhoerung, from: amt}, to: b}
       - {on: {joined: beteiligung}, to: b}
   b: {terminal: notified}
+tasks: {pruefung: {}}
 )";
   EXPECT_EQ(Errors(yaml),
             (Strings{"14:25: task 'anhoerung' is not requested by any 'request' action",
@@ -439,7 +462,7 @@ states:
 
 TEST(LoaderTest, UndefinedDeadlines) {
   std::string yaml = std::string(kHead) + R"(deadlines:
-  frist: {duration: P1M}
+  frist: {duration: P1M, calendar: exact}
 start:
   to: a
   actions:
@@ -459,9 +482,9 @@ states:
 
 TEST(LoaderTest, InvalidDurations) {
   std::string yaml = std::string(kHead) + R"(deadlines:
-  a: {duration: 3M}
-  b: {duration: P3X, max_extension: P0D}
-  c: {title: no duration}
+  a: {duration: 3M, calendar: exact}
+  b: {duration: P3X, max_extension: P0D, calendar: exact}
+  c: {title: no duration, calendar: exact}
 start:
   to: s
   actions:
@@ -517,8 +540,8 @@ variables:
   v: {type: bool}
   v: {type: string}
 deadlines:
-  d: {duration: P1D}
-  d: {duration: P2D}
+  d: {duration: P1D, calendar: exact}
+  d: {duration: P2D, calendar: exact}
 start: {to: a}
 states:
   a:
@@ -545,6 +568,7 @@ states:
   a:
     transitions: [{on: x, to: b}]
   b: {terminal: notified}
+tasks: {t: {}, u: {}}
 )";
   EXPECT_EQ(Errors(yaml), (Strings{"10:49: join 3 needs more responses than the 2 roles asked",
                                    "11:49: join must be all, any or a number >= 1"}));
@@ -564,11 +588,13 @@ states:
   a:
     transitions: [{on: x, to: b}]
   b: {terminal: notified}
+tasks: {t: {}}
 )";
   EXPECT_EQ(Errors(yaml),
             (Strings{"9:35: 'fields' must not be empty (data minimisation: list what the "
                      "recipients may see)",
-                     "10:15: notify needs 'fields': the application fields the recipients may see",
+                     "10:15: notify needs 'fields': the application fields the recipients may see "
+                     "(or 'content': the facts they are told)",
                      "11:15: notify needs a legal 'basis' for the disclosure (e.g. \"§14 Abs. 8 "
                      "GewO\")",
                      "12:50: field 'bad path' must be a dotted path like betrieb.name",
@@ -589,7 +615,7 @@ start:
     - explode: now
     - extend: {deadline: d}
 deadlines:
-  d: {duration: P1D}
+  d: {duration: P1D, calendar: exact}
 states:
   a:
     transitions: [{on: x, to: b}]
@@ -622,6 +648,7 @@ states:
       - {on: "bad type!", to: b}
       - {when: "true", to: a}
   b: {terminal: notified}
+tasks: {t: {}}
 )";
   EXPECT_EQ(Errors(yaml),
             (Strings{"13:9: a transition without 'on' is automatic and needs 'when' and 'to'",

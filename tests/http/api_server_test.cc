@@ -352,7 +352,7 @@ TEST_F(ApiTest, ListsFilterAndPage) {
   EXPECT_TRUE(CaseIds("?state=fiktiv_eingetragen&workflow=bauantrag", kAuditor).empty());
   std::vector<std::string> january =
       CaseIds("?opened_from=2026-01-01T00:00:00Z&opened_to=2026-02-01T00:00:00Z", kAuditor);
-  EXPECT_EQ(january.size(), 5u);
+  EXPECT_EQ(january.size(), 7u);
   for (const std::string& id : january)
     EXPECT_EQ(id.rfind("GA-2026-", 0), 0u) << id;
   // Running deadlines: one case of the shipped samples still has one.
@@ -478,13 +478,13 @@ TEST_F(ApiTest, ValidateNamesLineAndColumn) {
 
 TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   std::string yaml = ReadFile(kRepo + "/workflows/gewerbeanmeldung.yaml");
-  size_t at = yaml.find("\nversion: 1\n");
+  size_t at = yaml.find("\nversion: 2\n");
   ASSERT_NE(at, std::string::npos);
-  std::string v2 = yaml;
-  v2.replace(at, 12, "\nversion: 2\n");
-  Value deployed = Json(Post("/api/v1/workflows", kAdmin, v2), 201);
-  EXPECT_EQ(deployed["version"].as_int(), 2);
-  ExpectError(Post("/api/v1/workflows", kAdmin, v2), 409, "not newer");
+  std::string v3 = yaml;
+  v3.replace(at, 12, "\nversion: 3\n");
+  Value deployed = Json(Post("/api/v1/workflows", kAdmin, v3), 201);
+  EXPECT_EQ(deployed["version"].as_int(), 3);
+  ExpectError(Post("/api/v1/workflows", kAdmin, v3), 409, "not newer");
   ExpectError(Post("/api/v1/workflows", kAdmin, yaml), 409, "not newer");
   Value invalid = Json(Post("/api/v1/workflows", kAdmin, "name: x\n"), 400);
   EXPECT_GT(invalid["errors"].size(), 0u);
@@ -494,12 +494,12 @@ TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   for (const Value& w : workflows["workflows"].items()) {
     if (w["name"].as_string() == "gewerbeanmeldung") versions.insert(w["version"].as_int());
   }
-  EXPECT_EQ(versions, (std::set<int>{1, 2}));
+  EXPECT_EQ(versions, (std::set<int>{2, 3}));
 
-  // Stored: a registry built at the next start has version 2.
+  // Stored: a registry built at the next start has version 3.
   dsl::Registry restarted = registry_;
   ASSERT_TRUE(core::AddDeployedDefinitions(*store_, directory_.get(), &restarted).ok());
-  ASSERT_NE(restarted.Find("gewerbeanmeldung", 2), nullptr);
+  ASSERT_NE(restarted.Find("gewerbeanmeldung", 3), nullptr);
   // A running engine takes it up between batches (as `amtsweg run --listen` does), once.
   dsl::Registry live = registry_;
   ManualClock clock(0);
@@ -508,10 +508,10 @@ TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   size_t taken = 0;
   ASSERT_TRUE(catalog_->TakeDeployed(&live, &taken).ok());
   EXPECT_EQ(taken, 1u);
-  ASSERT_NE(live.Find("gewerbeanmeldung", 2), nullptr);
+  ASSERT_NE(live.Find("gewerbeanmeldung", 3), nullptr);
   ASSERT_TRUE(catalog_->TakeDeployed(&live, &taken).ok());
   EXPECT_EQ(taken, 1u);
-  // New cases open on version 2; old ones stay on version 1.
+  // New cases open on version 3; old ones stay on version 2.
   std::string line = ReadFile(kRepo + "/workflows/samples/01-gewerbeanmeldung.jsonl");
   line = line.substr(0, line.find('\n'));
   for (auto [from, to] : {std::pair<std::string, std::string>{"GA-2026-0001", "GA-2029-0001"},
@@ -524,8 +524,8 @@ TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   auto src = connectors::FileSource::Open(input_path, 256 * 1024);
   ASSERT_TRUE(src.ok());
   ASSERT_TRUE(engine.Drain(**src, nullptr, 10).ok());
-  EXPECT_EQ(Json(Get("/api/v1/cases/GA-2029-0001", kAuditor), 200)["version"].as_int(), 2);
-  EXPECT_EQ(Json(Get("/api/v1/cases/GA-2026-0001", kAuditor), 200)["version"].as_int(), 1);
+  EXPECT_EQ(Json(Get("/api/v1/cases/GA-2029-0001", kAuditor), 200)["version"].as_int(), 3);
+  EXPECT_EQ(Json(Get("/api/v1/cases/GA-2026-0001", kAuditor), 200)["version"].as_int(), 2);
 }
 
 // /metrics and /status are public (no token), carry no personal data and are not case reads.

@@ -148,7 +148,7 @@ TEST_F(ServeTest, RunListenAndServeAnswerWithTheTokenOfAmtswegToken) {
               STDOUT_FILENO);
   int port = PortOf(serve.LineWith("listening on 127.0.0.1:"));
   ASSERT_GT(port, 0);
-  EXPECT_EQ(Cases(port)["cases"].size(), 5u);
+  EXPECT_EQ(Cases(port)["cases"].size(), 7u);
   httplib::Client client("127.0.0.1", port);
   auto wrong = client.Get("/api/v1/cases", {{"Authorization", "Bearer nope"}});
   ASSERT_TRUE(wrong);

@@ -30,7 +30,10 @@ inline std::string Month(Timestamp t) {
 inline std::string Region(const Value& data) {
   for (const char* path : {"betrieb.ags", "grundstueck.ags", "standort.ags"}) {
     const Value* v = data.FindPath(path);
-    if (v != nullptr && v->is_string()) return v->as_string();
+    if (v == nullptr || !v->is_string()) continue;
+    const std::string& key = v->as_string();
+    // An ARS (12 digits) names the municipality by digits 1-5 and 10-12.
+    return key.size() == 12 ? key.substr(0, 5) + key.substr(9, 3) : key;
   }
   return "";
 }

@@ -184,7 +184,11 @@ TEST(Statistics, RegionKey) {
   EXPECT_EQ(RegionKeyOf(parse(R"({"a":{"b":{"ags":"01001000"}},"c":{"ags":"01003000"}})")),
             "01003000");
   EXPECT_EQ(RegionKeyOf(parse(R"({"a":{"ags":"1234"},"b":{"c":{"ags":"01004000"}}})")), "01004000");
-  EXPECT_EQ(RegionKeyOf(parse(R"({"standort":{"ars":"010540056056"}})")), "01054005");
+  // An ARS names its municipality by digits 1-5 and 10-12 (Husum: ARS 010540056056, AGS
+  // 01054056), also under the member name "ags".
+  EXPECT_EQ(RegionKeyOf(parse(R"({"standort":{"ars":"010540056056"}})")), "01054056");
+  EXPECT_EQ(RegionKeyOf(parse(R"({"standort":{"ags":"010540056056"}})")), "01054056");
+  EXPECT_EQ(RegionKeyOf(parse(R"({"standort":{"ags":"17054056"}})")), "");  // no Land 17
   EXPECT_EQ(RegionKeyOf(parse(R"({"name":"nothing"})")), "");
   EXPECT_EQ(RegionKeyOf(Value()), "");
 }

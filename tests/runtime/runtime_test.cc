@@ -102,10 +102,11 @@ TEST_F(RuntimeTest, UnknownLeikaAndUnknownCaseAreRejectedWithoutEvents) {
 TEST_F(RuntimeTest, EventFromWrongParticipantIsRejectedAndRecorded) {
   OpenKiel();
   size_t before = log.size();
+  // ihk-kiel takes part (as kammer), but not in the role the transition needs.
   StepResult r = Feed(Input("d1", it::kDocumentsCompleted, "C-1", "2026-01-15T10:00:00Z",
                             Value::Object({}), "ihk-kiel"));
   ASSERT_TRUE(r.rejection.has_value());
-  EXPECT_EQ(r.rejection->kind, "not-a-participant");
+  EXPECT_EQ(r.rejection->kind, "wrong-role");
   ASSERT_EQ(log.size(), before + 1);
   EXPECT_EQ(log.back().type, DomainType::kInputRejected);
   EXPECT_EQ(log.back().data["input"].as_string(), "d1");
@@ -194,7 +195,17 @@ TEST_F(RuntimeTest, DeadlineExpiryGivesDeemedApprovalAndCertificate) {
   EXPECT_EQ(state.outcome, "deemed_approved");
   EXPECT_EQ(state.closed_at, due);
 
-  r = Feed(Input("c1", it::kCertificateRequested, "C-1", "2026-05-01T08:00:00Z"));
+  // A party asks for it (§42a Abs. 3 VwVfG): a request naming nobody, or somebody who takes no
+  // part in the case, is refused.
+  r = Feed(Input("c0", it::kCertificateRequested, "C-1", "2026-05-01T08:00:00Z"));
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "invalid-request");
+  r = Feed(Input("c0b", it::kCertificateRequested, "C-1", "2026-05-01T08:00:00Z", Value::Object({}),
+                 "amt-luebeck"));
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "not-a-participant");
+  r = Feed(Input("c1", it::kCertificateRequested, "C-1", "2026-05-01T08:00:00Z", Value::Object({}),
+                 "amt-kiel"));
   ASSERT_FALSE(r.rejection.has_value());
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0].type, DomainType::kCertificateIssued);
@@ -218,7 +229,12 @@ TEST_F(RuntimeTest, ExtensionFollowsTheRules) {
     return Feed(Input(std::move(id), it::kDeadlineExtended, "C-1", time, b.Build(),
                       std::move(participant)));
   };
+  // Who may extend is checked first: a participant in another role, and an organisation that
+  // takes no part in the case, get different kinds.
   StepResult r = extend("x1", "ihk-kiel", "2026-02-01T10:00:00Z", "busy", "P1M");
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "wrong-role");
+  r = extend("x1b", "amt-luebeck", "2026-02-01T10:00:00Z", "busy", "P1M");
   ASSERT_TRUE(r.rejection.has_value());
   EXPECT_EQ(r.rejection->kind, "not-a-participant");
   r = extend("x2", "amt-kiel", "2026-02-01T10:00:00Z", "", "P1M");

@@ -29,6 +29,7 @@ name: testflow
 version: 1
 title: Test workflow
 leika: "99000000000001"
+authority: amt
 roles:
   amt:
     bind: {function: amt, area: application.ags}
@@ -39,6 +40,11 @@ roles:
   land:
     when: application.special == true
     bind: {organisation: land}
+tasks:
+  hearing: {}
+  decision:
+    answer: decision
+    answers: {approved: {}, rejected: {}}
 variables:
   consent: {type: string, default: null}
   heard: {type: bool, default: false}

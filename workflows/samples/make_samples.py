@@ -22,6 +22,14 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIRECTORY = yaml.safe_load(open(os.path.join(HERE, "..", "directory", "schleswig-holstein.yaml")))
 PORTAL = "https://portal.example.schleswig-holstein.de/ozg"
+PORTAL_ID = "ozg-portal-sh"  # the directory's portal with PORTAL among its sources
+# A scanned paper application: its source is no portal, so the applicant has no reply channel.
+SCAN = "urn:amtsweg:scan:poststelle-kiel"
+
+
+def reply(case):
+    """The applicant's postbox at the portal (sample values)."""
+    return {"reference": "postfach-" + case.lower()}
 
 
 def org(function, ags):
@@ -65,8 +73,8 @@ class Stream:
     def raw(self, line):
         self.lines.append((self.lines[-1][0] if self.lines else "", line))
 
-    def submit(self, case, time, data):
-        return self.event("de.amtsweg.application.submitted", case, time, data)
+    def submit(self, case, time, data, source=None):
+        return self.event("de.amtsweg.application.submitted", case, time, data, source=source)
 
     def respond(self, case, time, participant, task, **fields):
         return self.event("de.amtsweg.task.responded", case, time, dict(task=task, **fields),
@@ -83,35 +91,56 @@ class Stream:
 def gewerbe():
     s = Stream("01-gewerbeanmeldung")
     firms = [
-        # case, ags, name, activity, craft, scales, decision
-        ("GA-2026-0001", "01002000", "Bäckerei Jensen", "Bäckerei und Konditorei", True, True,
-         "accepted"),
+        # case, ags (or ARS), name, activity, craft (Anlage HwO), Handwerkskarte, scales,
+        # HWK answer, decision
+        ("GA-2026-0001", "01002000", "Bäckerei Jensen", "Bäckerei und Konditorei", "A",
+         "HK-KI-2019-0815", True, "eingetragen", "accepted"),
         ("GA-2026-0002", "01003000", "Nordlicht IT-Beratung", "IT-Beratung und Softwareentwicklung",
-         False, False, "accepted"),
+         None, None, False, None, "accepted"),
         ("GA-2026-0003", "01001000", "Förde Kiosk", "Einzelhandel mit Zeitschriften und Tabakwaren",
-         False, True, "rejected"),
-        ("GA-2026-0004", "01054056", "Husumer Dachdeckerei Petersen", "Dachdeckerei", True, False,
-         None),
-        ("GA-2026-0005", "01056015", "Elmshorner Fahrradwerkstatt", "Reparatur von Fahrrädern",
-         True, False, "accepted"),
+         None, None, True, None, "rejected"),
+        ("GA-2026-0004", "01054056", "Husumer Dachdeckerei Petersen", "Dachdeckerei", "A", None,
+         False, None, None),
+        ("GA-2026-0005", "01056015", "Elmshorner Fliesenlegerei", "Fliesen-, Platten- und "
+         "Mosaiklegerei", "B1", None, False, None, "accepted"),
+        # Kiel, given as its 12-digit ARS: a craft of Anlage A not entered in the Handwerksrolle.
+        ("GA-2026-0006", "010020000000", "Elektro Lorenz", "Elektrotechnik", "A", None, False,
+         "nicht_eingetragen", "accepted"),
+        # A paper notification scanned by the post room: no portal, so no reply channel.
+        ("GA-2026-0007", "01002000", "Kieler Buchbinderei", "Buchbinderei", None, None, False,
+         None, "accepted"),
     ]
-    for i, (case, ags, name, activity, craft, scales, decision) in enumerate(firms):
+    names = ["Jensen", "Hansen", "Carstensen", "Petersen", "Lorenzen", "Lorenz", "Brodersen"]
+    first = ["Anna", "Ole", "Maren", "Jan", "Fiete", "Lars", "Inken"]
+    for i, (case, key, name, activity, craft, card, scales, hwk, decision) in enumerate(firms):
         day = 5 + 3 * i
-        s.submit(case, f"2026-01-{day:02d}T08:{10 + i:02d}:00Z", {
+        ags = key if len(key) == 8 else key[:5] + key[9:]
+        data = {
             "leika": "99050012104000",
             "anmeldung": {"grund": "Neuerrichtung"},
             "betrieb": {"name": name, "anschrift": f"Hauptstraße {i + 1}, {ags[:5]} (Beispiel)",
-                        "ags": ags, "taetigkeit": activity, "wirtschaftszweig": "10.71",
+                        "ags": key, "taetigkeit": activity, "wirtschaftszweig": "10.71",
                         "rechtsform": "Einzelunternehmen", "beginn": "2026-02-01",
                         "beschaeftigte": 2 + i, "register": None, "handwerk": craft,
                         "messgeraete": scales},
-            "inhaber": {"name": ["Jensen", "Hansen", "Carstensen", "Petersen", "Lorenzen"][i],
-                        "vorname": ["Anna", "Ole", "Maren", "Jan", "Fiete"][i],
+            "inhaber": {"name": names[i], "vorname": first[i],
                         "geburtsdatum": f"198{i}-0{i + 1}-15",
                         "anschrift": f"Wohnweg {i + 7}, {ags[:5]} (Beispiel)",
                         "staatsangehoerigkeit": "deutsch"},
-        })
+        }
+        if card:
+            data["betrieb"]["handwerkskarte"] = card
+        source = SCAN if case == "GA-2026-0007" else None
+        if source is None:
+            data["reply_channel"] = reply(case)
+        s.submit(case, f"2026-01-{day:02d}T08:{10 + i:02d}:00Z", data, source=source)
         office = org("gewerbeamt", ags)
+        if hwk == "eingetragen":
+            s.respond(case, f"2026-01-{day:02d}T14:00:00Z", org("hwk", ags), "handwerksrolle",
+                      decision="eingetragen", handwerkskarte=card)
+        elif hwk == "nicht_eingetragen":
+            s.respond(case, f"2026-01-{day:02d}T14:00:00Z", org("hwk", ags), "handwerksrolle",
+                      decision="nicht_eingetragen")
         if decision == "accepted":
             s.respond(case, f"2026-01-{day + 1:02d}T10:00:00Z", office, "pruefung",
                       decision="accepted")
@@ -138,7 +167,8 @@ def bauantrag():
                      "art": "Wohngebäude", "planungsrecht": "34", "denkmal": False},
         "bauherr": {"name": "Thomsen", "vorname": "Kirsten", "anschrift": "Am Markt 1, 25335 Elmshorn"},
         "entwurfsverfasser": {"name": "Architekturbüro Nord", "anschrift": "Kiel"},
-        "unterlagen": ["Lageplan", "Bauzeichnungen", "Baubeschreibung"]})
+        "unterlagen": ["Lageplan", "Bauzeichnungen", "Baubeschreibung"],
+        "reply_channel": reply(a)})
     ba = org("bauaufsicht", ags_a)
     s.event("de.amtsweg.documents.requested", a, "2026-03-09T10:00:00Z",
             {"missing": ["Standsicherheitsnachweis"]}, ba)
@@ -157,7 +187,8 @@ def bauantrag():
                      "art": "Erweiterung", "planungsrecht": "35", "denkmal": True},
         "bauherr": {"name": "Möller", "vorname": "Hauke", "anschrift": "Dingstätte 20, Pinneberg"},
         "entwurfsverfasser": {"name": "Ingenieurbüro West", "anschrift": "Pinneberg"},
-        "unterlagen": ["Lageplan", "Bauzeichnungen", "Denkmalpflegerisches Gutachten"]})
+        "unterlagen": ["Lageplan", "Bauzeichnungen", "Denkmalpflegerisches Gutachten"],
+        "reply_channel": reply(b)})
     bb = org("bauaufsicht", ags_b)
     s.event("de.amtsweg.documents.completed", b, "2026-03-23T10:00:00Z", {}, bb)
     s.respond(b, "2026-04-10T10:00:00Z", org("gemeinde", ags_b), "einvernehmen",
@@ -176,8 +207,9 @@ def bauantrag():
 def handwerksrolle():
     s = Stream("03-handwerksrolle")
 
-    def application(ags, name, gewerk, ausnahme=None):
+    def application(ags, name, gewerk, ausnahme=None, case=None):
         return {"leika": "99052004000000",
+                "reply_channel": reply(case),
                 "antragsteller": {"name": name, "vorname": "Sönke", "geburtsdatum": "1979-05-05",
                                   "anschrift": "Beispielweg 3"},
                 "betrieb": {"name": f"{gewerk} {name}", "anschrift": "Werkstraße 9", "ags": ags,
@@ -189,7 +221,7 @@ def handwerksrolle():
 
     # A: Kiel; the IHK objects, the HWK enters the business nevertheless.
     a, ags = "HR-2026-0001", "01002000"
-    s.submit(a, "2026-07-01T08:00:00Z", application(ags, "Rathje", "Tischler"))
+    s.submit(a, "2026-07-01T08:00:00Z", application(ags, "Rathje", "Tischler", case=a))
     hwk, ihk = org("hwk", ags), org("ihk", ags)
     s.event("de.amtsweg.documents.completed", a, "2026-07-06T09:00:00Z", {}, hwk)
     s.respond(a, "2026-07-20T09:00:00Z", ihk, "ihk_anhoerung", objection=True,
@@ -198,14 +230,17 @@ def handwerksrolle():
     # B: Rendsburg; the HWK stays silent: the entry is deemed made after three months, and a
     # certificate of the deemed entry is requested afterwards.
     b, ags_b = "HR-2026-0002", "01058135"
-    s.submit(b, "2026-07-07T08:00:00Z", application(ags_b, "Voss", "Elektrotechniker"))
+    s.submit(b, "2026-07-07T08:00:00Z", application(ags_b, "Voss", "Elektrotechniker", case=b))
     hwk_b, ihk_b = org("hwk", ags_b), org("ihk", ags_b)
     s.event("de.amtsweg.documents.completed", b, "2026-07-10T09:00:00Z", {}, hwk_b)
     s.respond(b, "2026-07-24T09:00:00Z", ihk_b, "ihk_anhoerung", objection=False)
     # C: Lübeck; the HWK extends the period once with reasons, then decides.
     c, ags_c = "HR-2026-0003", "01003000"
-    s.submit(c, "2026-07-13T08:00:00Z", application(ags_c, "Brandt", "Friseur"))
+    s.submit(c, "2026-07-13T08:00:00Z", application(ags_c, "Brandt", "Friseur", case=c))
     hwk_c, ihk_c = org("hwk", ags_c), org("ihk", ags_c)
+    # The master craftsman's certificate is missing at first (§71b Abs. 4 VwVfG).
+    s.event("de.amtsweg.documents.requested", c, "2026-07-14T09:00:00Z",
+            {"missing": ["Meisterbrief (beglaubigte Kopie)"]}, hwk_c)
     s.event("de.amtsweg.documents.completed", c, "2026-07-15T09:00:00Z", {}, hwk_c)
     s.respond(c, "2026-07-29T09:00:00Z", ihk_c, "ihk_anhoerung", objection=False)
     s.event("de.amtsweg.deadline.extended", c, "2026-09-01T09:00:00Z",
@@ -213,7 +248,8 @@ def handwerksrolle():
              "reason": "Gleichwertigkeit der ausländischen Qualifikation wird geprüft"}, hwk_c)
     # D: Schleswig; an exception under §8 HwO, granted by the Land authority.
     d, ags_d = "HR-2026-0004", "01059075"
-    s.submit(d, "2026-07-20T08:00:00Z", application(ags_d, "Jessen", "Kfz-Techniker", "8"))
+    s.submit(d, "2026-07-20T08:00:00Z",
+             application(ags_d, "Jessen", "Kfz-Techniker", "8", case=d))
     hwk_d, ihk_d = org("hwk", ags_d), org("ihk", ags_d)
     s.event("de.amtsweg.documents.completed", d, "2026-07-22T09:00:00Z", {}, hwk_d)
     s.respond(d, "2026-08-19T09:00:00Z", "wirtschaftsministerium-sh", "ausnahme",
@@ -222,9 +258,10 @@ def handwerksrolle():
     s.respond(d, "2026-09-14T09:00:00Z", hwk_d, "eintragung", decision="approved")
     # C's decision within the extended period (3 months from 15 July end 15 October, + 1 month).
     s.respond(c, "2026-11-02T09:00:00Z", hwk_c, "eintragung", decision="approved")
-    # B's period ended with 12 October: the certificate is requested in November.
+    # B's period ended with 12 October: the applicant requests the certificate through the
+    # portal in November.
     s.event("de.amtsweg.certificate.requested", b, "2026-11-16T09:00:00Z",
-            {"reason": "Nachweis gegenüber der Bank"})
+            {"reason": "Nachweis gegenüber der Bank"}, PORTAL_ID, source=PORTAL)
     s.write()
 
 
@@ -241,7 +278,8 @@ def bimschg():
                       "rotordurchmesser": 150, "gesamthoehe": 195, "leistung_mw": 5.6},
            "vorhabentraeger": {"name": "Bürgerwindpark Nordsee GmbH & Co. KG",
                                "anschrift": "Deichstraße 2, 25813 Husum"},
-           "unterlagen": ["Schallgutachten", "Schattenwurfgutachten", "Artenschutzgutachten"]}
+           "unterlagen": ["Schallgutachten", "Schattenwurfgutachten", "Artenschutzgutachten"],
+           "reply_channel": reply(a)}
     s.submit(a, "2026-12-01T08:00:00Z", app)
     s.event("de.amtsweg.documents.completed", a, "2026-12-15T09:00:00Z", {}, "lfu-sh")
     s.respond(a, "2027-01-12T09:00:00Z", org("gemeinde", ags), "einvernehmen", decision="refused",
@@ -266,6 +304,7 @@ def bimschg():
     app_b["standort"] = {"ags": ags_b, "gemarkung": "Schleswig", "flurstueck": "Flur 9, Flurstück 2",
                          "koordinaten": "54.5153 N, 9.5697 E"}
     app_b["vorhabentraeger"] = {"name": "Schleiwind GmbH", "anschrift": "Schleswig"}
+    app_b["reply_channel"] = reply(b)
     s.submit(b, "2026-12-07T08:00:00Z", app_b)
     s.event("de.amtsweg.documents.completed", b, "2026-12-21T09:00:00Z", {}, "lfu-sh")
     s.respond(b, "2027-01-18T09:00:00Z", org("gemeinde", ags_b), "einvernehmen", decision="granted")
@@ -304,6 +343,27 @@ def bad_events():
     s.lines.append(s.lines[-1])  # the same event delivered twice
     s.event("de.amtsweg.deadline.extended", "BI-2026-0002", t,
             {"deadline": "entscheidungsfrist", "reason": "zu spät"}, "lfu-sh")  # expired already
+    # The municipality of BI-2026-0002 takes part, but may not extend the LfU's period.
+    s.event("de.amtsweg.deadline.extended", "BI-2026-0002", t,
+            {"deadline": "entscheidungsfrist", "reason": "Wir brauchen mehr Zeit"},
+            org("gemeinde", "01059075"))  # wrong role
+    # Refusals recorded in the history of the open case BI-2026-0002:
+    s.event("de.example.unbekannt", "BI-2026-0002", t, {"x": 2})  # unknown type, open case
+    s.respond("BI-2026-0002", t, org("naturschutz", "01059075"), "anhoerung",
+              bemerkung="ohne Stellungnahme")  # the task requires a statement
+    s.respond("BI-2026-0002", t, "lfu-sh", "bescheid",
+              decision="genehmigt")  # not an answer the task declares
+    s.respond("BI-2026-0002", t, "lfu-sh", "bescheid",
+              decision="approved")  # declared, but not possible before the hearing is complete
+    # Identifiers in the wrong form:
+    s.submit("GA-2027-0005", t, {"leika": "99050012104000",
+                                 "betrieb": {"name": "Zahl GmbH", "ags": 1002000}})  # a number
+    s.submit("GA-2027-0006", t, {"leika": "99050012104000",
+                                 "betrieb": {"name": "Kurz GmbH", "ags": "0100200"}})  # 7 digits
+    s.submit("GA-2027-0007", t, {"leika": "99050012104000",
+                                 "betrieb": {"name": "Land 17 GmbH", "ags": "17002000"}})
+    s.submit("GA-2027-0008", t, {"leika": "9905001210400",  # 13 digits
+                                 "betrieb": {"name": "LeiKa GmbH", "ags": "01002000"}})
     s.event("de.amtsweg.task.responded", "GA-2027-0003", t, {"decision": "accepted"},
             org("gewerbeamt", "01004000"))  # no task named
     big = {"leika": "99050012104000", "betrieb": {"ags": "01002000"},
