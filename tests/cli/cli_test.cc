@@ -521,6 +521,25 @@ TEST_F(CliTest, DeadLettersKeepEveryRefusedInputWithItsReason) {
   }
   Output table = Amtsweg("dead-letters" + D());
   EXPECT_NE(table.out.find("25 dead letter(s)"), std::string::npos);
+  // Identifiers are refused where they are read, naming the field and the form; none of these
+  // applications opened a case routed by a prefix of its key.
+  std::string all;
+  for (const Value& d : dead)
+    all += d["reason"].as_string() + "\n";
+  for (const char* reason :
+       {"invalid-application: role 'gewerbeamt': application.betrieb.ags is the number 1002000; "
+        "an AGS is a string of 8 digits",
+        "invalid-application: role 'gewerbeamt': application.betrieb.ags '0100200' is not an AGS "
+        "(8 digits) or an ARS (12 digits)",
+        "invalid-application: role 'gewerbeamt': application.betrieb.ags '17002000': Land code "
+        "'17' does not exist (01 to 16)",
+        "invalid-application: data.leika '9905001210400' is not a LeiKa key (14 digits starting "
+        "with 99, ^99\\d{12}$)"}) {
+    EXPECT_NE(all.find(reason), std::string::npos) << reason << "\n" << all;
+  }
+  std::map<std::string, Value> cases = Cases();
+  for (const char* id : {"GA-2027-0005", "GA-2027-0006", "GA-2027-0007", "GA-2027-0008"})
+    EXPECT_EQ(cases.count(id), 0u) << id;
 }
 
 TEST_F(CliTest, RunningAgainProcessesNothingTwice) {
