@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/calendar/period.h"
+
 namespace amtsweg::runtime {
 
 namespace {
@@ -102,7 +104,11 @@ class Runtime::Step {
   void CancelDeadlines(std::string_view reason);
   void Settle();
   Timestamp DueAfter(const dsl::Deadline& d, Timestamp start, const Duration& dur) const {
-    return d.legal_calendar ? DeadlineEnd(start, dur) : AddDuration(start, dur);
+    // TODO(issue 8): the calendar of the deciding authority.
+    return d.legal_calendar ? calendar::LegalPeriodEnd(
+                                  start, dur, calendar::HolidayCalendar(calendar::Land::kSH))
+                                  .end
+                            : AddDuration(start, dur);
   }
 
   const Runtime& rt_;
