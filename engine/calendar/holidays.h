@@ -78,7 +78,7 @@ struct Holiday {
   CivilDate date;
   std::string_view id;      // stable, e.g. "pfingstmontag"
   std::string_view name;    // German, e.g. "Pfingstmontag"
-  std::string_view source;  // the legal source, e.g. "§ 2 Abs. 1 SFTG (Schleswig-Holstein)"
+  std::string_view source;  // the legal source: the Land's LandLaw() or the rule's own
 
   friend bool operator==(const Holiday&, const Holiday&) = default;
 };
@@ -128,8 +128,8 @@ class HolidayCalendar {
 // Easter Sunday of `year` (Gregorian computus, valid from 1583).
 CivilDate EasterSunday(int year);
 
-// The Land's Feiertagsgesetz and the paragraph that lists its holidays, e.g.
-// "§ 2 Abs. 1 SFTG (Schleswig-Holstein)": the source of every rule that names no other.
+// The Land's Feiertagsgesetz and the paragraph that lists its holidays, e.g. "§ 2 Abs. 1 Gesetz
+// über Sonn- und Feiertage (SFTG), Schleswig-Holstein": the source of every rule naming no other.
 std::string_view LandLaw(Land land);
 
 // One row of the rule table, in words: for docs/legal-calendar.md and the tests that keep it
