@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "engine/calendar/german_time.h"
+#include "engine/cli/calendar_commands.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/report_commands.h"
 
@@ -256,6 +258,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"admin", "auditor", "participant"}));
   token_cmd->add_option("--organisation", token_org, "Participants: the organisation id");
 
+  CalendarCommands calendar_commands(app);  // holidays, period
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -267,6 +271,11 @@ int main(int argc, char** argv) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(log_level));
+  if (amtsweg::Status tz = amtsweg::calendar::LoadGermanTime(); !tz.ok()) {
+    std::cerr << "amtsweg: " << tz.message() << "\n";
+    return kExitIO;
+  }
+  if (std::optional<int> code = calendar_commands.Run()) return *code;
 
   if (*run_cmd) {
     if (run.sources.empty() && run.advance_to.empty()) {

@@ -25,18 +25,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
 }
 
-// Weekday of a day count since the epoch: 0 = Sunday ... 6 = Saturday (1970-01-01 was Thursday).
-unsigned Weekday(int64_t days) {
-  int64_t w = (days + 4) % 7;
-  return static_cast<unsigned>(w < 0 ? w + 7 : w);
-}
-
-// Epoch day of the last Sunday of month m in year y.
-int64_t LastSunday(int64_t y, unsigned m) {
-  int64_t last = DaysFromCivil(y, m, DaysInMonth(y, m));
-  return last - Weekday(last);
-}
-
 bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
   if (pos + n > s.size()) return false;
   int v = 0;
@@ -81,17 +69,6 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   *d = doy - (153 * mp + 2) / 5 + 1;
   *m = mp < 10 ? mp + 3 : mp - 9;
   *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
-}
-
-int64_t BerlinOffset(Timestamp ts) {
-  int64_t days = FloorDiv(ts, kMsPerDay);
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  // Summer time from the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC.
-  Timestamp start = LastSunday(y, 3) * kMsPerDay + kMsPerHour;
-  Timestamp end = LastSunday(y, 10) * kMsPerDay + kMsPerHour;
-  return (ts >= start && ts < end) ? 2 * kMsPerHour : kMsPerHour;
 }
 
 Result<Timestamp> ParseTimestamp(std::string_view s) {
@@ -297,22 +274,6 @@ Timestamp AddDuration(Timestamp start, const Duration& d) {
   int64_t new_days = AddCalendar(days, d);
   return new_days * kMsPerDay + rem + d.hours * kMsPerHour + d.minutes * kMsPerMinute +
          d.seconds * kMsPerSecond;
-}
-
-Timestamp DeadlineEnd(Timestamp start, const Duration& d) {
-  if (d.has_time_part()) return AddDuration(start, d);
-  // Work on the German civil date of the starting event.
-  int64_t local_days = FloorDiv(start + BerlinOffset(start), kMsPerDay);
-  int64_t last_day = AddCalendar(local_days, d);
-  // A pure day period counts from the next day (§187 Abs. 1 BGB), so "P1D" ends at the end of
-  // the following day; AddCalendar already yields that day number.
-  unsigned wd = Weekday(last_day);
-  if (wd == 6) last_day += 2;  // Saturday -> Monday
-  if (wd == 0) last_day += 1;  // Sunday -> Monday
-  // End of that local day = local midnight of the next day, converted back to UTC.
-  Timestamp local_midnight = (last_day + 1) * kMsPerDay;
-  Timestamp guess = local_midnight - kMsPerHour;
-  return local_midnight - BerlinOffset(guess);
 }
 
 }  // namespace amtsweg

@@ -1,13 +1,8 @@
-// Time for a legal engine: timestamps, ISO-8601 durations and deadline arithmetic.
+// Time for a legal engine: timestamps, ISO-8601 durations, exact calendar arithmetic in UTC.
 //
 // A Timestamp is milliseconds since the Unix epoch, UTC. Durations are ISO-8601
 // (PnYnMnWnDTnHnMnS) and keep their calendar parts: "P3M" is three calendar months, not 90 days.
-// Deadline ends follow §§187, 188 BGB (with §31 VwVfG): the day of the starting event is not
-// counted; a period in days, weeks, months or years ends at the end (24:00, German civil time)
-// of its last day; in months/years that is the day with the starting day's number, or the last
-// day of the month where there is none; an end on a Saturday or Sunday moves to the end of the
-// next Monday (§31 Abs. 3 VwVfG; public holidays are not modelled). Periods with a time part
-// (hours, minutes, seconds) are exact.
+// German civil time and legal periods (§§187-193 BGB, §31 VwVfG) are in engine/calendar.
 // All functions are pure and thread-safe.
 #pragma once
 
@@ -46,12 +41,6 @@ Result<Duration> ParseDuration(std::string_view text);
 
 // Exact calendar addition in UTC (months clamp to the month's last day).
 Timestamp AddDuration(Timestamp start, const Duration& d);
-
-// The moment a legal period of `d` that starts with an event at `start` ends (see above).
-Timestamp DeadlineEnd(Timestamp start, const Duration& d);
-
-// Offset of German civil time (CET/CEST, EU summer-time rule) from UTC at `ts`, in ms.
-int64_t BerlinOffset(Timestamp ts);
 
 // Days since the epoch <-> civil date (proleptic Gregorian).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);

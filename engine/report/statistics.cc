@@ -6,6 +6,7 @@
 #include <map>
 #include <tuple>
 
+#include "engine/calendar/german_time.h"
 #include "engine/common/identifiers.h"
 #include "engine/runtime/events.h"
 
@@ -172,13 +173,9 @@ Result<std::vector<CaseFacts>> CollectCaseFacts(const store::Store& store) {
 }
 
 std::string MonthOf(Timestamp t) {
-  int64_t local = t + BerlinOffset(t);
-  int64_t days = local / kDayMs - (local % kDayMs < 0 ? 1 : 0);
-  int64_t y = 0;
-  unsigned m = 0, d = 0;
-  CivilFromDays(days, &y, &m, &d);
+  const calendar::CivilDate d = calendar::GermanDate(t);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u", static_cast<long long>(y), m);
+  std::snprintf(buf, sizeof buf, "%04d-%02d", d.year(), d.month());
   return buf;
 }
 

@@ -6,6 +6,8 @@
 #include <iterator>
 #include <set>
 
+#include "engine/calendar/german_time.h"
+
 namespace amtsweg::report {
 namespace {
 
@@ -37,7 +39,7 @@ std::string Percent(const std::optional<double>& share) {
 }
 
 std::string GermanTime(Timestamp t) {
-  int64_t local = t + BerlinOffset(t);
+  int64_t local = t + calendar::GermanOffset(t);
   constexpr int64_t kDay = 86400000;
   int64_t days = local / kDay - (local % kDay < 0 ? 1 : 0);
   int64_t ms = local - days * kDay;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/calendar/period.h"
 #include "engine/common/identifiers.h"
 
 namespace amtsweg::runtime {
@@ -123,7 +124,11 @@ class Runtime::Step {
   void CancelDeadlines(std::string_view reason);
   void Settle();
   Timestamp DueAfter(const dsl::Deadline& d, Timestamp start, const Duration& dur) const {
-    return d.legal_calendar ? DeadlineEnd(start, dur) : AddDuration(start, dur);
+    // TODO(issue 8): the calendar of the deciding authority.
+    return d.legal_calendar ? calendar::LegalPeriodEnd(
+                                  start, dur, calendar::HolidayCalendar(calendar::Land::kSH))
+                                  .end
+                            : AddDuration(start, dur);
   }
 
   const Runtime& rt_;

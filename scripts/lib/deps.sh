@@ -14,6 +14,8 @@ AMTSWEG_DEPS=(
   librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libsimdjson-dev libssl-dev
   libcli11-dev libgtest-dev libgmock-dev librdkafka-dev
   libcpp-httplib-dev                 # HTTP server (amtsweg serve) and webhook client
+  libcctz-dev tzdata                 # German civil time from the tz database (engine/calendar)
+  python3 python3-venv               # tests: the holiday oracle's venv (tests/calendar)
   nlohmann-json3-dev rapidjson-dev   # only for the JSON library benchmark
   openjdk-17-jre-headless maven      # scripts/kafka: the test broker runs on Java, Maven fetches it
   chromium                           # tests labelled browser: the status page, headless

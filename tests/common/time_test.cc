@@ -46,29 +46,6 @@ TEST(TimeTest, AddDurationClampsToMonthEnd) {
             T("2026-01-02T12:00:00Z"));
 }
 
-TEST(TimeTest, DeadlineEndFollowsBgb188) {
-  // Complete on Thursday 15 January 2026: three months end at the end of Wednesday 15 April
-  // (CEST, UTC+2), i.e. 2026-04-15T22:00:00Z.
-  EXPECT_EQ(DeadlineEnd(T("2026-01-15T09:30:00Z"), *ParseDuration("P3M")),
-            T("2026-04-15T22:00:00Z"));
-  // 30 November + 3 months: 28 February 2027 is a Sunday -> Monday 1 March, end of day CET.
-  EXPECT_EQ(DeadlineEnd(T("2026-11-30T12:00:00Z"), *ParseDuration("P3M")),
-            T("2027-03-01T23:00:00Z"));
-  // An event late in the evening, German time, counts on its German date.
-  EXPECT_EQ(DeadlineEnd(T("2026-06-30T23:30:00Z"), *ParseDuration("P2M")),
-            T("2026-09-01T22:00:00Z"));
-  // Time parts are exact.
-  EXPECT_EQ(DeadlineEnd(T("2026-06-30T10:00:00Z"), *ParseDuration("PT1H")),
-            T("2026-06-30T11:00:00Z"));
-}
-
-TEST(TimeTest, BerlinOffsetSwitchesOnLastSundays) {
-  EXPECT_EQ(BerlinOffset(T("2026-03-29T00:59:59Z")), 3600000);
-  EXPECT_EQ(BerlinOffset(T("2026-03-29T01:00:00Z")), 7200000);
-  EXPECT_EQ(BerlinOffset(T("2026-10-25T00:59:59Z")), 7200000);
-  EXPECT_EQ(BerlinOffset(T("2026-10-25T01:00:00Z")), 3600000);
-}
-
 TEST(TimeTest, FormatsMillisecondsAndEdgesOfTheEpoch) {
   EXPECT_EQ(FormatTimestamp(T("2026-03-01T10:15:00.005Z")), "2026-03-01T10:15:00.005Z");
   EXPECT_EQ(FormatTimestamp(T("2026-12-31T23:59:59.999Z")), "2026-12-31T23:59:59.999Z");

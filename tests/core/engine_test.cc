@@ -230,11 +230,15 @@ TEST_F(EngineTest, DeadlinesFireByEventTimeAndByAdvancingTheClock) {
   // A new engine on the same store reloads the pending timer and fires it when told.
   engine = std::make_unique<Engine>(*st, world.registry, *world.directory, clock);
   ASSERT_TRUE(engine->Open().ok());
-  // 1 February + 3 months ends with Friday 1 May 2026, 24:00 German summer time.
-  ASSERT_TRUE(engine->AdvanceClock(*ParseTimestamp("2026-05-01T21:59:59Z")).ok());
+  // 1 February + 3 months is Friday 1 May 2026, a public holiday: the period runs over the
+  // weekend to the end of Monday 4 May, 24:00 German summer time (§31 Abs. 3 VwVfG).
+  ASSERT_TRUE(engine->AdvanceClock(*ParseTimestamp("2026-05-01T22:00:00Z")).ok());
   c2 = engine->LoadCase("C-2");
   EXPECT_TRUE((*c2)->open());
-  ASSERT_TRUE(engine->AdvanceClock(*ParseTimestamp("2026-05-01T22:00:00Z")).ok());
+  ASSERT_TRUE(engine->AdvanceClock(*ParseTimestamp("2026-05-04T21:59:59Z")).ok());
+  c2 = engine->LoadCase("C-2");
+  EXPECT_TRUE((*c2)->open());
+  ASSERT_TRUE(engine->AdvanceClock(*ParseTimestamp("2026-05-04T22:00:00Z")).ok());
   c2 = engine->LoadCase("C-2");
   EXPECT_EQ((*c2)->outcome, "deemed_approved");
   bool timer_left = false;

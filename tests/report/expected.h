@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "engine/calendar/german_time.h"
 #include "engine/core/engine.h"
 #include "tests/report/sample_store.h"
 
@@ -19,11 +20,8 @@ namespace amtsweg::report::testing {
 
 // The test's own month rule: the civil date in Berlin.
 inline std::string Month(Timestamp t) {
-  int64_t local = t + BerlinOffset(t);
-  int64_t y = 0;
-  unsigned m = 0, d = 0;
-  CivilFromDays(local / 86400000, &y, &m, &d);
-  return std::to_string(y) + "-" + (m < 10 ? "0" : "") + std::to_string(m);
+  const calendar::CivilDate d = calendar::GermanDate(t);
+  return std::to_string(d.year()) + "-" + (d.month() < 10 ? "0" : "") + std::to_string(d.month());
 }
 
 // The test's own region rule: where the shipped workflows keep the AGS.
