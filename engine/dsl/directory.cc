@@ -49,6 +49,23 @@ bool AllOf(std::string_view s, Pred p) {
 
 constexpr std::string_view kKinds[] = {"state", "municipal", "chamber", "federal", "portal"};
 
+// The Land of an organisation's seat: of `seat`, else of its area when every prefix names the
+// same Land (a prefix of at least two digits).
+std::optional<calendar::Land> LandOfSeat(const Organisation& org) {
+  if (!org.seat.empty()) {
+    Result<calendar::Land> land = calendar::LandOfAgs(org.seat);
+    return land.ok() ? std::optional(*land) : std::nullopt;
+  }
+  std::optional<calendar::Land> land;
+  for (const std::string& prefix : org.area) {
+    if (prefix.size() < 2) return std::nullopt;
+    Result<calendar::Land> l = calendar::LandOfAgs(prefix.substr(0, 2));
+    if (!l.ok() || (land.has_value() && *land != *l)) return std::nullopt;
+    land = *l;
+  }
+  return land;
+}
+
 Status JoinErrors(const std::vector<Diagnostic>& errors) {
   std::string msg;
   for (const Diagnostic& d : errors) {
@@ -186,10 +203,21 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
             ok = false;
           }
         }
+        std::vector<calendar::LocalHoliday> local;
         if (m.Has("holidays")) {
           std::vector<YAML::Mark> marks;
-          if (!internal::ReadStringList(m.Get("holidays"), m.ValueMark("holidays"), "holidays",
-                                        &errors, &org.local_holidays, &marks)) {
+          if (internal::ReadStringList(m.Get("holidays"), m.ValueMark("holidays"), "holidays",
+                                       &errors, &org.local_holidays, &marks)) {
+            for (size_t i = 0; i < org.local_holidays.size(); ++i) {
+              Result<calendar::LocalHoliday> h = calendar::ParseLocalHoliday(org.local_holidays[i]);
+              if (h.ok()) {
+                local.push_back(*h);
+              } else {
+                errors.Add(marks[i], h.status().message());
+                ok = false;
+              }
+            }
+          } else {
             ok = false;
           }
         }
@@ -277,6 +305,29 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
                                 std::to_string(it->second.line) + ")");
             ok = false;
           }
+        }
+        // The public holidays at its seat decide when the legal periods it runs end.
+        if (ok && org.kind != "portal") {
+          std::optional<calendar::Land> land = LandOfSeat(org);
+          if (!land.has_value()) {
+            errors.Add(m.mark(), "organisation '" + org.id +
+                                     "': no 'seat', and its area does not lie in one Land; give "
+                                     "'seat' (the AGS of its seat), whose public holidays end the "
+                                     "legal periods it runs");
+            ok = false;
+          } else {
+            Result<calendar::HolidayCalendar> cal = calendar::HolidayCalendar::Make(*land, local);
+            if (cal.ok()) {
+              org.holidays = *cal;
+            } else {
+              errors.Add(m.ValueMark("holidays"), cal.status().message());
+              ok = false;
+            }
+          }
+        } else if (ok && !local.empty()) {
+          errors.Add(m.KeyMark("holidays"),
+                     "a portal runs no legal periods: 'holidays' has no use");
+          ok = false;
         }
         if (org.topic.empty() && !org.id.empty()) org.topic = "amtsweg.org." + org.id;
         if (ok) dir->orgs_.push_back(std::move(org));

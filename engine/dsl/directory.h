@@ -10,10 +10,12 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/calendar/holidays.h"
 #include "engine/common/status.h"
 
 namespace amtsweg::dsl {
@@ -30,6 +32,10 @@ struct Organisation {
   // Public holidays that hold only in parts of a Land and do at its seat (engine/calendar ids,
   // e.g. "mariae_himmelfahrt").
   std::vector<std::string> local_holidays;
+  // The public holidays at its seat: the Land of `seat`, or of `area` when that lies in one
+  // Land, with `local_holidays`. Set for every organisation but portals (the loader refuses one
+  // whose Land it cannot tell).
+  std::optional<calendar::HolidayCalendar> holidays;
   // Portals (online services that submit applications): the CloudEvents `source` values of
   // their submissions. The applicant of a case is reached through the portal it came from.
   std::vector<std::string> sources;

@@ -1122,6 +1122,33 @@ class DefinitionLoader {
 
   void CheckDirectory() {
     if (directory_ == nullptr) return;
+    // The authority of a legal period has a seat whose public holidays count: not a portal.
+    std::set<std::string> authorities;
+    for (const Deadline& dl : def_->deadlines) {
+      if (!dl.legal_calendar) continue;
+      if (!dl.authority.empty()) authorities.insert(dl.authority);
+      if (!def_->authority.empty()) authorities.insert(def_->authority);
+    }
+    for (const std::string& name : authorities) {
+      const Role* role = def_->FindRole(name);
+      if (role == nullptr) continue;
+      for (const RoleCandidate& c : role->candidates) {
+        std::vector<const Organisation*> orgs;
+        if (!c.organisation.empty()) {
+          if (const Organisation* o = directory_->Find(c.organisation)) orgs.push_back(o);
+        } else {
+          for (const Organisation& o : directory_->organisations()) {
+            if (std::find(o.functions.begin(), o.functions.end(), c.function) != o.functions.end())
+              orgs.push_back(&o);
+          }
+        }
+        for (const Organisation* o : orgs) {
+          if (o->holidays.has_value()) continue;
+          Error(c.pos, "role '" + name + "' is the authority of a legal period, but '" + o->id +
+                           "' (a portal) has no seat whose public holidays could count");
+        }
+      }
+    }
     for (const Ref& r : org_refs_) {
       if (directory_->Find(r.name) == nullptr) {
         Error(r.pos, "organisation '" + r.name + "' is not in the directory");

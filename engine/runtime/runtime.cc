@@ -123,13 +123,14 @@ class Runtime::Step {
   void Enter(const std::string& state);
   void CancelDeadlines(std::string_view reason);
   void Settle();
-  Timestamp DueAfter(const dsl::Deadline& d, Timestamp start, const Duration& dur) const {
-    // TODO(issue 8): the calendar of the deciding authority.
-    return d.legal_calendar ? calendar::LegalPeriodEnd(
-                                  start, dur, calendar::HolidayCalendar(calendar::Land::kSH))
-                                  .end
-                            : AddDuration(start, dur);
-  }
+  // When deadline `d` ends if it runs `dur` from `start`, and, for a legal period, the
+  // calendar it was computed with: appended to `facts` (the deadline event being built).
+  Timestamp DueAfter(const dsl::Deadline& d, Timestamp start, const Duration& dur,
+                     std::vector<Member>* facts) const;
+  // The organisation whose seat's public holidays end `d`'s legal period: the deadline's
+  // authority, else the workflow's, else (for a definition not checked against this directory)
+  // the first participant with a seat. nullptr when there is none.
+  const dsl::Organisation* AuthorityOf(const dsl::Deadline& d) const;
 
   const Runtime& rt_;
   const InputEvent& in_;
@@ -537,15 +538,18 @@ void Runtime::Step::HandleExtension() {
     return;
   }
   // §190 BGB: the extension is computed from the end of the previous period.
-  Timestamp due = DueAfter(*d, dl->due - 1, dur);
-  Value extension = ObjectBuilder()
-                        .Add("deadline", name)
-                        .Add("previous_due", FormatTimestamp(dl->due))
-                        .Add("due", FormatTimestamp(due))
-                        .Add("duration", dur.ToString())
-                        .Add("reason", reason)
-                        .Add("by", in_.participant)
-                        .Build();
+  std::vector<Member> calendar;
+  Timestamp due = DueAfter(*d, dl->due - 1, dur, &calendar);
+  ObjectBuilder b;
+  b.Add("deadline", name)
+      .Add("previous_due", FormatTimestamp(dl->due))
+      .Add("due", FormatTimestamp(due))
+      .Add("duration", dur.ToString())
+      .Add("reason", reason)
+      .Add("by", in_.participant);
+  for (Member& m : calendar)
+    b.Add(std::move(m.first), std::move(m.second));
+  Value extension = b.Build();
   Emit(DomainType::kDeadlineExtended, extension);
   RunActionsWith(d->on_extension, extension);
 }
@@ -675,14 +679,17 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       return;
     case dsl::ActionKind::kStartDeadline: {
       const dsl::Deadline* d = def_->FindDeadline(a.deadline);
-      Emit(DomainType::kDeadlineStarted,
-           ObjectBuilder()
-               .Add("deadline", a.deadline)
-               .Add("started", FormatTimestamp(time_))
-               .Add("due", FormatTimestamp(DueAfter(*d, time_, d->duration)))
-               .Add("duration", d->duration.ToString())
-               .Add("calendar", d->legal_calendar ? "legal" : "exact")
-               .Build());
+      std::vector<Member> calendar;
+      Timestamp due = DueAfter(*d, time_, d->duration, &calendar);
+      ObjectBuilder b;
+      b.Add("deadline", a.deadline)
+          .Add("started", FormatTimestamp(time_))
+          .Add("due", FormatTimestamp(due))
+          .Add("duration", d->duration.ToString())
+          .Add("calendar", d->legal_calendar ? "legal" : "exact");
+      for (Member& m : calendar)
+        b.Add(std::move(m.first), std::move(m.second));
+      Emit(DomainType::kDeadlineStarted, b.Build());
       return;
     }
     case dsl::ActionKind::kExtendDeadline: {
@@ -690,14 +697,18 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       DeadlineState* dl = s_->FindDeadline(a.deadline);
       if (dl == nullptr || !dl->active() || dl->extensions >= d->max_extensions) return;
       Duration dur = a.extension.value_or(d->max_extension.value_or(d->duration));
-      Value extension = ObjectBuilder()
-                            .Add("deadline", a.deadline)
-                            .Add("previous_due", FormatTimestamp(dl->due))
-                            .Add("due", FormatTimestamp(DueAfter(*d, dl->due - 1, dur)))
-                            .Add("duration", dur.ToString())
-                            .Add("reason", a.reason)
-                            .Add("by", "")
-                            .Build();
+      std::vector<Member> calendar;
+      Timestamp due = DueAfter(*d, dl->due - 1, dur, &calendar);
+      ObjectBuilder b;
+      b.Add("deadline", a.deadline)
+          .Add("previous_due", FormatTimestamp(dl->due))
+          .Add("due", FormatTimestamp(due))
+          .Add("duration", dur.ToString())
+          .Add("reason", a.reason)
+          .Add("by", "");
+      for (Member& m : calendar)
+        b.Add(std::move(m.first), std::move(m.second));
+      Value extension = b.Build();
       Emit(DomainType::kDeadlineExtended, extension);
       RunActionsWith(d->on_extension, extension);
       return;
@@ -755,6 +766,36 @@ void Runtime::Step::Notify(const dsl::Action& a) {
     b.Add("basis", a.legal_basis).Add("message", a.message);
     Emit(DomainType::kNotificationDisclosed, b.Build());
   }
+}
+
+const dsl::Organisation* Runtime::Step::AuthorityOf(const dsl::Deadline& d) const {
+  for (const std::string* role : {&d.authority, &def_->authority}) {
+    if (role->empty()) continue;
+    const std::string* org = s_->OrganisationOf(*role);
+    const dsl::Organisation* o = org != nullptr ? rt_.directory_.Find(*org) : nullptr;
+    if (o != nullptr && o->holidays.has_value()) return o;
+  }
+  for (const Participant& p : s_->participants) {
+    const dsl::Organisation* o = rt_.directory_.Find(p.organisation);
+    if (o != nullptr && o->holidays.has_value()) return o;
+  }
+  return nullptr;
+}
+
+Timestamp Runtime::Step::DueAfter(const dsl::Deadline& d, Timestamp start, const Duration& dur,
+                                  std::vector<Member>* facts) const {
+  if (!d.legal_calendar) return AddDuration(start, dur);
+  // §31 Abs. 3 VwVfG: the public holidays at the seat of the authority. The events record which
+  // calendar that was and the days the end passed over, so that the end can be checked.
+  const dsl::Organisation* authority = AuthorityOf(d);
+  calendar::HolidayCalendar holidays =
+      authority != nullptr ? *authority->holidays : calendar::HolidayCalendar(calendar::Land::kSH);
+  calendar::PeriodEnd end = calendar::LegalPeriodEnd(start, dur, holidays);
+  std::vector<Value> skipped(end.skipped.begin(), end.skipped.end());
+  facts->emplace_back("holidays", holidays.Id());
+  facts->emplace_back("holidays_of", authority != nullptr ? authority->id : "");
+  facts->emplace_back("skipped", Value::Array(std::move(skipped)));
+  return end.end;
 }
 
 void Runtime::Step::Fire(const dsl::Transition& t) {

@@ -28,11 +28,13 @@ constexpr char kDirectory[] = R"(organisations:
     kind: federal
     name: DGUV
     functions: [dguv]
+    seat: "11000000"
   - id: a-dguv
     kind: federal
     name: DGUV (tie)
     functions: [dguv]
     area: []
+    seat: "11000000"
   - id: land
     kind: state
     name: Land
@@ -129,6 +131,7 @@ TEST(DirectoryTest, WebhookSecretReferences) {
     functions: [a]
     webhook: http://127.0.0.1:8080/hook
     webhook_secret_file: secrets/local
+    seat: "01002000"
   - id: both
     kind: state
     name: Both
@@ -157,17 +160,71 @@ TEST(DirectoryTest, WebhookSecretReferences) {
   auto dir = Directory::Parse(kHooks, "hooks.yaml");
   ASSERT_FALSE(dir.ok());
   EXPECT_EQ(dir.status().message(),
-            "hooks.yaml:14:26: give either webhook_secret_env or webhook_secret_file, not both\n"
-            "hooks.yaml:20:25: webhook_secret_env 'lower' must be an environment variable name "
+            "hooks.yaml:15:26: give either webhook_secret_env or webhook_secret_file, not both\n"
+            "hooks.yaml:21:25: webhook_secret_env 'lower' must be an environment variable name "
             "[A-Z_][A-Z0-9_]*\n"
-            "hooks.yaml:25:25: a webhook secret without a webhook\n"
-            "hooks.yaml:30:14: webhook must be an https:// URL (http:// only to 127.0.0.1, "
+            "hooks.yaml:26:25: a webhook secret without a webhook\n"
+            "hooks.yaml:31:14: webhook must be an https:// URL (http:// only to 127.0.0.1, "
             "localhost, [::1])");
   auto ok = Directory::Parse(
       std::string_view(kHooks).substr(0, std::string_view(kHooks).find("  - id: both")),
       "hooks.yaml");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ((*ok)->Find("local")->webhook_secret_file, "secrets/local");
+}
+
+TEST(DirectoryTest, EveryAuthorityHasThePublicHolidaysOfItsSeat) {
+  auto dir = Directory::Parse(R"(organisations:
+  - {id: kiel, kind: municipal, name: Kiel, functions: [a], area: ["01002"]}
+  - {id: nord, kind: state, name: Nord, functions: [a], area: ["01", "02"], seat: "02000000"}
+  - {id: bonn, kind: federal, name: Bonn, functions: [a], seat: "05314000"}
+  - id: wuerzburg
+    kind: municipal
+    name: Würzburg
+    functions: [a]
+    area: ["09663"]
+    holidays: [mariae_himmelfahrt]
+  - {id: portal, kind: portal, name: Portal, functions: [portal], sources: ["urn:p"]}
+)",
+                              "dir.yaml");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  auto id = [&](std::string_view org) { return (*dir)->Find(org)->holidays->Id(); };
+  EXPECT_EQ(id("kiel"), "DE-SH");  // the Land of its area
+  EXPECT_EQ(id("nord"), "DE-HH");  // its seat, where the area spans two Länder
+  EXPECT_EQ(id("bonn"), "DE-NW");
+  EXPECT_EQ(id("wuerzburg"), "DE-BY+mariae_himmelfahrt");
+  EXPECT_FALSE((*dir)->Find("portal")->holidays.has_value());  // a portal runs no periods
+  EXPECT_EQ((*dir)->PortalForSource("urn:p")->id, "portal");
+  EXPECT_EQ((*dir)->PortalForSource("urn:other"), nullptr);
+
+  auto bad = Directory::Parse(R"(organisations:
+  - {id: span, kind: state, name: Span, functions: [a], area: ["01", "02"]}
+  - {id: nowhere, kind: federal, name: Nowhere, functions: [a]}
+  - {id: seat, kind: federal, name: Seat, functions: [a], seat: "1234"}
+  - {id: sh-local, kind: state, name: SH, functions: [a], area: ["01"], holidays: [fronleichnam]}
+  - {id: typo, kind: state, name: Typo, functions: [a], area: ["09"], holidays: [mariae]}
+  - {id: p, kind: portal, name: P, functions: [portal]}
+  - {id: q, kind: state, name: Q, functions: [a], area: ["01"], sources: ["urn:q"]}
+)",
+                              "bad.yaml");
+  ASSERT_FALSE(bad.ok());
+  const std::string& m = bad.status().message();
+  EXPECT_NE(m.find("bad.yaml:2:5: organisation 'span': no 'seat', and its area does not lie in "
+                   "one Land"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("bad.yaml:3:5: organisation 'nowhere': no 'seat'"), std::string::npos) << m;
+  EXPECT_NE(m.find("bad.yaml:4:65: seat '1234' must be the AGS"), std::string::npos) << m;
+  EXPECT_NE(m.find("bad.yaml:5:83: fronleichnam is a local holiday only in SN, TH, not in "
+                   "Schleswig-Holstein (SH)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("bad.yaml:6:82: unknown local holiday \"mariae\""), std::string::npos) << m;
+  EXPECT_NE(m.find("bad.yaml:7:5: portal 'p' needs 'sources'"), std::string::npos) << m;
+  EXPECT_NE(m.find("bad.yaml:8:65: 'sources' (the CloudEvents sources an online service submits "
+                   "applications from) belong to organisations of kind portal"),
+            std::string::npos)
+      << m;
 }
 
 TEST(DirectoryTest, SyntaxError) {

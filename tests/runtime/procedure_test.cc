@@ -20,6 +20,8 @@ organisations:
   - {id: amt-kiel, kind: municipal, name: Amt Kiel, functions: [amt], area: ["01002"]}
   - {id: amt-luebeck, kind: municipal, name: Amt Lübeck, functions: [amt], area: ["01003"]}
   - {id: ihk-kiel, kind: chamber, name: IHK Kiel, functions: [ihk], area: ["01"]}
+  - {id: amt-wuerzburg, kind: municipal, name: Würzburg, functions: [amt], area: ["09663"]}
+  - {id: ihk-bayern, kind: chamber, name: IHK Bayern, functions: [ihk], area: ["09"]}
   - id: portal-sh
     kind: portal
     name: Serviceportal
@@ -334,6 +336,31 @@ TEST_F(ProcedureTest, TheDeemedApprovalAndItsCertificateReachTheApplicant) {
   EXPECT_EQ(r.events[1].data["content"]["due"].as_string(), FormatTimestamp(due));
   EXPECT_EQ(r.events[1].data["content"]["effect"].as_string(), "deemed approved");
   EXPECT_FALSE(state_.open());
+}
+
+TEST_F(ProcedureTest, APeriodEndsByThePublicHolidaysAtTheAuthoritysSeat) {
+  // Three months from Wednesday 4 March 2026 end on Thursday 4 June, Fronleichnam: a public
+  // holiday in Bavaria, not in Schleswig-Holstein (§31 Abs. 3 VwVfG, §193 BGB).
+  auto started = [&](std::string ags) {
+    CaseState s;
+    StepResult r = runtime_->Handle(Input("a-" + ags, it::kApplicationSubmitted, "C-" + ags,
+                                          "2026-03-04T10:00:00Z", Application(Value(ags))),
+                                    &s);
+    EXPECT_FALSE(r.rejection.has_value()) << r.rejection->reason;
+    for (const DomainEvent& e : r.events)
+      if (e.type == DomainType::kDeadlineStarted) return e.data;
+    return Value();
+  };
+  Value kiel = started("01002000");
+  EXPECT_EQ(kiel["holidays"].as_string(), "DE-SH");
+  EXPECT_EQ(kiel["holidays_of"].as_string(), "amt-kiel");
+  EXPECT_EQ(kiel["skipped"].ToJson(), "[]");
+  EXPECT_EQ(kiel["due"].as_string(), "2026-06-04T22:00:00Z");
+  Value wuerzburg = started("09663000");
+  EXPECT_EQ(wuerzburg["holidays"].as_string(), "DE-BY");
+  EXPECT_EQ(wuerzburg["holidays_of"].as_string(), "amt-wuerzburg");
+  EXPECT_EQ(wuerzburg["skipped"].ToJson(), R"(["2026-06-04 Fronleichnam"])");
+  EXPECT_EQ(wuerzburg["due"].as_string(), "2026-06-05T22:00:00Z");
 }
 
 TEST_F(ProcedureTest, IdentifiersAreCheckedWhereTheyAreRead) {

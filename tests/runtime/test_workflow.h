@@ -21,7 +21,7 @@ organisations:
   - {id: ihk-kiel, kind: chamber, name: IHK Kiel, functions: [ihk], area: ["01002"]}
   - {id: ihk-luebeck, kind: chamber, name: IHK Lübeck, functions: [ihk], area: ["01003"]}
   - {id: hwk-nord, kind: chamber, name: HWK Nord, functions: [hwk], area: ["01"]}
-  - {id: land, kind: state, name: Landesamt, functions: [land]}
+  - {id: land, kind: state, name: Landesamt, functions: [land], seat: "01002000"}
 )yaml";
 
 inline constexpr char kWorkflowYaml[] = R"yaml(
