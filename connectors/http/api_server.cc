@@ -572,10 +572,12 @@ struct ApiServer::Impl {
     uint64_t after = 0;
     if (auto e = Limit(call, &limit)) return e;
     if (auto e = Cursor(call, &after)) return e;
+    const std::string kind = call.Param("kind").value_or("");
     std::vector<Value> out;
     Value next;
     Status s = store.ScanDeadLetters([&](const store::DeadLetter& d) {
       if (d.seq <= after) return true;
+      if (!kind.empty() && core::DeadLetterKind(d) != kind) return true;
       if (out.size() == limit) {
         next = Value(std::to_string(d.seq - 1));
         return false;
@@ -685,7 +687,7 @@ struct ApiServer::Impl {
     Route("GET", "/api/v1/workflows", kReaders, {}, false, bind(&Impl::ListWorkflows));
     Route("POST", "/api/v1/workflows/validate", kAdmin, {}, false, bind(&Impl::ValidateWorkflow));
     Route("POST", "/api/v1/workflows", kAdmin, {}, false, bind(&Impl::DeployWorkflow));
-    Route("GET", "/api/v1/dead-letters", kAdmin | kAuditor, {"limit", "cursor"}, true,
+    Route("GET", "/api/v1/dead-letters", kAdmin | kAuditor, {"limit", "cursor", "kind"}, true,
           bind(&Impl::DeadLetters));
     Route("GET", R"(/api/v1/dead-letters/([^/]+))", kAdmin | kAuditor, {}, true,
           bind(&Impl::DeadLetter));

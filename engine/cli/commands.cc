@@ -95,6 +95,34 @@ struct Progress {
   }
 };
 
+// The run summary: every input counted once (inputs = accepted + refused + duplicates), fired
+// timers apart (fired = expired + stale + refused; refused only when there are any).
+std::string RunSummary(const core::EngineStats& s, double seconds) {
+  auto n = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  char refused[48] = "";
+  if (s.timers_refused > 0)
+    std::snprintf(refused, sizeof refused, ", %llu refused", n(s.timers_refused));
+  char line[640];
+  std::snprintf(
+      line, sizeof line,
+      "processed %llu inputs in %.2f s (%.0f inputs/s): %llu accepted, %llu refused, %llu "
+      "duplicates; %llu deadline timers fired (%llu expired, %llu stale%s); %llu domain "
+      "events; %llu cases opened, %llu closed; %llu outbound events published",
+      n(s.inputs), seconds, static_cast<double>(s.inputs) / std::max(seconds, 1e-3), n(s.accepted),
+      n(s.rejected), n(s.duplicates), n(s.timers_fired), n(s.timers_expired), n(s.timers_stale),
+      refused, n(s.domain_events), n(s.cases_opened), n(s.cases_closed), n(s.published));
+  return line;
+}
+
+// The input read moved the clock past `--advance-to`: the clock stays (it never moves backwards);
+// deadlines due by then that the lanes held back still fire.
+void NoteClockPast(const core::Engine& engine, Timestamp advance_to, bool quiet) {
+  if (quiet || advance_to >= engine.now()) return;
+  std::fprintf(stderr,
+               "amtsweg run: the input moved the clock to %s, past --advance-to %s; it stays\n",
+               FormatTimestamp(engine.now()).c_str(), FormatTimestamp(advance_to).c_str());
+}
+
 // Loads the principals of the HTTP API and fills `*options` from `api`.
 Result<std::unique_ptr<http::Principals>> LoadApi(const ApiArgs& api,
                                                   const dsl::Directory& directory,
@@ -372,7 +400,13 @@ int Run(const RunArgs& args) {
     options.dead_letter_destination = kafka_config.dead_letter_topic;
   }
   core::Engine engine(**st, loaded.registry, **directory, clock, options);
-  if (Status s = engine.Open(); !s.ok()) return Fail(s, "loading timers");
+  if (Status s = engine.Open(); !s.ok()) return Fail(s, "restoring the clock and timers");
+  if (!args.advance_to.empty() && advance_to < engine.now()) {
+    std::cerr << "amtsweg run: --advance-to " << FormatTimestamp(advance_to)
+              << " is before the engine clock " << FormatTimestamp(engine.now()) << " of "
+              << args.data_dir << "; the clock never moves backwards. Nothing was processed\n";
+    return kExitUsage;
+  }
   // The HTTP API reads the store beside the engine (its own threads; the engine loop stays on
   // this one). Definitions it deploys are stored, and taken up between batches (take_deployed).
   std::unique_ptr<core::Catalog> catalog;
@@ -445,6 +479,7 @@ int Run(const RunArgs& args) {
     run.progress = report;
     if (Status s = engine.Run(src, sink.get(), run); !s.ok()) return Fail(s, "processing kafka");
     if (!args.advance_to.empty()) {
+      NoteClockPast(engine, advance_to, args.quiet);
       if (Status s = engine.AdvanceClock(advance_to); !s.ok())
         return Fail(s, "advancing the clock");
       if (Status s =
@@ -469,6 +504,7 @@ int Run(const RunArgs& args) {
     }
   }
   if (!kafka && !args.advance_to.empty()) {
+    NoteClockPast(engine, advance_to, args.quiet);
     if (Status s = engine.AdvanceClock(advance_to); !s.ok()) return Fail(s, "advancing the clock");
     if (Status s = engine.FlushOutbox(*sink, nullptr, std::chrono::hours(1)); !s.ok())
       return Fail(s, "publishing");
@@ -477,19 +513,7 @@ int Run(const RunArgs& args) {
   const core::EngineStats& s = engine.stats();
   double secs = progress.Elapsed();
   if (!args.quiet) {
-    std::printf(
-        "processed %llu inputs in %.2f s (%.0f inputs/s): %llu accepted, %llu refused, %llu "
-        "duplicates; %llu domain events; %llu cases opened, %llu closed; %llu deadline "
-        "timers fired; %llu outbound events published\n",
-        static_cast<unsigned long long>(s.inputs), secs,
-        static_cast<double>(s.inputs) / std::max(secs, 1e-3),
-        static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.rejected),
-        static_cast<unsigned long long>(s.duplicates),
-        static_cast<unsigned long long>(s.domain_events),
-        static_cast<unsigned long long>(s.cases_opened),
-        static_cast<unsigned long long>(s.cases_closed),
-        static_cast<unsigned long long>(s.timers_fired),
-        static_cast<unsigned long long>(s.published));
+    std::printf("%s\n", RunSummary(s, secs).c_str());
     std::printf("clock now %s\n", FormatTimestamp(engine.now()).c_str());
   }
   return kExitOk;
@@ -783,11 +807,12 @@ int AuditVerify(const std::string& data_dir, bool quiet) {
   return kExitOk;
 }
 
-int DeadLetters(const std::string& data_dir, bool json) {
+int DeadLetters(const std::string& data_dir, bool json, const std::string& kind) {
   auto st = OpenExisting(data_dir);
   if (!st.ok()) return Fail(st.status(), "dead-letters");
   Table table({"SEQ", "AT", "SOURCE", "POSITION", "REASON"});
   Status s = (*st)->ScanDeadLetters([&](const store::DeadLetter& d) {
+    if (!kind.empty() && core::DeadLetterKind(d) != kind) return true;
     if (json) {
       std::cout << core::DeadLetterView(d).ToJson() << "\n";
     } else {

@@ -85,7 +85,8 @@ struct ReplayArgs {
 };
 int Replay(const ReplayArgs& args);
 int AuditVerify(const std::string& data_dir, bool quiet);
-int DeadLetters(const std::string& data_dir, bool json);
+// Every dead letter (a table, or JSON lines with `json`); with `kind`, only those of that kind.
+int DeadLetters(const std::string& data_dir, bool json, const std::string& kind = "");
 // Running deadlines, soonest first; with `due_before`, only those due before it.
 int Deadlines(const std::string& data_dir, const std::string& due_before, bool json);
 int Rebuild(const std::string& data_dir, bool quiet);

@@ -185,6 +185,8 @@ int main(int argc, char** argv) {
       app.add_subcommand("dead-letters", "Inputs that were refused, with the reason");
   dead_cmd->add_option("--data-dir", dead_data_dir)->capture_default_str();
   dead_cmd->add_flag("--json", dead_json, "JSON lines instead of a table");
+  std::string dead_kind;
+  dead_cmd->add_option("--kind", dead_kind, "Only dead letters of this kind (e.g. malformed)");
 
   bool deadlines_json = false;
   std::string deadlines_data_dir = data_dir;
@@ -294,7 +296,7 @@ int main(int argc, char** argv) {
     return Replay(replay);
   }
   if (*verify_cmd) return AuditVerify(audit_data_dir, audit_quiet);
-  if (*dead_cmd) return DeadLetters(dead_data_dir, dead_json);
+  if (*dead_cmd) return DeadLetters(dead_data_dir, dead_json, dead_kind);
   if (*rebuild_cmd) return Rebuild(rebuild_data_dir, rebuild_quiet);
   if (*serve_cmd) return Serve(serve);
   if (*token_cmd) return Token(token_name, token_role, token_org);

@@ -167,12 +167,18 @@ Value FullEventView(const HistoryEntry& e) {
   return Value::Object(std::move(members));
 }
 
+std::string DeadLetterKind(const store::DeadLetter& d) {
+  if (!d.kind.empty()) return d.kind;
+  return d.reason.substr(0, d.reason.find(':'));
+}
+
 Value DeadLetterView(const store::DeadLetter& d) {
   return ObjectBuilder()
       .Add("seq", static_cast<int64_t>(d.seq))
       .Add("at", FormatTimestamp(d.at))
       .Add("source", d.source)
       .Add("position", d.position)
+      .Add("kind", DeadLetterKind(d))
       .Add("reason", d.reason)
       .Add("raw", d.raw)
       .Build();

@@ -91,8 +91,12 @@ std::vector<std::string> DisclosedPaths(const std::vector<HistoryEntry>& history
 // `amtsweg case history` prints it, with its hash.
 Value FullCaseView(const runtime::CaseState& s);
 Value FullEventView(const HistoryEntry& e);
-// A dead letter as `amtsweg dead-letters --json` prints it and the API returns it.
+// A dead letter as `amtsweg dead-letters --json` prints it and the API returns it: seq, at,
+// source, position, kind, reason ("kind: explanation"), raw.
 Value DeadLetterView(const store::DeadLetter& d);
+// A dead letter's kind (e.g. "malformed"): its stored field, or, for a record stored before
+// kinds had one, the start of its reason up to the first ':'.
+std::string DeadLetterKind(const store::DeadLetter& d);
 
 // What `organisation` may see of a case: its identity, workflow, state, outcome and
 // deadlines; of the participants and tasks only its own roles; no case variables; of the

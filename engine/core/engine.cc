@@ -152,6 +152,13 @@ Engine::Engine(store::Store& store, const dsl::Registry& registry, const dsl::Di
 Engine::~Engine() = default;
 
 Status Engine::Open() {
+  // The clock never moves backwards, also not across a restart: it continues from the clock
+  // committed last (dead letters read before the first valid input are stamped with it).
+  ASSIGN_OR_RETURN(stored_clock_, store_.GetClock());
+  if (stored_clock_.has_value()) {
+    restored_clock_ = *stored_clock_;
+    if (manual_clock_ != nullptr) manual_clock_->AdvanceTo(*stored_clock_);
+  }
   RETURN_IF_ERROR(LoadTimers());
   ASSIGN_OR_RETURN(outbox_backlog_, store_.OutboxSize());
   return Status::OK();
@@ -249,10 +256,11 @@ runtime::CaseState* Engine::Working(const std::string& case_id, bool* found) {
 void Engine::DeadLetter(const RawInput& raw, const std::string& source_name, std::string_view kind,
                         const std::string& reason) {
   store::DeadLetter d;
-  d.at = clock_.Now();
+  d.at = now();
   d.source = source_name;
   d.position = raw.where;
-  d.reason = std::string(kind) + ": " + reason;
+  d.kind = kind;
+  d.reason = d.kind + ": " + reason;
   spdlog::info("dead letter: {} {}: {}", source_name, raw.where, d.reason);
   d.raw = raw.bytes.size() > kMaxDeadLetterRaw ? raw.bytes.substr(0, kMaxDeadLetterRaw) : raw.bytes;
   if (!options_.dead_letter_destination.empty() && !raw.replay) {
@@ -261,6 +269,7 @@ void Engine::DeadLetter(const RawInput& raw, const std::string& source_name, std
     entry.key = raw.key.value_or("");
     entry.id = source_name + " " + raw.where;
     entry.headers = {{"amtsweg-reason", d.reason},
+                     {"amtsweg-kind", d.kind},
                      {"amtsweg-source", source_name},
                      {"amtsweg-position", raw.where},
                      {"amtsweg-size", std::to_string(raw.size)}};
@@ -333,15 +342,29 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
   pending_->batch.seen_ids.push_back(std::move(seen));
   if (raw.replay) pending_->delta.replayed++;
   suppress_outbox_ = raw.replay;
-  HandleInput(*in, &raw, source_name);
+  Outcome outcome = HandleInput(*in, &raw, source_name);
   suppress_outbox_ = false;
+  switch (outcome) {
+    case Outcome::kAccepted:
+    case Outcome::kIgnored:  // the runtime ignores only timers; an input it did not refuse is taken
+      pending_->delta.accepted++;
+      break;
+    case Outcome::kRefused:
+      pending_->delta.rejected++;
+      break;
+    case Outcome::kFailed:  // the batch is abandoned, its counts with it
+      break;
+  }
 }
 
-void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
-                         const std::string& source_name) {
+Engine::Outcome Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
+                                    const std::string& source_name) {
   if (in.type == runtime::input_type::kClockAdvanced) {
     // Time has passed on this lane; the clock follows as far as the other lanes allow, so that
     // input still unread on a lagging partition is not overtaken by the deadlines it may stop.
+    // A time before the clock leaves it where it is (it never moves backwards): taken, as a
+    // no-op. Refusing it instead would make the dead letters depend on how lanes interleave,
+    // since the clock may have followed another lane past it.
     if (raw != nullptr) {
       Timestamp& lane = lane_time_[raw->lane];
       lane = std::max(lane, in.time);
@@ -350,7 +373,7 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
       AdvanceByLanes(busy_lanes_);
       suppress_outbox_ = suppress;
     }
-    return;
+    return Outcome::kAccepted;
   }
   if (raw != nullptr && options_.event_time_clock) {
     Timestamp& lane = lane_time_[raw->lane];
@@ -365,10 +388,11 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
   // an open case is recorded in the case's history (input.rejected) by the runtime.
   bool found = false;
   runtime::CaseState* state = Working(in.subject, &found);
-  if (state == nullptr) return;  // store failure, reported by Commit
+  if (state == nullptr) return Outcome::kFailed;  // store failure, reported by Commit
   if (raw != nullptr && found) {
     FireCaseDue(*state, in.time);
     state = Working(in.subject, &found);
+    if (state == nullptr) return Outcome::kFailed;
   }
   ActiveDeadlines before = Active(*state);
   bool was_open = state->open();
@@ -402,28 +426,15 @@ void Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
   }
 
   if (r.rejection.has_value()) {
-    pending_->delta.rejected++;
     if (raw != nullptr) DeadLetter(*raw, source_name, r.rejection->kind, r.rejection->reason);
-  } else if (!r.ignored) {
-    pending_->delta.accepted++;
+    return Outcome::kRefused;
   }
+  return r.ignored ? Outcome::kIgnored : Outcome::kAccepted;
 }
 
 void Engine::FireDue(Timestamp upto) {
   while (!timers_.empty() && std::get<0>(*timers_.begin()) <= upto) {
-    TimerKey key = *timers_.begin();
-    timers_.erase(timers_.begin());
-    pending_->timer_ops[key] = false;
-    const auto& [due, case_id, name] = key;
-    runtime::InputEvent in;
-    in.id = "timer:" + case_id + ":" + name + ":" + FormatTimestamp(due);
-    in.source = kTimerSource;
-    in.type = runtime::input_type::kTimerFired;
-    in.subject = case_id;
-    in.time = due;
-    in.data = ObjectBuilder().Add("deadline", name).Add("due", FormatTimestamp(due)).Build();
-    pending_->delta.timers_fired++;
-    HandleInput(in, nullptr, kTimerSource);
+    FireTimer(*timers_.begin());
   }
 }
 
@@ -435,18 +446,38 @@ void Engine::FireCaseDue(const runtime::CaseState& s, Timestamp upto) {
   std::sort(due.begin(), due.end());
   for (const TimerKey& key : due) {
     if (timers_.count(key) == 0) continue;  // not armed (e.g. just fired)
-    const auto& [t, case_id, name] = key;
-    runtime::InputEvent in;
-    in.id = "timer:" + case_id + ":" + name + ":" + FormatTimestamp(t);
-    in.source = kTimerSource;
-    in.type = runtime::input_type::kTimerFired;
-    in.subject = case_id;
-    in.time = t;
-    in.data = ObjectBuilder().Add("deadline", name).Add("due", FormatTimestamp(t)).Build();
-    timers_.erase(key);
-    pending_->timer_ops[key] = false;
-    pending_->delta.timers_fired++;
-    HandleInput(in, nullptr, kTimerSource);
+    FireTimer(key);
+  }
+}
+
+void Engine::FireTimer(const TimerKey& armed) {
+  const TimerKey key = armed;  // `armed` may be the element erased next
+  timers_.erase(key);
+  pending_->timer_ops[key] = false;
+  const auto& [due, case_id, name] = key;
+  runtime::InputEvent in;
+  in.id = "timer:" + case_id + ":" + name + ":" + FormatTimestamp(due);
+  in.source = kTimerSource;
+  in.type = runtime::input_type::kTimerFired;
+  in.subject = case_id;
+  in.time = due;
+  in.data = ObjectBuilder().Add("deadline", name).Add("due", FormatTimestamp(due)).Build();
+  EngineStats& d = pending_->delta;
+  switch (HandleInput(in, nullptr, kTimerSource)) {
+    case Outcome::kAccepted:
+      d.timers_fired++;
+      d.timers_expired++;
+      break;
+    case Outcome::kIgnored:
+      d.timers_fired++;
+      d.timers_stale++;
+      break;
+    case Outcome::kRefused:
+      d.timers_fired++;
+      d.timers_refused++;
+      break;
+    case Outcome::kFailed:  // the batch is abandoned, its counts with it
+      break;
   }
 }
 
@@ -464,11 +495,11 @@ void Engine::AdvanceByLanes(const std::vector<uint32_t>& busy_lanes) {
       target = std::min(target, it == lane_time_.end() ? Timestamp{0} : it->second);
     }
   }
-  if (target > clock_.Now()) manual_clock_->AdvanceTo(target);
-  // Also when the clock is already past the target (it followed other lanes before): timers
-  // armed since, e.g. while a partition taken over is rebuilt, fire once every busy lane is past
-  // them.
-  FireDue(std::min(target, clock_.Now()));
+  if (target > now()) manual_clock_->AdvanceTo(target);
+  // Also when the clock is already past the target (it followed other lanes before, or was
+  // restored from the store): timers armed since, e.g. while a partition taken over is rebuilt,
+  // fire once every busy lane is past them.
+  FireDue(std::min(target, now()));
 }
 
 void Engine::AddAuditReference(const std::string& case_id, uint64_t from, uint64_t to) {
@@ -596,6 +627,13 @@ Status Engine::Commit(const Positions& positions) {
   }
   for (const auto& position : positions)
     p.batch.positions.push_back(position);
+  // The clock goes with the batch whenever it moved, so that a restart continues from it. A clock
+  // that moves by itself (not a ManualClock) is stored only with a batch that stores something.
+  const Timestamp clock = now();
+  if ((!stored_clock_.has_value() || clock > *stored_clock_) &&
+      (manual_clock_ != nullptr || !p.batch.empty())) {
+    p.batch.clock = clock;
+  }
   if (!p.batch.empty()) {
     auto start = std::chrono::steady_clock::now();
     Result<store::CommitResult> committed = store_.Commit(p.batch);
@@ -606,6 +644,7 @@ Status Engine::Commit(const Positions& positions) {
       return Abandon(committed.status());
     }
     outbox_backlog_ += p.batch.outbox.size();
+    if (p.batch.clock.has_value()) stored_clock_ = p.batch.clock;
     if (!positions.empty())
       undelivered_batches_.emplace_back(committed->last_outbox_seq, positions);
   }
@@ -625,6 +664,9 @@ Status Engine::Commit(const Positions& positions) {
   stats_.rejected += d.rejected;
   stats_.duplicates += d.duplicates;
   stats_.timers_fired += d.timers_fired;
+  stats_.timers_expired += d.timers_expired;
+  stats_.timers_stale += d.timers_stale;
+  stats_.timers_refused += d.timers_refused;
   stats_.domain_events += d.domain_events;
   stats_.cases_opened += d.cases_opened;
   stats_.cases_closed += d.cases_closed;
@@ -685,7 +727,7 @@ Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::stri
 Status Engine::AdvanceClock(Timestamp t) {
   Begin();
   if (manual_clock_ != nullptr) manual_clock_->AdvanceTo(t);
-  FireDue(std::min(t, clock_.Now()));
+  FireDue(std::min(t, now()));
   return Commit({});
 }
 

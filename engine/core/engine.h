@@ -12,7 +12,9 @@
 // may still deliver input (Source::BusyLanes), and before an input is applied to its case, the
 // case's own deadlines due by the input's time expire first. So a case's log does not depend on
 // how the lanes interleave. AdvanceClock() moves the clock to a given moment, firing every timer
-// due by then.
+// due by then. The clock is committed with every batch that moved it and restored by Open(), so
+// it never moves backwards, not even across restarts: a time before it (an AdvanceClock target,
+// a de.amtsweg.clock.advanced input) leaves it where it is.
 //
 // Outbound: entries committed to the outbox are sent through a Sink and removed once
 // acknowledged; the positions of a batch are reported to its Source (Committed) only when
@@ -23,12 +25,14 @@
 // and must outlive it.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -66,12 +70,22 @@ struct EngineOptions {
   const Clock* wall_clock = nullptr;  // borrowed; must outlive the engine
 };
 
+// What this process did. Every raw input read is counted once:
+// inputs == accepted + rejected + duplicates. Fired deadline timers are synthetic inputs,
+// counted apart: timers_fired == timers_expired + timers_stale + timers_refused.
 struct EngineStats {
-  uint64_t inputs = 0;      // raw inputs read
-  uint64_t accepted = 0;    // inputs that changed a case
-  uint64_t rejected = 0;    // inputs refused (all are dead-lettered)
+  uint64_t inputs = 0;  // raw inputs read
+  // Inputs taken: they changed a case, or (de.amtsweg.clock.advanced) moved the clock; a clock
+  // event before the clock is taken too, and changes nothing.
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;    // inputs refused (each is dead-lettered)
   uint64_t duplicates = 0;  // inputs skipped as already processed (dead-lettered too)
   uint64_t timers_fired = 0;
+  uint64_t timers_expired = 0;  // the deadline expired (deadline.expired and what follows)
+  uint64_t timers_stale = 0;    // changed nothing: the deadline was extended, cancelled or closed
+  // The case's workflow version is not deployed: recorded as input.rejected in an open case, not
+  // dead-lettered (no input to keep).
+  uint64_t timers_refused = 0;
   uint64_t domain_events = 0;
   uint64_t cases_opened = 0;
   uint64_t cases_closed = 0;
@@ -133,7 +147,9 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Loads pending timers from the store. Call once before processing.
+  // Restores the clock from the store (a ManualClock is advanced to the committed clock; any
+  // other clock is never reported earlier than it) and loads pending timers. Call once before
+  // processing.
   Status Open();
 
   // Processes one batch from `source_name` and commits it together with `positions` (the
@@ -159,7 +175,8 @@ class Engine {
   Status Settle(Source& source, Sink* sink, const std::vector<RawInput>& pending,
                 const Positions& positions, std::chrono::milliseconds timeout);
 
-  // Moves the clock to `t` (if later) and fires, and commits, every timer due by then.
+  // Moves the clock to `t` (if later: it never moves backwards) and fires, and commits, every
+  // timer due by then.
   Status AdvanceClock(Timestamp t);
 
   // Hands waiting outbox entries to `sink`, waits up to `wait` for acknowledgements, removes
@@ -179,12 +196,21 @@ class Engine {
   Result<std::optional<runtime::CaseState>> LoadCase(const std::string& case_id);
 
   const EngineStats& stats() const { return stats_; }
-  Timestamp now() const { return clock_.Now(); }
+  // The engine clock: never earlier than the clock committed before (restored by Open()).
+  Timestamp now() const { return std::max(clock_.Now(), restored_clock_); }
   const runtime::Runtime& runtime() const { return runtime_; }
 
  private:
   struct Pending;
   using TimerKey = std::tuple<Timestamp, std::string, std::string>;
+
+  // What became of one input or fired timer in HandleInput.
+  enum class Outcome {
+    kAccepted,  // taken (a timer: the deadline expired)
+    kRefused,   // refused by the engine or the runtime
+    kIgnored,   // dropped by design: a stale timer
+    kFailed,    // a store failure; the batch will not be committed
+  };
 
   void Begin();
   // Drops a batch that was not stored and returns `error` (or the error reloading timers).
@@ -193,9 +219,11 @@ class Engine {
   // its id.
   void HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,
                  const std::string& source_name);
-  void HandleInput(const runtime::InputEvent& in, const RawInput* raw,
-                   const std::string& source_name);
+  Outcome HandleInput(const runtime::InputEvent& in, const RawInput* raw,
+                      const std::string& source_name);
   void FireDue(Timestamp upto);
+  // Fires one armed timer: disarms it and hands its synthetic input to HandleInput.
+  void FireTimer(const TimerKey& key);
   // Whether the case's timers fire here: its lane is read by the current source.
   bool OwnsCase(std::string_view case_id) const;
   // Follows the current source's lanes: on a change, the timers mirror is reloaded with the
@@ -221,7 +249,9 @@ class Engine {
   const dsl::Registry& registry_;
   const dsl::Directory& directory_;
   Clock& clock_;
-  ManualClock* manual_clock_;  // non-null when clock_ is a ManualClock
+  ManualClock* manual_clock_;              // non-null when clock_ is a ManualClock
+  Timestamp restored_clock_ = INT64_MIN;   // the clock committed before Open()
+  std::optional<Timestamp> stored_clock_;  // the clock as last committed
   EngineOptions options_;
   runtime::Runtime runtime_;
   EngineStats stats_;

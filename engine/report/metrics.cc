@@ -131,10 +131,12 @@ std::string RenderMetrics(const MetricsInput& in) {
   if (in.stats != nullptr) {
     const core::EngineStats& s = *in.stats;
     w.Family("amtsweg_events_consumed_total", "counter",
-             "Input events read from the sources by this process.");
+             "Input events read from the sources by this process: accepted + rejected + "
+             "duplicate.");
     w.Sample("amtsweg_events_consumed_total", s.inputs);
     w.Family("amtsweg_events_accepted_total", "counter",
-             "Input events that changed a case, by this process.");
+             "Input events taken by this process: they changed a case or the clock (a clock "
+             "event before the clock is taken and changes nothing).");
     w.Sample("amtsweg_events_accepted_total", s.accepted);
     w.Family("amtsweg_events_rejected_total", "counter",
              "Input events refused by this process (each is dead-lettered).");
@@ -142,8 +144,21 @@ std::string RenderMetrics(const MetricsInput& in) {
     w.Family("amtsweg_events_duplicate_total", "counter",
              "Input events skipped as already processed by this process (dead-lettered too).");
     w.Sample("amtsweg_events_duplicate_total", s.duplicates);
-    w.Family("amtsweg_timers_fired_total", "counter", "Deadline timers fired by this process.");
+    w.Family("amtsweg_timers_fired_total", "counter",
+             "Deadline timers fired by this process (not input events): expired + stale + "
+             "refused.");
     w.Sample("amtsweg_timers_fired_total", s.timers_fired);
+    w.Family("amtsweg_timers_expired_total", "counter",
+             "Fired deadline timers whose deadline expired, by this process.");
+    w.Sample("amtsweg_timers_expired_total", s.timers_expired);
+    w.Family("amtsweg_timers_stale_total", "counter",
+             "Fired deadline timers that changed nothing (the deadline was extended, cancelled or "
+             "its case closed), by this process.");
+    w.Sample("amtsweg_timers_stale_total", s.timers_stale);
+    w.Family("amtsweg_timers_refused_total", "counter",
+             "Fired deadline timers refused because their case's workflow version is not "
+             "deployed, by this process.");
+    w.Sample("amtsweg_timers_refused_total", s.timers_refused);
     w.Family("amtsweg_published_total", "counter",
              "Outbound messages acknowledged by the sink, by this process.");
     w.Sample("amtsweg_published_total", s.published);

@@ -192,31 +192,61 @@ bool ParseOutboxValue(std::string_view value, OutboxEntry* entry) {
   return true;
 }
 
-std::string DeadValue(const DeadLetter& dead) {
+namespace {
+std::string DeadValueOf(const DeadLetter& dead, bool with_kind) {
   std::string value;
-  value.reserve(24 + dead.source.size() + dead.position.size() + dead.reason.size() +
-                dead.raw.size());
-  value.push_back(kFormatV1);
+  value.reserve(24 + dead.source.size() + dead.position.size() + dead.kind.size() +
+                dead.reason.size() + dead.raw.size());
+  value.push_back(with_kind ? kDeadFormatV2 : kFormatV1);
   PutFixed64BE(static_cast<uint64_t>(dead.at), &value);
   PutLengthPrefixed(dead.source, &value);
   PutLengthPrefixed(dead.position, &value);
+  if (with_kind) PutLengthPrefixed(dead.kind, &value);
   PutLengthPrefixed(dead.reason, &value);
   value.append(dead.raw);
   return value;
 }
+}  // namespace
+
+std::string DeadValue(const DeadLetter& dead) {
+  return DeadValueOf(dead, /*with_kind=*/true);
+}
+
+std::string DeadValueV1ForTest(const DeadLetter& dead) {
+  return DeadValueOf(dead, /*with_kind=*/false);
+}
 
 bool ParseDeadValue(std::string_view value, DeadLetter* dead) {
   uint64_t at = 0;
-  std::string_view source, position, reason;
-  if (!GetVersion(&value) || !GetFixed64BE(&value, &at) || !GetLengthPrefixed(&value, &source) ||
-      !GetLengthPrefixed(&value, &position) || !GetLengthPrefixed(&value, &reason)) {
+  std::string_view source, position, kind, reason;
+  if (value.empty()) return false;
+  const char version = value.front();
+  value.remove_prefix(1);
+  if ((version != kFormatV1 && version != kDeadFormatV2) || !GetFixed64BE(&value, &at) ||
+      !GetLengthPrefixed(&value, &source) || !GetLengthPrefixed(&value, &position) ||
+      (version == kDeadFormatV2 && !GetLengthPrefixed(&value, &kind)) ||
+      !GetLengthPrefixed(&value, &reason)) {
     return false;
   }
   dead->at = static_cast<Timestamp>(at);
   dead->source.assign(source);
   dead->position.assign(position);
+  dead->kind.assign(kind);
   dead->reason.assign(reason);
   dead->raw.assign(value);
+  return true;
+}
+
+std::string ClockValue(Timestamp clock) {
+  std::string value;
+  PutFixed64BE(static_cast<uint64_t>(clock), &value);
+  return value;
+}
+
+bool ParseClockValue(std::string_view value, Timestamp* clock) {
+  uint64_t v = 0;
+  if (!GetFixed64BE(&value, &v) || !value.empty()) return false;
+  *clock = static_cast<Timestamp>(v);
   return true;
 }
 

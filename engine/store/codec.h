@@ -9,9 +9,10 @@
 // timers  key: due (u64 BE) ++ case_id ++ 0x00 ++ name  value: empty
 // outbox  key: seq (u64 BE)                          value: 0x01 ++ lp(destination) ++ lp(key)
 //                                                             ++ lp(id) ++ payload
-// dead    key: seq (u64 BE)                          value: 0x01 ++ at (u64 BE, two's complement)
+// dead    key: seq (u64 BE)                          value: 0x02 ++ at (u64 BE, two's complement)
 //                                                             ++ lp(source) ++ lp(position)
-//                                                             ++ lp(reason) ++ raw
+//                                                             ++ lp(kind) ++ lp(reason) ++ raw
+//                                                      (format 0x01, still read: no lp(kind))
 // seen    key: input id                              value: empty
 // access  key: seq (u64 BE)                          value: 0x01 ++ at (u64 BE, two's complement)
 //                                                             ++ lp(principal) ++ lp(role)
@@ -19,6 +20,7 @@
 //                                                             ++ lp(path) ++ varint status
 //                                                             ++ case_id
 // meta    "pos/<source>" -> position bytes; "outbox_seq", "dead_seq" -> u64 BE (last assigned);
+//         "clock" -> the engine clock (u64 BE, two's complement);
 //         "schema_version" -> "1"; "def/<name>" 0x00 version (u64 BE) -> definition YAML
 // (lp = varint length prefix; the trailing field of a value runs to its end, so payloads are
 // stored without a copy-and-length step and can be any size.)
@@ -35,6 +37,7 @@
 namespace amtsweg::store::codec {
 
 inline constexpr char kFormatV1 = 0x01;
+inline constexpr char kDeadFormatV2 = 0x02;  // dead letters with their kind
 inline constexpr size_t kMaxCaseIdBytes = 256;
 inline constexpr std::string_view kSchemaVersion = "1";
 
@@ -52,6 +55,8 @@ inline constexpr std::string_view kAccess = "access";
 inline constexpr std::string_view kMetaOutboxSeq = "outbox_seq";
 inline constexpr std::string_view kMetaDeadSeq = "dead_seq";
 inline constexpr std::string_view kMetaSchemaVersion = "schema_version";
+// Not under kMetaPositionPrefix, so no source name can collide with it.
+inline constexpr std::string_view kMetaClock = "clock";
 inline constexpr std::string_view kMetaPositionPrefix = "pos/";
 inline constexpr std::string_view kMetaDefinitionPrefix = "def/";
 
@@ -79,7 +84,13 @@ std::string SeqKey(uint64_t seq);  // outbox and dead keys
 std::string OutboxValue(const OutboxEntry& entry);
 bool ParseOutboxValue(std::string_view value, OutboxEntry* entry);
 std::string DeadValue(const DeadLetter& dead);
+// Reads both formats; a format 1 record leaves dead->kind empty.
 bool ParseDeadValue(std::string_view value, DeadLetter* dead);
+// The format 1 value (no kind), for tests that check old records are still read.
+std::string DeadValueV1ForTest(const DeadLetter& dead);
+
+std::string ClockValue(Timestamp clock);
+bool ParseClockValue(std::string_view value, Timestamp* clock);
 
 std::string PositionKey(std::string_view source);
 

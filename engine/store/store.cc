@@ -167,6 +167,8 @@ struct Store::Impl {
   // Last assigned seqs; written only by the writer thread, read by StatsSummary.
   std::atomic<uint64_t> outbox_seq{0};
   std::atomic<uint64_t> dead_seq{0};
+  // The committed engine clock; written and read only by the writer thread (Commit).
+  std::optional<Timestamp> clock;
   std::function<void(CrashPoint)> crash_hook;
 
   ~Impl() {
@@ -219,6 +221,16 @@ struct Store::Impl {
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "scanning for " + std::string(meta_key)));
     return counter;
+  }
+
+  Result<std::optional<Timestamp>> ReadClock() const {
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta, ToSlice(codec::kMetaClock), &value);
+    if (s.IsNotFound()) return std::optional<Timestamp>();
+    RETURN_IF_ERROR(FromRocks(s, "reading the clock"));
+    Timestamp stored = 0;
+    if (!codec::ParseClockValue(value, &stored)) return Status::Corruption("meta clock: bad value");
+    return std::optional<Timestamp>(stored);
   }
 
   Status CheckSchema() const {
@@ -297,6 +309,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const Option
   ASSIGN_OR_RETURN(uint64_t dead_seq, impl->LoadCounter(codec::kMetaDeadSeq, impl->dead));
   impl->outbox_seq = outbox_seq;
   impl->dead_seq = dead_seq;
+  ASSIGN_OR_RETURN(impl->clock, impl->ReadClock());
   {
     std::unique_ptr<rocksdb::Iterator> it(
         impl->db->NewIterator(rocksdb::ReadOptions(), impl->access));
@@ -322,6 +335,11 @@ Result<CommitResult> Store::Commit(const Batch& batch) {
     RETURN_IF_ERROR(ValidateTimer(t, "Commit: timer"));
   for (const Timer& t : batch.timers_remove)
     RETURN_IF_ERROR(ValidateTimer(t, "Commit: timer"));
+  if (batch.clock.has_value() && m.clock.has_value() && *batch.clock < *m.clock) {
+    return Status::InvalidArgument("Commit: the clock would move backwards, from " +
+                                   FormatTimestamp(*m.clock) + " to " +
+                                   FormatTimestamp(*batch.clock));
+  }
   if (batch.empty()) return CommitResult{};
 
   m.Crash(CrashPoint::kBeforeBatchBuilt);
@@ -430,12 +448,15 @@ Result<CommitResult> Store::Commit(const Batch& batch) {
   if (dead_seq != m.dead_seq) {
     wb.Put(m.meta, ToSlice(codec::kMetaDeadSeq), codec::SeqKey(dead_seq));
   }
+  const bool clock_moved = batch.clock.has_value() && batch.clock != m.clock;
+  if (clock_moved) wb.Put(m.meta, ToSlice(codec::kMetaClock), codec::ClockValue(*batch.clock));
   m.Crash(CrashPoint::kBeforeWrite);
 
   RETURN_IF_ERROR(m.Write(&wb, "Commit"));
-  // Only now, so that a failed write leaves the counters as they were.
+  // Only now, so that a failed write leaves the counters (and the clock) as they were.
   m.outbox_seq = outbox_seq;
   m.dead_seq = dead_seq;
+  if (clock_moved) m.clock = batch.clock;
   result.last_outbox_seq = outbox_seq;
   m.Crash(CrashPoint::kAfterWrite);
   return result;
@@ -623,6 +644,10 @@ Result<std::optional<std::string>> Store::GetPosition(std::string_view source) c
   if (s.IsNotFound()) return std::optional<std::string>();
   RETURN_IF_ERROR(FromRocks(s, "reading position of " + std::string(source)));
   return std::optional<std::string>(std::move(value));
+}
+
+Result<std::optional<Timestamp>> Store::GetClock() const {
+  return impl_->ReadClock();
 }
 
 Result<uint64_t> Store::AppendAccess(const AccessRecord& record) {

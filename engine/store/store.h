@@ -8,7 +8,8 @@
 // - named crash points along the commit path, for crash tests (see CrashPoint).
 //
 // Column families: events (case id, seq) | cases (case id) | index | timers (due, case, name) |
-// outbox (publish seq) | meta (input positions, schema version, deployed definitions) |
+// outbox (publish seq) | meta (input positions, the engine clock, schema version, deployed
+// definitions) |
 // dead (dead-letter seq) | seen (input event ids, for idempotence) | access (access log seq).
 // Layout: docs/architecture.md.
 //
@@ -115,8 +116,11 @@ struct DeadLetter {
   Timestamp at = 0;      // when it was rejected (engine clock)
   std::string source;    // e.g. "file:samples/x.jsonl"
   std::string position;  // e.g. "line 17" or "partition 3 offset 42"
-  std::string reason;
-  std::string raw;  // the input as received (possibly truncated to the size limit)
+  std::string reason;    // "kind: explanation"
+  std::string raw;       // the input as received (possibly truncated to the size limit)
+  // The refusal's kind, e.g. "malformed". Empty when read from a record stored before kinds had
+  // a field of their own (format 1); its reason still starts with the kind.
+  std::string kind;
 };
 
 // One read of case data through the API (the access log). Never part of a case's events.
@@ -142,9 +146,11 @@ struct Batch {
   std::vector<std::string> seen_ids;  // input ids now processed (idempotence)
   // Input positions to store, e.g. {"file:samples/x.jsonl", "128"}.
   std::vector<std::pair<std::string, std::string>> positions;
+  // The engine clock after this batch, when it moved. Never earlier than the stored clock.
+  std::optional<Timestamp> clock;
   bool empty() const {
     return cases.empty() && timers_add.empty() && timers_remove.empty() && outbox.empty() &&
-           dead.empty() && seen_ids.empty() && positions.empty();
+           dead.empty() && seen_ids.empty() && positions.empty() && !clock.has_value();
   }
 };
 
@@ -167,9 +173,10 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Writes `batch` atomically: events with their chain hashes, snapshots (with last seq and
-  // chain head), index changes, timers, outbox entries (assigning seqs), dead letters, seen ids
-  // and positions. Conflict if a case's chain does not continue (never happens with a single
-  // writer). After an error nothing of the batch is stored.
+  // chain head), index changes, timers, outbox entries (assigning seqs), dead letters, seen ids,
+  // positions and the clock. Conflict if a case's chain does not continue (never happens with a
+  // single writer); InvalidArgument if the clock would move backwards. After an error nothing of
+  // the batch is stored.
   Result<CommitResult> Commit(const Batch& batch);
 
   // Reads.
@@ -196,6 +203,8 @@ class Store {
   // Seen for many ids with one read: element i answers input_ids[i].
   Result<std::vector<bool>> Seen(const std::vector<std::string>& input_ids) const;
   Result<std::optional<std::string>> GetPosition(std::string_view source) const;
+  // The engine clock as last committed (Batch::clock); nullopt before the first commit with one.
+  Result<std::optional<Timestamp>> GetClock() const;
 
   // Access log: appends `record` with the next seq (returned), synced like a Commit.
   // Thread-safe (serialised internally).

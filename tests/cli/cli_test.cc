@@ -74,6 +74,57 @@ std::string SampleSources() {
   return args;
 }
 
+// The figures of `run`'s summary line.
+struct Summary {
+  bool found = false;
+  uint64_t inputs = 0, accepted = 0, refused = 0, duplicates = 0;
+  uint64_t timers = 0, expired = 0, stale = 0, timers_refused = 0;
+  std::string clock;  // of the "clock now" line
+};
+
+Summary ParseSummary(const std::string& out) {
+  Summary s;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    unsigned long long n[8] = {};
+    double secs = 0, rate = 0;
+    char rest[64] = "";
+    if (std::sscanf(line.c_str(),
+                    "processed %llu inputs in %lf s (%lf inputs/s): %llu accepted, %llu refused, "
+                    "%llu duplicates; %llu deadline timers fired (%llu expired, %llu stale%63[^)]",
+                    &n[0], &secs, &rate, &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], rest) >= 9) {
+      s.found = true;
+      s.inputs = n[0];
+      s.accepted = n[1];
+      s.refused = n[2];
+      s.duplicates = n[3];
+      s.timers = n[4];
+      s.expired = n[5];
+      s.stale = n[6];
+      if (std::sscanf(rest, ", %llu refused", &n[7]) == 1) s.timers_refused = n[7];
+    }
+    if (line.rfind("clock now ", 0) == 0) s.clock = line.substr(10);
+  }
+  return s;
+}
+
+// Lines of `path` that are not blank: the inputs a file source reads from it.
+uint64_t InputLines(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  uint64_t n = 0;
+  while (std::getline(in, line))
+    n += line.find_first_not_of(" \t\r") != std::string::npos;
+  return n;
+}
+
+std::string ClockEvent(const std::string& id, const std::string& time) {
+  return R"({"specversion":"1.0","id":")" + id +
+         R"(","source":"urn:amtsweg:test","type":"de.amtsweg.clock.advanced","time":")" + time +
+         R"("})";
+}
+
 class CliTest : public ::testing::Test {
  protected:
   static std::string dir_;
@@ -505,7 +556,9 @@ TEST_F(CliTest, DeadLettersKeepEveryRefusedInputWithItsReason) {
   std::multiset<std::string> kinds;
   for (const Value& d : dead) {
     const std::string& reason = d["reason"].as_string();
-    kinds.insert(reason.substr(0, reason.find(':')));
+    const std::string& kind = d["kind"].as_string();
+    kinds.insert(kind);
+    EXPECT_EQ(reason.substr(0, kind.size() + 2), kind + ": ") << reason;
     EXPECT_NE(d["position"].as_string().find("line "), std::string::npos);
     EXPECT_FALSE(d["raw"].as_string().empty());
   }
@@ -540,6 +593,118 @@ TEST_F(CliTest, DeadLettersKeepEveryRefusedInputWithItsReason) {
   std::map<std::string, Value> cases = Cases();
   for (const char* id : {"GA-2027-0005", "GA-2027-0006", "GA-2027-0007", "GA-2027-0008"})
     EXPECT_EQ(cases.count(id), 0u) << id;
+  // --kind keeps one kind.
+  Output malformed = Amtsweg("dead-letters --json --kind malformed" + D());
+  ASSERT_EQ(malformed.code, 0) << malformed.err;
+  std::vector<Value> only = JsonLines(malformed.out);
+  EXPECT_EQ(only.size(), 6u);
+  for (const Value& d : only)
+    EXPECT_EQ(d["kind"].as_string(), "malformed");
+  Output none = Amtsweg("dead-letters --kind no-such-kind" + D());
+  ASSERT_EQ(none.code, 0) << none.err;
+  EXPECT_NE(none.out.find("0 dead letter(s)"), std::string::npos) << none.out;
+}
+
+// inputs = accepted + refused + duplicates in every run, fired timers counted apart; over all
+// samples at once (the suite's run) and over each sample file alone.
+TEST_F(CliTest, RunSummaryCountsAddUpOverTheShippedSamples) {
+  Summary all = ParseSummary(run_.out);
+  ASSERT_TRUE(all.found) << run_.out;
+  uint64_t lines = 0;
+  std::vector<std::string> files;
+  for (const auto& f : fs::directory_iterator(kRepo + "/workflows/samples")) {
+    if (f.path().extension() == ".jsonl") files.push_back(f.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(files.size(), 5u);
+  for (const std::string& f : files)
+    lines += InputLines(f);
+  EXPECT_EQ(all.inputs, lines);
+  EXPECT_EQ(all.inputs, all.accepted + all.refused + all.duplicates) << run_.out;
+  EXPECT_EQ(all.timers, all.expired + all.stale + all.timers_refused) << run_.out;
+  EXPECT_GT(all.expired, 0u) << run_.out;
+  EXPECT_EQ(all.clock, "2028-12-31T00:00:00Z");
+  Output dead = Amtsweg("dead-letters --json" + D());
+  EXPECT_EQ(JsonLines(dead.out).size(), all.refused + all.duplicates);
+
+  for (const std::string& f : files) {
+    SCOPED_TRACE(f);
+    std::string data = dir_ + "/alone-" + fs::path(f).stem().string();
+    Output o = Amtsweg("run " + Common() + " --data-dir " + data + " --source file:" + f +
+                       " --until-idle --advance-to 2028-12-31T00:00:00Z");
+    ASSERT_EQ(o.code, 0) << o.err;
+    Summary s = ParseSummary(o.out);
+    ASSERT_TRUE(s.found) << o.out;
+    EXPECT_EQ(s.inputs, InputLines(f)) << o.out;
+    EXPECT_EQ(s.inputs, s.accepted + s.refused + s.duplicates) << o.out;
+    EXPECT_EQ(s.timers, s.expired + s.stale + s.timers_refused) << o.out;
+    Output d = Amtsweg("dead-letters --json --data-dir " + data);
+    EXPECT_EQ(JsonLines(d.out).size(), s.refused + s.duplicates);
+  }
+}
+
+// A run killed after its second commit: the next run continues with the clock committed then
+// (its first input, a refused one, is stamped with it), a clock event from before it changes
+// nothing and is counted, and the summary shows the clock.
+TEST_F(CliTest, RestartedRunContinuesWithTheStoredClock) {
+  std::string data = dir_ + "/clock-restart";
+  std::string input = dir_ + "/clock-restart.jsonl";
+  std::ofstream(input) << ClockEvent("c1", "2027-01-01T00:00:00Z") << "\n"
+                       << ClockEvent("c2", "2027-02-01T00:00:00Z") << "\n"
+                       << "not json\n"
+                       << ClockEvent("c3", "2026-06-01T00:00:00Z") << "\n";
+  std::string run = "run " + Common() + " --data-dir " + data + " --source file:" + input +
+                    " --until-idle --batch 1";
+  Output killed = Amtsweg(run + " --crash-at after_write --crash-after 2");
+  ASSERT_EQ(killed.code, 99) << killed.err;
+  Output resumed = Amtsweg(run);
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  Summary s = ParseSummary(resumed.out);
+  ASSERT_TRUE(s.found) << resumed.out;
+  EXPECT_EQ(s.inputs, 2u) << resumed.out;
+  EXPECT_EQ(s.accepted, 1u) << resumed.out;  // the clock event from before the clock
+  EXPECT_EQ(s.refused, 1u) << resumed.out;
+  EXPECT_EQ(s.clock, "2027-02-01T00:00:00Z") << resumed.out;
+  Output dead = Amtsweg("dead-letters --json --data-dir " + data);
+  std::vector<Value> letters = JsonLines(dead.out);
+  ASSERT_EQ(letters.size(), 1u) << dead.out;
+  EXPECT_EQ(letters[0]["kind"].as_string(), "malformed");
+  EXPECT_EQ(letters[0]["at"].as_string(), "2027-02-01T00:00:00Z");  // not 1970-01-01
+  EXPECT_EQ(letters[0]["position"].as_string(), "line 3");
+  // Moving the clock to where it is already is no step back.
+  Output idle = Amtsweg("run " + Common() + " --data-dir " + data +
+                        " --until-idle --advance-to 2027-02-01T00:00:00Z");
+  ASSERT_EQ(idle.code, 0) << idle.err;
+  EXPECT_EQ(ParseSummary(idle.out).clock, "2027-02-01T00:00:00Z") << idle.out;
+}
+
+TEST_F(CliTest, AdvanceToBeforeTheClockIsRefusedAndNothingIsProcessed) {
+  std::string data = dir_ + "/clock-refused";
+  std::string first = dir_ + "/clock-first.jsonl";
+  std::string second = dir_ + "/clock-second.jsonl";
+  std::ofstream(first) << ClockEvent("f1", "2027-05-01T00:00:00Z") << "\n";
+  std::ofstream(second) << ClockEvent("s1", "2027-06-01T00:00:00Z") << "\n";
+  std::string run = "run " + Common() + " --data-dir " + data + " --until-idle";
+  Output one = Amtsweg(run + " --source file:" + first + " --advance-to 2027-05-15T00:00:00Z");
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_EQ(ParseSummary(one.out).clock, "2027-05-15T00:00:00Z") << one.out;
+
+  Output refused = Amtsweg(run + " --source file:" + second + " --advance-to 2027-05-14T00:00:00Z");
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_EQ(refused.out, "");
+  for (const char* part : {"--advance-to", "2027-05-14T00:00:00Z", "2027-05-15T00:00:00Z",
+                           "never moves backwards", "Nothing was processed"}) {
+    EXPECT_NE(refused.err.find(part), std::string::npos) << part << " in: " << refused.err;
+  }
+  // The refused run read nothing: the next one reads the second file's input.
+  Output two = Amtsweg(run + " --source file:" + second);
+  ASSERT_EQ(two.code, 0) << two.err;
+  Summary s = ParseSummary(two.out);
+  EXPECT_EQ(s.inputs, 1u) << two.out;
+  EXPECT_EQ(s.clock, "2027-06-01T00:00:00Z") << two.out;
+  // --advance-to the clock itself is no step back.
+  Output same = Amtsweg(run + " --advance-to 2027-06-01T00:00:00Z");
+  EXPECT_EQ(same.code, 0) << same.err;
 }
 
 TEST_F(CliTest, RunningAgainProcessesNothingTwice) {

@@ -944,18 +944,166 @@ TEST_F(EngineEdges, DeadLettersGoToTheDestinationWithReasonAndPosition) {
   const size_t bad[] = {1, 2, 3, 4};
   const char* kinds[] = {"malformed: ", "unknown-type: ", "misrouted: key 'C-2' belongs",
                          "misrouted: "};
+  const char* kind_fields[] = {"malformed", "unknown-type", "misrouted", "misrouted"};
   for (size_t i = 0; i < 4; ++i) {
     const store::OutboxEntry& m = *dlq[i];
     const RawInput& raw = in[bad[i]];
     SCOPED_TRACE(raw.where);
     EXPECT_EQ(m.payload, raw.bytes);
     EXPECT_TRUE(StartsWith(Header(m, "amtsweg-reason"), kinds[i])) << Header(m, "amtsweg-reason");
+    // The kind also as a header of its own, and as a field of the stored dead letter.
+    EXPECT_EQ(Header(m, "amtsweg-kind"), kind_fields[i]);
+    EXPECT_EQ(DeadLetters(*st).at(i).kind, kind_fields[i]);
     EXPECT_EQ(Header(m, "amtsweg-position"), raw.where);
   }
   EXPECT_NE(Header(*dlq[3], "amtsweg-reason").find("C-9"), std::string::npos)
       << Header(*dlq[3], "amtsweg-reason");
   EXPECT_EQ(DeadLetters(*st).size(), 4u);
   EXPECT_EQ(OutboxSize(*st), 0u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6a. The clock is restored when an engine opens and never moves backwards; the counts add up.
+
+// A clock the engine cannot move: an injected wall clock, say, that is behind the store.
+class FixedClock final : public Clock {
+ public:
+  explicit FixedClock(Timestamp t) : t_(t) {}
+  Timestamp Now() const override { return t_; }
+
+ private:
+  Timestamp t_;
+};
+
+std::optional<Timestamp> StoredClock(const store::Store& st) {
+  Result<std::optional<Timestamp>> clock = st.GetClock();
+  EXPECT_TRUE(clock.ok()) << clock.status().ToString();
+  return clock.ok() ? *clock : std::nullopt;
+}
+
+TEST_F(EngineEdges, ClockIsRestoredWhenTheEngineOpens) {
+  auto st = OpenStore();
+  {
+    ManualClock clock;
+    auto engine = NewEngine(*st, clock);
+    TestSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+                    {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))}});
+    ASSERT_TRUE(engine->Run(src, nullptr, Batches(10, UINT64_MAX, true)).ok());
+    // Moving the clock with nothing due is committed too.
+    ASSERT_TRUE(engine->AdvanceClock(At("2026-03-01T00:00:00Z")).ok());
+  }
+  EXPECT_EQ(StoredClock(*st), At("2026-03-01T00:00:00Z"));
+
+  // A new engine with a clock at 1970 (as `amtsweg run` makes one) continues from the store.
+  ManualClock clock;
+  auto engine = NewEngine(*st, clock);
+  EXPECT_EQ(FormatTimestamp(engine->now()), "2026-03-01T00:00:00Z");
+  EXPECT_EQ(FormatTimestamp(clock.Now()), "2026-03-01T00:00:00Z");
+  // What it refuses before reading any valid input is stamped with that clock, not 1970.
+  ASSERT_TRUE(engine->ProcessBatch({Raw("{not json", "line 1")}, "other", {{"other", "1"}}).ok());
+  std::vector<store::DeadLetter> dead = DeadLetters(*st);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(FormatTimestamp(dead[0].at), "2026-03-01T00:00:00Z");
+  EXPECT_EQ(dead[0].kind, "malformed");
+
+  // A clock the engine cannot move is never reported earlier than the stored one either.
+  FixedClock behind(At("2026-02-01T00:00:00Z"));
+  engine = NewEngine(*st, behind);
+  EXPECT_EQ(FormatTimestamp(engine->now()), "2026-03-01T00:00:00Z");
+  ASSERT_TRUE(engine->ProcessBatch({Raw("[]", "line 2")}, "other", {{"other", "2"}}).ok());
+  EXPECT_EQ(FormatTimestamp(DeadLetters(*st).at(1).at), "2026-03-01T00:00:00Z");
+  EXPECT_EQ(StoredClock(*st), At("2026-03-01T00:00:00Z"));
+}
+
+// Neither AdvanceClock, nor a clock event, nor an input from before the clock moves it back;
+// the clock event is taken (counted as accepted) and changes nothing, not even after a restart.
+TEST_F(EngineEdges, ClockNeverMovesBackwards) {
+  auto st = OpenStore();
+  ManualClock clock;
+  auto engine = NewEngine(*st, clock);
+  TestSource src(
+      {{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+       {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},
+       {0, Event("tick", runtime::input_type::kClockAdvanced, "", At("2026-03-01T00:00:00Z"))}});
+  ASSERT_TRUE(engine->Run(src, nullptr, Batches(10, UINT64_MAX, true)).ok());
+  EXPECT_EQ(FormatTimestamp(engine->now()), "2026-03-01T00:00:00Z");
+
+  ManualClock restarted;  // a new process: its clock starts at 1970
+  engine = NewEngine(*st, restarted);
+  ASSERT_TRUE(engine->AdvanceClock(At("2026-02-01T00:00:00Z")).ok());
+  EXPECT_EQ(FormatTimestamp(engine->now()), "2026-03-01T00:00:00Z");
+  std::vector<RawInput> back = {
+      Raw(Event("tock", runtime::input_type::kClockAdvanced, "", At("2026-02-01T00:00:00Z")),
+          "line 1"),
+      Raw(Submit("s2", "C-2", At("2026-01-20T09:00:00Z")), "line 2"),
+  };
+  ASSERT_TRUE(engine->ProcessBatch(back, "more", {{"more", "2"}}).ok());
+  EXPECT_EQ(FormatTimestamp(engine->now()), "2026-03-01T00:00:00Z");
+  EXPECT_EQ(StoredClock(*st), At("2026-03-01T00:00:00Z"));
+  EXPECT_EQ(engine->stats().inputs, 2u);
+  EXPECT_EQ(engine->stats().accepted, 2u);
+  EXPECT_TRUE(DeadLetters(*st).empty());
+  EXPECT_TRUE(Case(*engine, "C-1").open());  // its deadline (15 April) has not come
+  EXPECT_EQ(engine->stats().timers_fired, 0u);
+
+  // A store refuses a clock that moves backwards outright.
+  store::Batch earlier;
+  earlier.clock = At("2026-02-01T00:00:00Z");
+  EXPECT_TRUE(st->Commit(earlier).status().IsInvalidArgument());
+}
+
+// Every raw input is counted once, as accepted, refused or duplicate, whatever it is (a clock
+// event forward or back, bad input, a repeat); fired timers are counted apart, as expired, stale
+// or refused, and never as inputs.
+TEST_F(EngineEdges, CountsAddUpAndTimersAreCountedApart) {
+  auto st = OpenStore();
+  // A timer left behind for C-2 at a due time its deadline does not have: stale when it fires.
+  store::Batch left;
+  left.timers_add = {store::Timer{At("2026-04-16T00:00:00Z"), "C-2", "fiction"}};
+  ASSERT_TRUE(st->Commit(left).ok());
+  ManualClock clock;
+  auto engine = NewEngine(*st, clock);
+  TestSource src({
+      {0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+      {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},  // C-1 due 15 April 22:00
+      {0, Submit("s2", "C-2", At("2026-02-01T09:00:00Z"))},
+      {0, Complete("c2", "C-2", At("2026-02-01T10:00:00Z"))},  // C-2 due 1 May 22:00
+      {0, "{broken"},
+      {0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},     // a duplicate
+      {0, Hearing("h9", "C-404", At("2026-02-02T10:00:00Z"))},  // no such case
+      {0, Event("t1", runtime::input_type::kClockAdvanced, "", At("2026-04-20T00:00:00Z"))},
+      {0, Event("t0", runtime::input_type::kClockAdvanced, "", At("2026-03-01T00:00:00Z"))},
+  });
+  ASSERT_TRUE(engine->Run(src, nullptr, Batches(4, UINT64_MAX, true)).ok());
+  const EngineStats& s = engine->stats();
+  EXPECT_EQ(s.inputs, 9u);
+  EXPECT_EQ(s.accepted, 6u);  // two submissions, two completions, two clock events
+  EXPECT_EQ(s.rejected, 2u);
+  EXPECT_EQ(s.duplicates, 1u);
+  EXPECT_EQ(s.inputs, s.accepted + s.rejected + s.duplicates);
+  EXPECT_EQ(s.timers_fired, 2u);
+  EXPECT_EQ(s.timers_expired, 1u);  // C-1's deadline
+  EXPECT_EQ(s.timers_stale, 1u);    // the one left behind
+  EXPECT_EQ(s.timers_refused, 0u);
+  EXPECT_EQ(Case(*engine, "C-1").outcome, "deemed_approved");
+  EXPECT_TRUE(Case(*engine, "C-2").open());
+  EXPECT_EQ(DeadLetters(*st).size(), s.rejected + s.duplicates);
+
+  // C-2's workflow version is no longer deployed when its deadline comes: the timer is refused
+  // (recorded in the case as input.rejected), which is neither an input nor a dead letter.
+  dsl::Registry none;
+  Engine bare(*st, none, *world.directory, clock);
+  ASSERT_TRUE(bare.Open().ok());
+  ASSERT_TRUE(bare.AdvanceClock(At("2026-06-01T00:00:00Z")).ok());
+  EXPECT_EQ(bare.stats().inputs, 0u);
+  EXPECT_EQ(bare.stats().rejected, 0u);
+  EXPECT_EQ(bare.stats().timers_fired, 1u);
+  EXPECT_EQ(bare.stats().timers_refused, 1u);
+  std::vector<runtime::DomainEvent> log = Log(*st, "C-2");
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log.back().type, runtime::DomainType::kInputRejected);
+  EXPECT_EQ(log.back().data["kind"].as_string(), "unknown-workflow");
+  EXPECT_EQ(DeadLetters(*st).size(), 3u);
 }
 
 // ---------------------------------------------------------------------------------------------

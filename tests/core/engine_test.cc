@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "connectors/file/file_sink.h"
@@ -131,6 +132,23 @@ std::vector<std::string> DeadReasons(const store::Store& st) {
                   return true;
                 }).ok());
   return out;
+}
+
+// Every dead letter with its time (engine clock) and kind, for comparing whole runs.
+std::vector<std::string> DeadRecords(const store::Store& st) {
+  std::vector<std::string> out;
+  EXPECT_TRUE(st.ScanDeadLetters([&](const store::DeadLetter& d) {
+                  out.push_back(d.position + " at " + FormatTimestamp(d.at) + " " + d.kind + " " +
+                                d.reason);
+                  return true;
+                }).ok());
+  return out;
+}
+
+std::optional<Timestamp> StoredClock(const store::Store& st) {
+  Result<std::optional<Timestamp>> clock = st.GetClock();
+  EXPECT_TRUE(clock.ok()) << clock.status().ToString();
+  return clock.ok() ? *clock : std::nullopt;
 }
 
 class EngineTest : public ::testing::Test {
@@ -345,7 +363,9 @@ TEST_F(EngineTest, CrashAtEveryCommitPointLosesAndRepeatsNothing) {
   auto ref_store = store::Store::Open(reference_dir.path() + "/db");
   ASSERT_TRUE(ref_store.ok());
   std::string reference = DumpCases(**ref_store);
-  std::vector<std::string> reference_dead = DeadReasons(**ref_store);
+  std::vector<std::string> reference_dead = DeadRecords(**ref_store);
+  std::optional<Timestamp> reference_clock = StoredClock(**ref_store);
+  ASSERT_TRUE(reference_clock.has_value());
   ref_store->reset();
 
   const store::CrashPoint points[] = {
@@ -383,7 +403,10 @@ TEST_F(EngineTest, CrashAtEveryCommitPointLosesAndRepeatsNothing) {
     auto st = store::Store::Open(crash_dir.path() + "/db");
     ASSERT_TRUE(st.ok());
     EXPECT_EQ(DumpCases(**st), reference);
-    EXPECT_EQ(DeadReasons(**st), reference_dead);
+    // The same dead letters, stamped with the same clock: a restart continues from the clock
+    // committed before the crash instead of starting at 1970.
+    EXPECT_EQ(DeadRecords(**st), reference_dead);
+    EXPECT_EQ(StoredClock(**st), reference_clock);
     // Every outbound event went out at least once, and nothing else did.
     std::map<std::string, int> ids = PublishedIds(crash_dir.path());
     EXPECT_EQ(ids.size(), reference_ids.size());
@@ -393,6 +416,58 @@ TEST_F(EngineTest, CrashAtEveryCommitPointLosesAndRepeatsNothing) {
     }
   }
   EXPECT_FALSE(reference_ids.empty());
+}
+
+// kill -9 between two runs: the next engine starts from the clock committed last, not at 1970,
+// so what it refuses before reading a valid input is stamped with that clock.
+TEST_F(EngineTest, RestartAfterAKillContinuesWithTheCommittedClock) {
+  std::vector<std::string> lines = {
+      Submit("a1", "C-1", "2026-01-15T09:00:00Z", "01002000"),
+      Complete("d1", "C-1", "2026-01-15T10:00:00Z", "amt-kiel"),
+      "{broken",  // never committed before the kill: the first input the next engine reads
+      Submit("a2", "C-2", "2026-02-01T09:00:00Z", "01003000"),
+      Submit("a3", "C-3", "2026-01-20T09:00:00Z", "01002000"),  // earlier than the clock
+  };
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto st = store::Store::Open(dir.path() + "/db");
+    if (!st.ok()) _exit(1);
+    auto commits = std::make_shared<int>(0);
+    (*st)->SetCrashHook([commits](store::CrashPoint p) {
+      if (p == store::CrashPoint::kAfterWrite && ++*commits == 2) _exit(42);
+    });
+    ManualClock clock;
+    Engine engine(**st, world.registry, *world.directory, clock);
+    if (!engine.Open().ok()) _exit(1);
+    MemorySource src(lines);
+    (void)engine.Drain(src, nullptr, 1);  // one input per commit; killed after the second
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 42);
+
+  auto st = OpenStore();
+  EXPECT_EQ(StoredClock(*st), ParseTimestamp("2026-01-15T10:00:00Z").value());
+  ManualClock clock;  // at 1970, as `amtsweg run` creates it
+  Engine engine(*st, world.registry, *world.directory, clock);
+  ASSERT_TRUE(engine.Open().ok());
+  EXPECT_EQ(FormatTimestamp(engine.now()), "2026-01-15T10:00:00Z");
+  EXPECT_EQ(FormatTimestamp(clock.Now()), "2026-01-15T10:00:00Z");  // the injected clock moved
+  // Resumes at input 3, the broken line: refused before any valid input, at the restored clock.
+  MemorySource src(lines);
+  ASSERT_TRUE(engine.Drain(src, nullptr, 1).ok());
+  EXPECT_EQ(engine.stats().inputs, 3u);
+  EXPECT_EQ(FormatTimestamp(engine.now()), "2026-02-01T09:00:00Z");
+  std::vector<std::string> dead = DeadRecords(*st);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].rfind("line 3 at 2026-01-15T10:00:00Z malformed malformed: ", 0), 0u)
+      << dead[0];
+  // An input from before the clock is handled, and leaves the clock where it is.
+  EXPECT_TRUE(engine.LoadCase("C-3")->has_value());
+  EXPECT_EQ(StoredClock(*st), ParseTimestamp("2026-02-01T09:00:00Z").value());
 }
 
 TEST_F(EngineTest, FailedCommitStoresNothingAndTheRetrySucceeds) {

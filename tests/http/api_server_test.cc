@@ -625,6 +625,30 @@ TEST_F(ApiTest, DeadLettersAreListedAndFetchedByNumber) {
   Value page = Json(Get("/api/v1/dead-letters?limit=1", kAuditor), 200);
   EXPECT_EQ(page["dead_letters"].size(), 1u);
   EXPECT_EQ(page["next_cursor"].as_string(), "1");
+  // Each has its kind as a field; ?kind= keeps one kind, and pages over it alike.
+  size_t malformed = 0;
+  for (const Value& d : list["dead_letters"].items()) {
+    const std::string& kind = d["kind"].as_string();
+    EXPECT_FALSE(kind.empty());
+    EXPECT_EQ(d["reason"].as_string().substr(0, kind.size() + 2), kind + ": ");
+    malformed += kind == "malformed";
+  }
+  ASSERT_GT(malformed, 1u);
+  Value only = Json(Get("/api/v1/dead-letters?kind=malformed&limit=1000", kAuditor), 200);
+  ASSERT_EQ(only["dead_letters"].size(), malformed);
+  for (const Value& d : only["dead_letters"].items())
+    EXPECT_EQ(d["kind"].as_string(), "malformed");
+  EXPECT_TRUE(only["next_cursor"].is_null());
+  Value first = Json(Get("/api/v1/dead-letters?kind=malformed&limit=1", kAuditor), 200);
+  ASSERT_EQ(first["dead_letters"].size(), 1u);
+  Value next = Json(Get("/api/v1/dead-letters?kind=malformed&limit=1000&cursor=" +
+                            first["next_cursor"].as_string(),
+                        kAuditor),
+                    200);
+  EXPECT_EQ(next["dead_letters"].size(), malformed - 1);
+  EXPECT_EQ(
+      Json(Get("/api/v1/dead-letters?kind=no-such-kind", kAuditor), 200)["dead_letters"].size(),
+      0u);
 }
 
 TEST_F(ApiTest, ServesReadsWhileTheEngineWritesTheSameStore) {

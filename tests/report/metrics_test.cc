@@ -247,6 +247,15 @@ TEST(Metrics, SamplesRenderParseableAndMatchTheStore) {
       Figure(m, "amtsweg_dead_letters_total"),
       Figure(m, "amtsweg_events_rejected_total") + Figure(m, "amtsweg_events_duplicate_total"));
   EXPECT_EQ(Figure(m, "amtsweg_events_consumed_total"), Samples().stats().inputs);
+  // Every input is counted once; fired timers apart, and as many expired as the cases show.
+  EXPECT_EQ(Figure(m, "amtsweg_events_consumed_total"),
+            Figure(m, "amtsweg_events_accepted_total") +
+                Figure(m, "amtsweg_events_rejected_total") +
+                Figure(m, "amtsweg_events_duplicate_total"));
+  EXPECT_EQ(Figure(m, "amtsweg_timers_fired_total"), Figure(m, "amtsweg_timers_expired_total") +
+                                                         Figure(m, "amtsweg_timers_stale_total") +
+                                                         Figure(m, "amtsweg_timers_refused_total"));
+  EXPECT_EQ(Figure(m, "amtsweg_timers_expired_total"), expired);
   EXPECT_EQ(Figure(m, "amtsweg_outbox_backlog"), 3);
   EXPECT_EQ(Figure(m, "amtsweg_webhook_backlog"), 7);
   EXPECT_EQ(Figure(m, "amtsweg_batch_processing_seconds_count"), 6);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -89,7 +90,8 @@ Batch FullBatch() {
       OutboxEntry{0, "topic:x", "case-1", "case-1/2", "", {}, 0, 0},
       OutboxEntry{0, "dlq", "", "file:x line 3", "raw", {{"reason", "bad"}, {"", ""}}, 0, 0},
       OutboxEntry{0, "audit", "case-1", "", "", {}, 1, 2}};
-  b.dead = {DeadLetter{0, 1234, "file:x.jsonl", "line 3", "malformed JSON", "{oops"}};
+  b.dead = {
+      DeadLetter{0, 1234, "file:x.jsonl", "line 3", "malformed: not JSON", "{oops", "malformed"}};
   b.seen_ids = {"input-1", "input-2"};
   b.positions = {{"file:x.jsonl", "128"}};
   return b;
@@ -155,7 +157,8 @@ TEST(StoreTest, RoundTripsEveryKindOfData) {
   EXPECT_EQ(dead[0].at, 1234);
   EXPECT_EQ(dead[0].source, "file:x.jsonl");
   EXPECT_EQ(dead[0].position, "line 3");
-  EXPECT_EQ(dead[0].reason, "malformed JSON");
+  EXPECT_EQ(dead[0].kind, "malformed");
+  EXPECT_EQ(dead[0].reason, "malformed: not JSON");
   EXPECT_EQ(dead[0].raw, "{oops");
 
   EXPECT_TRUE(*store->Seen("input-1"));
@@ -361,7 +364,7 @@ TEST(StoreTest, ReopenPersistsEverythingIncludingCounters) {
   // Counters continue after reopen.
   Batch b;
   b.outbox = {OutboxEntry{0, "d", "k", "i", "p", {}, 0, 0}};
-  b.dead = {DeadLetter{0, 1, "s", "p", "r", "raw"}};
+  b.dead = {DeadLetter{0, 1, "s", "p", "k: r", "raw", "k"}};
   ASSERT_TRUE(store->Commit(b).ok());
   model.Apply(b);
   EXPECT_EQ(testing::DumpStore(*store, probes), model.Dump(probes));
@@ -507,13 +510,13 @@ TEST(StoreTest, DeadLettersSeenAndPositions) {
   auto store = OpenOrDie(dir.db());
   ASSERT_NE(store, nullptr);
   Batch b;
-  b.dead = {DeadLetter{0, -5, "s", "line 1", "r1", std::string("\0raw", 4)},
-            DeadLetter{0, 7, "s", "line 2", "r2", ""}};
+  b.dead = {DeadLetter{0, -5, "s", "line 1", "k1: r1", std::string("\0raw", 4), "k1"},
+            DeadLetter{0, 7, "s", "line 2", "r2", "", ""}};
   b.seen_ids = {"a", std::string("b\0", 2)};
   b.positions = {{"p1", "1"}, {"p2", "x"}, {"p1", "2"}};
   ASSERT_TRUE(store->Commit(b).ok());
   Batch c;
-  c.dead = {DeadLetter{0, 9, "t", "offset 4", "r3", "zz"}};
+  c.dead = {DeadLetter{0, 9, "t", "offset 4", "k3: r3", "zz", "k3"}};
   c.positions = {{"p2", "y"}};
   ASSERT_TRUE(store->Commit(c).ok());
 
@@ -524,6 +527,136 @@ TEST(StoreTest, DeadLettersSeenAndPositions) {
   EXPECT_EQ(testing::DumpStore(*store, probes), model.Dump(probes));
   EXPECT_EQ(*store->GetPosition("p1"), std::optional<std::string>("2"));
   EXPECT_FALSE(*store->Seen("b"));
+}
+
+// Opens the raw database of `path` and calls fn(db, handle of `family`).
+void WithRawFamily(const std::string& path, std::string_view family,
+                   const std::function<void(rocksdb::DB&, rocksdb::ColumnFamilyHandle*)>& fn) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  for (const auto& n : names)
+    cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  for (auto* h : handles) {
+    if (h->GetName() == family) handle = h;
+  }
+  EXPECT_NE(handle, nullptr) << family;
+  if (handle != nullptr) fn(*db, handle);
+  for (auto* h : handles)
+    ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+}
+
+TEST(StoreTest, DeadLetterKindsAreStoredAndOldRecordsWithoutOneAreStillRead) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.db());
+    ASSERT_NE(store, nullptr);
+    Batch b;
+    b.dead = {DeadLetter{0, 7, "file:a", "line 1", "malformed: not JSON", "{", "malformed"}};
+    ASSERT_TRUE(store->Commit(b).ok());
+  }
+  // A record as builds before the kind field wrote it (format 1), under the next seq.
+  WithRawFamily(dir.db(), codec::kDead, [](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* dead) {
+    DeadLetter old{0,    9, "file:b", "line 4", "duplicate: event id 'x' was already processed",
+                   "{}", ""};
+    std::string value = codec::DeadValueV1ForTest(old);
+    ASSERT_EQ(value.front(), codec::kFormatV1);
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), dead, codec::SeqKey(2), value).ok());
+  });
+  auto store = OpenOrDie(dir.db());
+  ASSERT_NE(store, nullptr);
+  std::vector<DeadLetter> dead;
+  ASSERT_TRUE(store
+                  ->ScanDeadLetters([&](const DeadLetter& d) {
+                    dead.push_back(d);
+                    return true;
+                  })
+                  .ok());
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].kind, "malformed");
+  EXPECT_EQ(dead[0].reason, "malformed: not JSON");
+  EXPECT_EQ(dead[1].seq, 2u);
+  EXPECT_EQ(dead[1].at, 9);
+  EXPECT_EQ(dead[1].source, "file:b");
+  EXPECT_EQ(dead[1].position, "line 4");
+  EXPECT_EQ(dead[1].kind, "");  // not stored; core::DeadLetterKind derives it from the reason
+  EXPECT_EQ(dead[1].reason, "duplicate: event id 'x' was already processed");
+  EXPECT_EQ(dead[1].raw, "{}");
+  // The dead-letter counter continues after the old record.
+  Batch b;
+  b.dead = {DeadLetter{0, 10, "file:b", "line 5", "oversized: too big", "", "oversized"}};
+  ASSERT_TRUE(store->Commit(b).ok());
+  dead.clear();
+  ASSERT_TRUE(store
+                  ->ScanDeadLetters([&](const DeadLetter& d) {
+                    dead.push_back(d);
+                    return true;
+                  })
+                  .ok());
+  ASSERT_EQ(dead.size(), 3u);
+  EXPECT_EQ(dead[2].seq, 3u);
+  EXPECT_EQ(dead[2].kind, "oversized");
+}
+
+TEST(StoreTest, ClockIsCommittedWithItsBatchAndNeverMovesBackwards) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.db());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(*store->GetClock(), std::nullopt);
+    Batch only_clock;  // a batch holding only the clock is not empty: it is written
+    only_clock.clock = 1000;
+    EXPECT_FALSE(only_clock.empty());
+    ASSERT_TRUE(store->Commit(only_clock).ok());
+    EXPECT_EQ(*store->GetClock(), std::optional<Timestamp>(1000));
+    Batch b;
+    b.positions = {{"file:a", "3"}};
+    b.clock = 5000;
+    ASSERT_TRUE(store->Commit(b).ok());
+    Batch same;  // the same clock again is fine
+    same.positions = {{"file:a", "4"}};
+    same.clock = 5000;
+    ASSERT_TRUE(store->Commit(same).ok());
+  }
+  // Reopened, it is still there, and an earlier clock is refused with nothing of its batch.
+  auto store = OpenOrDie(dir.db());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->GetClock(), std::optional<Timestamp>(5000));
+  Batch back;
+  back.positions = {{"file:a", "9"}};
+  back.seen_ids = {"in-9"};
+  back.clock = 4999;
+  Result<CommitResult> r = store->Commit(back);
+  ASSERT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("backwards"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(*store->GetClock(), std::optional<Timestamp>(5000));
+  EXPECT_EQ(*store->GetPosition("file:a"), std::optional<std::string>("4"));
+  EXPECT_FALSE(*store->Seen("in-9"));
+  // Without a clock a batch leaves the stored one as it is.
+  Batch none;
+  none.positions = {{"file:a", "10"}};
+  ASSERT_TRUE(store->Commit(none).ok());
+  EXPECT_EQ(*store->GetClock(), std::optional<Timestamp>(5000));
+  // A failed write leaves the clock as it was (the next commit may carry the same clock again).
+  int calls = 0;
+  Options faulty;
+  faulty.fault_before_write_for_test = [&calls] {
+    return ++calls == 1 ? Status::IOError("injected") : Status::OK();
+  };
+  store.reset();
+  store = OpenOrDie(dir.db(), faulty);
+  ASSERT_NE(store, nullptr);
+  Batch later;
+  later.clock = 9000;
+  EXPECT_FALSE(store->Commit(later).ok());
+  EXPECT_EQ(*store->GetClock(), std::optional<Timestamp>(5000));
+  ASSERT_TRUE(store->Commit(later).ok());
+  EXPECT_EQ(*store->GetClock(), std::optional<Timestamp>(9000));
 }
 
 TEST(StoreTest, VerifyChainDetectsTamperedPayload) {

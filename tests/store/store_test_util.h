@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -101,7 +102,8 @@ inline std::string DumpStore(const Store& store, const Probes& probes) {
   if (!s.ok()) fail(s);
   s = store.ScanDeadLetters([&](const DeadLetter& d) {
     out += "dead " + std::to_string(d.seq) + " " + std::to_string(d.at) + " " + Hex(d.source) +
-           " " + Hex(d.position) + " " + Hex(d.reason) + " " + Hex(d.raw) + "\n";
+           " " + Hex(d.position) + " " + Hex(d.kind) + " " + Hex(d.reason) + " " + Hex(d.raw) +
+           "\n";
     return true;
   });
   if (!s.ok()) fail(s);
@@ -115,6 +117,9 @@ inline std::string DumpStore(const Store& store, const Probes& probes) {
     if (!pos.ok()) fail(pos.status());
     if (pos.ok() && pos->has_value()) out += "pos " + Hex(source) + " " + Hex(**pos) + "\n";
   }
+  Result<std::optional<Timestamp>> clock = store.GetClock();
+  if (!clock.ok()) fail(clock.status());
+  if (clock.ok() && clock->has_value()) out += "clock " + std::to_string(**clock) + "\n";
   return out;
 }
 
@@ -150,6 +155,7 @@ class Model {
       seen_.insert(id);
     for (const auto& [source, position] : b.positions)
       positions_[source] = position;
+    if (b.clock.has_value()) clock_ = b.clock;
   }
   void DeleteOutbox(const std::vector<uint64_t>& seqs) {
     for (uint64_t s : seqs)
@@ -197,7 +203,8 @@ class Model {
     }
     for (const auto& [seq, d] : dead_) {
       out += "dead " + std::to_string(seq) + " " + std::to_string(d.at) + " " + Hex(d.source) +
-             " " + Hex(d.position) + " " + Hex(d.reason) + " " + Hex(d.raw) + "\n";
+             " " + Hex(d.position) + " " + Hex(d.kind) + " " + Hex(d.reason) + " " + Hex(d.raw) +
+             "\n";
     }
     for (const std::string& id : probes.seen_ids) {
       if (seen_.count(id)) out += "seen " + Hex(id) + "\n";
@@ -206,6 +213,7 @@ class Model {
       auto it = positions_.find(source);
       if (it != positions_.end()) out += "pos " + Hex(source) + " " + Hex(it->second) + "\n";
     }
+    if (clock_.has_value()) out += "clock " + std::to_string(*clock_) + "\n";
     return out;
   }
 
@@ -218,6 +226,7 @@ class Model {
   std::map<uint64_t, DeadLetter> dead_;
   std::set<std::string> seen_;
   std::map<std::string, std::string> positions_;
+  std::optional<Timestamp> clock_;
   uint64_t outbox_seq_ = 0;
   uint64_t dead_seq_ = 0;
 };
@@ -267,12 +276,18 @@ class BatchGenerator {
     }
     for (int i = Pick(0, 1); i > 0; --i) {
       b.dead.push_back(DeadLetter{0, Pick(0, 100000), Source(Pick(0, 2)),
-                                  "line " + std::to_string(counter_++), "bad input", Bytes(20)});
+                                  "line " + std::to_string(counter_++), "malformed: bad input",
+                                  Bytes(20), Pick(0, 1) == 0 ? "malformed" : ""});
     }
     for (int i = Pick(0, 2); i > 0; --i)
       b.seen_ids.push_back(SeenId(Pick(0, 11)));
     for (int i = Pick(0, 1); i > 0; --i) {
       b.positions.emplace_back(Source(Pick(0, 2)), std::to_string(counter_++));
+    }
+    // The engine clock, moving forward (or staying) in some batches.
+    if (Pick(0, 2) == 0) {
+      clock_ += Pick(0, 1) * Pick(1, 86400000);
+      b.clock = clock_;
     }
     if (b.empty()) b.seen_ids.push_back(SeenId(0));  // every batch writes something
     return b;
@@ -301,6 +316,7 @@ class BatchGenerator {
 
   std::mt19937_64 rng_;
   int counter_ = 0;
+  Timestamp clock_ = 0;  // the last clock a batch carried
 };
 
 }  // namespace amtsweg::store::testing
