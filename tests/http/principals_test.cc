@@ -11,6 +11,7 @@ std::unique_ptr<dsl::Directory> Dir() {
     kind: chamber
     name: IHK Kiel
     functions: [ihk]
+    seat: "01002000"
 )",
                                  "directory.yaml");
   EXPECT_TRUE(d.ok()) << d.status().ToString();
