@@ -177,8 +177,8 @@ Output CliTest::run_;
 
 TEST_F(CliTest, RunSucceedsAndReportsWhatItDid) {
   ASSERT_EQ(run_.code, 0) << run_.err;
-  EXPECT_NE(run_.out.find("processed 87 inputs"), std::string::npos) << run_.out;
-  EXPECT_NE(run_.out.find("16 cases opened"), std::string::npos) << run_.out;
+  EXPECT_NE(run_.out.find("processed 90 inputs"), std::string::npos) << run_.out;
+  EXPECT_NE(run_.out.find("17 cases opened"), std::string::npos) << run_.out;
 }
 
 TEST_F(CliTest, EveryCaseEndsWhereTheScenarioLeadsIt) {
@@ -197,6 +197,7 @@ TEST_F(CliTest, EveryCaseEndsWhereTheScenarioLeadsIt) {
       {"HR-2026-0002", {"fiktiv_eingetragen", "deemed_approved"}},
       {"HR-2026-0003", {"eingetragen", "approved"}},
       {"HR-2026-0004", {"eingetragen", "approved"}},
+      {"HR-2027-0001", {"fiktiv_eingetragen", "deemed_approved"}},  // over Whit Monday 2027
       {"BI-2026-0001", {"genehmigt", "approved"}},
       {"BI-2026-0002", {"beteiligung", "open"}},
   };
@@ -208,7 +209,7 @@ TEST_F(CliTest, EveryCaseEndsWhereTheScenarioLeadsIt) {
     EXPECT_EQ(cases[id]["outcome"].as_string(), want.second) << id;
   }
   Output filtered = Amtsweg("case list --json --outcome deemed_approved" + D());
-  ASSERT_EQ(JsonLines(filtered.out).size(), 1u);
+  ASSERT_EQ(JsonLines(filtered.out).size(), 2u);
   Output by_org = Amtsweg("case list --json --participant hwk-luebeck" + D());
   std::set<std::string> ids;
   for (const Value& v : JsonLines(by_org.out))
@@ -352,6 +353,23 @@ TEST_F(CliTest, DeadlinesFollowTheLegalCalendar) {
   EXPECT_EQ((*Deadline(ba1, "einvernehmen"))["status"].as_string(), "expired");
   EXPECT_EQ((*Deadline(ba1, "einvernehmen"))["due"].as_string(), "2026-05-20T22:00:00Z");
   EXPECT_EQ(ba1["variables"]["einvernehmen"].as_string(), "fingiert");
+  // The domain example: documents complete on Wednesday 17 February 2027; three months end on
+  // Monday 17 May, Whit Monday, so the entry is deemed made at the end of Tuesday 18 May, by the
+  // public holidays at the seat of the HWK (Lübeck, Schleswig-Holstein).
+  Value hr27 = Show("HR-2027-0001");
+  EXPECT_EQ(hr27["closed_at"].as_string(), "2027-05-18T22:00:00Z");
+  EXPECT_EQ(hr27["outcome"].as_string(), "deemed_approved");
+  Output history = Amtsweg("case history HR-2027-0001" + D());
+  bool started = false;
+  for (const Value& e : JsonLines(history.out)) {
+    if (e["type"].as_string() != "deadline.started") continue;
+    started = true;
+    EXPECT_EQ(e["data"]["holidays"].as_string(), "DE-SH");
+    EXPECT_EQ(e["data"]["holidays_of"].as_string(), "hwk-luebeck");
+    EXPECT_EQ(e["data"]["skipped"].ToJson(), R"(["2027-05-17 Pfingstmontag"])");
+    EXPECT_EQ(e["data"]["due"].as_string(), "2027-05-18T22:00:00Z");
+  }
+  EXPECT_TRUE(started) << history.out;
   // The BImSchG decision period expires without a deemed approval: the case stays open.
   Value bi2 = Show("BI-2026-0002");
   EXPECT_EQ((*Deadline(bi2, "entscheidungsfrist"))["status"].as_string(), "expired");
@@ -381,14 +399,16 @@ TEST_F(CliTest, DeadlinesListsRunningDeadlinesSoonestFirst) {
   Output o = Amtsweg("deadlines --json --data-dir " + data);
   ASSERT_EQ(o.code, 0) << o.err;
   std::vector<Value> running = JsonLines(o.out);
-  ASSERT_EQ(running.size(), 2u) << o.out;
-  EXPECT_EQ(running[0]["case"].as_string(), "BI-2026-0001");
-  EXPECT_EQ(running[0]["due"].as_string(), "2027-07-15T22:00:00Z");
-  EXPECT_EQ(running[1]["case"].as_string(), "BI-2026-0002");
-  EXPECT_EQ(running[1]["deadline"].as_string(), "entscheidungsfrist");
-  EXPECT_EQ(running[1]["due"].as_string(), "2027-07-21T22:00:00Z");
+  ASSERT_EQ(running.size(), 3u) << o.out;
+  EXPECT_EQ(running[0]["case"].as_string(), "HR-2027-0001");
+  EXPECT_EQ(running[0]["due"].as_string(), "2027-05-18T22:00:00Z");
+  EXPECT_EQ(running[1]["case"].as_string(), "BI-2026-0001");
+  EXPECT_EQ(running[1]["due"].as_string(), "2027-07-15T22:00:00Z");
+  EXPECT_EQ(running[2]["case"].as_string(), "BI-2026-0002");
+  EXPECT_EQ(running[2]["deadline"].as_string(), "entscheidungsfrist");
+  EXPECT_EQ(running[2]["due"].as_string(), "2027-07-21T22:00:00Z");
   Output before = Amtsweg("deadlines --json --due-before 2027-07-20T00:00:00Z --data-dir " + data);
-  EXPECT_EQ(JsonLines(before.out).size(), 1u) << before.out;
+  EXPECT_EQ(JsonLines(before.out).size(), 2u) << before.out;
   Output none = Amtsweg("deadlines" + D());  // the full run let every deadline end
   EXPECT_NE(none.out.find("0 running deadline(s)"), std::string::npos) << none.out;
 }
@@ -504,7 +524,7 @@ TEST_F(CliTest, ReplayAsOfAMomentShowsTheStateThen) {
 TEST_F(CliTest, AuditVerifyPassesAndDetectsTampering) {
   Output ok = Amtsweg("audit verify" + D());
   ASSERT_EQ(ok.code, 0) << ok.err;
-  EXPECT_NE(ok.out.find("16 cases"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("17 cases"), std::string::npos) << ok.out;
 
   std::string copy = dir_ + "/tampered";
   fs::copy(data_, copy, fs::copy_options::recursive);
@@ -536,7 +556,7 @@ TEST_F(CliTest, RebuildRecreatesSnapshotsAndIndexesFromTheLog) {
   fs::copy(data_, copy, fs::copy_options::recursive);
   Output rebuilt = Amtsweg("rebuild --data-dir " + copy);
   ASSERT_EQ(rebuilt.code, 0) << rebuilt.err;
-  EXPECT_NE(rebuilt.out.find("rebuilt snapshots and indexes of 16 cases"), std::string::npos)
+  EXPECT_NE(rebuilt.out.find("rebuilt snapshots and indexes of 17 cases"), std::string::npos)
       << rebuilt.out;
   for (const char* filter : {"", " --participant hwk-luebeck", " --state mitgeteilt",
                              " --workflow bauantrag", " --outcome open"}) {

@@ -344,11 +344,11 @@ TEST_F(ApiTest, AnOversizedBodyIs413) {
 TEST_F(ApiTest, ListsFilterAndPage) {
   for (const std::string& id : CaseIds("?workflow=handwerksrolle", kAuditor))
     EXPECT_EQ(id.rfind("HR-", 0), 0u) << id;
-  EXPECT_EQ(CaseIds("?workflow=handwerksrolle", kAuditor).size(), 4u);
+  EXPECT_EQ(CaseIds("?workflow=handwerksrolle", kAuditor).size(), 5u);
   EXPECT_EQ(CaseIds("?outcome=deemed_approved", kAuditor),
-            std::vector<std::string>{"HR-2026-0002"});
+            (std::vector<std::string>{"HR-2026-0002", "HR-2027-0001"}));
   EXPECT_EQ(CaseIds("?state=fiktiv_eingetragen&workflow=handwerksrolle", kAuditor),
-            std::vector<std::string>{"HR-2026-0002"});
+            (std::vector<std::string>{"HR-2026-0002", "HR-2027-0001"}));
   EXPECT_TRUE(CaseIds("?state=fiktiv_eingetragen&workflow=bauantrag", kAuditor).empty());
   std::vector<std::string> january =
       CaseIds("?opened_from=2026-01-01T00:00:00Z&opened_to=2026-02-01T00:00:00Z", kAuditor);

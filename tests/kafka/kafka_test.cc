@@ -1303,7 +1303,7 @@ class KafkaE2E : public KafkaTest {
     ASSERT_EQ(run.code, 0) << run.out << run.err;
     std::cout << "kafka run: " << std::chrono::duration<double>(SteadyClock::now() - start).count()
               << " s: " << run.out;
-    EXPECT_NE(run.out.find("processed 87 inputs"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("processed 90 inputs"), std::string::npos) << run.out;
     ExpectSameCases(data, ref, 100, rng);
     WaitCommittedAtEnd(4, 30s);
 

@@ -8,7 +8,8 @@ after the other in name order (the engine's clock follows event time in file mod
   01-gewerbeanmeldung.jsonl  January - February 2026
   02-bauantrag.jsonl         March - June 2026
   03-handwerksrolle.jsonl    July - November 2026
-  04-bimschg.jsonl           December 2026 - 2027
+  04-bimschg.jsonl           December 2026 - 2027 (and a Handwerksrolle case of 2027 whose
+                             period ends over Whit Monday)
   05-bad-events.jsonl        2027: malformed and refused input of every kind
 
 Deadlines that have not expired by the end of the last stream expire when the engine's clock is
@@ -308,6 +309,20 @@ def bimschg():
     s.submit(b, "2026-12-07T08:00:00Z", app_b)
     s.event("de.amtsweg.documents.completed", b, "2026-12-21T09:00:00Z", {}, "lfu-sh")
     s.respond(b, "2027-01-18T09:00:00Z", org("gemeinde", ags_b), "einvernehmen", decision="granted")
+    # A Handwerksrolle case of 2027 (in this stream, which covers 2027): the documents are
+    # complete on Wednesday 17 February 2027; three months end on Monday 17 May, Whit Monday, so
+    # the entry is deemed made at the end of Tuesday 18 May (§31 Abs. 3 VwVfG).
+    h, ags_h = "HR-2027-0001", "01002000"
+    s.submit(h, "2027-02-10T08:00:00Z", {
+        "leika": "99052004000000", "reply_channel": reply(h),
+        "antragsteller": {"name": "Kruse", "vorname": "Meike", "geburtsdatum": "1988-03-03",
+                          "anschrift": "Holstenstraße 5, Kiel"},
+        "betrieb": {"name": "Kruse Metallbau", "anschrift": "Werftstraße 12, Kiel", "ags": ags_h,
+                    "rechtsform": "Einzelunternehmen"},
+        "handwerk": {"gewerk": "Metallbauer", "anlage": "A", "qualifikation": "Meisterprüfung",
+                     "nachweise": ["Meisterbrief"], "betriebsleiter": "Kruse", "ausnahme": None}})
+    s.event("de.amtsweg.documents.completed", h, "2027-02-17T09:00:00Z", {}, org("hwk", ags_h))
+    s.respond(h, "2027-03-01T09:00:00Z", org("ihk", ags_h), "ihk_anhoerung", objection=False)
     s.write()
 
 
