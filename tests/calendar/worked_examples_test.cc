@@ -61,8 +61,8 @@ std::string ReadFile(const std::string& path) {
 }
 
 TEST(WorkedExamplesTest, EveryRowOfTheDocumentedTable) {
-  const std::string tests = ReadFile(std::string(AMTSWEG_SOURCE_DIR) +
-                                     "/tests/calendar/period_test.cc");
+  const std::string tests =
+      ReadFile(std::string(AMTSWEG_SOURCE_DIR) + "/tests/calendar/period_test.cc");
   std::ifstream file(std::string(AMTSWEG_SOURCE_DIR) + "/docs/workflow-language.md");
   ASSERT_TRUE(file.good());
   std::string line;
@@ -101,7 +101,9 @@ TEST(WorkedExamplesTest, EveryRowOfTheDocumentedTable) {
       PeriodEnd p = LegalPeriodEnd(*start, *period, cal);
       EXPECT_EQ(p.end, *end) << cal.Id() << ": " << FormatTimestamp(p.end);
       EXPECT_EQ(p.skipped, Days(c[5])) << cal.Id();
-      if (!period->has_time_part()) EXPECT_EQ(p.nominal_last_day.ToString(), DateIn(c[4]));
+      if (!period->has_time_part()) {
+        EXPECT_EQ(p.nominal_last_day.ToString(), DateIn(c[4])) << cal.Id();
+      }
     }
     // The test the row names exists in period_test.cc.
     std::string test = c[7];
