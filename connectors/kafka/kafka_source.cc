@@ -49,6 +49,9 @@ struct KafkaSource::Impl {
   rd_kafka_t* rk = nullptr;
   core::PositionLookup lookup;
   steady_clock::time_point last_commit_retry{};
+  // The group answered a commit with "rebalance in progress" (or "illegal generation", "unknown
+  // member"): commits wait for the next assignment (see OffsetCommitCb).
+  bool commits_wait_for_assignment = false;
   RevokeHandler revoke_handler;
   bool started = false;
   bool closed = false;
@@ -152,6 +155,7 @@ struct KafkaSource::Impl {
   }
 
   void CommitAsync() {
+    if (commits_wait_for_assignment) return;
     internal::PartitionListPtr list = CommitList(nullptr, /*include_sent=*/true);
     if (list->cnt == 0) return;
     rd_kafka_resp_err_t err = rd_kafka_commit(rk, list.get(), 1);
@@ -243,6 +247,11 @@ struct KafkaSource::Impl {
         described += " (replay below " + std::to_string(st.replay_below) + ")";
     }
 
+    // Commits go out before the assignment is handed back to librdkafka: after an assignment that
+    // follows a cooperative revocation librdkafka rejoins the group at once, and a commit queued
+    // behind that JoinGroup would carry the old generation (see OffsetCommitCb).
+    commits_wait_for_assignment = false;
+    CommitAsync();
     if (cooperative) {
       internal::ErrorPtr e(rd_kafka_incremental_assign(rk, parts));
       if (e)
@@ -260,10 +269,7 @@ struct KafkaSource::Impl {
         Raise(Status::IOError("pausing newly assigned partitions: " + internal::ErrorText(err)));
       }
     }
-    if (parts->cnt > 0) {
-      spdlog::info("Kafka source {}: assigned partitions {}", name, described);
-      CommitAsync();
-    }
+    if (parts->cnt > 0) spdlog::info("Kafka source {}: assigned partitions {}", name, described);
   }
 
   void OnRevoke(rd_kafka_topic_partition_list_t* parts, bool cooperative, bool lost) {
@@ -335,15 +341,26 @@ struct KafkaSource::Impl {
       auto it = self->assigned.find(tp.partition);
       if (it == self->assigned.end()) continue;
       Partition& st = it->second;
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_resp_err_t e = err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : tp.err;
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
         st.commit_acked = std::max(st.commit_acked, tp.offset);
       } else {
-        st.commit_sent = st.commit_acked;  // sent again by the next Poll or Committed()
-        self->Warn("commit",
-                   "Kafka source " + self->name + ": committing offset " +
-                       std::to_string(tp.offset) + " of partition " + std::to_string(tp.partition) +
-                       " failed: " +
-                       internal::ErrorText(err != RD_KAFKA_RESP_ERR_NO_ERROR ? err : tp.err));
+        // Sent again by the next Poll or Committed(); after a group error only once this member
+        // has its next assignment. The group is between generations then, and we are about to
+        // rejoin (or already waiting for the JoinGroup response): a commit sent now carries the
+        // old generation, the coordinator answers it after the join completes with
+        // ILLEGAL_GENERATION, and librdkafka 2.0 then resets the generation, fails the SyncGroup
+        // and drops the whole assignment as lost (confluentinc/librdkafka#4059), so the
+        // partitions this member keeps are revoked without the revoke handler and read again.
+        st.commit_sent = st.commit_acked;
+        if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+            e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+          self->commits_wait_for_assignment = true;
+        }
+        self->Warn("commit", "Kafka source " + self->name + ": committing offset " +
+                                 std::to_string(tp.offset) + " of partition " +
+                                 std::to_string(tp.partition) +
+                                 " failed: " + internal::ErrorText(e));
       }
     }
   }

@@ -68,7 +68,8 @@ class KafkaSource final : public core::Source {
   // input from.
   void PositionsAfterPoll(core::Positions* out) const override;
   // Remembers the positions of this topic (others are ignored) and commits them to the group
-  // asynchronously for partitions still assigned.
+  // asynchronously for partitions still assigned; once the group has refused a commit as
+  // rebalancing, only with this consumer's next assignment.
   void Committed(const core::Positions& positions) override;
   // Kafka never ends.
   bool AtEnd() const override { return false; }

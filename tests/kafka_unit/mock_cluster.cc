@@ -172,6 +172,108 @@ std::vector<TestMessage> MockCluster::Read(const std::string& topic, int partiti
   return out;
 }
 
+GroupMember::GroupMember(const MockCluster& cluster, const std::string& group) {
+  KafkaProperties properties = {{"bootstrap.servers", cluster.bootstrap()},
+                                {"group.id", group},
+                                {"partition.assignment.strategy", "cooperative-sticky"},
+                                {"enable.auto.commit", "false"},
+                                {"log_level", "3"}};
+  // The same group timings as the connector's (see MockCluster::Config).
+  KafkaConfig c = cluster.Config("unused", group);
+  properties.insert(properties.end(), c.consumer_properties.begin(), c.consumer_properties.end());
+  properties.insert(properties.end(), c.properties.begin(), c.properties.end());
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  for (const auto& [name, value] : properties) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+      ADD_FAILURE() << name << ": " << errstr;
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, &GroupMember::RebalanceCb);
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (rk_ == nullptr) {
+    ADD_FAILURE() << "rd_kafka_new: " << errstr;
+    rd_kafka_conf_destroy(conf);
+    return;
+  }
+  rd_kafka_poll_set_consumer(rk_);
+}
+
+GroupMember::~GroupMember() {
+  if (rk_ == nullptr) return;
+  rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+}
+
+void GroupMember::Subscribe(const std::vector<std::string>& topics) {
+  if (rk_ == nullptr) return;
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
+  for (const std::string& topic : topics)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  EXPECT_EQ(rd_kafka_subscribe(rk_, list), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+void GroupMember::Poll(std::chrono::milliseconds wait) {
+  if (rk_ == nullptr) return;
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  do {
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    rd_kafka_message_t* m =
+        rd_kafka_consumer_poll(rk_, left.count() > 0 ? static_cast<int>(left.count()) : 0);
+    if (m != nullptr) rd_kafka_message_destroy(m);
+  } while (std::chrono::steady_clock::now() < deadline);
+}
+
+int64_t GroupMember::Committed(const std::string& topic, int32_t partition) {
+  if (rk_ == nullptr) return -1;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk_, list, 5000);
+  int64_t offset = err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                           list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                           list->elems[0].offset >= 0
+                       ? list->elems[0].offset
+                       : -1;
+  rd_kafka_topic_partition_list_destroy(list);
+  return offset;
+}
+
+void GroupMember::RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                              rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* self = static_cast<GroupMember*>(opaque);
+  EXPECT_STREQ(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (parts->cnt > 0) {
+      rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(parts);
+      EXPECT_EQ(rd_kafka_committed(rk, committed, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+      for (int i = 0; i < committed->cnt; ++i) {
+        const rd_kafka_topic_partition_t& tp = committed->elems[i];
+        self->committed_at_assignment_[{tp.topic, tp.partition}] =
+            tp.err == RD_KAFKA_RESP_ERR_NO_ERROR && tp.offset >= 0 ? tp.offset : -1;
+        self->owned_.insert({tp.topic, tp.partition});
+      }
+      rd_kafka_topic_partition_list_destroy(committed);
+    }
+    rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts);
+    EXPECT_EQ(e, nullptr) << rd_kafka_error_string(e);
+    if (e != nullptr) rd_kafka_error_destroy(e);
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    for (int i = 0; i < parts->cnt; ++i)
+      self->owned_.erase({parts->elems[i].topic, parts->elems[i].partition});
+    rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts);
+    EXPECT_EQ(e, nullptr) << rd_kafka_error_string(e);
+    if (e != nullptr) rd_kafka_error_destroy(e);
+  } else {
+    self->owned_.clear();
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
 std::vector<core::RawInput> PollUntil(core::Source& source, size_t count,
                                       core::Positions* positions) {
   std::vector<core::RawInput> out;

@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,6 +61,41 @@ class MockCluster {
   rd_kafka_mock_cluster_t* mock_ = nullptr;
   rd_kafka_t* producer_ = nullptr;
   std::string bootstrap_;
+};
+
+// A bare member of a consumer group on the mock cluster (cooperative-sticky, nothing committed),
+// for tests that need another member whose subscription changes while it stays in the group. It
+// takes whatever the group gives it and notes, for each partition it is given, the group's
+// committed offset at that moment. Not thread-safe.
+class GroupMember {
+ public:
+  using TopicPartition = std::pair<std::string, int32_t>;
+
+  GroupMember(const MockCluster& cluster, const std::string& group);
+  ~GroupMember();
+  GroupMember(const GroupMember&) = delete;
+  GroupMember& operator=(const GroupMember&) = delete;
+
+  // Subscribes to `topics`, replacing an earlier subscription (the member stays in the group).
+  void Subscribe(const std::vector<std::string>& topics);
+  // Serves the group (rebalances) for up to `wait`; messages are dropped.
+  void Poll(std::chrono::milliseconds wait);
+  // The partitions assigned now.
+  const std::set<TopicPartition>& owned() const { return owned_; }
+  // The group's committed offset of each partition when it was last assigned (-1: none).
+  const std::map<TopicPartition, int64_t>& committed_at_assignment() const {
+    return committed_at_assignment_;
+  }
+  // The group's committed offset of a partition now (-1: none).
+  int64_t Committed(const std::string& topic, int32_t partition);
+
+ private:
+  static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* parts, void* opaque);
+
+  rd_kafka_t* rk_ = nullptr;
+  std::set<TopicPartition> owned_;
+  std::map<TopicPartition, int64_t> committed_at_assignment_;
 };
 
 // Polls `source` until it has returned `count` inputs or the deadline has passed. Positions
