@@ -10,48 +10,18 @@
 #include <sstream>
 
 #include "engine/common/value.h"
+#include "tests/testing/binary.h"
 
 namespace amtsweg {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Output {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using amtsweg::testing::JsonLines;
+using amtsweg::testing::Output;
 
 Output Amtsweg(const std::string& args, const std::string& env = "") {
-  static int counter = 0;
-  std::string err_file = fs::temp_directory_path().string() + "/amtsweg-calendar-stderr-" +
-                         std::to_string(getpid()) + "-" + std::to_string(counter++);
-  std::string cmd = env + " " + AMTSWEG_BINARY + " " + args + " 2>" + err_file;
-  Output o;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-    o.out.append(buf, n);
-  int status = pclose(p);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_file);
-  o.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  fs::remove(err_file);
-  return o;
-}
-
-std::vector<Value> JsonLines(const std::string& text) {
-  std::vector<Value> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    Result<Value> v = Value::ParseJson(line);
-    EXPECT_TRUE(v.ok()) << line;
-    if (v.ok()) out.push_back(*v);
-  }
-  return out;
+  return amtsweg::testing::RunAmtsweg(args, env);
 }
 
 TEST(CalendarCliTest, HolidaysAsJsonLines) {
