@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "connectors/http/case_export.h"
+#include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
-#include "engine/core/engine.h"
 
 namespace amtsweg::http {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/core/engine.h"
+#include "engine/core/case_index.h"
 
 namespace amtsweg::core {
 

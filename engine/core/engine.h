@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "engine/common/clock.h"
+#include "engine/core/engine_stats.h"
 #include "engine/core/source.h"
 #include "engine/dsl/directory.h"
 #include "engine/dsl/loader.h"
@@ -70,35 +71,6 @@ struct EngineOptions {
   const Clock* wall_clock = nullptr;  // borrowed; must outlive the engine
 };
 
-// What this process did. Every raw input read is counted once:
-// inputs == accepted + rejected + duplicates. Fired deadline timers are synthetic inputs,
-// counted apart: timers_fired == timers_expired + timers_stale + timers_refused.
-struct EngineStats {
-  uint64_t inputs = 0;  // raw inputs read
-  // Inputs taken: they changed a case, or (de.amtsweg.clock.advanced) moved the clock; a clock
-  // event before the clock is taken too, and changes nothing.
-  uint64_t accepted = 0;
-  uint64_t rejected = 0;    // inputs refused (each is dead-lettered)
-  uint64_t duplicates = 0;  // inputs skipped as already processed (dead-lettered too)
-  uint64_t timers_fired = 0;
-  uint64_t timers_expired = 0;  // the deadline expired (deadline.expired and what follows)
-  uint64_t timers_stale = 0;    // changed nothing: the deadline was extended, cancelled or closed
-  // The case's workflow version is not deployed: recorded as input.rejected in an open case, not
-  // dead-lettered (no input to keep).
-  uint64_t timers_refused = 0;
-  uint64_t domain_events = 0;
-  uint64_t cases_opened = 0;
-  uint64_t cases_closed = 0;
-  uint64_t batches = 0;
-  uint64_t published = 0;  // messages acknowledged by the sink
-  uint64_t replayed = 0;   // inputs rebuilt without publishing (see RawInput::replay)
-  // Where Run spends its time, in microseconds of wall time.
-  uint64_t poll_us = 0;     // waiting for and reading input
-  uint64_t process_us = 0;  // decoding, the runtime, building the batch
-  uint64_t commit_us = 0;   // the store's write (with its fsync)
-  uint64_t publish_us = 0;  // expanding, sending, collecting acknowledgements
-};
-
 // How Engine::Run reads a source.
 struct RunOptions {
   size_t batch_size = 1000;
@@ -109,35 +81,6 @@ struct RunOptions {
   std::function<bool()> stop;                        // return soon when it answers true
   std::function<void(const EngineStats&)> progress;  // after each batch
 };
-
-// Index key layout (the index column family); every key ends with the case id.
-namespace index_key {
-std::string Workflow(std::string_view workflow, std::string_view case_id);
-std::string State(std::string_view state, std::string_view case_id);
-std::string Participant(std::string_view organisation, std::string_view case_id);
-std::string Outcome(std::string_view outcome, std::string_view case_id);
-// Prefixes to scan.
-std::string WorkflowPrefix(std::string_view workflow);
-std::string StatePrefix(std::string_view state);
-std::string ParticipantPrefix(std::string_view organisation);
-std::string OutcomePrefix(std::string_view outcome);
-}  // namespace index_key
-
-// Destinations of organisations that receive their events by webhook: this prefix and the id.
-inline constexpr std::string_view kWebhookDestinationPrefix = "webhook:";
-
-// Where an organisation's outbound events go: "webhook:<id>" when it has a webhook (delivered by
-// connectors/webhook), else its configured topic, else "amtsweg.org.<id>".
-std::string OrganisationDestination(const dsl::Organisation& org);
-
-// Index keys describing a case state.
-std::vector<std::string> IndexKeys(const runtime::CaseState& s);
-
-// A case's committed state from its snapshot, with the application restored from its first
-// event when `with_application`. nullopt when there is no such case.
-Result<std::optional<runtime::CaseState>> LoadCaseState(const store::Store& store,
-                                                        const std::string& case_id,
-                                                        bool with_application = true);
 
 class Engine {
  public:

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "engine/core/engine.h"
+#include "engine/core/engine_stats.h"
 
 namespace amtsweg::report {
 

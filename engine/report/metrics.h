@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/core/engine.h"
+#include "engine/core/engine_stats.h"
 #include "engine/report/latency.h"
 #include "engine/report/statistics.h"
 #include "engine/store/store.h"

@@ -38,6 +38,7 @@
 #include "engine/common/clock.h"
 #include "engine/common/value.h"
 #include "engine/core/cloudevent.h"
+#include "engine/core/destination.h"
 #include "engine/core/engine.h"
 #include "engine/store/store.h"
 #include "tests/bench/bench_util.h"

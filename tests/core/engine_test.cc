@@ -11,6 +11,7 @@
 #include <random>
 
 #include "connectors/file/file_sink.h"
+#include "engine/core/case_index.h"
 #include "engine/core/cloudevent.h"
 #include "tests/runtime/test_workflow.h"
 

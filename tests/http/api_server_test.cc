@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "connectors/file/file_source.h"
+#include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"

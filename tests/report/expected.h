@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "engine/calendar/german_time.h"
-#include "engine/core/engine.h"
+#include "engine/core/case_index.h"
 #include "tests/report/sample_store.h"
 
 namespace amtsweg::report::testing {

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/core/case_index.h"
 #include "tests/report/sample_store.h"
 
 namespace amtsweg::report {

@@ -10,6 +10,7 @@
 #include "connectors/file/file_source.h"
 #include "connectors/webhook/routing_sink.h"
 #include "connectors/webhook/webhook_sink.h"
+#include "engine/core/destination.h"
 #include "engine/core/engine.h"
 #include "engine/dsl/directory.h"
 #include "engine/dsl/loader.h"
