@@ -38,9 +38,9 @@ Result<int> FileSink::FileFor(const std::string& destination) {
   return fd;
 }
 
-Status FileSink::Send(std::vector<store::OutboxEntry> entries) {
+Status FileSink::Send(std::vector<core::OutboundMessage> entries) {
   std::map<std::string, std::string> by_destination;
-  for (const store::OutboxEntry& e : entries) {
+  for (const core::OutboundMessage& e : entries) {
     std::string& buf = by_destination[e.destination];
     buf.append(e.payload);
     buf.push_back('\n');
@@ -62,7 +62,7 @@ Status FileSink::Send(std::vector<store::OutboxEntry> entries) {
   if (!by_destination.empty() && ::syncfs(dir_fd_) != 0) {
     return Status::IOError("syncfs '" + directory_ + "': " + std::strerror(errno));
   }
-  for (const store::OutboxEntry& e : entries)
+  for (const core::OutboundMessage& e : entries)
     delivered_.push_back(e.seq);
   return Status::OK();
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ class FileSink final : public core::Sink {
   ~FileSink() override;
   FileSink(const FileSink&) = delete;
   FileSink& operator=(const FileSink&) = delete;
-  Status Send(std::vector<store::OutboxEntry> entries) override;
+  Status Send(std::vector<core::OutboundMessage> entries) override;
   Status Acknowledged(std::chrono::milliseconds wait, std::vector<uint64_t>* seqs) override;
 
  private:

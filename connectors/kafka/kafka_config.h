@@ -1,7 +1,7 @@
 // Configuration of the Kafka connector: where the cluster is, which topics amtsweg reads and
 // writes, and librdkafka properties passed through to the clients.
 //
-// Topic naming (the engine fills OutboxEntry::destination; the sink publishes to it as is):
+// Topic naming (the engine fills OutboundMessage::destination; the sink publishes to it as is):
 // - input: `topic`, the log of record. Keyed by case id, partitioned with the Java default
 //   partitioner (murmur2), so that all input of a case is in one partition.
 // - outbound events of an organisation: the `topic` configured for it in the participant

@@ -120,12 +120,7 @@ struct KafkaSink::Impl {
     }
   }
 
-  Status Check(const store::OutboxEntry& e) const {
-    if (e.is_reference()) {
-      return Status::InvalidArgument("outbox entry " + std::to_string(e.seq) +
-                                     " is a reference entry; the engine expands those before "
-                                     "they reach the sink");
-    }
+  Status Check(const core::OutboundMessage& e) const {
     if (!IsValidTopicName(e.destination)) {
       return Status::InvalidArgument("outbox entry " + std::to_string(e.seq) + ": destination '" +
                                      e.destination + "' is not a Kafka topic name");
@@ -143,7 +138,7 @@ struct KafkaSink::Impl {
     return Status::OK();
   }
 
-  Status Produce(const store::OutboxEntry& e, rd_kafka_topic_t* rkt) {
+  Status Produce(const core::OutboundMessage& e, rd_kafka_topic_t* rkt) {
     std::vector<rd_kafka_vu_t> vus;
     vus.reserve(6 + e.headers.size());
     vus.push_back(Vu(RD_KAFKA_VTYPE_RKT));
@@ -223,14 +218,14 @@ KafkaSink::KafkaSink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 KafkaSink::~KafkaSink() = default;
 
-Status KafkaSink::Send(std::vector<store::OutboxEntry> entries) {
+Status KafkaSink::Send(std::vector<core::OutboundMessage> entries) {
   // Everything that can be refused is refused before anything is produced.
-  for (const store::OutboxEntry& e : entries)
+  for (const core::OutboundMessage& e : entries)
     RETURN_IF_ERROR(impl_->Check(e));
   impl_->CheckFatal();
   RETURN_IF_ERROR(impl_->failure);
   for (size_t i = 0; i < entries.size(); ++i) {
-    const store::OutboxEntry& e = entries[i];
+    const core::OutboundMessage& e = entries[i];
     ASSIGN_OR_RETURN(rd_kafka_topic_t * rkt, impl_->Topic(e.destination));
     Status s = impl_->Produce(e, rkt);
     if (!s.ok() && i > 0) {

@@ -36,10 +36,10 @@ class KafkaSink final : public core::Sink {
   KafkaSink& operator=(const KafkaSink&) = delete;
 
   // Produces every entry, waiting (while serving deliveries) when librdkafka's queue is full;
-  // nothing is dropped. InvalidArgument, before anything is produced, when an entry is a
-  // reference entry (the engine expands those) or larger than message.max.bytes. Another error
+  // nothing is dropped. InvalidArgument, before anything is produced, when an entry's destination
+  // is not a topic name or the entry is larger than message.max.bytes. Another error
   // (a fatal producer error) names the entry it stopped at; the entries before it were accepted.
-  Status Send(std::vector<store::OutboxEntry> entries) override;
+  Status Send(std::vector<core::OutboundMessage> entries) override;
   // Serves delivery reports until `wait` has passed or nothing is in flight, and appends the seq
   // of each entry the cluster acknowledged since the last call. An error (a delivery failed for
   // good, naming topic, key and librdkafka's message; or a fatal producer error) is returned

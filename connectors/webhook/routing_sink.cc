@@ -6,10 +6,10 @@
 
 namespace amtsweg::connectors {
 
-Status RoutingSink::Send(std::vector<store::OutboxEntry> entries) {
-  std::vector<store::OutboxEntry> hooks;
-  std::vector<store::OutboxEntry> others;
-  for (store::OutboxEntry& e : entries) {
+Status RoutingSink::Send(std::vector<core::OutboundMessage> entries) {
+  std::vector<core::OutboundMessage> hooks;
+  std::vector<core::OutboundMessage> others;
+  for (core::OutboundMessage& e : entries) {
     if (e.destination.starts_with(core::kWebhookDestinationPrefix)) {
       hooks.push_back(std::move(e));
     } else {

@@ -20,7 +20,7 @@ class RoutingSink final : public core::Sink {
 
   // Checks the webhook entries first (WebhookSink::Check), then hands the others to the other
   // sink, then the webhook entries to the WebhookSink. An error means none was accepted.
-  Status Send(std::vector<store::OutboxEntry> entries) override;
+  Status Send(std::vector<core::OutboundMessage> entries) override;
   // Collects both sinks' acknowledgements, waiting up to `wait` for the first while either has
   // entries outstanding. An error of the other sink is returned (with what was acknowledged).
   Status Acknowledged(std::chrono::milliseconds wait, std::vector<uint64_t>* seqs) override;

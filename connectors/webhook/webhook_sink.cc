@@ -222,12 +222,8 @@ bool WebhookSink::Handles(const std::string& destination) const {
   return impl_->endpoints.contains(destination);
 }
 
-Status WebhookSink::Check(const std::vector<store::OutboxEntry>& entries) const {
-  for (const store::OutboxEntry& e : entries) {
-    if (e.is_reference()) {
-      return Status::InvalidArgument("webhook entry " + std::to_string(e.seq) +
-                                     " is a reference entry (the engine expands those)");
-    }
+Status WebhookSink::Check(const std::vector<core::OutboundMessage>& entries) const {
+  for (const core::OutboundMessage& e : entries) {
     if (!Handles(e.destination)) {
       return Status::InvalidArgument("no webhook for destination '" + e.destination +
                                      "' (outbox entry " + std::to_string(e.seq) +
@@ -237,10 +233,10 @@ Status WebhookSink::Check(const std::vector<store::OutboxEntry>& entries) const 
   return Status::OK();
 }
 
-Status WebhookSink::Send(std::vector<store::OutboxEntry> entries) {
+Status WebhookSink::Send(std::vector<core::OutboundMessage> entries) {
   RETURN_IF_ERROR(Check(entries));
   std::lock_guard lock(impl_->mu);
-  for (store::OutboxEntry& e : entries) {
+  for (core::OutboundMessage& e : entries) {
     Impl::Lane& lane = impl_->lanes[Impl::LaneKey(e.destination, e.key)];
     if (lane.endpoint == nullptr) {
       lane.endpoint = &impl_->endpoints.at(e.destination);

@@ -69,11 +69,11 @@ class WebhookSink final : public core::Sink {
   WebhookSink(const WebhookSink&) = delete;
   WebhookSink& operator=(const WebhookSink&) = delete;
 
-  // Whether Send would accept the entries: InvalidArgument naming the first entry that is a
-  // reference entry or whose destination has no endpoint.
-  Status Check(const std::vector<store::OutboxEntry>& entries) const;
+  // Whether Send would accept the entries: InvalidArgument naming the first entry whose
+  // destination has no endpoint.
+  Status Check(const std::vector<core::OutboundMessage>& entries) const;
   // Queues every entry for delivery (see the class comment); on an error (as Check) none is.
-  Status Send(std::vector<store::OutboxEntry> entries) override;
+  Status Send(std::vector<core::OutboundMessage> entries) override;
   // Waits up to `wait` for a delivery and appends the seq of every entry delivered since the
   // last call. Never fails: undeliverable entries are tried again, not given up.
   Status Acknowledged(std::chrono::milliseconds wait, std::vector<uint64_t>* seqs) override;

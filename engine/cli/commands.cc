@@ -525,7 +525,7 @@ namespace {
 
 // The attributes of a CloudEvents JSON line as binary-mode headers ("ce_" + name; string values
 // as they are, others as JSON) and its data as the value. False when the line is not an object.
-bool ToBinaryMode(simdjson::dom::element event, store::OutboxEntry* entry) {
+bool ToBinaryMode(simdjson::dom::element event, core::OutboundMessage* entry) {
   simdjson::dom::object object;
   if (event.get_object().get(object) != simdjson::SUCCESS) return false;
   for (auto [name, value] : object) {
@@ -587,13 +587,13 @@ int Produce(const ProduceArgs& args) {
       std::cerr << "amtsweg produce: cannot read '" << path << "'\n";
       return kExitUsage;
     }
-    std::vector<store::OutboxEntry> entries;
+    std::vector<core::OutboundMessage> entries;
     std::string line;
     uint64_t line_no = 0;
     while (std::getline(in, line)) {
       ++line_no;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      store::OutboxEntry entry;
+      core::OutboundMessage entry;
       entry.seq = ++sent;
       entry.destination = args.topic;
       entry.id = path + ":" + std::to_string(line_no);

@@ -444,7 +444,7 @@ void Engine::AddAuditReference(const std::string& case_id, uint64_t from, uint64
   outbox.push_back(std::move(ref));
 }
 
-Status Engine::Expand(const store::OutboxEntry& ref, std::vector<store::OutboxEntry>* out) {
+Status Engine::Expand(const store::OutboxEntry& ref, std::vector<OutboundMessage>* out) {
   Status status;
   size_t expected = ref.event_to - ref.event_from + 1;
   size_t first = out->size();
@@ -465,16 +465,16 @@ Status Engine::Expand(const store::OutboxEntry& ref, std::vector<store::OutboxEn
         data.append(R"(,"chain":")");
         data.append(ToHex(r.hash));
         data.append("\"}");
-        store::OutboxEntry entry;
-        entry.seq = ref.seq;
-        entry.destination = ref.destination;
-        entry.key = ref.key;
-        entry.id = ref.key + "/" + std::to_string(r.seq);
+        OutboundMessage m;
+        m.seq = ref.seq;
+        m.destination = ref.destination;
+        m.key = ref.key;
+        m.id = ref.key + "/" + std::to_string(r.seq);
         std::string type = "de.amtsweg.";
         type += runtime::DomainTypeName(e->type);
-        entry.payload =
-            EncodeCloudEventJson(entry.id, options_.outbox_source, type, ref.key, e->time, data);
-        out->push_back(std::move(entry));
+        m.payload =
+            EncodeCloudEventJson(m.id, options_.outbox_source, type, ref.key, e->time, data);
+        out->push_back(std::move(m));
         return true;
       }));
   RETURN_IF_ERROR(status);
@@ -660,17 +660,18 @@ Status Engine::PublishOutbox(Sink& sink, Source* source, std::chrono::millisecon
   // Hand over what waits, up to the in-flight bound.
   bool drained = false;  // nothing committed waits to be handed over
   while (in_flight_.size() < options_.max_in_flight) {
-    std::vector<store::OutboxEntry> entries;
+    std::vector<OutboundMessage> messages;
     size_t room = std::min(kOutboxPublishChunk, options_.max_in_flight - in_flight_.size());
     Status expanded;
     uint64_t last = 0;
     RETURN_IF_ERROR(store_.ScanOutbox(next_offer_, [&](const store::OutboxEntry& e) {
       last = e.seq;
       if (e.is_reference()) {
-        expanded = Expand(e, &entries);
+        expanded = Expand(e, &messages);
         if (!expanded.ok()) return false;
       } else {
-        entries.push_back(e);
+        messages.push_back(
+            OutboundMessage{e.seq, e.destination, e.key, e.id, e.payload, e.headers});
       }
       return --room > 0;
     }));
@@ -679,9 +680,9 @@ Status Engine::PublishOutbox(Sink& sink, Source* source, std::chrono::millisecon
       drained = true;
       break;
     }
-    for (const store::OutboxEntry& e : entries)
-      in_flight_[e.seq]++;
-    RETURN_IF_ERROR(sink.Send(std::move(entries)));
+    for (const OutboundMessage& m : messages)
+      in_flight_[m.seq]++;
+    RETURN_IF_ERROR(sink.Send(std::move(messages)));
     next_offer_ = last + 1;
   }
   // Collect acknowledgements; an entry leaves the outbox when all its messages are delivered.

@@ -180,7 +180,7 @@ class Engine {
   void AdvanceByLanes(const std::vector<uint32_t>& busy_lanes);
   void AddAuditReference(const std::string& case_id, uint64_t from, uint64_t to);
   // Expands reference entries into one entry per domain event, read from the log.
-  Status Expand(const store::OutboxEntry& ref, std::vector<store::OutboxEntry>* out);
+  Status Expand(const store::OutboxEntry& ref, std::vector<OutboundMessage>* out);
   void DeadLetter(const RawInput& raw, const std::string& source_name, std::string_view kind,
                   const std::string& reason);
   runtime::CaseState* Working(const std::string& case_id, bool* found);

@@ -1,6 +1,8 @@
 // Edges of the engine: where input comes from and where outbound events go.
 // Implementations: connectors/file (file source and sink), connectors/kafka (consumer group
-// source, idempotent producer sink); tests use in-memory ones.
+// source, idempotent producer sink), connectors/webhook (webhook and routing sinks); tests use
+// in-memory ones. Neither side depends on the store: a sink gets OutboundMessages, which the
+// outbox publisher builds from the store's entries.
 #pragma once
 
 #include <chrono>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "engine/common/status.h"
-#include "engine/store/store.h"
 
 namespace amtsweg::core {
 
@@ -53,6 +54,9 @@ class Source {
   virtual Status Start(const PositionLookup& lookup) = 0;
   // Appends up to `max` inputs, waiting at most `wait` for the first. Returns how many; 0 with
   // AtEnd() when a finite source is done.
+  // The one call that may re-enter the engine: a source may, from inside Poll, call a handler its
+  // owner installed (the Kafka source's revoke handler), and that handler may call
+  // Engine::Settle for this source (see there). No other method of a Source calls back.
   virtual Result<size_t> Poll(size_t max, std::chrono::milliseconds wait,
                               std::vector<RawInput>* out) = 0;
   // Positions after the inputs returned by the last Poll, to store atomically with their effects.
@@ -93,17 +97,31 @@ class Source {
   }
 };
 
-// Where outbox entries are delivered. Delivery is asynchronous: Send hands entries over,
-// Acknowledged reports the ones delivered. Several entries may share an outbox seq (a reference
-// entry expanded into one message per event); each is acknowledged on its own.
+// One message for a sink to deliver: what a transport needs, nothing of the store. Built by the
+// outbox publisher from an outbox entry (an audit reference entry becomes one message per domain
+// event, all with the entry's seq), so a sink never sees a reference.
+struct OutboundMessage {
+  uint64_t seq = 0;         // the outbox entry it comes from; acknowledged by this seq
+  std::string destination;  // a topic, a file name, or "webhook:<organisation>"
+  std::string key;          // the case id (partitioning key); empty for some dead letters
+  std::string id;           // stable event id, e.g. "<case id>/<seq>"; receivers deduplicate by it
+  std::string payload;      // the CloudEvent (JSON), or a dead letter's raw input
+  // Metadata for the transport (Kafka headers), e.g. a dead letter's reason.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Where outbound messages are delivered. Delivery is asynchronous: Send hands messages over,
+// Acknowledged reports the ones delivered. Several messages may share an outbox seq (a reference
+// entry expanded into one message per event); each is acknowledged on its own. Not thread-safe:
+// one engine loop uses it (implementations may deliver on threads of their own).
 class Sink {
  public:
   virtual ~Sink() = default;
-  // Hands entries over for delivery. An error means none of them was accepted.
-  virtual Status Send(std::vector<store::OutboxEntry> entries) = 0;
-  // Waits up to `wait` for deliveries and appends the seq of every entry delivered since the last
-  // call (once per entry sent). An error means a delivery failed for good (the entries stay in
-  // the outbox and are sent again after a restart).
+  // Hands messages over for delivery. An error means none of them was accepted.
+  virtual Status Send(std::vector<OutboundMessage> messages) = 0;
+  // Waits up to `wait` for deliveries and appends the seq of every message delivered since the
+  // last call (once per message sent). An error means a delivery failed for good (the entries stay
+  // in the outbox and are sent again after a restart).
   virtual Status Acknowledged(std::chrono::milliseconds wait, std::vector<uint64_t>* seqs) = 0;
 };
 

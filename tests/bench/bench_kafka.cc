@@ -82,10 +82,10 @@ void ProduceAll(const Setup& s, const std::string& topic, const std::vector<std:
   config.topic = topic;
   auto sink = connectors::KafkaSink::Open(config);
   if (!sink.ok()) Die(sink.status().ToString());
-  std::vector<store::OutboxEntry> entries;
+  std::vector<core::OutboundMessage> entries;
   uint64_t seq = 0;
   for (const std::string& line : lines) {
-    store::OutboxEntry e;
+    core::OutboundMessage e;
     e.seq = ++seq;
     e.destination = topic;
     Result<runtime::InputEvent> in = core::DecodeCloudEvent(line);

@@ -171,8 +171,8 @@ class TestSource final : public Source {
 // with `failure` set, Acknowledged fails while anything sent is unacknowledged.
 class TestSink final : public Sink {
  public:
-  Status Send(std::vector<store::OutboxEntry> entries) override {
-    for (store::OutboxEntry& e : entries) {
+  Status Send(std::vector<OutboundMessage> entries) override {
+    for (OutboundMessage& e : entries) {
       unacked.push_back(e.seq);
       sent.push_back(std::move(e));
     }
@@ -197,24 +197,24 @@ class TestSink final : public Sink {
     ready_.push_back(seq);
     return true;
   }
-  std::vector<const store::OutboxEntry*> To(std::string_view destination) const {
-    std::vector<const store::OutboxEntry*> out;
-    for (const store::OutboxEntry& e : sent) {
+  std::vector<const OutboundMessage*> To(std::string_view destination) const {
+    std::vector<const OutboundMessage*> out;
+    for (const OutboundMessage& e : sent) {
       if (e.destination == destination) out.push_back(&e);
     }
     return out;
   }
   std::set<std::string> Ids() const {
     std::set<std::string> ids;
-    for (const store::OutboxEntry& e : sent)
+    for (const OutboundMessage& e : sent)
       ids.insert(e.id);
     return ids;
   }
 
   bool auto_ack = true;
   Status failure;
-  std::vector<store::OutboxEntry> sent;  // every message handed over, in order
-  std::vector<uint64_t> unacked;         // outbox seq per message sent and not acknowledged
+  std::vector<OutboundMessage> sent;  // every message handed over, in order
+  std::vector<uint64_t> unacked;      // outbox seq per message sent and not acknowledged
 
  private:
   std::vector<uint64_t> ready_;
@@ -310,7 +310,7 @@ std::vector<store::DeadLetter> DeadLetters(const store::Store& st) {
   return out;
 }
 
-std::string Header(const store::OutboxEntry& e, std::string_view name) {
+std::string Header(const OutboundMessage& e, std::string_view name) {
   for (const auto& [k, v] : e.headers) {
     if (k == name) return v;
   }
@@ -790,10 +790,10 @@ TEST_F(EngineEdges, ReplayedInputsChangeTheCaseButPublishNothing) {
   for (uint64_t seq = replayed_seq + 1; seq <= Case(*engine, "C-1").seq; ++seq)
     expected_audit.insert("C-1/" + std::to_string(seq));
   std::set<std::string> audit;
-  for (const store::OutboxEntry* e : sink.To("audit"))
+  for (const OutboundMessage* e : sink.To("audit"))
     audit.insert(e->id);
   EXPECT_EQ(audit, expected_audit);
-  for (const store::OutboxEntry& e : sink.sent) {
+  for (const OutboundMessage& e : sink.sent) {
     EXPECT_EQ(e.key, "C-1") << e.id;
     size_t slash = e.id.find('/');
     ASSERT_NE(slash, std::string::npos) << e.id;
@@ -820,7 +820,7 @@ TEST_F(EngineEdges, TimerFiredByAReplayedInputsClockIsPublished) {
   ASSERT_EQ(Case(*engine, "C-2").outcome, "deemed_approved");
   ASSERT_TRUE(engine->FlushOutbox(sink, nullptr, std::chrono::seconds(10)).ok());
   std::set<std::string> audit;
-  for (const store::OutboxEntry* e : sink.To("audit"))
+  for (const OutboundMessage* e : sink.To("audit"))
     audit.insert(e->id);
   for (const runtime::DomainEvent& e : Log(*st, "C-2")) {
     EXPECT_EQ(audit.count("C-2/" + std::to_string(e.seq)), 1u)
@@ -878,22 +878,21 @@ TEST_F(EngineEdges, AuditStreamCarriesEveryDomainEventWithItsChainHash) {
   TestSink sink;
   ASSERT_TRUE(engine->PublishOutbox(sink).ok());
   EXPECT_EQ(OutboxSize(*st), 0u);
-  std::map<std::string, std::vector<const store::OutboxEntry*>> by_case;
-  for (const store::OutboxEntry* e : sink.To("audit"))
+  std::map<std::string, std::vector<const OutboundMessage*>> by_case;
+  for (const OutboundMessage* e : sink.To("audit"))
     by_case[e->key].push_back(e);
   EXPECT_EQ(by_case.size(), cases.size());
   for (const std::string& id : cases) {
     SCOPED_TRACE("case " + id);
     std::vector<store::EventRecord> records = Records(*st, id);
-    const std::vector<const store::OutboxEntry*>& messages = by_case[id];
+    const std::vector<const OutboundMessage*>& messages = by_case[id];
     ASSERT_EQ(messages.size(), records.size());
     for (size_t i = 0; i < records.size(); ++i) {
-      const store::OutboxEntry& m = *messages[i];
+      const OutboundMessage& m = *messages[i];
       Result<runtime::DomainEvent> e = runtime::DecodeEvent(records[i].payload);
       ASSERT_TRUE(e.ok());
       std::string want_id = id + "/" + std::to_string(records[i].seq);
-      EXPECT_EQ(m.id, want_id);
-      EXPECT_FALSE(m.is_reference());
+      EXPECT_EQ(m.id, want_id);  // never a reference: an OutboundMessage has no event range
       Result<runtime::InputEvent> ce = DecodeCloudEvent(m.payload);
       ASSERT_TRUE(ce.ok()) << ce.status().ToString() << "\n" << m.payload;
       EXPECT_EQ(ce->id, want_id);
@@ -939,14 +938,14 @@ TEST_F(EngineEdges, DeadLettersGoToTheDestinationWithReasonAndPosition) {
     ASSERT_TRUE(c.ok());
     EXPECT_FALSE(c->has_value()) << id << " was opened";
   }
-  std::vector<const store::OutboxEntry*> dlq = sink.To("dlq");
+  std::vector<const OutboundMessage*> dlq = sink.To("dlq");
   ASSERT_EQ(dlq.size(), 4u);
   const size_t bad[] = {1, 2, 3, 4};
   const char* kinds[] = {"malformed: ", "unknown-type: ", "misrouted: key 'C-2' belongs",
                          "misrouted: "};
   const char* kind_fields[] = {"malformed", "unknown-type", "misrouted", "misrouted"};
   for (size_t i = 0; i < 4; ++i) {
-    const store::OutboxEntry& m = *dlq[i];
+    const OutboundMessage& m = *dlq[i];
     const RawInput& raw = in[bad[i]];
     SCOPED_TRACE(raw.where);
     EXPECT_EQ(m.payload, raw.bytes);
@@ -1415,8 +1414,8 @@ TEST_F(EngineEdges, InputFromTheFutureIsRefused) {
   EXPECT_TRUE(Case(*engine, "C-1").open());
   EXPECT_FALSE(engine->LoadCase("C-2")->has_value());
   EXPECT_EQ(engine->stats().rejected, 1u);
-  std::vector<store::OutboxEntry> dead;
-  for (const store::OutboxEntry& e : sink.sent) {
+  std::vector<OutboundMessage> dead;
+  for (const OutboundMessage& e : sink.sent) {
     if (e.destination == "dlq") dead.push_back(e);
   }
   ASSERT_EQ(dead.size(), 1u);

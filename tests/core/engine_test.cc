@@ -73,7 +73,7 @@ class MemorySource final : public Source {
 
 class MemorySink final : public Sink {
  public:
-  Status Send(std::vector<store::OutboxEntry> entries) override {
+  Status Send(std::vector<OutboundMessage> entries) override {
     for (auto& e : entries) {
       acked.push_back(e.seq);
       published.push_back(std::move(e));
@@ -85,7 +85,7 @@ class MemorySink final : public Sink {
     acked.clear();
     return Status::OK();
   }
-  std::vector<store::OutboxEntry> published;
+  std::vector<OutboundMessage> published;
   std::vector<uint64_t> acked;
 };
 
@@ -277,7 +277,7 @@ TEST_F(EngineTest, OutboxCarriesProjectedEventsWithStableIds) {
   MemorySink sink;
   ASSERT_TRUE(engine.Drain(src, &sink, 10).ok());
   ASSERT_EQ(sink.published.size(), 1u);
-  const store::OutboxEntry& e = sink.published[0];
+  const OutboundMessage& e = sink.published[0];
   EXPECT_EQ(e.destination, "amtsweg.org.ihk-kiel");
   EXPECT_EQ(e.key, "C-1");
   EXPECT_EQ(e.id, "C-1/4");

@@ -13,9 +13,9 @@ namespace {
 using testing::kDeadline;
 using testing::MockCluster;
 
-store::OutboxEntry Entry(uint64_t seq, std::string destination, std::string key,
-                         std::string payload) {
-  store::OutboxEntry e;
+core::OutboundMessage Entry(uint64_t seq, std::string destination, std::string key,
+                            std::string payload) {
+  core::OutboundMessage e;
   e.seq = seq;
   e.destination = std::move(destination);
   e.key = std::move(key);
@@ -40,7 +40,7 @@ TEST(KafkaSinkTest, AcknowledgesTheSeqOfEachDeliveredEntry) {
   auto sink = KafkaSink::Open(cluster.Config("in", "g"));
   ASSERT_TRUE(sink.ok()) << sink.status().ToString();
 
-  std::vector<store::OutboxEntry> entries;
+  std::vector<core::OutboundMessage> entries;
   entries.push_back(Entry(7, "amtsweg.org.bauamt", "case-1", R"({"id":"case-1/1"})"));
   entries.back().headers = {{"amtsweg-note", "first"}};
   entries.push_back(Entry(8, "amtsweg.audit", "case-1", R"({"id":"case-1/2"})"));
@@ -85,23 +85,6 @@ TEST(KafkaSinkTest, AcknowledgesTheSeqOfEachDeliveredEntry) {
     if (m.value == R"({"id":"case-2/2"})") o2 = m.offset;
   }
   EXPECT_LT(o1, o2);
-}
-
-TEST(KafkaSinkTest, RefusesReferenceEntriesBeforeProducingAnything) {
-  MockCluster cluster;
-  cluster.CreateTopic("t", 1);
-  auto sink = KafkaSink::Open(cluster.Config("in", "g"));
-  ASSERT_TRUE(sink.ok());
-  std::vector<store::OutboxEntry> entries;
-  entries.push_back(Entry(1, "t", "case-1", "{}"));
-  entries.push_back(Entry(2, "t", "case-1", ""));
-  entries.back().event_from = 1;
-  entries.back().event_to = 3;
-  Status s = (*sink)->Send(entries);
-  EXPECT_TRUE(s.IsInvalidArgument());
-  EXPECT_NE(s.message().find("outbox entry 2 is a reference entry"), std::string::npos)
-      << s.message();
-  EXPECT_EQ((*sink)->InFlight(), 0u);
 }
 
 TEST(KafkaSinkTest, RefusesDestinationsThatAreNotTopicsAndOversizedEntries) {

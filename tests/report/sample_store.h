@@ -66,7 +66,7 @@ class TempDir {
 // Acknowledges everything at once.
 class DiscardSink final : public core::Sink {
  public:
-  Status Send(std::vector<store::OutboxEntry> entries) override {
+  Status Send(std::vector<core::OutboundMessage> entries) override {
     for (const auto& e : entries)
       acked_.push_back(e.seq);
     return Status::OK();

@@ -15,7 +15,7 @@ using testing::Receiver;
 // Acknowledges what it is sent at the next Acknowledged; optionally refuses Send.
 class MemorySink final : public core::Sink {
  public:
-  Status Send(std::vector<store::OutboxEntry> entries) override {
+  Status Send(std::vector<core::OutboundMessage> entries) override {
     if (refuse) return Status::Unavailable("refused");
     for (auto& e : entries) {
       acks.push_back(e.seq);
@@ -29,12 +29,12 @@ class MemorySink final : public core::Sink {
     return Status::OK();
   }
   bool refuse = false;
-  std::vector<store::OutboxEntry> received;
+  std::vector<core::OutboundMessage> received;
   std::vector<uint64_t> acks;
 };
 
-store::OutboxEntry Entry(uint64_t seq, std::string destination, std::string key) {
-  store::OutboxEntry e;
+core::OutboundMessage Entry(uint64_t seq, std::string destination, std::string key) {
+  core::OutboundMessage e;
   e.seq = seq;
   e.destination = std::move(destination);
   e.key = key;

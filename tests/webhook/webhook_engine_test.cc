@@ -56,7 +56,7 @@ connectors::WebhookOptions OptionsFor(const dsl::Directory& directory, uint64_t 
 // Never acknowledges anything: no entry may go there in this test.
 class NoSink final : public core::Sink {
  public:
-  Status Send(std::vector<store::OutboxEntry> entries) override {
+  Status Send(std::vector<core::OutboundMessage> entries) override {
     return Status::InvalidArgument("unexpected destination " + entries.front().destination);
   }
   Status Acknowledged(std::chrono::milliseconds, std::vector<uint64_t>*) override {
