@@ -1,48 +1,45 @@
-// The engine: the imperative shell around the pure runtime.
+// The engine loop: the imperative shell around the pure runtime.
 //
 // For each batch of raw inputs it decodes and checks them (bad input -> dead letters), skips
-// duplicates, runs the runtime per input, fires due deadline timers as synthetic inputs, and
-// commits everything the batch caused (domain events with their hash chain, snapshots, index
-// entries, timers, outbox entries, dead letters, seen ids and the source position) in one
-// atomic store batch with one fsync. Afterwards the outbox is published through a Sink.
+// duplicates, fires due deadline timers as synthetic inputs, runs the runtime per input, and
+// commits everything the batch caused in one atomic store batch; afterwards the outbox is
+// published through a Sink. The work is done by three rooms that the engine wires together:
+//  - DeadlineScheduler (deadline_scheduler.h): the event-time clock, the lanes and which cases
+//    are owned, the timers mirror and what is due;
+//  - BatchWriter (batch_writer.h): the pending batch, working case states and the case cache,
+//    index changes, the commit;
+//  - OutboxPublisher (outbox_publisher.h): delivery of committed outbox entries, and reporting
+//    fully delivered positions to the source.
+// The engine itself decides what becomes of each input (the checks, the runtime, which outbound
+// entries it causes) and runs the loop (Run).
 //
-// Time: the engine's clock. With `event_time_clock` the inputs' times move it forward, so reading
-// the same input again gives the same deadlines every time. Inputs come in lanes (Kafka
-// partitions), each read in order; the clock never passes the latest time read on a lane that
-// may still deliver input (Source::BusyLanes), and before an input is applied to its case, the
-// case's own deadlines due by the input's time expire first. So a case's log does not depend on
-// how the lanes interleave. AdvanceClock() moves the clock to a given moment, firing every timer
-// due by then. The clock is committed with every batch that moved it and restored by Open(), so
-// it never moves backwards, not even across restarts: a time before it (an AdvanceClock target,
-// a de.amtsweg.clock.advanced input) leaves it where it is.
+// Time is event time (see deadline_scheduler.h): inputs' times move the clock, never past a lane
+// that may still deliver input, and a case's own deadlines expire before a later input reaches
+// it; so a case's log does not depend on how lanes interleave. AdvanceClock() moves it to a given
+// moment. The clock is committed with every batch that moved it and restored by Open(), so it
+// never moves backwards, not even across restarts.
 //
-// Outbound: entries committed to the outbox are sent through a Sink and removed once
-// acknowledged; the positions of a batch are reported to its Source (Committed) only when
-// everything the batch caused has been delivered. Inputs marked `replay` (already published by an
-// earlier owner of their partition) rebuild their effects without publishing them again.
+// Outbound: the positions of a batch are reported to its Source (Committed) only when everything
+// the batch caused has been delivered (see outbox_publisher.h). Inputs marked `replay` (already
+// published by an earlier owner of their partition) rebuild their effects without publishing
+// them again; the replay flag is passed along with each input, never kept in the engine.
 //
 // Not thread-safe: one thread drives an Engine. The store, registry and directory are borrowed
-// and must outlive it.
+// and must outlive it; the registry may change only as LiveRegistry (catalog.h) allows.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
-#include <memory>
 #include <optional>
-#include <set>
 #include <string>
-#include <string_view>
-#include <tuple>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "engine/common/clock.h"
+#include "engine/core/batch_writer.h"
+#include "engine/core/deadline_scheduler.h"
 #include "engine/core/engine_stats.h"
+#include "engine/core/outbox_publisher.h"
 #include "engine/core/source.h"
 #include "engine/dsl/directory.h"
 #include "engine/dsl/loader.h"
@@ -78,21 +75,25 @@ struct RunOptions {
   // Return once the source is caught up (or, finite, at its end) and the outbox is delivered.
   bool until_caught_up = true;
   uint64_t max_batches = UINT64_MAX;
-  std::function<bool()> stop;                        // return soon when it answers true
-  std::function<void(const EngineStats&)> progress;  // after each batch
+  // Return soon when it answers true. Called between batches (a LiveRegistry may change then).
+  std::function<bool()> stop;
+  // After each batch that read input, between batches.
+  std::function<void(const EngineStats&)> progress;
 };
 
 class Engine {
  public:
+  // `clock`: a ManualClock makes the engine clock event time (the engine moves it); any other
+  // clock, wrapped as EventClock(clock), is one the engine only reads (see EventClock).
   Engine(store::Store& store, const dsl::Registry& registry, const dsl::Directory& directory,
-         Clock& clock, EngineOptions options = {});
+         EventClock clock, EngineOptions options = {});
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Restores the clock from the store (a ManualClock is advanced to the committed clock; any
-  // other clock is never reported earlier than it) and loads pending timers. Call once before
-  // processing.
+  // Restores the clock from the store (an event-time clock is advanced to the committed clock;
+  // any other clock is never reported earlier than it), loads pending timers and counts the
+  // outbox. Call once before processing.
   Status Open();
 
   // Processes one batch from `source_name` and commits it together with `positions` (the
@@ -114,7 +115,19 @@ class Engine {
                uint64_t max_batches = UINT64_MAX);
 
   // Processes and commits `pending` (inputs a source read but has to give up, e.g. on a Kafka
-  // rebalance) and publishes the outbox, waiting up to `timeout` for its delivery.
+  // rebalance) with `positions`, and publishes the outbox through `sink` (without a sink: reports
+  // the committed positions at once), waiting up to `timeout` for its delivery.
+  //
+  // Callback contract. Settle may be called in two ways only:
+  //  - outside Run: it follows `source`'s lanes for its own duration;
+  //  - from inside `source.Poll()` while Run(source, ...) polls it, i.e. from a handler the
+  //    source calls in Poll (KafkaSource's revoke handler). Run polls only between batches: no
+  //    batch is being built and the publisher is idle, so Settle processes, commits and
+  //    publishes on the calling thread as it would outside Run. It follows the source's lanes
+  //    (they may have changed in that Poll) and leaves them followed; Run checks them again when
+  //    Poll returns.
+  // Any other re-entry (during a batch, during publishing, or for another source than the one Run
+  // polls) is refused with Internal, and nothing is processed.
   Status Settle(Source& source, Sink* sink, const std::vector<RawInput>& pending,
                 const Positions& positions, std::chrono::milliseconds timeout);
 
@@ -133,20 +146,19 @@ class Engine {
                      const std::function<bool()>& stop = nullptr);
 
   // Outbox entries committed and not yet acknowledged.
-  uint64_t outbox_backlog() const { return outbox_backlog_; }
+  uint64_t outbox_backlog() const { return publisher_.backlog(); }
 
   // A case's committed state (from the cache or the store's snapshot).
-  Result<std::optional<runtime::CaseState>> LoadCase(const std::string& case_id);
+  Result<std::optional<runtime::CaseState>> LoadCase(const std::string& case_id) {
+    return writer_.LoadCase(case_id);
+  }
 
   const EngineStats& stats() const { return stats_; }
   // The engine clock: never earlier than the clock committed before (restored by Open()).
-  Timestamp now() const { return std::max(clock_.Now(), restored_clock_); }
+  Timestamp now() const { return scheduler_.clock().now(); }
   const runtime::Runtime& runtime() const { return runtime_; }
 
  private:
-  struct Pending;
-  using TimerKey = std::tuple<Timestamp, std::string, std::string>;
-
   // What became of one input or fired timer in HandleInput.
   enum class Outcome {
     kAccepted,  // taken (a timer: the deadline expired)
@@ -154,73 +166,50 @@ class Engine {
     kIgnored,   // dropped by design: a stale timer
     kFailed,    // a store failure; the batch will not be committed
   };
+  // Where Run is, so that Settle knows whether it is called from inside Source::Poll.
+  enum class RunPhase {
+    kOutside,  // not in Run
+    kPolling,  // in Run, inside source.Poll(): Settle may be called (between batches)
+    kBusy,     // in Run, processing or publishing a batch
+  };
+  class RunScope;
 
-  void Begin();
   // Drops a batch that was not stored and returns `error` (or the error reloading timers).
   Status Abandon(Status error);
   // `in` is raw decoded (unused when raw is oversized); `stored_seen`: the store already has
   // its id.
   void HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,
                  const std::string& source_name);
+  // `raw` is null for a fired timer. `replay`: the input was published by an earlier owner, so
+  // what it causes is stored, not published again (what the clock fires on its way is).
   Outcome HandleInput(const runtime::InputEvent& in, const RawInput* raw,
-                      const std::string& source_name);
+                      const std::string& source_name, bool replay);
+  // Fires every timer due on the clock by `upto` (published: they belong to no replayed input).
   void FireDue(Timestamp upto);
-  // Fires one armed timer: disarms it and hands its synthetic input to HandleInput.
-  void FireTimer(const TimerKey& key);
-  // Whether the case's timers fire here: its lane is read by the current source.
-  bool OwnsCase(std::string_view case_id) const;
-  // Follows the current source's lanes: on a change, the timers mirror is reloaded with the
-  // timers of owned cases only. Between batches only.
-  Status FollowLanes(const Source& source);
-  // Reloads the timers mirror from the store (owned cases only, when a source is followed).
-  Status LoadTimers();
   // Fires the case's own timers due by `upto` (before an input of that time reaches the case).
-  void FireCaseDue(const runtime::CaseState& s, Timestamp upto);
-  // Moves the clock by the lanes' times (see the class comment) and fires what is due.
-  void AdvanceByLanes(const std::vector<uint32_t>& busy_lanes);
-  void AddAuditReference(const std::string& case_id, uint64_t from, uint64_t to);
-  // Expands reference entries into one entry per domain event, read from the log.
-  Status Expand(const store::OutboxEntry& ref, std::vector<OutboundMessage>* out);
+  void FireCaseDue(const runtime::CaseState& s, Timestamp upto, bool replay);
+  // Hands the synthetic input of a timer just disarmed to HandleInput, and removes it in the
+  // batch.
+  void FireTimer(const TimerKey& key, bool replay);
+  // Moves the clock by the lanes' times and fires what is due.
+  void AdvanceByLanes();
   void DeadLetter(const RawInput& raw, const std::string& source_name, std::string_view kind,
                   const std::string& reason);
-  runtime::CaseState* Working(const std::string& case_id, bool* found);
   Status Commit(const Positions& positions);
-  void AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& e);
-  void EvictIfNeeded();
+  // Without a sink, the source learns at once what was committed.
+  Status PublishAfterBatch(Source& source, Sink* sink);
+  // Pauses or resumes the source by the outbox backlog; `*paused` is the current state.
+  Status Backpressure(Source& source, const Sink* sink, bool* paused);
 
   store::Store& store_;
-  const dsl::Registry& registry_;
-  const dsl::Directory& directory_;
-  Clock& clock_;
-  ManualClock* manual_clock_;              // non-null when clock_ is a ManualClock
-  Timestamp restored_clock_ = INT64_MIN;   // the clock committed before Open()
-  std::optional<Timestamp> stored_clock_;  // the clock as last committed
-  EngineOptions options_;
+  const EngineOptions options_;
   runtime::Runtime runtime_;
+  DeadlineScheduler scheduler_;
+  BatchWriter writer_;
+  OutboxPublisher publisher_;
   EngineStats stats_;
-
-  std::unordered_map<std::string, runtime::CaseState> cache_;
-  // Active deadline timers of owned cases (see Source::OwnsLane), mirror of the timers family.
-  std::set<TimerKey> timers_;
-  // The source whose lanes decide which cases are owned (during Run and Settle), and the lane
-  // generation the timers mirror was loaded for.
-  const Source* lanes_ = nullptr;
-  uint64_t lane_generation_ = 0;
-  std::unique_ptr<Pending> pending_;
-  std::string outbox_data_;  // scratch buffer of AddOutbox
-
-  // Event-time lanes: the latest input time read on each.
-  std::unordered_map<uint32_t, Timestamp> lane_time_;
-  std::vector<uint32_t> busy_lanes_;  // of the batch being processed
-  bool suppress_outbox_ = false;      // handling a replayed input
-
-  // Delivery. Outbox entries from next_offer_ on have not been handed to the sink yet; in_flight_
-  // counts the messages of each handed-over seq still unacknowledged.
-  uint64_t next_offer_ = 0;
-  std::map<uint64_t, uint32_t> in_flight_;
-  uint64_t outbox_backlog_ = 0;
-  // Committed batches whose outbound entries are not all delivered: {last outbox seq, positions}.
-  std::deque<std::pair<uint64_t, Positions>> undelivered_batches_;
+  RunPhase phase_ = RunPhase::kOutside;
+  const Source* running_ = nullptr;  // the source Run reads (phase_ != kOutside)
 };
 
 }  // namespace amtsweg::core

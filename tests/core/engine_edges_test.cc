@@ -337,9 +337,10 @@ class EngineEdges : public ::testing::Test {
     return st.ok() ? std::move(st).value() : nullptr;
   }
 
-  std::unique_ptr<Engine> NewEngine(store::Store& st, Clock& clock, EngineOptions options = {}) {
-    auto engine =
-        std::make_unique<Engine>(st, world.registry, *world.directory, clock, std::move(options));
+  std::unique_ptr<Engine> NewEngine(store::Store& st, EventClock clock,
+                                    EngineOptions options = {}) {
+    auto engine = std::make_unique<Engine>(st, world.registry, *world.directory, std::move(clock),
+                                           std::move(options));
     Status s = engine->Open();
     EXPECT_TRUE(s.ok()) << s.ToString();
     return engine;
@@ -1007,7 +1008,7 @@ TEST_F(EngineEdges, ClockIsRestoredWhenTheEngineOpens) {
 
   // A clock the engine cannot move is never reported earlier than the stored one either.
   FixedClock behind(At("2026-02-01T00:00:00Z"));
-  engine = NewEngine(*st, behind);
+  engine = NewEngine(*st, EventClock(behind));
   EXPECT_EQ(FormatTimestamp(engine->now()), "2026-03-01T00:00:00Z");
   ASSERT_TRUE(engine->ProcessBatch({Raw("[]", "line 2")}, "other", {{"other", "2"}}).ok());
   EXPECT_EQ(FormatTimestamp(DeadLetters(*st).at(1).at), "2026-03-01T00:00:00Z");

@@ -1,0 +1,286 @@
+#include "engine/core/batch_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <iterator>
+
+#include "engine/core/case_index.h"
+#include "engine/core/cloudevent.h"
+#include "engine/core/destination.h"
+
+namespace amtsweg::core {
+
+namespace {
+
+constexpr size_t kMaxDeadLetterRaw = 64 * 1024;
+
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, res.ptr);
+}
+
+// JSON of runtime::ProjectFields(application, paths), written without building the Value.
+void AppendProjectedJson(const Value& application, const Value& paths, std::string* out) {
+  out->push_back('{');
+  bool first = true;
+  for (const Value& p : paths.items()) {
+    const Value* v = application.FindPath(p.as_string());
+    if (v == nullptr) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(p.as_string(), out);
+    out->push_back(':');
+    v->AppendJson(out);
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
+struct BatchWriter::Pending {
+  struct CaseWork {
+    WorkingCase work;
+    bool existed = false;
+    std::vector<std::string> old_index;
+    // The cache entry the state was taken from (its value moved into `work.state`), reused to put
+    // the state back on commit; empty when the state came from the store or is new.
+    std::unordered_map<std::string, runtime::CaseState>::node_type cache_node;
+  };
+  std::unordered_map<std::string, CaseWork> cases;
+  std::vector<std::string> order;
+  std::unordered_set<std::string> seen;
+  TimerChanges timer_changes;
+  store::Batch batch;
+  EngineStats counts;
+  Status error;  // first store failure while building the batch
+};
+
+BatchWriter::BatchWriter(store::Store& store, const dsl::Directory& directory,
+                         BatchWriterOptions options)
+    : store_(store), directory_(directory), options_(std::move(options)) {}
+
+BatchWriter::~BatchWriter() = default;
+
+void BatchWriter::Begin() {
+  pending_ = std::make_unique<Pending>();
+}
+
+void BatchWriter::Abandon() {
+  // Nothing of the batch was stored: forget the cached states taken out for it.
+  pending_.reset();
+  cache_.clear();
+}
+
+bool BatchWriter::SeenInBatch(const std::string& seen_key) const {
+  return pending_->seen.count(seen_key) > 0;
+}
+
+void BatchWriter::AddSeen(std::string seen_key) {
+  pending_->seen.insert(seen_key);
+  pending_->batch.seen_ids.push_back(std::move(seen_key));
+}
+
+TimerChanges& BatchWriter::timer_changes() {
+  return pending_->timer_changes;
+}
+
+EngineStats& BatchWriter::counts() {
+  return pending_->counts;
+}
+
+void BatchWriter::Fail(Status error) {
+  if (pending_->error.ok()) pending_->error = std::move(error);
+}
+
+const Status& BatchWriter::error() const {
+  return pending_->error;
+}
+
+Result<std::optional<runtime::CaseState>> BatchWriter::LoadCase(const std::string& case_id) const {
+  if (auto it = cache_.find(case_id); it != cache_.end()) return std::optional(it->second);
+  return LoadCaseState(store_, case_id);
+}
+
+BatchWriter::WorkingCase* BatchWriter::Working(const std::string& case_id, bool* found) {
+  auto it = pending_->cases.find(case_id);
+  if (it != pending_->cases.end()) {
+    *found = it->second.work.state.seq > 0;
+    return &it->second.work;
+  }
+  Pending::CaseWork work;
+  if (auto cached = cache_.find(case_id); cached != cache_.end()) {
+    // Taken out of the cache, not copied: Write puts it back after a successful write (a failed
+    // batch clears the cache anyway).
+    work.cache_node = cache_.extract(cached);
+    work.work.state = std::move(work.cache_node.mapped());
+    work.existed = true;
+  } else {
+    Result<std::optional<runtime::CaseState>> loaded = LoadCaseState(store_, case_id);
+    if (!loaded.ok()) {
+      Fail(loaded.status());
+      return nullptr;
+    }
+    if (loaded->has_value()) {
+      work.work.state = std::move(**loaded);
+      work.existed = true;
+    }
+  }
+  if (work.existed) work.old_index = IndexKeys(work.work.state);
+  *found = work.existed;
+  pending_->order.push_back(case_id);
+  return &pending_->cases.emplace(case_id, std::move(work)).first->second.work;
+}
+
+void BatchWriter::AddDeadLetter(const RawInput& raw, const std::string& source_name,
+                                std::string_view kind, const std::string& reason, Timestamp at) {
+  store::DeadLetter d;
+  d.at = at;
+  d.source = source_name;
+  d.position = raw.where;
+  d.kind = kind;
+  d.reason = d.kind + ": " + reason;
+  spdlog::info("dead letter: {} {}: {}", source_name, raw.where, d.reason);
+  d.raw = raw.bytes.size() > kMaxDeadLetterRaw ? raw.bytes.substr(0, kMaxDeadLetterRaw) : raw.bytes;
+  if (!options_.dead_letter_destination.empty() && !raw.replay) {
+    store::OutboxEntry entry;
+    entry.destination = options_.dead_letter_destination;
+    entry.key = raw.key.value_or("");
+    entry.id = source_name + " " + raw.where;
+    entry.headers = {{"amtsweg-reason", d.reason},
+                     {"amtsweg-kind", d.kind},
+                     {"amtsweg-source", source_name},
+                     {"amtsweg-position", raw.where},
+                     {"amtsweg-size", std::to_string(raw.size)}};
+    entry.payload = d.raw;
+    pending_->batch.outbox.push_back(std::move(entry));
+  }
+  pending_->batch.dead.push_back(std::move(d));
+}
+
+void BatchWriter::AddAuditReference(const std::string& case_id, uint64_t from, uint64_t to) {
+  std::vector<store::OutboxEntry>& outbox = pending_->batch.outbox;
+  if (!outbox.empty()) {
+    store::OutboxEntry& last = outbox.back();
+    if (last.is_reference() && last.key == case_id && last.event_to + 1 == from) {
+      last.event_to = to;
+      return;
+    }
+  }
+  store::OutboxEntry ref;
+  ref.destination = options_.audit_destination;
+  ref.key = case_id;
+  ref.event_from = from;
+  ref.event_to = to;
+  outbox.push_back(std::move(ref));
+}
+
+void BatchWriter::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& e) {
+  if (e.type != runtime::DomainType::kNotificationDisclosed &&
+      e.type != runtime::DomainType::kTaskRequested) {
+    return;
+  }
+  const std::string& org_id = e.data["organisation"].as_string();
+  if (org_id.empty()) return;
+  const dsl::Organisation* org = directory_.Find(org_id);
+  store::OutboxEntry entry;
+  entry.destination = org != nullptr ? OrganisationDestination(*org) : "amtsweg.org." + org_id;
+  entry.key = s.id;
+  entry.id = s.id + "/" + std::to_string(e.seq);
+  // The data object, written straight to JSON (the same bytes as building it as a Value first):
+  // the case's workflow and the event's members except "new"; the domain event names the
+  // disclosed fields, the recipient gets their values.
+  std::string& data = outbox_data_;
+  data.clear();
+  data.append(R"({"workflow":)");
+  AppendJsonString(s.workflow, &data);
+  data.append(R"(,"version":)");
+  AppendInt(s.version, &data);
+  data.append(R"(,"leika":)");
+  AppendJsonString(s.leika, &data);
+  data.append(R"(,"seq":)");
+  AppendInt(static_cast<int64_t>(e.seq), &data);
+  for (const Member& m : e.data.members()) {
+    if (m.first == "new") continue;
+    data.push_back(',');
+    AppendJsonString(m.first, &data);
+    data.push_back(':');
+    if (m.first == "fields") {
+      AppendProjectedJson(s.application, m.second, &data);
+    } else {
+      m.second.AppendJson(&data);
+    }
+  }
+  data.push_back('}');
+  std::string type = "de.amtsweg.";
+  type += runtime::DomainTypeName(e.type);
+  entry.payload = EncodeCloudEventJson(entry.id, options_.outbox_source, type, s.id, e.time, data);
+  pending_->batch.outbox.push_back(std::move(entry));
+}
+
+void BatchWriter::Stage(const Positions& positions) {
+  Pending& p = *pending_;
+  for (const std::string& id : p.order) {
+    Pending::CaseWork& work = p.cases[id];
+    if (work.work.events.empty()) continue;
+    store::CaseWrite w;
+    w.case_id = id;
+    w.events = std::move(work.work.events);
+    w.snapshot = runtime::EncodeSnapshot(work.work.state);
+    std::vector<std::string> now = IndexKeys(work.work.state);
+    std::set_difference(now.begin(), now.end(), work.old_index.begin(), work.old_index.end(),
+                        std::back_inserter(w.index_add));
+    std::set_difference(work.old_index.begin(), work.old_index.end(), now.begin(), now.end(),
+                        std::back_inserter(w.index_remove));
+    p.batch.cases.push_back(std::move(w));
+  }
+  for (const auto& [key, add] : p.timer_changes) {
+    store::Timer t{std::get<0>(key), std::get<1>(key), std::get<2>(key)};
+    (add ? p.batch.timers_add : p.batch.timers_remove).push_back(std::move(t));
+  }
+  for (const auto& position : positions)
+    p.batch.positions.push_back(position);
+}
+
+bool BatchWriter::StagedEmpty() const {
+  return pending_->batch.empty();
+}
+
+Result<BatchWriter::Written> BatchWriter::Write(std::optional<Timestamp> clock) {
+  Pending& p = *pending_;
+  Written written;
+  p.batch.clock = clock;
+  if (!p.batch.empty()) {
+    auto start = std::chrono::steady_clock::now();
+    Result<store::CommitResult> committed = store_.Commit(p.batch);
+    commit_us_ += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                            std::chrono::steady_clock::now() - start)
+                                            .count());
+    if (!committed.ok()) {
+      spdlog::error("commit of {} case(s) failed, nothing stored: {}", p.batch.cases.size(),
+                    committed.status().ToString());
+      return committed.status();
+    }
+    written.stored = true;
+    written.last_outbox_seq = committed->last_outbox_seq;
+    written.outbox_entries = p.batch.outbox.size();
+  }
+  if (cache_.size() + p.cases.size() > options_.case_cache_entries) cache_.clear();
+  for (auto& [id, work] : p.cases) {
+    if (work.work.state.seq == 0) continue;
+    if (work.cache_node) {
+      work.cache_node.mapped() = std::move(work.work.state);
+      cache_.insert(std::move(work.cache_node));
+    } else {
+      cache_[id] = std::move(work.work.state);
+    }
+  }
+  written.counts = p.counts;
+  pending_.reset();
+  return written;
+}
+
+}  // namespace amtsweg::core
