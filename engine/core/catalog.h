@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/common/status.h"
@@ -46,9 +47,10 @@ class Catalog {
   Result<dsl::DefinitionPtr> Deploy(std::string_view yaml, std::vector<dsl::Diagnostic>* errors);
 
   // Adds to `registry` the definitions deployed through this catalog since the last call with
-  // the same `*taken` (start with 0), advancing it. How a running engine takes up new versions:
-  // its thread calls this between batches on the registry only it reads. Adding never moves
-  // existing definitions, so the engine's pointers into the registry stay valid.
+  // the same `*taken` (start with 0), advancing it. How a running engine takes up new versions
+  // (see LiveRegistry): its thread calls this between batches on the registry only it reads.
+  // Adding never moves existing definitions, so the engine's pointers into the registry stay
+  // valid.
   Status TakeDeployed(dsl::Registry* registry, size_t* taken) const;
 
  private:
@@ -57,6 +59,32 @@ class Catalog {
   mutable std::mutex mu_;
   std::shared_ptr<const dsl::Registry> registry_;  // guarded by mu_
   std::vector<dsl::DefinitionPtr> deployed_;       // by Deploy, in order; guarded by mu_
+};
+
+// The workflow definitions of a running engine, and the one way they change.
+//
+// Owns the registry; the engine (and its runtime) borrow view() for their whole life and only
+// read it. It changes only through TakeDeployed, which adds the versions deployed through a
+// Catalog since the last call; adding never changes or moves a definition, so the engine's
+// pointers into the registry stay valid. Who and when: only the thread that drives the engine,
+// and only between batches: before Run/Drain, or from RunOptions::stop or ::progress (Run calls
+// them between batches). Not thread-safe: the API's threads never touch it, they deploy into the
+// Catalog, which keeps its own copy.
+class LiveRegistry {
+ public:
+  explicit LiveRegistry(dsl::Registry registry) : registry_(std::move(registry)) {}
+  LiveRegistry(const LiveRegistry&) = delete;
+  LiveRegistry& operator=(const LiveRegistry&) = delete;
+
+  const dsl::Registry& view() const { return registry_; }
+
+  // Adds the versions `catalog` deployed since the last call (see Catalog::TakeDeployed). An
+  // error names a definition that could not be added; the ones before it were.
+  Status TakeDeployed(const Catalog& catalog) { return catalog.TakeDeployed(&registry_, &taken_); }
+
+ private:
+  dsl::Registry registry_;
+  size_t taken_ = 0;  // of the catalog's deployed definitions, how many were added
 };
 
 }  // namespace amtsweg::core

@@ -1,0 +1,55 @@
+#include "engine/cli/command_util.h"
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+
+namespace amtsweg::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) {
+  g_stop.store(true);
+}
+
+}  // namespace
+
+int Fail(const Status& s, std::string_view context) {
+  std::cerr << "amtsweg: " << context << ": " << s.ToString() << "\n";
+  return s.IsInvalidArgument() ? kExitUsage : kExitIO;
+}
+
+void InstallStopSignals() {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+}
+
+bool StopRequested() {
+  return g_stop.load();
+}
+
+Result<std::unique_ptr<http::Principals>> LoadApi(const ApiArgs& api,
+                                                  const dsl::Directory& directory,
+                                                  http::ApiOptions* options) {
+  if (api.principals.empty()) return Status::InvalidArgument("--listen needs --principals FILE");
+  RETURN_IF_ERROR(http::ParseListen(api.listen, options));
+  options->threads = api.threads;
+  options->max_body_bytes = api.max_body_bytes;
+  return http::Principals::Load(api.principals, directory);
+}
+
+Result<connectors::KafkaProperties> ParseProperties(const std::vector<std::string>& specs) {
+  connectors::KafkaProperties out;
+  for (const std::string& spec : specs) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument("-X '" + spec + "': expected NAME=VALUE");
+    }
+    out.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+  }
+  return out;
+}
+
+}  // namespace amtsweg::cli
