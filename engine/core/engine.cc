@@ -95,57 +95,49 @@ void Engine::DeadLetter(const RawInput& raw, const std::string& source_name, std
   writer_.AddDeadLetter(raw, source_name, kind, reason, now());
 }
 
-void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,
-                       const std::string& source_name) {
-  EngineStats& counts = writer_.counts();
-  counts.inputs++;
+std::optional<Engine::Refusal> Engine::Refuse(const RawInput& raw,
+                                              const Result<runtime::InputEvent>& in) const {
   if (raw.oversized) {
-    counts.rejected++;
-    DeadLetter(raw, source_name, "oversized",
-               "event of " + std::to_string(raw.size) + " bytes exceeds the limit of " +
-                   std::to_string(options_.max_event_bytes) + " bytes");
-    return;
+    return Refusal{"oversized", "event of " + std::to_string(raw.size) +
+                                    " bytes exceeds the limit of " +
+                                    std::to_string(options_.max_event_bytes) + " bytes"};
   }
-  if (!raw.misrouted.empty()) {
-    counts.rejected++;
-    DeadLetter(raw, source_name, "misrouted", raw.misrouted);
-    return;
-  }
-  if (!in.ok()) {
-    counts.rejected++;
-    DeadLetter(raw, source_name, "malformed", in.status().message());
-    return;
-  }
+  if (!raw.misrouted.empty()) return Refusal{"misrouted", raw.misrouted};
+  if (!in.ok()) return Refusal{"malformed", in.status().message()};
   if (raw.key.has_value() && *raw.key != in->subject &&
       in->type != runtime::input_type::kClockAdvanced) {
-    counts.rejected++;
-    DeadLetter(raw, source_name, "misrouted",
-               "message key '" + *raw.key + "' is not the event's case id (subject) '" +
-                   in->subject + "'");
-    return;
+    return Refusal{"misrouted", "message key '" + *raw.key +
+                                    "' is not the event's case id (subject) '" + in->subject + "'"};
   }
   if (!raw.key.has_value() && !in->subject.empty() &&
       in->type != runtime::input_type::kClockAdvanced) {
     std::optional<uint32_t> lane = scheduler_.CaseLane(in->subject);
     if (lane.has_value() && *lane != raw.lane) {
-      counts.rejected++;
-      DeadLetter(raw, source_name, "misrouted",
-                 "unkeyed event of case '" + in->subject + "' on lane " + std::to_string(raw.lane) +
-                     "; its case belongs to lane " + std::to_string(*lane) +
-                     " (key messages by their case id)");
-      return;
+      return Refusal{"misrouted", "unkeyed event of case '" + in->subject + "' on lane " +
+                                      std::to_string(raw.lane) + "; its case belongs to lane " +
+                                      std::to_string(*lane) + " (key messages by their case id)"};
     }
   }
   if (options_.max_future_ms > 0 && options_.wall_clock != nullptr && !raw.replay) {
     Timestamp wall = options_.wall_clock->Now();
     if (in->time > wall + options_.max_future_ms) {
-      counts.rejected++;
-      DeadLetter(raw, source_name, "future",
-                 "event time " + FormatTimestamp(in->time) + " is more than " +
-                     std::to_string(options_.max_future_ms / 1000) + " s after the wall clock (" +
-                     FormatTimestamp(wall) + "); it would move the deadline clock for every case");
-      return;
+      return Refusal{"future", "event time " + FormatTimestamp(in->time) + " is more than " +
+                                   std::to_string(options_.max_future_ms / 1000) +
+                                   " s after the wall clock (" + FormatTimestamp(wall) +
+                                   "); it would move the deadline clock for every case"};
     }
+  }
+  return std::nullopt;
+}
+
+void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,
+                       const std::string& source_name) {
+  EngineStats& counts = writer_.counts();
+  counts.inputs++;
+  if (std::optional<Refusal> refusal = Refuse(raw, in)) {
+    counts.rejected++;
+    DeadLetter(raw, source_name, refusal->kind, refusal->reason);
+    return;
   }
   std::string seen = SeenKey(in->source, in->id);
   if (stored_seen || writer_.SeenInBatch(seen)) {

@@ -33,6 +33,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/common/clock.h"
@@ -176,6 +177,13 @@ class Engine {
 
   // Drops a batch that was not stored and returns `error` (or the error reloading timers).
   Status Abandon(Status error);
+  // Why an input is refused before it reaches its case: a dead letter's kind and reason.
+  struct Refusal {
+    std::string_view kind;
+    std::string reason;
+  };
+  // The refusal of `raw` (`in` is raw decoded; unused when raw is oversized); nullopt: none.
+  std::optional<Refusal> Refuse(const RawInput& raw, const Result<runtime::InputEvent>& in) const;
   // `in` is raw decoded (unused when raw is oversized); `stored_seen`: the store already has
   // its id.
   void HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,

@@ -29,8 +29,15 @@ void OutboxPublisher::Committed(CommittedBatch batch) {
 }
 
 Status OutboxPublisher::Publish(Sink& sink, Source* source, std::chrono::milliseconds wait) {
+  bool drained = false;
+  RETURN_IF_ERROR(Offer(sink, &drained));
+  RETURN_IF_ERROR(CollectAcknowledgements(sink, wait));
+  ReportDelivered(source, drained);
+  return Status::OK();
+}
+
+Status OutboxPublisher::Offer(Sink& sink, bool* drained) {
   // Hand over what waits, up to the in-flight bound.
-  bool drained = false;  // nothing committed waits to be handed over
   while (in_flight_.size() < options_.max_in_flight) {
     std::vector<OutboundMessage> messages;
     size_t room = std::min(kOutboxPublishChunk, options_.max_in_flight - in_flight_.size());
@@ -49,15 +56,19 @@ Status OutboxPublisher::Publish(Sink& sink, Source* source, std::chrono::millise
     }));
     RETURN_IF_ERROR(expanded);
     if (last == 0) {
-      drained = true;
-      break;
+      *drained = true;
+      return Status::OK();
     }
     for (const OutboundMessage& m : messages)
       in_flight_[m.seq]++;
     RETURN_IF_ERROR(sink.Send(std::move(messages)));
     next_offer_ = last + 1;
   }
-  // Collect acknowledgements; an entry leaves the outbox when all its messages are delivered.
+  return Status::OK();
+}
+
+Status OutboxPublisher::CollectAcknowledgements(Sink& sink, std::chrono::milliseconds wait) {
+  // An entry leaves the outbox when all its messages are delivered.
   std::vector<uint64_t> acked;
   RETURN_IF_ERROR(
       sink.Acknowledged(in_flight_.empty() ? std::chrono::milliseconds(0) : wait, &acked));
@@ -75,6 +86,10 @@ Status OutboxPublisher::Publish(Sink& sink, Source* source, std::chrono::millise
     RETURN_IF_ERROR(store_.DeleteOutbox(done));
     backlog_ -= std::min<uint64_t>(backlog_, done.size());
   }
+  return Status::OK();
+}
+
+void OutboxPublisher::ReportDelivered(Source* source, bool drained) {
   // Every seq below `floor` has been delivered.
   uint64_t floor = drained ? UINT64_MAX : next_offer_;
   if (!in_flight_.empty()) floor = std::min(floor, in_flight_.begin()->first);
@@ -92,7 +107,6 @@ Status OutboxPublisher::Publish(Sink& sink, Source* source, std::chrono::millise
     undelivered_batches_.pop_front();
   }
   if (source != nullptr && !delivered.empty()) source->Committed(delivered);
-  return Status::OK();
 }
 
 Status OutboxPublisher::Flush(Sink& sink, Source* source, std::chrono::milliseconds timeout,

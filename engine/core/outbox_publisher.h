@@ -95,6 +95,13 @@ class OutboxPublisher {
   uint64_t published() const { return published_; }
 
  private:
+  // Hands entries from next_offer_ on to the sink while fewer than max_in_flight are in flight;
+  // `*drained`: every committed entry has been handed over.
+  Status Offer(Sink& sink, bool* drained);
+  // Counts acknowledgements and deletes the entries whose last message was acknowledged.
+  Status CollectAcknowledgements(Sink& sink, std::chrono::milliseconds wait);
+  // Reports the batches every entry of which is acknowledged (see the invariants).
+  void ReportDelivered(Source* source, bool drained);
   // Appends the messages of reference entry `ref`, read from the event log.
   Status Expand(const store::OutboxEntry& ref, std::vector<OutboundMessage>* out);
 
