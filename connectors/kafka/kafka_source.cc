@@ -235,9 +235,9 @@ struct KafkaSource::Impl {
       tp.offset = start;
       ++lane_generation;
       // Everything stored was delivered before the source started (Engine::Run flushes the
-      // outbox first, and a revoked partition is settled before it goes): a stored position
-      // ahead of the group's offset, left by a crash between the store's commit and the
-      // group's, is committed now.
+      // outbox first, and a revoked partition is settled before it goes; an invariant of
+      // engine/core/outbox_publisher.h): a stored position ahead of the group's offset, left by
+      // a crash between the store's commit and the group's, is committed now.
       if (start > 0 && start > st.commit_acked) st.committed = start;
       assigned[tp.partition] = st;
       if (!described.empty()) described += ", ";

@@ -36,9 +36,10 @@ class KafkaSource final : public core::Source {
   // Called before partitions are given up (revoked in a rebalance, or at Close) with the inputs
   // read by the current Poll and not yet returned (possibly none; of any partition) and the
   // positions after them. The handler processes and stores them, publishes the outbox and calls
-  // Committed(), so that the group's committed offsets are current when the partitions go. It may
-  // move from `pending`; it must not call Poll. Not called for partitions that were lost (already
-  // owned by another member): their pending inputs are dropped.
+  // Committed(), so that the group's committed offsets are current when the partitions go
+  // (core::Engine::Settle, whose callback contract allows exactly this call from inside Poll). It
+  // may move from `pending`; it must not call Poll. Not called for partitions that were lost
+  // (already owned by another member): their pending inputs are dropped.
   using RevokeHandler =
       std::function<void(std::vector<core::RawInput>& pending, const core::Positions& positions)>;
 

@@ -184,7 +184,7 @@ class Engine {
   };
   // The refusal of `raw` (`in` is raw decoded; unused when raw is oversized); nullopt: none.
   std::optional<Refusal> Refuse(const RawInput& raw, const Result<runtime::InputEvent>& in) const;
-  // `in` is raw decoded (unused when raw is oversized); `stored_seen`: the store already has
+  // Refuses, skips as a duplicate or handles one raw input; `stored_seen`: the store already has
   // its id.
   void HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,
                  const std::string& source_name);
@@ -204,7 +204,7 @@ class Engine {
   void DeadLetter(const RawInput& raw, const std::string& source_name, std::string_view kind,
                   const std::string& reason);
   Status Commit(const Positions& positions);
-  // Without a sink, the source learns at once what was committed.
+  // Publishes after a batch; without a sink, the source learns at once what was committed.
   Status PublishAfterBatch(Source& source, Sink* sink);
   // Pauses or resumes the source by the outbox backlog; `*paused` is the current state.
   Status Backpressure(Source& source, const Sink* sink, bool* paused);
