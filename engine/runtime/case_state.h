@@ -81,8 +81,9 @@ struct CaseState {
   friend bool operator==(const CaseState& a, const CaseState& b);
 };
 
-// Folds one event into the state. Corruption if the event does not fit (wrong seq, malformed
-// data); the state is then unchanged.
+// Folds one event into the state. Corruption if the event does not fit (wrong seq, a type that
+// is not its data's, a task, role or deadline the case does not have); the state is then
+// unchanged.
 Status Apply(CaseState* state, const DomainEvent& e);
 
 // Full state as a JSON-able value (for `case show`, snapshots and comparisons).
@@ -96,9 +97,5 @@ std::string EncodeSnapshot(const CaseState& s);
 Result<CaseState> DecodeSnapshot(std::string_view in);
 // Sets s->application from the case's first event (case.opened).
 Status RestoreApplication(CaseState* s, const DomainEvent& opened);
-
-// Projects the application through dotted `paths` ({"betrieb.name": "..."}); absent paths are
-// left out. What an outbound event carries for a disclosure.
-Value ProjectFields(const Value& application, const Value& paths);
 
 }  // namespace amtsweg::runtime
