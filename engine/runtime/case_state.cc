@@ -1,6 +1,7 @@
 #include "engine/runtime/case_state.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace amtsweg::runtime {
 
@@ -228,6 +229,64 @@ Status Apply(CaseState* s, const DomainEvent& e) {
   s->seq = e.seq;
   s->updated_at = e.time;
   return Status::OK();
+}
+
+// Keep in step with the Fold functions above: what each type changes.
+void Checkpoint::Save(const CaseState& s, const DomainEvent& e) {
+  if (!saved_) {
+    saved_ = true;
+    opened_ = s.seq == 0;
+    seq_ = s.seq;
+    updated_at_ = s.updated_at;
+    participants_ = s.participants.size();
+  }
+  if (opened_) return;  // everything goes
+  switch (e.type) {
+    case DomainType::kStateEntered:
+      if (!state_.has_value()) state_ = s.state;
+      break;
+    case DomainType::kVariableSet:
+      if (!vars_.has_value()) vars_ = s.vars;
+      break;
+    case DomainType::kTaskRequested:
+    case DomainType::kResponseRecorded:
+    case DomainType::kTaskCompleted:
+      if (!tasks_.has_value()) tasks_ = s.tasks;
+      break;
+    case DomainType::kDeadlineStarted:
+    case DomainType::kDeadlineExtended:
+    case DomainType::kDeadlineExpired:
+    case DomainType::kDeadlineCancelled:
+      if (!deadlines_.has_value()) deadlines_ = s.deadlines;
+      break;
+    case DomainType::kCaseClosed:
+      if (!outcome_.has_value()) outcome_.emplace(s.outcome, s.closed_at);
+      break;
+    case DomainType::kCaseOpened:           // refused by Apply on an existing case
+    case DomainType::kParticipantResolved:  // appends: participants_
+    case DomainType::kNotificationDisclosed:
+    case DomainType::kCertificateIssued:
+    case DomainType::kInputRejected:
+    case DomainType::kNotificationUndeliverable:
+      break;
+  }
+}
+
+void Checkpoint::Restore(CaseState* s) {
+  if (!saved_) return;
+  if (opened_) {
+    *s = CaseState();
+    return;
+  }
+  s->seq = seq_;
+  s->updated_at = updated_at_;
+  s->participants.resize(participants_);
+  if (state_.has_value()) s->state = std::move(*state_);
+  if (outcome_.has_value()) std::tie(s->outcome, s->closed_at) = std::move(*outcome_);
+  if (vars_.has_value()) s->vars = std::move(*vars_);
+  if (tasks_.has_value()) s->tasks = std::move(*tasks_);
+  if (deadlines_.has_value()) s->deadlines = std::move(*deadlines_);
+  *this = Checkpoint();
 }
 
 Value StateToValue(const CaseState& s) {

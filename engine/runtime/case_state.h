@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/common/status.h"
@@ -85,6 +87,29 @@ struct CaseState {
 // is not its data's, a task, role or deadline the case does not have); the state is then
 // unchanged.
 Status Apply(CaseState* state, const DomainEvent& e);
+
+// Puts a case back as it was before a series of Apply calls (a runtime step) when one of them
+// fails. Call Save(state, e) before each Apply(state, e): it keeps what `e` will change, each
+// part of the state once; Restore puts those parts back. Cheaper than a copy of the state: a step
+// touches few parts (a response: the tasks), and copying every input's whole case cost a tenth of
+// the runtime's time. Also covers what the runtime changes in a task after requesting it.
+class Checkpoint {
+ public:
+  void Save(const CaseState& s, const DomainEvent& e);
+  void Restore(CaseState* s);
+
+ private:
+  bool saved_ = false;
+  bool opened_ = false;  // the case did not exist: Restore empties it
+  uint64_t seq_ = 0;
+  Timestamp updated_at_ = 0;
+  size_t participants_ = 0;
+  std::optional<std::string> state_;
+  std::optional<std::pair<std::string, Timestamp>> outcome_;  // with closed_at
+  std::optional<Value> vars_;
+  std::optional<std::vector<TaskState>> tasks_;
+  std::optional<std::vector<DeadlineState>> deadlines_;
+};
 
 // Full state as a JSON-able value (for `case show`, snapshots and comparisons).
 Value StateToValue(const CaseState& s);

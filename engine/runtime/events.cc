@@ -71,7 +71,7 @@ void Put(const std::vector<std::string>& v, std::string* out) {
 bool Get(std::string_view* in, std::string* v) {
   std::string_view s;
   if (!binary::GetString(in, &s)) return false;
-  v->assign(s);
+  *v = std::string(s);
   return true;
 }
 bool Get(std::string_view* in, int64_t* v) {
@@ -89,9 +89,11 @@ bool Get(std::string_view* in, Value* v) {
 bool Get(std::string_view* in, std::vector<std::string>* v) {
   size_t n = 0;
   if (!binary::GetArrayHeader(in, &n)) return false;
-  v->resize(n);
-  for (std::string& s : *v) {
-    if (!Get(in, &s)) return false;
+  v->reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view s;
+    if (!binary::GetString(in, &s)) return false;
+    v->emplace_back(s);
   }
   return true;
 }
@@ -188,76 +190,83 @@ void AddMembers(const T& t, ObjectBuilder* b) {
   });
 }
 
-// Reads an object's members in schema order.
+// Reads an object's members in schema order. On a mismatch, records what went wrong (keys are
+// the schemas', so they outlive the reader) for Error().
 class Reader {
  public:
-  Reader(std::string_view* in, DomainType type) : in_(in), type_(type) {}
+  explicit Reader(std::string_view* in) : in_(in) {}
 
-  Status Header() {
-    if (!binary::GetObjectHeader(in_, &left_)) return Error("data is not an object");
-    return Status::OK();
+  bool Header() {
+    if (binary::GetObjectHeader(in_, &left_)) return true;
+    what_ = "data is not an object";
+    return false;
   }
-  // Whether the next member has `key`.
+  // Whether the next member has `key`; consumes the key when it has.
+  bool Next(std::string_view key) {
+    std::string_view rest = *in_, k;
+    if (left_ == 0 || !binary::GetKey(&rest, &k) || k != key) return false;
+    *in_ = rest;
+    --left_;
+    return true;
+  }
+  // Whether the next member has `key`, without consuming it.
   bool Peek(std::string_view key) const {
     std::string_view rest = *in_, k;
     return left_ > 0 && binary::GetKey(&rest, &k) && k == key;
   }
-  // Whether the next member has `key`; consumes the key when it has.
-  bool Next(std::string_view key) {
-    if (!Peek(key)) return false;
-    std::string_view k;
-    binary::GetKey(in_, &k);
-    --left_;
-    return true;
-  }
-  Status Required(std::string_view key) {
-    return Next(key) ? Status::OK() : Error("expected member '" + std::string(key) + "'");
-  }
-  Status End() {
-    if (left_ == 0) return Status::OK();
-    std::string_view k;
-    std::string_view rest = *in_;
-    binary::GetKey(&rest, &k);
-    return Error("unexpected member '" + std::string(k) + "'");
+  bool Required(std::string_view key) {
+    if (Next(key)) return true;
+    what_ = "expected member";
+    key_ = key;
+    return false;
   }
   template <typename M>
-  Status Read(std::string_view key, M* m) {
-    return Get(in_, m) ? Status::OK()
-                       : Error("member '" + std::string(key) + "' is not of its kind or truncated");
+  bool Read(std::string_view key, M* m) {
+    if (Get(in_, m)) return true;
+    what_ = "member of another kind, or truncated:";
+    key_ = key;
+    return false;
   }
-  Status Error(const std::string& what) const {
-    return Status::Corruption("domain event data (" + std::string(DomainTypeName(type_)) +
-                              "): " + what);
+  bool End() {
+    if (left_ == 0) return true;
+    std::string_view rest = *in_;
+    binary::GetKey(&rest, &extra_);
+    what_ = "unexpected member";
+    return false;
+  }
+  Status Error(DomainType type) const {
+    std::string text =
+        "domain event data (" + std::string(DomainTypeName(type)) + "): " + std::string(what_);
+    if (!key_.empty()) text += " '" + std::string(key_) + "'";
+    if (!extra_.empty()) text += " '" + std::string(extra_) + "'";
+    return Status::Corruption(text);
   }
 
  private:
   std::string_view* in_;
-  DomainType type_;
   size_t left_ = 0;
+  std::string_view what_, key_, extra_;  // extra_ points into the input
 };
 
 template <typename T>
-Status GetMembers(Reader& r, T* t) {
-  Status st;
+bool GetMembers(Reader& r, T* t) {
+  bool ok = true;
   ForEachField<T>([&](const auto& field) {
-    if (!st.ok()) return;
+    if (!ok) return;
     auto& m = t->*field.member;
     if constexpr (IsField<std::decay_t<decltype(field)>>) {
       if constexpr (IsOptional<std::decay_t<decltype(m)>>::value) {
-        if (!r.Next(field.key)) return;
-        st = r.Read(field.key, &m.emplace());
+        if (r.Next(field.key)) ok = r.Read(field.key, &m.emplace());
       } else {
-        st = r.Required(field.key);
-        if (st.ok()) st = r.Read(field.key, &m);
+        ok = r.Required(field.key) && r.Read(field.key, &m);
       }
     } else {
       using G = typename std::decay_t<decltype(m)>::value_type;
       // All or none: present when its first member is next.
-      if (!r.Peek(std::get<0>(schema::Of<G>::kFields).key)) return;
-      st = GetMembers(r, &m.emplace());
+      if (r.Peek(std::get<0>(schema::Of<G>::kFields).key)) ok = GetMembers(r, &m.emplace());
     }
   });
-  return st;
+  return ok;
 }
 
 // How data stored at an older version of T becomes a T. None exists yet: every type is at its
@@ -275,10 +284,9 @@ template <typename T>
 Status DecodeData(uint64_t version, std::string_view* in, EventData* out) {
   T& t = out->emplace<T>();
   if (version != T::kVersion) return Upgrader<T>::Decode(version, in, &t);
-  Reader r(in, T::kType);
-  RETURN_IF_ERROR(r.Header());
-  RETURN_IF_ERROR(GetMembers(r, &t));
-  return r.End();
+  Reader r(in);
+  if (!r.Header() || !GetMembers(r, &t) || !r.End()) return r.Error(T::kType);
+  return Status::OK();
 }
 
 using DataDecoder = Status (*)(uint64_t, std::string_view*, EventData*);

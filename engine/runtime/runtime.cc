@@ -72,11 +72,18 @@ class Runtime::Step {
   template <typename T>
   void Emit(T data) {
     if (!failure_.ok()) return;
-    DomainEvent e = MakeEvent(s_->seq + 1, time_, in_.id, std::move(data));
+    // Built in place: events are large, and most steps produce several.
+    if (r_->events.capacity() == 0) r_->events.reserve(8);
+    DomainEvent& e = r_->events.emplace_back();
+    e.seq = s_->seq + 1;
+    e.time = time_;
+    e.type = T::kType;
+    e.cause = in_.id;
+    e.data.template emplace<T>(std::move(data));
     if (rt_.fault_ != nullptr) rt_.fault_(&e);
-    if (r_->events.empty() && !saved_.has_value()) saved_ = *s_;  // what Handle restores
+    checkpoint_.Save(*s_, e);
     failure_ = Apply(s_, e);
-    if (failure_.ok()) r_->events.push_back(std::move(e));
+    if (!failure_.ok()) r_->events.pop_back();
   }
   bool failed() const { return !failure_.ok(); }
 
@@ -144,7 +151,7 @@ class Runtime::Step {
   const Value* data_ = nullptr;         // see Ctx()
   bool closing_ = false;                // running a terminal state's or a certificate's actions
   Status failure_;                      // see failure()
-  std::optional<CaseState> saved_;      // the case before the step's first event
+  Checkpoint checkpoint_;               // what Handle restores when the step fails
 
   friend class Runtime;
 };
@@ -847,7 +854,7 @@ StepResult Runtime::Handle(const InputEvent& in, CaseState* state) const {
   // An event did not fit: nothing of the step is kept. The case is as before, and the input is
   // refused like any other (recorded as input.rejected while the case is open).
   const Status& why = step.failure();
-  if (step.saved_.has_value()) *state = std::move(*step.saved_);
+  step.checkpoint_.Restore(state);
   r = StepResult();
   std::string reason = "the runtime built an event that does not fit case '" + in.subject + "' (" +
                        why.message() + "); nothing of " + in.type + " was recorded";
