@@ -397,5 +397,89 @@ TEST_F(RuntimeTest, ApplyRefusesEventsOutOfSequence) {
   EXPECT_EQ(copy.seq, state.seq);
 }
 
+// An event the runtime built that does not fit the case (a bug, injected here) voids the step:
+// the input is refused as internal-error, recorded as input.rejected, and nothing else of it
+// is kept, in the events or in the state.
+TEST_F(RuntimeTest, AnEventThatDoesNotFitVoidsTheStep) {
+  OpenKiel(false, true);
+  Complete();
+  Runtime faulty(world.registry, *world.directory, [](DomainEvent* e) {
+    if (auto* r = std::get_if<ResponseRecorded>(&e->data)) r->task = "no-such-task";
+  });
+  const CaseState before = state;
+  StepResult r = faulty.Handle(Input("r1", it::kTaskResponded, "C-1", "2026-01-20T10:00:00Z",
+                                     ObjectBuilder().Add("task", "hearing").Build(), "ihk-kiel"),
+                               &state);
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "internal-error");
+  EXPECT_NE(r.rejection->reason.find("unknown task"), std::string::npos) << r.rejection->reason;
+  ASSERT_EQ(r.events.size(), 1u);
+  const InputRejected* refused = r.events[0].As<InputRejected>();
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->kind, "internal-error");
+  EXPECT_EQ(refused->input, "r1");
+  CaseState expected = before;
+  ASSERT_TRUE(Apply(&expected, r.events[0]).ok());
+  EXPECT_EQ(StateToValue(state).ToJson(), StateToValue(expected).ToJson());
+  EXPECT_FALSE(state.FindTask("hearing")->roles[0].responded);
+}
+
+// The same for every event of every step of a case's life: whichever event does not fit, the
+// case is as it was before the input (plus the refusal), so nothing half-done is ever kept.
+TEST_F(RuntimeTest, WhicheverEventDoesNotFitTheCaseIsAsBefore) {
+  std::vector<InputEvent> inputs = {
+      Input("a1", it::kApplicationSubmitted, "C-1", "2026-01-15T09:00:00Z",
+            Application("01002000", false, true)),
+      Input("d1", it::kDocumentsCompleted, "C-1", "2026-01-15T10:00:00Z", Value::Object({}),
+            "amt-kiel"),
+      Input("x1", it::kDeadlineExtended, "C-1", "2026-01-16T10:00:00Z",
+            ObjectBuilder().Add("deadline", "fiction").Add("reason", "Gutachten").Build(),
+            "amt-kiel"),
+      Input("r1", it::kTaskResponded, "C-1", "2026-01-20T10:00:00Z",
+            ObjectBuilder().Add("task", "hearing").Add("objection", true).Build(), "ihk-kiel"),
+      Input("r2", it::kTaskResponded, "C-1", "2026-01-21T10:00:00Z",
+            ObjectBuilder().Add("task", "hearing").Build(), "land"),
+      Input("r3", it::kTaskResponded, "C-1", "2026-01-22T10:00:00Z",
+            ObjectBuilder().Add("task", "decision").Add("decision", "approved").Build(),
+            "amt-kiel"),
+  };
+  int target = 0, seen = 0;
+  Runtime faulty(world.registry, *world.directory, [&](DomainEvent* e) {
+    // A type that is not its data's: Apply refuses it, whatever the type.
+    if (++seen == target)
+      e->type =
+          e->type == DomainType::kCaseOpened ? DomainType::kCaseClosed : DomainType::kCaseOpened;
+  });
+  size_t voided = 0;
+  for (const InputEvent& in : inputs) {
+    CaseState probe = state;
+    const size_t produced = rt.Handle(in, &probe).events.size();
+    ASSERT_GT(produced, 0u) << in.id;
+    for (size_t k = 1; k <= produced; ++k) {
+      SCOPED_TRACE(in.id + " event " + std::to_string(k));
+      CaseState s = state;
+      seen = 0;
+      target = static_cast<int>(k);
+      StepResult r = faulty.Handle(in, &s);
+      ASSERT_TRUE(r.rejection.has_value());
+      EXPECT_EQ(r.rejection->kind, "internal-error");
+      CaseState expected = state;
+      if (state.open()) {
+        ASSERT_EQ(r.events.size(), 1u);
+        ASSERT_NE(r.events[0].As<InputRejected>(), nullptr);
+        ASSERT_TRUE(Apply(&expected, r.events[0]).ok());
+      } else {
+        EXPECT_TRUE(r.events.empty());  // no case to record it in
+      }
+      EXPECT_EQ(StateToValue(s).ToJson(), StateToValue(expected).ToJson());
+      ++voided;
+    }
+    StepResult ok = rt.Handle(in, &state);
+    ASSERT_FALSE(ok.rejection.has_value()) << in.id << ": " << ok.rejection->reason;
+  }
+  EXPECT_EQ(state.outcome, "approved");
+  EXPECT_GT(voided, 20u);
+}
+
 }  // namespace
 }  // namespace amtsweg::runtime
