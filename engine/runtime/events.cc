@@ -1,5 +1,6 @@
 #include "engine/runtime/events.h"
 
+#include <array>
 #include <utility>
 
 namespace amtsweg::runtime {

@@ -22,7 +22,6 @@
 // Plain values; thread-safe to share once built.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -363,120 +362,184 @@ struct Of;
 
 }  // namespace schema
 
+// The schemas, one stored member per line.
+// clang-format off
 template <>
 struct schema::Of<CaseOpened> {
   using T = CaseOpened;
   static constexpr auto kFields = std::tuple{
-      F("case", &T::case_id),       F("workflow", &T::workflow), F("version", &T::version),
-      F("leika", &T::leika),        F("source", &T::source),     F("application", &T::application),
-      F("variables", &T::variables)};
+      F("case", &T::case_id),
+      F("workflow", &T::workflow),
+      F("version", &T::version),
+      F("leika", &T::leika),
+      F("source", &T::source),
+      F("application", &T::application),
+      F("variables", &T::variables)
+  };
 };
 template <>
 struct schema::Of<ParticipantResolved> {
   using T = ParticipantResolved;
-  static constexpr auto kFields =
-      std::tuple{F("role", &T::role), F("organisation", &T::organisation), F("name", &T::name)};
+  static constexpr auto kFields = std::tuple{
+      F("role", &T::role),
+      F("organisation", &T::organisation),
+      F("name", &T::name)
+  };
 };
 template <>
 struct schema::Of<StateEntered> {
   using T = StateEntered;
-  static constexpr auto kFields = std::tuple{F("state", &T::state), F("from", &T::from)};
+  static constexpr auto kFields = std::tuple{
+      F("state", &T::state),
+      F("from", &T::from)
+  };
 };
 template <>
 struct schema::Of<VariableSet> {
   using T = VariableSet;
-  static constexpr auto kFields = std::tuple{F("name", &T::name), F("value", &T::value)};
+  static constexpr auto kFields = std::tuple{
+      F("name", &T::name),
+      F("value", &T::value)
+  };
 };
 template <>
 struct schema::Of<NotificationDisclosed> {
   using T = NotificationDisclosed;
   static constexpr auto kFields = std::tuple{
-      F("role", &T::role),       F("organisation", &T::organisation),       F("fields", &T::fields),
-      F("content", &T::content), F("reply_reference", &T::reply_reference), F("basis", &T::basis),
-      F("message", &T::message)};
+      F("role", &T::role),
+      F("organisation", &T::organisation),
+      F("fields", &T::fields),
+      F("content", &T::content),
+      F("reply_reference", &T::reply_reference),
+      F("basis", &T::basis),
+      F("message", &T::message)
+  };
 };
 template <>
 struct schema::Of<TaskRequested> {
   using T = TaskRequested;
-  static constexpr auto kFields =
-      std::tuple{F("task", &T::task),     F("new", &T::new_request),
-                 F("role", &T::role),     F("organisation", &T::organisation),
-                 F("join", &T::join),     F("need", &T::need),
-                 F("fields", &T::fields), F("content", &T::content),
-                 F("basis", &T::basis)};
+  static constexpr auto kFields = std::tuple{
+      F("task", &T::task),
+      F("new", &T::new_request),
+      F("role", &T::role),
+      F("organisation", &T::organisation),
+      F("join", &T::join),
+      F("need", &T::need),
+      F("fields", &T::fields),
+      F("content", &T::content),
+      F("basis", &T::basis)
+  };
 };
 template <>
 struct schema::Of<ResponseRecorded> {
   using T = ResponseRecorded;
-  static constexpr auto kFields =
-      std::tuple{F("task", &T::task), F("role", &T::role), F("organisation", &T::organisation),
-                 F("response", &T::response)};
+  static constexpr auto kFields = std::tuple{
+      F("task", &T::task),
+      F("role", &T::role),
+      F("organisation", &T::organisation),
+      F("response", &T::response)
+  };
 };
 template <>
 struct schema::Of<TaskCompleted> {
   using T = TaskCompleted;
-  static constexpr auto kFields = std::tuple{F("task", &T::task), F("responses", &T::responses)};
+  static constexpr auto kFields = std::tuple{
+      F("task", &T::task),
+      F("responses", &T::responses)
+  };
 };
 template <>
 struct schema::Of<LegalCalendar> {
   using T = LegalCalendar;
   static constexpr auto kFields = std::tuple{
-      F("holidays", &T::holidays), F("holidays_of", &T::holidays_of), F("skipped", &T::skipped)};
+      F("holidays", &T::holidays),
+      F("holidays_of", &T::holidays_of),
+      F("skipped", &T::skipped)
+  };
 };
 template <>
 struct schema::Of<DeadlineStarted> {
   using T = DeadlineStarted;
-  static constexpr auto kFields =
-      std::tuple{F("deadline", &T::deadline), F("started", &T::started),   F("due", &T::due),
-                 F("duration", &T::duration), F("calendar", &T::calendar), Flat(&T::legal)};
+  static constexpr auto kFields = std::tuple{
+      F("deadline", &T::deadline),
+      F("started", &T::started),
+      F("due", &T::due),
+      F("duration", &T::duration),
+      F("calendar", &T::calendar),
+      Flat(&T::legal)
+  };
 };
 template <>
 struct schema::Of<DeadlineExtended> {
   using T = DeadlineExtended;
-  static constexpr auto kFields = std::tuple{F("deadline", &T::deadline),
-                                             F("previous_due", &T::previous_due),
-                                             F("due", &T::due),
-                                             F("duration", &T::duration),
-                                             F("reason", &T::reason),
-                                             F("by", &T::by),
-                                             Flat(&T::legal)};
+  static constexpr auto kFields = std::tuple{
+      F("deadline", &T::deadline),
+      F("previous_due", &T::previous_due),
+      F("due", &T::due),
+      F("duration", &T::duration),
+      F("reason", &T::reason),
+      F("by", &T::by),
+      Flat(&T::legal)
+  };
 };
 template <>
 struct schema::Of<DeadlineExpired> {
   using T = DeadlineExpired;
-  static constexpr auto kFields =
-      std::tuple{F("deadline", &T::deadline), F("due", &T::due), F("effect", &T::effect)};
+  static constexpr auto kFields = std::tuple{
+      F("deadline", &T::deadline),
+      F("due", &T::due),
+      F("effect", &T::effect)
+  };
 };
 template <>
 struct schema::Of<DeadlineCancelled> {
   using T = DeadlineCancelled;
-  static constexpr auto kFields = std::tuple{F("deadline", &T::deadline), F("reason", &T::reason)};
+  static constexpr auto kFields = std::tuple{
+      F("deadline", &T::deadline),
+      F("reason", &T::reason)
+  };
 };
 template <>
 struct schema::Of<CertificateIssued> {
   using T = CertificateIssued;
-  static constexpr auto kFields =
-      std::tuple{F("basis", &T::basis), F("deadline", &T::deadline), F("due", &T::due),
-                 F("effect", &T::effect), F("requested_by", &T::requested_by)};
+  static constexpr auto kFields = std::tuple{
+      F("basis", &T::basis),
+      F("deadline", &T::deadline),
+      F("due", &T::due),
+      F("effect", &T::effect),
+      F("requested_by", &T::requested_by)
+  };
 };
 template <>
 struct schema::Of<CaseClosed> {
   using T = CaseClosed;
-  static constexpr auto kFields = std::tuple{F("outcome", &T::outcome), F("state", &T::state)};
+  static constexpr auto kFields = std::tuple{
+      F("outcome", &T::outcome),
+      F("state", &T::state)
+  };
 };
 template <>
 struct schema::Of<InputRejected> {
   using T = InputRejected;
-  static constexpr auto kFields =
-      std::tuple{F("input", &T::input), F("input_type", &T::input_type),
-                 F("participant", &T::participant), F("kind", &T::kind), F("reason", &T::reason)};
+  static constexpr auto kFields = std::tuple{
+      F("input", &T::input),
+      F("input_type", &T::input_type),
+      F("participant", &T::participant),
+      F("kind", &T::kind),
+      F("reason", &T::reason)
+  };
 };
 template <>
 struct schema::Of<NotificationUndeliverable> {
   using T = NotificationUndeliverable;
-  static constexpr auto kFields = std::tuple{F("role", &T::role), F("message", &T::message),
-                                             F("basis", &T::basis), F("reason", &T::reason)};
+  static constexpr auto kFields = std::tuple{
+      F("role", &T::role),
+      F("message", &T::message),
+      F("basis", &T::basis),
+      F("reason", &T::reason)
+  };
 };
+// clang-format on
 
 namespace schema {
 

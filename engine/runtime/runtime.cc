@@ -865,7 +865,11 @@ StepResult Runtime::Handle(const InputEvent& in, CaseState* state) const {
                                             .participant = in.participant,
                                             .kind = "internal-error",
                                             .reason = reason});
-    if (Apply(state, e).ok()) r.events.push_back(std::move(e));
+    if (Status recorded = Apply(state, e); recorded.ok()) {
+      r.events.push_back(std::move(e));
+    } else {
+      reason += "; nor could the refusal be recorded (" + recorded.message() + ")";
+    }
   }
   r.rejection = Rejection{"internal-error", std::move(reason)};
   return r;
