@@ -30,6 +30,7 @@ constexpr std::array<std::string_view, kDomainTypeCount> kNames = {
 // the type's version, a varint, follows the type byte.
 constexpr uint8_t kEncodingVersion = 1;
 constexpr uint8_t kEncodingVersioned = 2;
+constexpr size_t kTypicalEventBytes = 256;
 
 template <size_t I>
 constexpr bool TypesInOrder() {
@@ -318,6 +319,8 @@ uint32_t VersionOf(DomainType t) {
 }
 
 void EncodeEvent(const DomainEvent& e, std::string* out) {
+  // Most events take a few hundred bytes: growing the string from empty cost more than writing.
+  out->reserve(out->size() + kTypicalEventBytes);
   const DomainType type = TypeOf(e.data);
   const uint32_t version = VersionOf(type);
   out->push_back(static_cast<char>(version == 1 ? kEncodingVersion : kEncodingVersioned));
