@@ -1,8 +1,14 @@
 #include "connectors/http/case_export.h"
 
+#include <optional>
+
+#include "engine/runtime/events.h"
+
 namespace amtsweg::http {
 
 namespace {
+
+namespace rt = runtime;
 
 // A scalar as text (strings without quotes), anything else as compact JSON.
 std::string Text(const Value& v) {
@@ -11,29 +17,81 @@ std::string Text(const Value& v) {
   return v.ToJson();
 }
 
-std::string Describe(const Value& e) {
-  const std::string& type = e["type"].as_string();
-  const Value& d = e["data"];
-  auto s = [&](const char* key) { return Text(d[key]); };
-  if (type == "case.opened") return "Fall eröffnet: " + s("workflow") + " Version " + s("version");
-  if (type == "participant.resolved") return s("role") + ": " + s("organisation") + " " + s("name");
-  if (type == "state.entered") return "Zustand " + s("state") + " (vorher " + s("from") + ")";
-  if (type == "notification.disclosed" || type == "task.requested") {
-    std::string t =
-        (type == "task.requested" ? "Anfrage " + s("task") + " an " : "Mitteilung an ") +
-        s("organisation") + " (" + s("role") + ")";
-    if (!d["basis"].is_null()) t += ", Rechtsgrundlage " + s("basis");
-    return t;
+// Member M of an event view as text: the views' members are read through the event types, so
+// that a member renamed in events.h fails to compile here.
+template <auto M>
+std::string Field(const Value& e) {
+  return Text(rt::ViewMember<M>(e));
+}
+
+std::optional<rt::DomainType> TypeOfView(const Value& e) {
+  return rt::ParseDomainType(e["type"].as_string());
+}
+
+// The organisation an event view names (the one bound, told, asked or answering), or "".
+std::string OrganisationOf(const Value& e) {
+  switch (TypeOfView(e).value_or(rt::DomainType::kCaseOpened)) {
+    case rt::DomainType::kParticipantResolved:
+      return Field<&rt::ParticipantResolved::organisation>(e);
+    case rt::DomainType::kNotificationDisclosed:
+      return Field<&rt::NotificationDisclosed::organisation>(e);
+    case rt::DomainType::kTaskRequested:
+      return Field<&rt::TaskRequested::organisation>(e);
+    case rt::DomainType::kResponseRecorded:
+      return Field<&rt::ResponseRecorded::organisation>(e);
+    default:
+      return "";
   }
-  if (type == "response.recorded")
-    return "Antwort von " + s("organisation") + " auf " + s("task") + ": " + s("response");
-  if (type == "deadline.started") return "Frist " + s("deadline") + " läuft bis " + s("due");
-  if (type == "deadline.extended")
-    return "Frist " + s("deadline") + " verlängert bis " + s("due") + ": " + s("reason");
-  if (type == "deadline.expired") return "Frist " + s("deadline") + " abgelaufen: " + s("effect");
-  if (type == "deadline.cancelled") return "Frist " + s("deadline") + " beendet: " + s("reason");
-  if (type == "case.closed") return "Fall abgeschlossen: " + s("outcome");
-  return d.ToJson();
+}
+
+std::string Describe(const Value& e) {
+  std::optional<rt::DomainType> type = TypeOfView(e);
+  switch (type.value_or(rt::DomainType::kInputRejected)) {
+    case rt::DomainType::kCaseOpened:
+      return "Fall eröffnet: " + Field<&rt::CaseOpened::workflow>(e) + " Version " +
+             Field<&rt::CaseOpened::version>(e);
+    case rt::DomainType::kParticipantResolved:
+      return Field<&rt::ParticipantResolved::role>(e) + ": " +
+             Field<&rt::ParticipantResolved::organisation>(e) + " " +
+             Field<&rt::ParticipantResolved::name>(e);
+    case rt::DomainType::kStateEntered:
+      return "Zustand " + Field<&rt::StateEntered::state>(e) + " (vorher " +
+             Field<&rt::StateEntered::from>(e) + ")";
+    case rt::DomainType::kNotificationDisclosed: {
+      using T = rt::NotificationDisclosed;
+      std::string t =
+          "Mitteilung an " + Field<&T::organisation>(e) + " (" + Field<&T::role>(e) + ")";
+      if (!rt::ViewMember<&T::basis>(e).is_null()) t += ", Rechtsgrundlage " + Field<&T::basis>(e);
+      return t;
+    }
+    case rt::DomainType::kTaskRequested: {
+      using T = rt::TaskRequested;
+      std::string t = "Anfrage " + Field<&T::task>(e) + " an " + Field<&T::organisation>(e) + " (" +
+                      Field<&T::role>(e) + ")";
+      if (!rt::ViewMember<&T::basis>(e).is_null()) t += ", Rechtsgrundlage " + Field<&T::basis>(e);
+      return t;
+    }
+    case rt::DomainType::kResponseRecorded:
+      return "Antwort von " + Field<&rt::ResponseRecorded::organisation>(e) + " auf " +
+             Field<&rt::ResponseRecorded::task>(e) + ": " +
+             Field<&rt::ResponseRecorded::response>(e);
+    case rt::DomainType::kDeadlineStarted:
+      return "Frist " + Field<&rt::DeadlineStarted::deadline>(e) + " läuft bis " +
+             Field<&rt::DeadlineStarted::due>(e);
+    case rt::DomainType::kDeadlineExtended:
+      return "Frist " + Field<&rt::DeadlineExtended::deadline>(e) + " verlängert bis " +
+             Field<&rt::DeadlineExtended::due>(e) + ": " + Field<&rt::DeadlineExtended::reason>(e);
+    case rt::DomainType::kDeadlineExpired:
+      return "Frist " + Field<&rt::DeadlineExpired::deadline>(e) +
+             " abgelaufen: " + Field<&rt::DeadlineExpired::effect>(e);
+    case rt::DomainType::kDeadlineCancelled:
+      return "Frist " + Field<&rt::DeadlineCancelled::deadline>(e) +
+             " beendet: " + Field<&rt::DeadlineCancelled::reason>(e);
+    case rt::DomainType::kCaseClosed:
+      return "Fall abgeschlossen: " + Field<&rt::CaseClosed::outcome>(e);
+    default:
+      return e["data"].ToJson();
+  }
 }
 
 void Row(std::string* out, std::initializer_list<std::string> cells, const char* tag = "td") {
@@ -80,7 +138,7 @@ std::string ExportCsv(const CaseFile& file) {
     const Value& d = e["data"];
     out += CsvCell(Text(e["seq"])) + "," + CsvCell(Text(e["time"])) + "," +
            CsvCell(Text(e["type"])) + "," + CsvCell(Text(e["cause"])) + "," +
-           CsvCell(Text(d["organisation"])) + "," + CsvCell(d.ToJson()) + "\r\n";
+           CsvCell(OrganisationOf(e)) + "," + CsvCell(d.ToJson()) + "\r\n";
   }
   return out;
 }
@@ -125,11 +183,13 @@ std::string ExportHtml(const CaseFile& file) {
   out += "<h2>Mitteilungen (wer wurde wann worüber informiert)</h2>\n<table>\n";
   Row(&out, {"Zeit", "Organisation", "Rolle", "Art", "Felder", "Rechtsgrundlage"}, "th");
   for (const Value& e : file.events) {
-    const std::string& type = e["type"].as_string();
-    if (type != "notification.disclosed" && type != "task.requested") continue;
-    const Value& d = e["data"];
+    std::optional<rt::DomainType> type = TypeOfView(e);
+    const bool request = type == rt::DomainType::kTaskRequested;
+    if (type != rt::DomainType::kNotificationDisclosed && !request) continue;
+    // A participant's view has the disclosed values (path -> value), the full view the paths.
+    const Value f = request ? rt::ViewMember<&rt::TaskRequested::fields>(e)
+                            : rt::ViewMember<&rt::NotificationDisclosed::fields>(e);
     std::string fields;
-    const Value& f = d["fields"];
     if (f.is_object()) {
       for (const Member& m : f.members())
         fields += (fields.empty() ? "" : "; ") + m.first + " = " + Text(m.second);
@@ -137,9 +197,12 @@ std::string ExportHtml(const CaseFile& file) {
       for (const Value& p : f.items())
         fields += (fields.empty() ? "" : "; ") + Text(p);
     }
-    Row(&out, {Text(e["time"]), Text(d["organisation"]), Text(d["role"]),
-               type == "task.requested" ? "Anfrage " + Text(d["task"]) : "Mitteilung", fields,
-               Text(d["basis"])});
+    Row(&out,
+        {Text(e["time"]), OrganisationOf(e),
+         request ? Field<&rt::TaskRequested::role>(e) : Field<&rt::NotificationDisclosed::role>(e),
+         request ? "Anfrage " + Field<&rt::TaskRequested::task>(e) : "Mitteilung", fields,
+         request ? Field<&rt::TaskRequested::basis>(e)
+                 : Field<&rt::NotificationDisclosed::basis>(e)});
   }
   out += "</table>\n";
 

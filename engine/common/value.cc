@@ -508,6 +508,45 @@ void PutObjectHeader(size_t members, std::string* out) {
   out->push_back(static_cast<char>(kTagObject));
   PutVarint(members, out);
 }
+
+namespace {
+bool GetTag(std::string_view* in, Tag tag) {
+  if (in->empty() || static_cast<uint8_t>(in->front()) != tag) return false;
+  in->remove_prefix(1);
+  return true;
+}
+// A count of items or members; each takes at least one byte, so more than the rest is corrupt.
+bool GetCount(std::string_view* in, Tag tag, size_t* n) {
+  uint64_t v = 0;
+  if (!GetTag(in, tag) || !GetVarint(in, &v) || v > in->size()) return false;
+  *n = static_cast<size_t>(v);
+  return true;
+}
+}  // namespace
+
+bool GetBool(std::string_view* in, bool* b) {
+  if (GetTag(in, kTagTrue)) {
+    *b = true;
+    return true;
+  }
+  *b = false;
+  return GetTag(in, kTagFalse);
+}
+bool GetInt(std::string_view* in, int64_t* i) {
+  uint64_t v = 0;
+  if (!GetTag(in, kTagInt) || !GetVarint(in, &v)) return false;
+  *i = UnZigZag(v);
+  return true;
+}
+bool GetString(std::string_view* in, std::string_view* s) {
+  return GetTag(in, kTagString) && GetLengthPrefixed(in, s);
+}
+bool GetArrayHeader(std::string_view* in, size_t* items) {
+  return GetCount(in, kTagArray, items);
+}
+bool GetObjectHeader(std::string_view* in, size_t* members) {
+  return GetCount(in, kTagObject, members);
+}
 }  // namespace binary
 
 }  // namespace amtsweg

@@ -166,6 +166,19 @@ void PutObjectHeader(size_t members, std::string* out);
 inline void PutKey(std::string_view key, std::string* out) {
   PutLengthPrefixed(key, out);
 }
+
+// Readers of the same blocks, for codecs that decode a known shape directly. Each consumes what
+// it reads from the front of `*in` and returns false (leaving `*in` unspecified) when the next
+// bytes are not what it reads: another tag, or truncated.
+bool GetBool(std::string_view* in, bool* b);
+bool GetInt(std::string_view* in, int64_t* i);
+// `*s` points into the input.
+bool GetString(std::string_view* in, std::string_view* s);
+bool GetArrayHeader(std::string_view* in, size_t* items);
+bool GetObjectHeader(std::string_view* in, size_t* members);
+inline bool GetKey(std::string_view* in, std::string_view* key) {
+  return GetLengthPrefixed(in, key);
+}
 }  // namespace binary
 
 }  // namespace amtsweg

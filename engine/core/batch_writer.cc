@@ -10,6 +10,7 @@
 #include "engine/core/case_index.h"
 #include "engine/core/cloudevent.h"
 #include "engine/core/destination.h"
+#include "engine/runtime/projection.h"
 
 namespace amtsweg::core {
 
@@ -21,22 +22,6 @@ void AppendInt(int64_t v, std::string* out) {
   char buf[24];
   auto res = std::to_chars(buf, buf + sizeof(buf), v);
   out->append(buf, res.ptr);
-}
-
-// JSON of runtime::ProjectFields(application, paths), written without building the Value.
-void AppendProjectedJson(const Value& application, const Value& paths, std::string* out) {
-  out->push_back('{');
-  bool first = true;
-  for (const Value& p : paths.items()) {
-    const Value* v = application.FindPath(p.as_string());
-    if (v == nullptr) continue;
-    if (!first) out->push_back(',');
-    first = false;
-    AppendJsonString(p.as_string(), out);
-    out->push_back(':');
-    v->AppendJson(out);
-  }
-  out->push_back('}');
 }
 
 }  // namespace
@@ -179,20 +164,16 @@ void BatchWriter::AddAuditReference(const std::string& case_id, uint64_t from, u
 }
 
 void BatchWriter::AddOutbox(const runtime::CaseState& s, const runtime::DomainEvent& e) {
-  if (e.type != runtime::DomainType::kNotificationDisclosed &&
-      e.type != runtime::DomainType::kTaskRequested) {
-    return;
-  }
-  const std::string& org_id = e.data["organisation"].as_string();
+  if (!runtime::IsDisclosure(e)) return;
+  const std::string& org_id = runtime::RecipientOf(e);
   if (org_id.empty()) return;
   const dsl::Organisation* org = directory_.Find(org_id);
   store::OutboxEntry entry;
   entry.destination = org != nullptr ? OrganisationDestination(*org) : "amtsweg.org." + org_id;
   entry.key = s.id;
   entry.id = s.id + "/" + std::to_string(e.seq);
-  // The data object, written straight to JSON (the same bytes as building it as a Value first):
-  // the case's workflow and the event's members except "new"; the domain event names the
-  // disclosed fields, the recipient gets their values.
+  // The data object, written straight to JSON: the case's workflow and the recipient's view of
+  // the disclosure (runtime/projection.h: the values of the disclosed fields).
   std::string& data = outbox_data_;
   data.clear();
   data.append(R"({"workflow":)");
@@ -203,17 +184,7 @@ void BatchWriter::AddOutbox(const runtime::CaseState& s, const runtime::DomainEv
   AppendJsonString(s.leika, &data);
   data.append(R"(,"seq":)");
   AppendInt(static_cast<int64_t>(e.seq), &data);
-  for (const Member& m : e.data.members()) {
-    if (m.first == "new") continue;
-    data.push_back(',');
-    AppendJsonString(m.first, &data);
-    data.push_back(':');
-    if (m.first == "fields") {
-      AppendProjectedJson(s.application, m.second, &data);
-    } else {
-      m.second.AppendJson(&data);
-    }
-  }
+  runtime::AppendRecipientViewJson(s.application, e, &data);
   data.push_back('}');
   std::string type = "de.amtsweg.";
   type += runtime::DomainTypeName(e.type);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/core/case_index.h"
+#include "engine/runtime/projection.h"
 
 namespace amtsweg::core {
 
@@ -144,13 +145,9 @@ std::vector<std::string> DisclosedPaths(const std::vector<HistoryEntry>& history
   for (const HistoryEntry& h : history) {
     const runtime::DomainEvent& e = h.event;
     if (e.seq > upto_seq) break;
-    if (e.type != runtime::DomainType::kNotificationDisclosed &&
-        e.type != runtime::DomainType::kTaskRequested) {
-      continue;
-    }
-    if (e.data["organisation"].as_string() != organisation) continue;
-    for (const Value& p : e.data["fields"].items())
-      out.push_back(p.as_string());
+    if (!runtime::IsDisclosure(e) || runtime::RecipientOf(e) != organisation) continue;
+    const std::vector<std::string>& fields = runtime::DisclosedFieldsOf(e);
+    out.insert(out.end(), fields.begin(), fields.end());
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -210,8 +207,7 @@ Value ParticipantCaseView(const runtime::CaseState& s, const std::string& organi
       }
       out.emplace_back(m.first, Value::Array(std::move(tasks)));
     } else if (m.first == "application") {
-      std::vector<Value> paths(disclosed.begin(), disclosed.end());
-      out.emplace_back(m.first, runtime::ProjectFields(s.application, Value::Array(paths)));
+      out.emplace_back(m.first, runtime::ProjectFields(s.application, disclosed));
     } else {
       out.push_back(m);
     }
@@ -222,61 +218,68 @@ Value ParticipantCaseView(const runtime::CaseState& s, const std::string& organi
 std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e,
                                           const runtime::CaseState& s,
                                           const std::string& organisation) {
-  const Value& application = s.application;
-  using runtime::DomainType;
-  Value data;
-  switch (e.type) {
-    case DomainType::kCaseOpened: {
-      std::vector<Member> m;
-      for (const char* key : {"case", "workflow", "version", "leika"})
-        m.emplace_back(key, e.data[key]);
-      data = Value::Object(std::move(m));
-      break;
+  namespace rt = runtime;
+  using Opened = rt::CaseOpened;
+  struct Visible {
+    const rt::DomainEvent& e;
+    const rt::CaseState& s;
+    const std::string& organisation;
+    // nullopt: the organisation sees nothing of the event.
+    std::optional<Value> operator()(const Opened& d) const {
+      return ObjectBuilder(4)
+          .Add(std::string(rt::KeyOf<&Opened::case_id>()), d.case_id)
+          .Add(std::string(rt::KeyOf<&Opened::workflow>()), d.workflow)
+          .Add(std::string(rt::KeyOf<&Opened::version>()), d.version)
+          .Add(std::string(rt::KeyOf<&Opened::leika>()), d.leika)
+          .Build();
     }
-    case DomainType::kParticipantResolved:
-    case DomainType::kResponseRecorded:
-      if (e.data["organisation"].as_string() != organisation) return std::nullopt;
-      data = e.data;
-      break;
-    case DomainType::kNotificationDisclosed:
-    case DomainType::kTaskRequested: {
-      if (e.data["organisation"].as_string() != organisation) return std::nullopt;
-      std::vector<Member> m;
-      for (const Member& member : e.data.members()) {
-        if (member.first == "new") continue;
-        m.emplace_back(member.first, member.first == "fields"
-                                         ? runtime::ProjectFields(application, member.second)
-                                         : member.second);
-      }
-      data = Value::Object(std::move(m));
-      break;
+    std::optional<Value> operator()(const rt::ParticipantResolved& d) const {
+      return Own(d.organisation);
     }
-    case DomainType::kInputRejected:
-      if (e.data["participant"].as_string() != organisation) return std::nullopt;
-      data = e.data;
-      break;
-    case DomainType::kVariableSet:
-    case DomainType::kNotificationUndeliverable:  // nobody was told: the authority's to-do
+    std::optional<Value> operator()(const rt::ResponseRecorded& d) const {
+      return Own(d.organisation);
+    }
+    std::optional<Value> operator()(const rt::NotificationDisclosed& d) const {
+      return Disclosure(d.organisation);
+    }
+    std::optional<Value> operator()(const rt::TaskRequested& d) const {
+      return Disclosure(d.organisation);
+    }
+    std::optional<Value> operator()(const rt::InputRejected& d) const { return Own(d.participant); }
+    // Nobody was told of these: a variable is the authority's, an undeliverable message its
+    // to-do.
+    std::optional<Value> operator()(const rt::VariableSet&) const { return std::nullopt; }
+    std::optional<Value> operator()(const rt::NotificationUndeliverable&) const {
       return std::nullopt;
-    case DomainType::kTaskCompleted: {
-      const runtime::TaskState* task = s.FindTask(e.data["task"].as_string());
-      if (task == nullptr || task->FindOrganisation(organisation) == nullptr) return std::nullopt;
-      data = e.data;
-      break;
     }
-    case DomainType::kStateEntered:
-    case DomainType::kDeadlineStarted:
-    case DomainType::kDeadlineExtended:
-    case DomainType::kDeadlineExpired:
-    case DomainType::kDeadlineCancelled:
-    case DomainType::kCertificateIssued:
-    case DomainType::kCaseClosed:
-      data = e.data;
-      break;
-  }
-  runtime::DomainEvent shown = e;
-  shown.data = std::move(data);
-  return runtime::EventToValue(shown);
+    std::optional<Value> operator()(const rt::TaskCompleted& d) const {
+      const rt::TaskState* task = s.FindTask(d.task);
+      if (task == nullptr || task->FindOrganisation(organisation) == nullptr) return std::nullopt;
+      return All();
+    }
+    // The procedure: everybody taking part may see it.
+    std::optional<Value> operator()(const rt::StateEntered&) const { return All(); }
+    std::optional<Value> operator()(const rt::DeadlineStarted&) const { return All(); }
+    std::optional<Value> operator()(const rt::DeadlineExtended&) const { return All(); }
+    std::optional<Value> operator()(const rt::DeadlineExpired&) const { return All(); }
+    std::optional<Value> operator()(const rt::DeadlineCancelled&) const { return All(); }
+    std::optional<Value> operator()(const rt::CertificateIssued&) const { return All(); }
+    std::optional<Value> operator()(const rt::CaseClosed&) const { return All(); }
+
+    Value All() const { return rt::DataToValue(e.data); }
+    std::optional<Value> Own(const std::string& addressed_to) const {
+      if (addressed_to != organisation) return std::nullopt;
+      return All();
+    }
+    // The disclosed values instead of the paths (projection.h).
+    std::optional<Value> Disclosure(const std::string& addressed_to) const {
+      if (addressed_to != organisation) return std::nullopt;
+      return rt::RecipientView(s.application, e);
+    }
+  };
+  std::optional<Value> data = std::visit(Visible{e, s, organisation}, e.data);
+  if (!data.has_value()) return std::nullopt;
+  return runtime::EventToValue(e, std::move(*data));
 }
 
 }  // namespace amtsweg::core

@@ -19,11 +19,6 @@ bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::string StringMember(const Value& data, std::string_view key) {
-  const Value* v = data.Find(key);
-  return v != nullptr && v->is_string() ? v->as_string() : std::string();
-}
-
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
@@ -80,37 +75,25 @@ std::string RegionKeyOf(const Value& application) {
 }
 
 Status AddEvent(CaseFacts* f, const runtime::DomainEvent& e) {
-  using runtime::DomainType;
-  if ((e.seq == 1) != (e.type == DomainType::kCaseOpened))
+  const auto* opened = e.As<runtime::CaseOpened>();
+  if ((e.seq == 1) != (opened != nullptr))
     return Status::Corruption("case.opened is not the first event (seq " + std::to_string(e.seq) +
                               ")");
-  switch (e.type) {
-    case DomainType::kCaseOpened: {
-      f->workflow = StringMember(e.data, "workflow");
-      const Value* version = e.data.Find("version");
-      f->version =
-          version != nullptr && version->is_int() ? static_cast<int>(version->as_int()) : 0;
-      f->leika = StringMember(e.data, "leika");
-      const Value* application = e.data.Find("application");
-      f->region = application != nullptr ? RegionKeyOf(*application) : "";
-      f->opened_at = e.time;
-      break;
-    }
-    case DomainType::kDeadlineStarted:
-      f->deadlines_started++;
-      break;
-    case DomainType::kDeadlineExtended:
-      f->deadlines_extended++;
-      break;
-    case DomainType::kDeadlineExpired:
-      f->deadlines_expired++;
-      break;
-    case DomainType::kCaseClosed:
-      f->outcome = StringMember(e.data, "outcome");
-      f->closed_at = e.time;
-      break;
-    default:
-      break;
+  if (opened != nullptr) {
+    f->workflow = opened->workflow;
+    f->version = static_cast<int>(opened->version);
+    f->leika = opened->leika;
+    f->region = RegionKeyOf(opened->application);
+    f->opened_at = e.time;
+  } else if (e.As<runtime::DeadlineStarted>() != nullptr) {
+    f->deadlines_started++;
+  } else if (e.As<runtime::DeadlineExtended>() != nullptr) {
+    f->deadlines_extended++;
+  } else if (e.As<runtime::DeadlineExpired>() != nullptr) {
+    f->deadlines_expired++;
+  } else if (const auto* closed = e.As<runtime::CaseClosed>()) {
+    f->outcome = closed->outcome;
+    f->closed_at = e.time;
   }
   return Status::OK();
 }

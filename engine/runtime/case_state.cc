@@ -1,6 +1,7 @@
 #include "engine/runtime/case_state.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace amtsweg::runtime {
 
@@ -15,9 +16,14 @@ const std::string& Str(const Value& data, std::string_view key) {
   return data[key].as_string();
 }
 
-Timestamp TimeField(const Value& data, std::string_view key) {
-  Result<Timestamp> t = ParseTimestamp(data[key].as_string());
+// A recorded time; 0 when it is not one (as every reader of the events has always taken it).
+Timestamp TimeOf(std::string_view text) {
+  Result<Timestamp> t = ParseTimestamp(text);
   return t.ok() ? *t : 0;
+}
+
+Timestamp TimeField(const Value& data, std::string_view key) {
+  return TimeOf(data[key].as_string());
 }
 
 Value WithMember(const Value& object, const std::string& key, Value value) {
@@ -91,105 +97,196 @@ bool operator==(const CaseState& a, const CaseState& b) {
   return StateToValue(a) == StateToValue(b);
 }
 
+namespace {
+
+Status Fold(CaseState* s, const DomainEvent& e, const CaseOpened& d) {
+  if (s->seq != 0) return Malformed(e, "case already opened");
+  s->id = d.case_id;
+  s->workflow = d.workflow;
+  s->version = static_cast<int>(d.version);
+  s->leika = d.leika;
+  s->application = d.application;
+  s->vars = d.variables.is_object() ? d.variables : Value::Object({});
+  s->opened_at = e.time;
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent&, const ParticipantResolved& d) {
+  s->participants.push_back({d.role, d.organisation});
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent&, const StateEntered& d) {
+  s->state = d.state;
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent&, const VariableSet& d) {
+  s->vars = WithMember(s->vars, d.name, d.value);
+  return Status::OK();
+}
+
+// History only.
+Status Fold(CaseState*, const DomainEvent&, const NotificationDisclosed&) {
+  return Status::OK();
+}
+Status Fold(CaseState*, const DomainEvent&, const CertificateIssued&) {
+  return Status::OK();
+}
+Status Fold(CaseState*, const DomainEvent&, const InputRejected&) {
+  return Status::OK();
+}
+Status Fold(CaseState*, const DomainEvent&, const NotificationUndeliverable&) {
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent& e, const TaskRequested& d) {
+  TaskState* task = s->FindTask(d.task);
+  if (task != nullptr && d.new_request) {
+    *task = TaskState();
+  } else if (task == nullptr) {
+    s->tasks.emplace_back();
+    task = &s->tasks.back();
+  }
+  task->name = d.task;
+  task->join = d.join;
+  task->need = static_cast<int>(d.need);
+  task->requested_at = e.time;
+  task->roles.push_back({d.role, d.organisation, false, 0, Value()});
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent& e, const ResponseRecorded& d) {
+  TaskState* task = s->FindTask(d.task);
+  if (task == nullptr) return Malformed(e, "unknown task");
+  TaskRole* role = task->FindRole(d.role);
+  if (role == nullptr) return Malformed(e, "role not on task");
+  role->responded = true;
+  role->responded_at = e.time;
+  role->response = d.response;
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent& e, const TaskCompleted& d) {
+  TaskState* task = s->FindTask(d.task);
+  if (task == nullptr) return Malformed(e, "unknown task");
+  task->complete = true;
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent&, const DeadlineStarted& d) {
+  DeadlineState* dl = s->FindDeadline(d.deadline);
+  if (dl == nullptr) {
+    s->deadlines.emplace_back();
+    dl = &s->deadlines.back();
+  }
+  dl->name = d.deadline;
+  dl->status = "active";
+  dl->started = TimeOf(d.started);
+  dl->due = TimeOf(d.due);
+  dl->extensions = 0;
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent& e, const DeadlineExtended& d) {
+  DeadlineState* dl = s->FindDeadline(d.deadline);
+  if (dl == nullptr) return Malformed(e, "unknown deadline");
+  dl->due = TimeOf(d.due);
+  dl->extensions++;
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent& e, const DeadlineExpired& d) {
+  DeadlineState* dl = s->FindDeadline(d.deadline);
+  if (dl == nullptr) return Malformed(e, "unknown deadline");
+  dl->status = "expired";
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent& e, const DeadlineCancelled& d) {
+  DeadlineState* dl = s->FindDeadline(d.deadline);
+  if (dl == nullptr) return Malformed(e, "unknown deadline");
+  dl->status = "cancelled";
+  return Status::OK();
+}
+
+Status Fold(CaseState* s, const DomainEvent& e, const CaseClosed& d) {
+  s->outcome = d.outcome;
+  s->closed_at = e.time;
+  return Status::OK();
+}
+
+}  // namespace
+
 Status Apply(CaseState* s, const DomainEvent& e) {
   if (e.seq != s->seq + 1) {
     return Malformed(e, "expected seq " + std::to_string(s->seq + 1));
   }
-  if (!e.data.is_object()) return Malformed(e, "data is not an object");
-  const Value& d = e.data;
+  if (e.type != TypeOf(e.data)) {
+    return Malformed(e, "its data is of type " + std::string(DomainTypeName(TypeOf(e.data))));
+  }
+  RETURN_IF_ERROR(std::visit([&](const auto& d) { return Fold(s, e, d); }, e.data));
+  s->seq = e.seq;
+  s->updated_at = e.time;
+  return Status::OK();
+}
+
+// Keep in step with the Fold functions above: what each type changes.
+void Checkpoint::Save(const CaseState& s, const DomainEvent& e) {
+  if (!saved_) {
+    saved_ = true;
+    opened_ = s.seq == 0;
+    seq_ = s.seq;
+    updated_at_ = s.updated_at;
+    participants_ = s.participants.size();
+  }
+  if (opened_) return;  // everything goes
   switch (e.type) {
-    case DomainType::kCaseOpened: {
-      if (s->seq != 0) return Malformed(e, "case already opened");
-      s->id = Str(d, "case");
-      s->workflow = Str(d, "workflow");
-      s->version = static_cast<int>(d["version"].as_int());
-      s->leika = Str(d, "leika");
-      s->application = d["application"];
-      s->vars = d["variables"].is_object() ? d["variables"] : Value::Object({});
-      s->opened_at = e.time;
-      break;
-    }
-    case DomainType::kParticipantResolved:
-      s->participants.push_back({Str(d, "role"), Str(d, "organisation")});
-      break;
     case DomainType::kStateEntered:
-      s->state = Str(d, "state");
+      if (!state_.has_value()) state_ = s.state;
       break;
     case DomainType::kVariableSet:
-      s->vars = WithMember(s->vars, Str(d, "name"), d["value"]);
+      if (!vars_.has_value()) vars_ = s.vars;
       break;
+    case DomainType::kTaskRequested:
+    case DomainType::kResponseRecorded:
+    case DomainType::kTaskCompleted:
+      if (!tasks_.has_value()) tasks_ = s.tasks;
+      break;
+    case DomainType::kDeadlineStarted:
+    case DomainType::kDeadlineExtended:
+    case DomainType::kDeadlineExpired:
+    case DomainType::kDeadlineCancelled:
+      if (!deadlines_.has_value()) deadlines_ = s.deadlines;
+      break;
+    case DomainType::kCaseClosed:
+      if (!outcome_.has_value()) outcome_.emplace(s.outcome, s.closed_at);
+      break;
+    case DomainType::kCaseOpened:           // refused by Apply on an existing case
+    case DomainType::kParticipantResolved:  // appends: participants_
     case DomainType::kNotificationDisclosed:
     case DomainType::kCertificateIssued:
     case DomainType::kInputRejected:
     case DomainType::kNotificationUndeliverable:
-      break;  // history only
-    case DomainType::kTaskRequested: {
-      const std::string& name = Str(d, "task");
-      TaskState* task = s->FindTask(name);
-      if (task != nullptr && d["new"].as_bool()) {
-        *task = TaskState();
-      } else if (task == nullptr) {
-        s->tasks.emplace_back();
-        task = &s->tasks.back();
-      }
-      task->name = name;
-      task->join = Str(d, "join");
-      task->need = static_cast<int>(d["need"].as_int());
-      task->requested_at = e.time;
-      task->roles.push_back({Str(d, "role"), Str(d, "organisation"), false, 0, Value()});
-      break;
-    }
-    case DomainType::kResponseRecorded: {
-      TaskState* task = s->FindTask(Str(d, "task"));
-      if (task == nullptr) return Malformed(e, "unknown task");
-      TaskRole* role = task->FindRole(Str(d, "role"));
-      if (role == nullptr) return Malformed(e, "role not on task");
-      role->responded = true;
-      role->responded_at = e.time;
-      role->response = d["response"];
-      break;
-    }
-    case DomainType::kTaskCompleted: {
-      TaskState* task = s->FindTask(Str(d, "task"));
-      if (task == nullptr) return Malformed(e, "unknown task");
-      task->complete = true;
-      break;
-    }
-    case DomainType::kDeadlineStarted: {
-      DeadlineState* dl = s->FindDeadline(Str(d, "deadline"));
-      if (dl == nullptr) {
-        s->deadlines.emplace_back();
-        dl = &s->deadlines.back();
-      }
-      dl->name = Str(d, "deadline");
-      dl->status = "active";
-      dl->started = TimeField(d, "started");
-      dl->due = TimeField(d, "due");
-      dl->extensions = 0;
-      break;
-    }
-    case DomainType::kDeadlineExtended: {
-      DeadlineState* dl = s->FindDeadline(Str(d, "deadline"));
-      if (dl == nullptr) return Malformed(e, "unknown deadline");
-      dl->due = TimeField(d, "due");
-      dl->extensions++;
-      break;
-    }
-    case DomainType::kDeadlineExpired:
-    case DomainType::kDeadlineCancelled: {
-      DeadlineState* dl = s->FindDeadline(Str(d, "deadline"));
-      if (dl == nullptr) return Malformed(e, "unknown deadline");
-      dl->status = e.type == DomainType::kDeadlineExpired ? "expired" : "cancelled";
-      break;
-    }
-    case DomainType::kCaseClosed:
-      s->outcome = Str(d, "outcome");
-      s->closed_at = e.time;
       break;
   }
-  s->seq = e.seq;
-  s->updated_at = e.time;
-  return Status::OK();
+}
+
+void Checkpoint::Restore(CaseState* s) {
+  if (!saved_) return;
+  if (opened_) {
+    *s = CaseState();
+    return;
+  }
+  s->seq = seq_;
+  s->updated_at = updated_at_;
+  s->participants.resize(participants_);
+  if (state_.has_value()) s->state = std::move(*state_);
+  if (outcome_.has_value()) std::tie(s->outcome, s->closed_at) = std::move(*outcome_);
+  if (vars_.has_value()) s->vars = std::move(*vars_);
+  if (tasks_.has_value()) s->tasks = std::move(*tasks_);
+  if (deadlines_.has_value()) s->deadlines = std::move(*deadlines_);
+  *this = Checkpoint();
 }
 
 Value StateToValue(const CaseState& s) {
@@ -388,21 +485,12 @@ Result<CaseState> DecodeSnapshot(std::string_view in) {
 }
 
 Status RestoreApplication(CaseState* s, const DomainEvent& opened) {
-  if (opened.type != DomainType::kCaseOpened || opened.seq != 1) {
+  const CaseOpened* d = opened.As<CaseOpened>();
+  if (d == nullptr || opened.seq != 1) {
     return Status::Corruption("case " + s->id + ": event 1 is not case.opened");
   }
-  s->application = opened.data["application"];
+  s->application = d->application;
   return Status::OK();
-}
-
-Value ProjectFields(const Value& application, const Value& paths) {
-  std::vector<Member> out;
-  out.reserve(paths.size());
-  for (const Value& p : paths.items()) {
-    const Value* v = application.FindPath(p.as_string());
-    if (v != nullptr) out.emplace_back(p.as_string(), *v);
-  }
-  return Value::Object(std::move(out));
 }
 
 }  // namespace amtsweg::runtime

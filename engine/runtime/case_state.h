@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/common/status.h"
@@ -81,9 +83,33 @@ struct CaseState {
   friend bool operator==(const CaseState& a, const CaseState& b);
 };
 
-// Folds one event into the state. Corruption if the event does not fit (wrong seq, malformed
-// data); the state is then unchanged.
+// Folds one event into the state. Corruption if the event does not fit (wrong seq, a type that
+// is not its data's, a task, role or deadline the case does not have); the state is then
+// unchanged.
 Status Apply(CaseState* state, const DomainEvent& e);
+
+// Puts a case back as it was before a series of Apply calls (a runtime step) when one of them
+// fails. Call Save(state, e) before each Apply(state, e): it keeps what `e` will change, each
+// part of the state once; Restore puts those parts back. Cheaper than a copy of the state: a step
+// touches few parts (a response: the tasks), and copying every input's whole case cost a tenth of
+// the runtime's time. Also covers what the runtime changes in a task after requesting it.
+class Checkpoint {
+ public:
+  void Save(const CaseState& s, const DomainEvent& e);
+  void Restore(CaseState* s);
+
+ private:
+  bool saved_ = false;
+  bool opened_ = false;  // the case did not exist: Restore empties it
+  uint64_t seq_ = 0;
+  Timestamp updated_at_ = 0;
+  size_t participants_ = 0;
+  std::optional<std::string> state_;
+  std::optional<std::pair<std::string, Timestamp>> outcome_;  // with closed_at
+  std::optional<Value> vars_;
+  std::optional<std::vector<TaskState>> tasks_;
+  std::optional<std::vector<DeadlineState>> deadlines_;
+};
 
 // Full state as a JSON-able value (for `case show`, snapshots and comparisons).
 Value StateToValue(const CaseState& s);
@@ -96,9 +122,5 @@ std::string EncodeSnapshot(const CaseState& s);
 Result<CaseState> DecodeSnapshot(std::string_view in);
 // Sets s->application from the case's first event (case.opened).
 Status RestoreApplication(CaseState* s, const DomainEvent& opened);
-
-// Projects the application through dotted `paths` ({"betrieb.name": "..."}); absent paths are
-// left out. What an outbound event carries for a disclosure.
-Value ProjectFields(const Value& application, const Value& paths);
 
 }  // namespace amtsweg::runtime

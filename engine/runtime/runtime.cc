@@ -36,15 +36,15 @@ bool JoinMet(const TaskState& t) {
 }
 
 // The paths of the action's fields that the application has: what a recipient is actually
-// told. The values are not repeated in the event: the application is in case.opened and never
-// changes.
-Value Disclosed(const Value& application, const dsl::Action& a) {
-  std::vector<Value> out;
-  out.reserve(a.field_values.size());
-  for (const Value& path : a.field_values) {
-    if (application.FindPath(path.as_string()) != nullptr) out.push_back(path);
+// told (its view: projection.h). The values are not repeated in the event: the application is
+// in case.opened and never changes.
+std::vector<std::string> Disclosed(const Value& application, const dsl::Action& a) {
+  std::vector<std::string> out;
+  out.reserve(a.fields.size());
+  for (const std::string& path : a.fields) {
+    if (application.FindPath(path) != nullptr) out.push_back(path);
   }
-  return Value::Array(std::move(out));
+  return out;
 }
 
 }  // namespace
@@ -56,6 +56,8 @@ class Runtime::Step {
       : rt_(rt), in_(in), s_(s), r_(r), time_(std::max(in.time, s->updated_at)) {}
 
   void Run();
+  // Set when an event built here did not fit the case (Apply failed): the step is then void.
+  const Status& failure() const { return failure_; }
 
  private:
   // `data` is the input's, or the facts of an extension / certificate while their actions run.
@@ -64,29 +66,34 @@ class Runtime::Step {
   }
   bool Holds(const dsl::ExprPtr& e) const { return e == nullptr || e->Test(Ctx()); }
 
-  void Emit(DomainType type, Value data) {
-    DomainEvent e;
+  // Records an event: applies it to the case and adds it to the step's events. Events built
+  // here always fit the state, so a failure is a bug in this file (or a corrupt state): the step
+  // stops emitting, and Handle voids it.
+  template <typename T>
+  void Emit(T data) {
+    if (!failure_.ok()) return;
+    // Built in place: events are large, and most steps produce several.
+    if (r_->events.capacity() == 0) r_->events.reserve(8);
+    DomainEvent& e = r_->events.emplace_back();
     e.seq = s_->seq + 1;
     e.time = time_;
-    e.type = type;
+    e.type = T::kType;
     e.cause = in_.id;
-    e.data = std::move(data);
-    Status st = Apply(s_, e);
-    // Events built here always fit the state; a failure is a bug in this file.
-    assert(st.ok());
-    st.IgnoreError();
-    r_->events.push_back(std::move(e));
+    e.data.template emplace<T>(std::move(data));
+    if (rt_.fault_ != nullptr) rt_.fault_(&e);
+    checkpoint_.Save(*s_, e);
+    failure_ = Apply(s_, e);
+    if (!failure_.ok()) r_->events.pop_back();
   }
+  bool failed() const { return !failure_.ok(); }
 
   void Reject(std::string kind, std::string reason) {
     if (s_->open()) {
-      Emit(DomainType::kInputRejected, ObjectBuilder()
-                                           .Add("input", in_.id)
-                                           .Add("input_type", in_.type)
-                                           .Add("participant", in_.participant)
-                                           .Add("kind", kind)
-                                           .Add("reason", reason)
-                                           .Build());
+      Emit(InputRejected{.input = in_.id,
+                         .input_type = in_.type,
+                         .participant = in_.participant,
+                         .kind = kind,
+                         .reason = reason});
     }
     r_->rejection = Rejection{std::move(kind), std::move(reason)};
   }
@@ -117,8 +124,8 @@ class Runtime::Step {
   void RunActionsWith(const std::vector<dsl::Action>& actions, const Value& data);
   void RunAction(const dsl::Action& a);
   void Notify(const dsl::Action& a);
-  // The action's `content`, evaluated now (null when it has none).
-  Value Content(const dsl::Action& a) const;
+  // The action's `content`, evaluated now (nullopt when it has none).
+  std::optional<Value> Content(const dsl::Action& a) const;
   void Fire(const dsl::Transition& t);
   void Enter(const std::string& state);
   void CancelDeadlines(std::string_view reason);
@@ -126,7 +133,7 @@ class Runtime::Step {
   // When deadline `d` ends if it runs `dur` from `start`, and, for a legal period, the
   // calendar it was computed with: appended to `facts` (the deadline event being built).
   Timestamp DueAfter(const dsl::Deadline& d, Timestamp start, const Duration& dur,
-                     std::vector<Member>* facts) const;
+                     std::optional<LegalCalendar>* facts) const;
   // The organisation whose seat's public holidays end `d`'s legal period: the deadline's
   // authority, else the workflow's, else (for a definition not checked against this directory)
   // the first participant with a seat. nullptr when there is none.
@@ -143,6 +150,10 @@ class Runtime::Step {
   std::vector<std::string> completed_;  // tasks completed in this step, not yet joined
   const Value* data_ = nullptr;         // see Ctx()
   bool closing_ = false;                // running a terminal state's or a certificate's actions
+  Status failure_;                      // see failure()
+  Checkpoint checkpoint_;               // what Handle restores when the step fails
+
+  friend class Runtime;
 };
 
 void Runtime::Step::Run() {
@@ -227,22 +238,17 @@ void Runtime::Step::Open() {
     return;
   }
 
-  Emit(DomainType::kCaseOpened, ObjectBuilder()
-                                    .Add("case", in_.subject)
-                                    .Add("workflow", def_->name)
-                                    .Add("version", def_->version)
-                                    .Add("leika", def_->leika)
-                                    .Add("source", in_.source)
-                                    .Add("application", in_.data)
-                                    .Add("variables", vars)
-                                    .Build());
+  Emit(CaseOpened{.case_id = in_.subject,
+                  .workflow = def_->name,
+                  .version = def_->version,
+                  .leika = def_->leika,
+                  .source = in_.source,
+                  .application = in_.data,
+                  .variables = vars});
   for (Participant& p : participants) {
     const dsl::Organisation* org = rt_.directory_.Find(p.organisation);
-    Emit(DomainType::kParticipantResolved, ObjectBuilder()
-                                               .Add("role", p.role)
-                                               .Add("organisation", p.organisation)
-                                               .Add("name", org != nullptr ? org->name : "")
-                                               .Build());
+    Emit(ParticipantResolved{
+        .role = p.role, .organisation = p.organisation, .name = org != nullptr ? org->name : ""});
   }
   RunActions(def_->start.actions);
   Enter(def_->start.state);
@@ -424,16 +430,12 @@ void Runtime::Step::HandleResponse() {
   }
   const std::string task_id = task->name;
   const std::string role_name = role->role;
-  Emit(DomainType::kResponseRecorded, ObjectBuilder()
-                                          .Add("task", task_id)
-                                          .Add("role", role_name)
-                                          .Add("organisation", in_.participant)
-                                          .Add("response", in_.data)
-                                          .Build());
+  Emit(ResponseRecorded{
+      .task = task_id, .role = role_name, .organisation = in_.participant, .response = in_.data});
   task = s_->FindTask(task_id);
+  if (failed() || task == nullptr) return;
   if (!task->complete && JoinMet(*task)) {
-    Emit(DomainType::kTaskCompleted,
-         ObjectBuilder().Add("task", task_id).Add("responses", task->responses()).Build());
+    Emit(TaskCompleted{.task = task_id, .responses = task->responses()});
     completed_.push_back(task_id);
   }
   if (handler != nullptr) Fire(*handler);
@@ -538,20 +540,18 @@ void Runtime::Step::HandleExtension() {
     return;
   }
   // §190 BGB: the extension is computed from the end of the previous period.
-  std::vector<Member> calendar;
-  Timestamp due = DueAfter(*d, dl->due - 1, dur, &calendar);
-  ObjectBuilder b;
-  b.Add("deadline", name)
-      .Add("previous_due", FormatTimestamp(dl->due))
-      .Add("due", FormatTimestamp(due))
-      .Add("duration", dur.ToString())
-      .Add("reason", reason)
-      .Add("by", in_.participant);
-  for (Member& m : calendar)
-    b.Add(std::move(m.first), std::move(m.second));
-  Value extension = b.Build();
-  Emit(DomainType::kDeadlineExtended, extension);
-  RunActionsWith(d->on_extension, extension);
+  std::optional<LegalCalendar> legal;
+  Timestamp due = DueAfter(*d, dl->due - 1, dur, &legal);
+  DeadlineExtended extension{.deadline = name,
+                             .previous_due = FormatTimestamp(dl->due),
+                             .due = FormatTimestamp(due),
+                             .duration = dur.ToString(),
+                             .reason = reason,
+                             .by = in_.participant,
+                             .legal = std::move(legal)};
+  Value facts = DataToValue(extension);  // the on_extension actions' data
+  Emit(std::move(extension));
+  RunActionsWith(d->on_extension, facts);
 }
 
 void Runtime::Step::HandleCertificate() {
@@ -578,26 +578,23 @@ void Runtime::Step::HandleCertificate() {
     return;
   }
   const dsl::Deadline* d = expired != nullptr ? def_->FindDeadline(expired->name) : nullptr;
-  Value certificate = ObjectBuilder()
-                          .Add("basis", "§42a Abs. 3 VwVfG")
-                          .Add("deadline", expired != nullptr ? expired->name : "")
-                          .Add("due", expired != nullptr ? FormatTimestamp(expired->due) : "")
-                          .Add("effect", d != nullptr ? d->legal_effect : "")
-                          .Add("requested_by", in_.participant)
-                          .Build();
-  Emit(DomainType::kCertificateIssued, certificate);
+  CertificateIssued certificate{.basis = "§42a Abs. 3 VwVfG",
+                                .deadline = expired != nullptr ? expired->name : "",
+                                .due = expired != nullptr ? FormatTimestamp(expired->due) : "",
+                                .effect = d != nullptr ? d->legal_effect : "",
+                                .requested_by = in_.participant};
+  Value facts = DataToValue(certificate);  // the on_certificate actions' data
+  Emit(std::move(certificate));
   closing_ = true;
-  RunActionsWith(def_->on_certificate, certificate);
+  RunActionsWith(def_->on_certificate, facts);
   closing_ = false;
 }
 
 void Runtime::Step::HandleWithdrawal() {
   RunActions(def_->on_withdrawal);
   CancelDeadlines("application withdrawn");
-  Emit(DomainType::kStateEntered,
-       ObjectBuilder().Add("state", "withdrawn").Add("from", s_->state).Build());
-  Emit(DomainType::kCaseClosed,
-       ObjectBuilder().Add("outcome", "withdrawn").Add("state", "withdrawn").Build());
+  Emit(StateEntered{.state = "withdrawn", .from = s_->state});
+  Emit(CaseClosed{.outcome = "withdrawn", .state = "withdrawn"});
 }
 
 void Runtime::Step::HandleTimer() {
@@ -609,18 +606,15 @@ void Runtime::Step::HandleTimer() {
     r_->ignored = true;  // extended or cancelled since the timer was set
     return;
   }
-  Emit(DomainType::kDeadlineExpired, ObjectBuilder()
-                                         .Add("deadline", name)
-                                         .Add("due", FormatTimestamp(dl->due))
-                                         .Add("effect", d->legal_effect)
-                                         .Build());
+  Emit(DeadlineExpired{
+      .deadline = name, .due = FormatTimestamp(dl->due), .effect = d->legal_effect});
   RunActions(d->on_expiry);
   if (!d->target.empty() && s_->open()) Enter(d->target);
 }
 
 void Runtime::Step::RunActions(const std::vector<dsl::Action>& actions) {
   for (const dsl::Action& a : actions) {
-    if (!s_->open() && s_->seq != 0 && !closing_) return;
+    if (failed() || (!s_->open() && s_->seq != 0 && !closing_)) return;
     if (Holds(a.when)) RunAction(a);
   }
 }
@@ -638,58 +632,61 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       Notify(a);
       return;
     case dsl::ActionKind::kRequest: {
-      std::vector<Value> roles;
+      std::vector<Participant> roles;
       for (const std::string& role : a.roles) {
         const std::string* org = s_->OrganisationOf(role);
         if (org == nullptr) continue;
-        roles.push_back(ObjectBuilder().Add("role", role).Add("organisation", *org).Build());
+        roles.push_back({role, *org});
       }
       auto n = static_cast<int>(roles.size());
       int need = a.join == dsl::JoinKind::kAll   ? n
                  : a.join == dsl::JoinKind::kAny ? std::min(1, n)
                                                  : std::min(a.join_count, n);
-      Value fields = Disclosed(s_->application, a);
-      Value content = Content(a);
+      TaskRequested request{.task = a.task,
+                            .new_request = true,
+                            .role = "",
+                            .organisation = "",
+                            .join = std::string(JoinName(a.join)),
+                            .need = need,
+                            .fields = Disclosed(s_->application, a),
+                            .content = Content(a),
+                            .basis = a.legal_basis};
       for (size_t i = 0; i < roles.size() || (i == 0 && roles.empty()); ++i) {
-        ObjectBuilder b;
-        b.Add("task", a.task)
-            .Add("new", i == 0)
-            .Add("role", roles.empty() ? Value("") : roles[i]["role"])
-            .Add("organisation", roles.empty() ? Value("") : roles[i]["organisation"])
-            .Add("join", JoinName(a.join))
-            .Add("need", need)
-            .Add("fields", fields);
-        if (!content.is_null()) b.Add("content", content);
-        b.Add("basis", a.legal_basis);
-        Emit(DomainType::kTaskRequested, b.Build());
+        TaskRequested e;
+        if (i + 1 < roles.size()) {
+          e = request;
+        } else {
+          e = std::move(request);  // the last one
+        }
+        e.new_request = i == 0;
+        if (!roles.empty()) {
+          e.role = roles[i].role;
+          e.organisation = roles[i].organisation;
+        }
+        Emit(std::move(e));
         if (roles.empty()) break;
       }
-      if (roles.empty()) {
+      if (roles.empty() && !failed()) {
         // Nobody to ask (every role was left out): the task is complete at once.
         s_->FindTask(a.task)->roles.clear();
-        Emit(DomainType::kTaskCompleted,
-             ObjectBuilder().Add("task", a.task).Add("responses", 0).Build());
+        Emit(TaskCompleted{.task = a.task, .responses = 0});
         completed_.push_back(a.task);
       }
       return;
     }
     case dsl::ActionKind::kSet:
-      Emit(DomainType::kVariableSet,
-           ObjectBuilder().Add("name", a.variable).Add("value", a.value->Evaluate(Ctx())).Build());
+      Emit(VariableSet{.name = a.variable, .value = a.value->Evaluate(Ctx())});
       return;
     case dsl::ActionKind::kStartDeadline: {
       const dsl::Deadline* d = def_->FindDeadline(a.deadline);
-      std::vector<Member> calendar;
-      Timestamp due = DueAfter(*d, time_, d->duration, &calendar);
-      ObjectBuilder b;
-      b.Add("deadline", a.deadline)
-          .Add("started", FormatTimestamp(time_))
-          .Add("due", FormatTimestamp(due))
-          .Add("duration", d->duration.ToString())
-          .Add("calendar", d->legal_calendar ? "legal" : "exact");
-      for (Member& m : calendar)
-        b.Add(std::move(m.first), std::move(m.second));
-      Emit(DomainType::kDeadlineStarted, b.Build());
+      std::optional<LegalCalendar> legal;
+      Timestamp due = DueAfter(*d, time_, d->duration, &legal);
+      Emit(DeadlineStarted{.deadline = a.deadline,
+                           .started = FormatTimestamp(time_),
+                           .due = FormatTimestamp(due),
+                           .duration = d->duration.ToString(),
+                           .calendar = d->legal_calendar ? "legal" : "exact",
+                           .legal = std::move(legal)});
       return;
     }
     case dsl::ActionKind::kExtendDeadline: {
@@ -697,36 +694,31 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
       DeadlineState* dl = s_->FindDeadline(a.deadline);
       if (dl == nullptr || !dl->active() || dl->extensions >= d->max_extensions) return;
       Duration dur = a.extension.value_or(d->max_extension.value_or(d->duration));
-      std::vector<Member> calendar;
-      Timestamp due = DueAfter(*d, dl->due - 1, dur, &calendar);
-      ObjectBuilder b;
-      b.Add("deadline", a.deadline)
-          .Add("previous_due", FormatTimestamp(dl->due))
-          .Add("due", FormatTimestamp(due))
-          .Add("duration", dur.ToString())
-          .Add("reason", a.reason)
-          .Add("by", "");
-      for (Member& m : calendar)
-        b.Add(std::move(m.first), std::move(m.second));
-      Value extension = b.Build();
-      Emit(DomainType::kDeadlineExtended, extension);
-      RunActionsWith(d->on_extension, extension);
+      std::optional<LegalCalendar> legal;
+      Timestamp due = DueAfter(*d, dl->due - 1, dur, &legal);
+      DeadlineExtended extension{.deadline = a.deadline,
+                                 .previous_due = FormatTimestamp(dl->due),
+                                 .due = FormatTimestamp(due),
+                                 .duration = dur.ToString(),
+                                 .reason = a.reason,
+                                 .by = "",
+                                 .legal = std::move(legal)};
+      Value facts = DataToValue(extension);  // the on_extension actions' data
+      Emit(std::move(extension));
+      RunActionsWith(d->on_extension, facts);
       return;
     }
     case dsl::ActionKind::kCancelDeadline: {
       DeadlineState* dl = s_->FindDeadline(a.deadline);
       if (dl == nullptr || !dl->active()) return;
-      Emit(DomainType::kDeadlineCancelled, ObjectBuilder()
-                                               .Add("deadline", a.deadline)
-                                               .Add("reason", "cancelled by the workflow")
-                                               .Build());
+      Emit(DeadlineCancelled{.deadline = a.deadline, .reason = "cancelled by the workflow"});
       return;
     }
   }
 }
 
-Value Runtime::Step::Content(const dsl::Action& a) const {
-  if (a.content.empty()) return Value();
+std::optional<Value> Runtime::Step::Content(const dsl::Action& a) const {
+  if (a.content.empty()) return std::nullopt;
   std::vector<Member> values;
   for (const auto& [name, expr] : a.content)
     values.emplace_back(name, expr->Evaluate(Ctx()));
@@ -734,8 +726,8 @@ Value Runtime::Step::Content(const dsl::Action& a) const {
 }
 
 void Runtime::Step::Notify(const dsl::Action& a) {
-  Value fields;
-  Value content = Content(a);
+  std::optional<std::vector<std::string>> fields;
+  std::optional<Value> content = Content(a);
   for (const std::string& role : a.roles) {
     const std::string* org = s_->OrganisationOf(role);
     const dsl::Role* declared = def_->FindRole(role);
@@ -743,28 +735,28 @@ void Runtime::Step::Notify(const dsl::Action& a) {
     if (org == nullptr && applicant) {
       // The applicant must be told, and cannot be: record it, so that the authority informs
       // them by other means (and the record shows it did not happen here).
-      Emit(DomainType::kNotificationUndeliverable,
-           ObjectBuilder()
-               .Add("role", role)
-               .Add("message", a.message)
-               .Add("basis", a.legal_basis)
-               .Add("reason",
-                    "no reply channel to the applicant: the application's source (see "
-                    "case.opened) is no portal of the participant directory")
-               .Build());
+      Emit(NotificationUndeliverable{
+          .role = role,
+          .message = a.message,
+          .basis = a.legal_basis,
+          .reason = "no reply channel to the applicant: the application's source (see "
+                    "case.opened) is no portal of the participant directory"});
       continue;
     }
     if (org == nullptr) continue;  // the role does not take part in this case
-    if (fields.is_null()) fields = Disclosed(s_->application, a);
-    ObjectBuilder b;
-    b.Add("role", role).Add("organisation", *org).Add("fields", fields);
-    if (!content.is_null()) b.Add("content", content);
+    if (!fields.has_value()) fields = Disclosed(s_->application, a);
+    std::optional<std::string> reply_reference;
     if (applicant) {
       const Value* ref = s_->application.FindPath("reply_channel.reference");
-      if (ref != nullptr && ref->is_string()) b.Add("reply_reference", *ref);
+      if (ref != nullptr && ref->is_string()) reply_reference = ref->as_string();
     }
-    b.Add("basis", a.legal_basis).Add("message", a.message);
-    Emit(DomainType::kNotificationDisclosed, b.Build());
+    Emit(NotificationDisclosed{.role = role,
+                               .organisation = *org,
+                               .fields = *fields,
+                               .content = content,
+                               .reply_reference = std::move(reply_reference),
+                               .basis = a.legal_basis,
+                               .message = a.message});
   }
 }
 
@@ -783,7 +775,7 @@ const dsl::Organisation* Runtime::Step::AuthorityOf(const dsl::Deadline& d) cons
 }
 
 Timestamp Runtime::Step::DueAfter(const dsl::Deadline& d, Timestamp start, const Duration& dur,
-                                  std::vector<Member>* facts) const {
+                                  std::optional<LegalCalendar>* facts) const {
   if (!d.legal_calendar) return AddDuration(start, dur);
   // §31 Abs. 3 VwVfG: the public holidays at the seat of the authority. The events record which
   // calendar that was and the days the end passed over, so that the end can be checked.
@@ -791,10 +783,8 @@ Timestamp Runtime::Step::DueAfter(const dsl::Deadline& d, Timestamp start, const
   calendar::HolidayCalendar holidays =
       authority != nullptr ? *authority->holidays : calendar::HolidayCalendar(calendar::Land::kSH);
   calendar::PeriodEnd end = calendar::LegalPeriodEnd(start, dur, holidays);
-  std::vector<Value> skipped(end.skipped.begin(), end.skipped.end());
-  facts->emplace_back("holidays", holidays.Id());
-  facts->emplace_back("holidays_of", authority != nullptr ? authority->id : "");
-  facts->emplace_back("skipped", Value::Array(std::move(skipped)));
+  *facts = LegalCalendar{holidays.Id(), authority != nullptr ? authority->id : "",
+                         std::vector<std::string>(end.skipped.begin(), end.skipped.end())};
   return end.end;
 }
 
@@ -805,17 +795,14 @@ void Runtime::Step::Fire(const dsl::Transition& t) {
 
 void Runtime::Step::Enter(const std::string& name) {
   const dsl::State* st = def_->FindState(name);
-  Emit(DomainType::kStateEntered,
-       ObjectBuilder().Add("state", name).Add("from", s_->state).Build());
+  Emit(StateEntered{.state = name, .from = s_->state});
   if (st->terminal.has_value()) {
     // What the terminal state does on entry (telling the chambers of a deemed entry, the
     // applicant of the decision) happens before the case closes; the validator allows only
     // actions that need no later step there.
     RunActions(st->on_enter);
     CancelDeadlines("case closed");
-    Emit(
-        DomainType::kCaseClosed,
-        ObjectBuilder().Add("outcome", dsl::OutcomeName(*st->terminal)).Add("state", name).Build());
+    Emit(CaseClosed{.outcome = std::string(dsl::OutcomeName(*st->terminal)), .state = name});
     return;
   }
   RunActions(st->on_enter);
@@ -824,15 +811,14 @@ void Runtime::Step::Enter(const std::string& name) {
 void Runtime::Step::CancelDeadlines(std::string_view reason) {
   for (size_t i = 0; i < s_->deadlines.size(); ++i) {
     if (!s_->deadlines[i].active()) continue;
-    Emit(DomainType::kDeadlineCancelled,
-         ObjectBuilder().Add("deadline", s_->deadlines[i].name).Add("reason", reason).Build());
+    Emit(DeadlineCancelled{.deadline = s_->deadlines[i].name, .reason = std::string(reason)});
   }
 }
 
 void Runtime::Step::Settle() {
   // Joined triggers for tasks completed in this step, then automatic transitions, until the
   // case rests.
-  for (int step = 0; step < kMaxAutoSteps && s_->open(); ++step) {
+  for (int step = 0; step < kMaxAutoSteps && s_->open() && !failed(); ++step) {
     const dsl::State* st = def_->FindState(s_->state);
     const dsl::Transition* next = nullptr;
     for (const dsl::Transition& t : st->transitions) {
@@ -857,12 +843,35 @@ void Runtime::Step::Settle() {
   }
 }
 
-Runtime::Runtime(const dsl::Registry& registry, const dsl::Directory& directory)
-    : registry_(registry), directory_(directory) {}
+Runtime::Runtime(const dsl::Registry& registry, const dsl::Directory& directory, EventFault fault)
+    : registry_(registry), directory_(directory), fault_(std::move(fault)) {}
 
 StepResult Runtime::Handle(const InputEvent& in, CaseState* state) const {
   StepResult r;
-  Step(*this, in, state, &r).Run();
+  Step step(*this, in, state, &r);
+  step.Run();
+  if (step.failure().ok()) return r;
+  // An event did not fit: nothing of the step is kept. The case is as before, and the input is
+  // refused like any other (recorded as input.rejected while the case is open).
+  const Status& why = step.failure();
+  step.checkpoint_.Restore(state);
+  r = StepResult();
+  std::string reason = "the runtime built an event that does not fit case '" + in.subject + "' (" +
+                       why.message() + "); nothing of " + in.type + " was recorded";
+  if (state->open()) {
+    DomainEvent e = MakeEvent(state->seq + 1, std::max(in.time, state->updated_at), in.id,
+                              InputRejected{.input = in.id,
+                                            .input_type = in.type,
+                                            .participant = in.participant,
+                                            .kind = "internal-error",
+                                            .reason = reason});
+    if (Status recorded = Apply(state, e); recorded.ok()) {
+      r.events.push_back(std::move(e));
+    } else {
+      reason += "; nor could the refusal be recorded (" + recorded.message() + ")";
+    }
+  }
+  r.rejection = Rejection{"internal-error", std::move(reason)};
   return r;
 }
 

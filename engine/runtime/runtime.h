@@ -7,6 +7,8 @@
 // Handle() may run concurrently for different cases.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,10 @@
 #include "engine/runtime/events.h"
 
 namespace amtsweg::runtime {
+
+// A fault injected into the runtime (tests): called with every event the runtime builds, before
+// it is applied to the case; it may change the event, e.g. into one that does not fit.
+using EventFault = std::function<void(DomainEvent*)>;
 
 // Why an input was not taken. kind is a short stable word for counting and filtering.
 struct Rejection {
@@ -29,6 +35,8 @@ struct StepResult {
   std::vector<DomainEvent> events;
   // Set when the input was refused. If the case exists and is open, `events` then holds one
   // input.rejected event recording the refusal in the case's history; otherwise it is empty.
+  // Kind "internal-error": an event the runtime built did not fit the case (Apply refused it, a
+  // bug); the step was voided, the case left as it was before the input.
   std::optional<Rejection> rejection;
   // True for inputs that are dropped silently by design (a timer made stale by an extension).
   bool ignored = false;
@@ -36,8 +44,10 @@ struct StepResult {
 
 class Runtime {
  public:
-  // Borrows `registry` and `directory`; both must outlive the Runtime.
-  Runtime(const dsl::Registry& registry, const dsl::Directory& directory);
+  // Borrows `registry` and `directory`; both must outlive the Runtime. `fault`: see EventFault;
+  // it must be thread-safe when Handle runs on several threads.
+  Runtime(const dsl::Registry& registry, const dsl::Directory& directory,
+          EventFault fault = nullptr);
 
   // Handles `in` for the case in `*state` (a default-constructed state, seq 0, when the case
   // does not exist yet). On return `*state` is the state after the produced events.
@@ -54,6 +64,7 @@ class Runtime {
 
   const dsl::Registry& registry_;
   const dsl::Directory& directory_;
+  const EventFault fault_;
 };
 
 }  // namespace amtsweg::runtime

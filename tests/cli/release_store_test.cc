@@ -8,8 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 
+#include "engine/runtime/events.h"
+#include "engine/store/store.h"
 #include "tests/testing/binary.h"
 
 namespace amtsweg {
@@ -78,6 +81,41 @@ TEST_F(ReleaseStoreTest, HistoriesCasesAndDeadLettersReadTheSameBytes) {
   Output dead = Run("dead-letters --json");
   ASSERT_EQ(dead.code, 0) << dead.err;
   EXPECT_EQ(dead.out, ReadFile(kData + "/dead-letters.jsonl"));
+}
+
+// The typed events read every event the release stored and write it back to the same bytes, so
+// the events a later release writes are those an older one would have (engine/runtime/events.h).
+TEST_F(ReleaseStoreTest, EveryStoredEventEncodesBackToItsStoredBytes) {
+  auto st = store::Store::Open(store_);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  std::vector<std::string> ids;
+  ASSERT_TRUE((*st)
+                  ->ScanCases([&](std::string_view id, const store::CaseRecord&) {
+                    ids.emplace_back(id);
+                    return true;
+                  })
+                  .ok());
+  size_t events = 0;
+  std::set<runtime::DomainType> types;
+  for (const std::string& id : ids) {
+    ASSERT_TRUE((*st)
+                    ->ScanEvents(id, 1, UINT64_MAX,
+                                 [&](const store::EventRecord& r) {
+                                   Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+                                   EXPECT_TRUE(e.ok())
+                                       << id << " " << r.seq << ": " << e.status().ToString();
+                                   if (!e.ok()) return false;
+                                   std::string again;
+                                   runtime::EncodeEvent(*e, &again);
+                                   EXPECT_EQ(again, r.payload) << id << " " << r.seq;
+                                   types.insert(e->type);
+                                   ++events;
+                                   return true;
+                                 })
+                    .ok());
+  }
+  EXPECT_EQ(events, 452u);
+  EXPECT_EQ(types.size(), static_cast<size_t>(runtime::kDomainTypeCount));  // every type
 }
 
 }  // namespace

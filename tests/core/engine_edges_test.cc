@@ -1102,7 +1102,7 @@ TEST_F(EngineEdges, CountsAddUpAndTimersAreCountedApart) {
   std::vector<runtime::DomainEvent> log = Log(*st, "C-2");
   ASSERT_FALSE(log.empty());
   EXPECT_EQ(log.back().type, runtime::DomainType::kInputRejected);
-  EXPECT_EQ(log.back().data["kind"].as_string(), "unknown-workflow");
+  EXPECT_EQ(runtime::DataToValue(log.back().data)["kind"].as_string(), "unknown-workflow");
   EXPECT_EQ(DeadLetters(*st).size(), 3u);
 }
 

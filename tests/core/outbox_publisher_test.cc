@@ -159,12 +159,11 @@ TEST_F(OutboxPublisherTest, AReferenceBecomesOneMessagePerEventAndLeavesWithTheL
   w.case_id = "C";
   w.snapshot = "s";
   for (uint64_t seq = 1; seq <= 3; ++seq) {
-    runtime::DomainEvent e;
-    e.seq = seq;
-    e.time = 1000 * static_cast<Timestamp>(seq);
-    e.type = runtime::DomainType::kCaseOpened;
-    e.data = Value::Object({});
-    runtime::EncodeEvent(e, &w.events.emplace_back());
+    runtime::VariableSet set;
+    set.name = "n";
+    set.value = Value(static_cast<int64_t>(seq));
+    runtime::EncodeEvent(runtime::MakeEvent(seq, 1000 * static_cast<Timestamp>(seq), "", set),
+                         &w.events.emplace_back());
   }
   store::OutboxEntry ref;
   ref.destination = "audit";

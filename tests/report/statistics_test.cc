@@ -148,17 +148,17 @@ TEST(Statistics, CacheRefreshedWhileTheEngineRuns) {
 }
 
 TEST(Statistics, FactsOfEventsNeedCaseOpenedFirst) {
-  runtime::DomainEvent opened;
-  opened.seq = 1;
-  opened.type = runtime::DomainType::kCaseOpened;
-  opened.time = 1000;
-  opened.data = *Value::ParseJson(
-      R"({"workflow":"w","version":2,"leika":"99000000000000","application":{"x":{"ags":"01002000"}}})");
-  runtime::DomainEvent closed;
-  closed.seq = 2;
-  closed.type = runtime::DomainType::kCaseClosed;
-  closed.time = 5000;
-  closed.data = *Value::ParseJson(R"({"outcome":"approved","state":"fertig"})");
+  runtime::DomainEvent opened = runtime::MakeEvent(
+      1, 1000, "",
+      runtime::CaseOpened{.case_id = "",
+                          .workflow = "w",
+                          .version = 2,
+                          .leika = "99000000000000",
+                          .source = "",
+                          .application = *Value::ParseJson(R"({"x":{"ags":"01002000"}})"),
+                          .variables = Value()});
+  runtime::DomainEvent closed = runtime::MakeEvent(
+      2, 5000, "", runtime::CaseClosed{.outcome = "approved", .state = "fertig"});
   std::string a, b;
   runtime::EncodeEvent(opened, &a);
   runtime::EncodeEvent(closed, &b);

@@ -168,10 +168,11 @@ class ProcedureTest : public ::testing::Test {
     std::vector<std::string> out;
     for (const DomainEvent& e : events) {
       if (e.type == DomainType::kNotificationDisclosed)
-        out.push_back(e.data["organisation"].as_string() + ": " + e.data["message"].as_string());
+        out.push_back(DataToValue(e.data)["organisation"].as_string() + ": " +
+                      DataToValue(e.data)["message"].as_string());
       if (e.type == DomainType::kNotificationUndeliverable)
-        out.push_back("(nobody) " + e.data["role"].as_string() + ": " +
-                      e.data["message"].as_string());
+        out.push_back("(nobody) " + DataToValue(e.data)["role"].as_string() + ": " +
+                      DataToValue(e.data)["message"].as_string());
     }
     return out;
   }
@@ -197,11 +198,11 @@ TEST_F(ProcedureTest, TheApplicantIsReachedThroughThePortalTheApplicationCameFro
   const DomainEvent* receipt = nullptr;
   for (const DomainEvent& e : log_)
     if (e.type == DomainType::kNotificationDisclosed) receipt = &e;
-  EXPECT_EQ(receipt->data["role"].as_string(), "antragsteller");
-  EXPECT_EQ(receipt->data["basis"].as_string(), "§71b Abs. 3 VwVfG");
-  EXPECT_EQ(receipt->data["fields"].ToJson(), R"(["name"])");
+  EXPECT_EQ(DataToValue(receipt->data)["role"].as_string(), "antragsteller");
+  EXPECT_EQ(DataToValue(receipt->data)["basis"].as_string(), "§71b Abs. 3 VwVfG");
+  EXPECT_EQ(DataToValue(receipt->data)["fields"].ToJson(), R"(["name"])");
   // The portal delivers to the applicant's postbox named in the application.
-  EXPECT_EQ(receipt->data["reply_reference"].as_string(), "postfach-7");
+  EXPECT_EQ(DataToValue(receipt->data)["reply_reference"].as_string(), "postfach-7");
 }
 
 TEST_F(ProcedureTest, WithoutAReplyChannelTheCaseRecordsThatTheApplicantWasNotTold) {
@@ -212,8 +213,8 @@ TEST_F(ProcedureTest, WithoutAReplyChannelTheCaseRecordsThatTheApplicantWasNotTo
   const DomainEvent& e = *std::find_if(log_.begin(), log_.end(), [](const DomainEvent& d) {
     return d.type == DomainType::kNotificationUndeliverable;
   });
-  EXPECT_EQ(e.data["basis"].as_string(), "§71b Abs. 3 VwVfG");
-  EXPECT_NE(e.data["reason"].as_string().find("no reply channel"), std::string::npos);
+  EXPECT_EQ(DataToValue(e.data)["basis"].as_string(), "§71b Abs. 3 VwVfG");
+  EXPECT_NE(DataToValue(e.data)["reason"].as_string().find("no reply channel"), std::string::npos);
 }
 
 TEST_F(ProcedureTest, AMalformedReplyChannelIsRefused) {
@@ -296,8 +297,8 @@ TEST_F(ProcedureTest, TheDecisionReachesTheApplicantWithItsReasons) {
   ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
   const DomainEvent& told = r.events[3];
   ASSERT_EQ(told.type, DomainType::kNotificationDisclosed);
-  EXPECT_EQ(told.data["message"].as_string(), "rejected");
-  EXPECT_EQ(told.data["content"].ToJson(), R"({"reason":"Bebauungsplan"})");
+  EXPECT_EQ(DataToValue(told.data)["message"].as_string(), "rejected");
+  EXPECT_EQ(DataToValue(told.data)["content"].ToJson(), R"({"reason":"Bebauungsplan"})");
 }
 
 TEST_F(ProcedureTest, AnExtensionIsToldToTheApplicantWithItsReasons) {
@@ -312,10 +313,10 @@ TEST_F(ProcedureTest, AnExtensionIsToldToTheApplicantWithItsReasons) {
   ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
   ASSERT_EQ(Types(r.events),
             (std::vector<std::string>{"deadline.extended", "notification.disclosed"}));
-  EXPECT_EQ(r.events[1].data["organisation"].as_string(), "portal-sh");
-  EXPECT_EQ(r.events[1].data["basis"].as_string(), "§42a Abs. 2 Satz 4 VwVfG");
-  EXPECT_EQ(r.events[1].data["content"]["reason"].as_string(), "Gutachten");
-  EXPECT_EQ(r.events[1].data["content"]["due"], r.events[0].data["due"]);
+  EXPECT_EQ(DataToValue(r.events[1].data)["organisation"].as_string(), "portal-sh");
+  EXPECT_EQ(DataToValue(r.events[1].data)["basis"].as_string(), "§42a Abs. 2 Satz 4 VwVfG");
+  EXPECT_EQ(DataToValue(r.events[1].data)["content"]["reason"].as_string(), "Gutachten");
+  EXPECT_EQ(DataToValue(r.events[1].data)["content"]["due"], DataToValue(r.events[0].data)["due"]);
 }
 
 TEST_F(ProcedureTest, TheDeemedApprovalAndItsCertificateReachTheApplicant) {
@@ -332,9 +333,9 @@ TEST_F(ProcedureTest, TheDeemedApprovalAndItsCertificateReachTheApplicant) {
   ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
   ASSERT_EQ(Types(r.events),
             (std::vector<std::string>{"certificate.issued", "notification.disclosed"}));
-  EXPECT_EQ(r.events[0].data["requested_by"].as_string(), "portal-sh");
-  EXPECT_EQ(r.events[1].data["content"]["due"].as_string(), FormatTimestamp(due));
-  EXPECT_EQ(r.events[1].data["content"]["effect"].as_string(), "deemed approved");
+  EXPECT_EQ(DataToValue(r.events[0].data)["requested_by"].as_string(), "portal-sh");
+  EXPECT_EQ(DataToValue(r.events[1].data)["content"]["due"].as_string(), FormatTimestamp(due));
+  EXPECT_EQ(DataToValue(r.events[1].data)["content"]["effect"].as_string(), "deemed approved");
   EXPECT_FALSE(state_.open());
 }
 
@@ -348,7 +349,7 @@ TEST_F(ProcedureTest, APeriodEndsByThePublicHolidaysAtTheAuthoritysSeat) {
                                     &s);
     EXPECT_FALSE(r.rejection.has_value()) << r.rejection->reason;
     for (const DomainEvent& e : r.events)
-      if (e.type == DomainType::kDeadlineStarted) return e.data;
+      if (e.type == DomainType::kDeadlineStarted) return DataToValue(e.data);
     return Value();
   };
   Value kiel = started("01002000");
@@ -403,8 +404,8 @@ TEST_F(ProcedureTest, EveryRefusalOfInputToAnOpenCaseIsInItsHistory) {
   EXPECT_EQ(r.rejection->kind, "unknown-type");
   ASSERT_EQ(log_.size(), before + 1);
   EXPECT_EQ(log_.back().type, DomainType::kInputRejected);
-  EXPECT_EQ(log_.back().data["kind"].as_string(), "unknown-type");
-  EXPECT_EQ(log_.back().data["input_type"].as_string(), "de.example.unknown");
+  EXPECT_EQ(DataToValue(log_.back().data)["kind"].as_string(), "unknown-type");
+  EXPECT_EQ(DataToValue(log_.back().data)["input_type"].as_string(), "de.example.unknown");
   // No case: refused without events.
   CaseState none;
   r = runtime_->Handle(Input("u2", "de.example.unknown", "C-404", "2026-01-16T09:00:00Z"), &none);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/runtime/projection.h"
 #include "tests/runtime/test_workflow.h"
 
 namespace amtsweg::runtime {
@@ -61,11 +62,11 @@ TEST_F(RuntimeTest, OpensCaseResolvesRolesAndDisclosesOnlyProjectedFields) {
   EXPECT_EQ(*state.OrganisationOf("amt"), "amt-kiel");
   EXPECT_EQ(*state.OrganisationOf("kammer"), "ihk-kiel");
   EXPECT_EQ(state.OrganisationOf("land"), nullptr);  // role condition false
-  const Value& disclosed = log[3].data;
+  const Value disclosed = DataToValue(log[3].data);
   EXPECT_EQ(disclosed["organisation"].as_string(), "ihk-kiel");
   EXPECT_EQ(disclosed["basis"].as_string(), "§1 Test");
   EXPECT_EQ(disclosed["fields"].ToJson(), R"(["name","ags"])");
-  EXPECT_EQ(ProjectFields(state.application, disclosed["fields"]).ToJson(),
+  EXPECT_EQ(ProjectFields(state.application, log[3].As<NotificationDisclosed>()->fields).ToJson(),
             R"({"name":"Jensen GmbH","ags":"01002000"})");
   for (size_t i = 0; i < log.size(); ++i) {
     EXPECT_EQ(log[i].seq, i + 1);
@@ -109,7 +110,7 @@ TEST_F(RuntimeTest, EventFromWrongParticipantIsRejectedAndRecorded) {
   EXPECT_EQ(r.rejection->kind, "wrong-role");
   ASSERT_EQ(log.size(), before + 1);
   EXPECT_EQ(log.back().type, DomainType::kInputRejected);
-  EXPECT_EQ(log.back().data["input"].as_string(), "d1");
+  EXPECT_EQ(DataToValue(log.back().data)["input"].as_string(), "d1");
   EXPECT_EQ(state.state, "received");
 }
 
@@ -169,7 +170,7 @@ TEST_F(RuntimeTest, AnOrganisationWithTwoRolesSaysWhichOneAnswers) {
   StepResult r =
       Respond("r1", "hearing", "ihk-kiel", "2026-01-20T10:00:00Z", {{"role", Value("land")}});
   ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
-  EXPECT_EQ(r.events[0].data["role"].as_string(), "land");
+  EXPECT_EQ(DataToValue(r.events[0].data)["role"].as_string(), "land");
   r = Respond("r2", "hearing", "ihk-kiel", "2026-01-20T11:00:00Z", {{"role", Value("land")}});
   ASSERT_TRUE(r.rejection.has_value());
   EXPECT_EQ(r.rejection->kind, "duplicate-response");
@@ -178,7 +179,7 @@ TEST_F(RuntimeTest, AnOrganisationWithTwoRolesSaysWhichOneAnswers) {
   EXPECT_NE(r.rejection->reason.find("as role 'amt'"), std::string::npos);
   r = Respond("r4", "hearing", "ihk-kiel", "2026-01-20T13:00:00Z");  // the remaining role
   ASSERT_FALSE(r.rejection.has_value());
-  EXPECT_EQ(r.events[0].data["role"].as_string(), "kammer");
+  EXPECT_EQ(DataToValue(r.events[0].data)["role"].as_string(), "kammer");
   EXPECT_TRUE(state.FindTask("hearing")->complete);
 }
 
@@ -191,7 +192,7 @@ TEST_F(RuntimeTest, DeadlineExpiryGivesDeemedApprovalAndCertificate) {
   ASSERT_FALSE(r.rejection.has_value());
   EXPECT_EQ(Types(r.events),
             (std::vector<std::string>{"deadline.expired", "state.entered", "case.closed"}));
-  EXPECT_EQ(r.events[0].data["effect"].as_string(), "deemed approved (§42a VwVfG)");
+  EXPECT_EQ(DataToValue(r.events[0].data)["effect"].as_string(), "deemed approved (§42a VwVfG)");
   EXPECT_EQ(state.outcome, "deemed_approved");
   EXPECT_EQ(state.closed_at, due);
 
@@ -209,7 +210,7 @@ TEST_F(RuntimeTest, DeadlineExpiryGivesDeemedApprovalAndCertificate) {
   ASSERT_FALSE(r.rejection.has_value());
   ASSERT_EQ(r.events.size(), 1u);
   EXPECT_EQ(r.events[0].type, DomainType::kCertificateIssued);
-  EXPECT_EQ(r.events[0].data["basis"].as_string(), "§42a Abs. 3 VwVfG");
+  EXPECT_EQ(DataToValue(r.events[0].data)["basis"].as_string(), "§42a Abs. 3 VwVfG");
 
   size_t before = log.size();
   r = Respond("late", "hearing", "ihk-kiel", "2026-05-02T08:00:00Z");
@@ -247,7 +248,7 @@ TEST_F(RuntimeTest, ExtensionFollowsTheRules) {
   ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
   // §190 BGB: one month from the end of 15 April is the end of 15 May (summer time).
   EXPECT_EQ(FormatTimestamp(state.FindDeadline("fiction")->due), "2026-05-15T22:00:00Z");
-  EXPECT_EQ(r.events[0].data["previous_due"].as_string(), "2026-04-15T22:00:00Z");
+  EXPECT_EQ(DataToValue(r.events[0].data)["previous_due"].as_string(), "2026-04-15T22:00:00Z");
   r = extend("x5", "amt-kiel", "2026-02-02T10:00:00Z", "again", "P1M");
   ASSERT_TRUE(r.rejection.has_value());
   EXPECT_NE(r.rejection->reason.find("already extended"), std::string::npos);
@@ -394,6 +395,90 @@ TEST_F(RuntimeTest, ApplyRefusesEventsOutOfSequence) {
   CaseState copy = state;
   EXPECT_TRUE(Apply(&copy, e).IsCorruption());
   EXPECT_EQ(copy.seq, state.seq);
+}
+
+// An event the runtime built that does not fit the case (a bug, injected here) voids the step:
+// the input is refused as internal-error, recorded as input.rejected, and nothing else of it
+// is kept, in the events or in the state.
+TEST_F(RuntimeTest, AnEventThatDoesNotFitVoidsTheStep) {
+  OpenKiel(false, true);
+  Complete();
+  Runtime faulty(world.registry, *world.directory, [](DomainEvent* e) {
+    if (auto* r = std::get_if<ResponseRecorded>(&e->data)) r->task = "no-such-task";
+  });
+  const CaseState before = state;
+  StepResult r = faulty.Handle(Input("r1", it::kTaskResponded, "C-1", "2026-01-20T10:00:00Z",
+                                     ObjectBuilder().Add("task", "hearing").Build(), "ihk-kiel"),
+                               &state);
+  ASSERT_TRUE(r.rejection.has_value());
+  EXPECT_EQ(r.rejection->kind, "internal-error");
+  EXPECT_NE(r.rejection->reason.find("unknown task"), std::string::npos) << r.rejection->reason;
+  ASSERT_EQ(r.events.size(), 1u);
+  const InputRejected* refused = r.events[0].As<InputRejected>();
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->kind, "internal-error");
+  EXPECT_EQ(refused->input, "r1");
+  CaseState expected = before;
+  ASSERT_TRUE(Apply(&expected, r.events[0]).ok());
+  EXPECT_EQ(StateToValue(state).ToJson(), StateToValue(expected).ToJson());
+  EXPECT_FALSE(state.FindTask("hearing")->roles[0].responded);
+}
+
+// The same for every event of every step of a case's life: whichever event does not fit, the
+// case is as it was before the input (plus the refusal), so nothing half-done is ever kept.
+TEST_F(RuntimeTest, WhicheverEventDoesNotFitTheCaseIsAsBefore) {
+  std::vector<InputEvent> inputs = {
+      Input("a1", it::kApplicationSubmitted, "C-1", "2026-01-15T09:00:00Z",
+            Application("01002000", false, true)),
+      Input("d1", it::kDocumentsCompleted, "C-1", "2026-01-15T10:00:00Z", Value::Object({}),
+            "amt-kiel"),
+      Input("x1", it::kDeadlineExtended, "C-1", "2026-01-16T10:00:00Z",
+            ObjectBuilder().Add("deadline", "fiction").Add("reason", "Gutachten").Build(),
+            "amt-kiel"),
+      Input("r1", it::kTaskResponded, "C-1", "2026-01-20T10:00:00Z",
+            ObjectBuilder().Add("task", "hearing").Add("objection", true).Build(), "ihk-kiel"),
+      Input("r2", it::kTaskResponded, "C-1", "2026-01-21T10:00:00Z",
+            ObjectBuilder().Add("task", "hearing").Build(), "land"),
+      Input("r3", it::kTaskResponded, "C-1", "2026-01-22T10:00:00Z",
+            ObjectBuilder().Add("task", "decision").Add("decision", "approved").Build(),
+            "amt-kiel"),
+  };
+  int target = 0, seen = 0;
+  Runtime faulty(world.registry, *world.directory, [&](DomainEvent* e) {
+    // A type that is not its data's: Apply refuses it, whatever the type.
+    if (++seen == target)
+      e->type =
+          e->type == DomainType::kCaseOpened ? DomainType::kCaseClosed : DomainType::kCaseOpened;
+  });
+  size_t voided = 0;
+  for (const InputEvent& in : inputs) {
+    CaseState probe = state;
+    const size_t produced = rt.Handle(in, &probe).events.size();
+    ASSERT_GT(produced, 0u) << in.id;
+    for (size_t k = 1; k <= produced; ++k) {
+      SCOPED_TRACE(in.id + " event " + std::to_string(k));
+      CaseState s = state;
+      seen = 0;
+      target = static_cast<int>(k);
+      StepResult r = faulty.Handle(in, &s);
+      ASSERT_TRUE(r.rejection.has_value());
+      EXPECT_EQ(r.rejection->kind, "internal-error");
+      CaseState expected = state;
+      if (state.open()) {
+        ASSERT_EQ(r.events.size(), 1u);
+        ASSERT_NE(r.events[0].As<InputRejected>(), nullptr);
+        ASSERT_TRUE(Apply(&expected, r.events[0]).ok());
+      } else {
+        EXPECT_TRUE(r.events.empty());  // no case to record it in
+      }
+      EXPECT_EQ(StateToValue(s).ToJson(), StateToValue(expected).ToJson());
+      ++voided;
+    }
+    StepResult ok = rt.Handle(in, &state);
+    ASSERT_FALSE(ok.rejection.has_value()) << in.id << ": " << ok.rejection->reason;
+  }
+  EXPECT_EQ(state.outcome, "approved");
+  EXPECT_GT(voided, 20u);
 }
 
 }  // namespace
