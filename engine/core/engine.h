@@ -44,7 +44,7 @@
 #include "engine/common/clock.h"
 #include "engine/core/source.h"
 #include "engine/dsl/directory.h"
-#include "engine/dsl/loader.h"
+#include "engine/dsl/registry.h"
 #include "engine/runtime/runtime.h"
 #include "engine/store/store.h"
 
