@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "engine/common/value.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg {
 namespace {
@@ -94,8 +95,6 @@ int PortOf(const std::string& line) {
 class ServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = fs::temp_directory_path().string() + "/amtsweg-serve-XXXXXX";
-    dir_ = mkdtemp(tmpl.data());
     auto [code, out] = RunToEnd("token --name pruefer --role auditor");
     ASSERT_EQ(code, 0);
     // "token: T\n  - {name: pruefer, ...}\n"
@@ -107,7 +106,6 @@ class ServeTest : public ::testing::Test {
     token_ = first.substr(7);
     std::ofstream(dir_ + "/principals.yaml") << "principals:\n" << second << "\n";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   Value Cases(int port) {
     httplib::Client client("127.0.0.1", port);
@@ -120,7 +118,8 @@ class ServeTest : public ::testing::Test {
     return v.ok() ? *v : Value();
   }
 
-  std::string dir_;
+  testing::TempDir tmp_{"amtsweg-serve"};
+  const std::string dir_ = tmp_.path();
   std::string token_;
 };
 

@@ -113,7 +113,7 @@ TEST(Statistics, CacheRefreshedWhileTheEngineRuns) {
   ManualClock clock(0);
   core::Engine engine(**st, loaded.registry, **directory, clock);
   ASSERT_TRUE(engine.Open().ok());
-  testing::DiscardSink sink;
+  testing::MemorySink sink;
   FactsCache cache;
   size_t refreshes = 0;
   for (const std::string& file : testing::SampleFiles()) {
