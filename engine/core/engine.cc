@@ -75,7 +75,7 @@ uint64_t MicrosSince(std::chrono::steady_clock::time_point start) {
                                    .count());
 }
 
-constexpr size_t kMaxDeadLetterRaw = 64 * 1024;
+constexpr size_t kMaxDeadLetterRaw = size_t{64} * 1024;
 constexpr char kTimerSource[] = "amtsweg:timer";
 constexpr size_t kOutboxPublishChunk = 4096;
 
@@ -189,7 +189,7 @@ void Engine::Begin() {
   pending_ = std::make_unique<Pending>();
 }
 
-Status Engine::Abandon(Status error) {
+Status Engine::Abandon(const Status& error) {
   // Nothing of the batch was stored: forget its effects on the in-memory mirrors (cached states
   // taken out for it, timers added or removed by it).
   pending_.reset();
@@ -451,7 +451,8 @@ void Engine::FireCaseDue(const runtime::CaseState& s, Timestamp upto) {
 }
 
 void Engine::FireTimer(const TimerKey& armed) {
-  const TimerKey key = armed;  // `armed` may be the element erased next
+  // A copy: `armed` may be the element erased next.
+  const TimerKey key = armed;  // NOLINT(performance-unnecessary-copy-initialization)
   timers_.erase(key);
   pending_->timer_ops[key] = false;
   const auto& [due, case_id, name] = key;

@@ -51,7 +51,7 @@
 namespace amtsweg::core {
 
 struct EngineOptions {
-  size_t max_event_bytes = 256 * 1024;
+  size_t max_event_bytes = size_t{256} * 1024;
   size_t case_cache_entries = 200000;     // committed case states kept in memory
   bool event_time_clock = true;           // inputs' times drive the clock
   std::string outbox_source = "amtsweg";  // CloudEvents source of published events
@@ -214,7 +214,7 @@ class Engine {
 
   void Begin();
   // Drops a batch that was not stored and returns `error` (or the error reloading timers).
-  Status Abandon(Status error);
+  Status Abandon(const Status& error);
   // `in` is raw decoded (unused when raw is oversized); `stored_seen`: the store already has
   // its id.
   void HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, bool stored_seen,
