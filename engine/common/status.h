@@ -128,9 +128,12 @@ class [[nodiscard]] Result {
   } while (false)
 
 // Declares `lhs` from a Result, or returns its status from the enclosing function.
+// `tmp` is a name and `lhs` a declaration ("std::string x"): neither can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL(AMTSWEG_CONCAT(_amtsweg_result_, __LINE__), lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.status();         \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

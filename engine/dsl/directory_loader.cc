@@ -182,7 +182,8 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
                 ok = false;
               } else if (!internal::IsQuoted(a)) {
                 // YAML 1.2 tools read 01002 as the number 1002: insist on quotes.
-                errors.Add(marks[i], "area '" + p + "' must be quoted (\"" + p + "\")");
+                std::string msg = "area '" + p + "' must be quoted (\"";
+                errors.Add(marks[i], msg.append(p).append("\")"));
                 ok = false;
               }
               ++i;
