@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/dsl/loader.h"
 #include "engine/store/store.h"
 #include "tests/testing/files.h"
+#include "tests/testing/shipped.h"
 #include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
@@ -32,13 +32,11 @@ std::string GewerbeanmeldungVersion(const std::string& yaml, int version) {
 
 TEST(CatalogTest, DeployedVersionsReachARunningRegistryOnceEachWhileDeploysGoOn) {
   testing::TempDir tmp("amtsweg-catalog");
-  auto directory = dsl::Directory::Load(kRepo + "/workflows/directory/schleswig-holstein.yaml");
-  ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-  dsl::RegistryLoadResult loaded = dsl::LoadRegistry(kRepo + "/workflows", directory->get());
-  ASSERT_TRUE(loaded.errors.empty());
+  Result<testing::Shipped> shipped = testing::LoadShipped();
+  ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
   auto st = store::Store::Open(tmp.path() + "/data");
   ASSERT_TRUE(st.ok()) << st.status().ToString();
-  Catalog catalog(**st, **directory, loaded.registry);
+  Catalog catalog(**st, *shipped->directory, shipped->registry);
   const std::string yaml = testing::ReadFile(kRepo + "/workflows/gewerbeanmeldung.yaml");
 
   constexpr int kDeploys = 12;
@@ -54,7 +52,7 @@ TEST(CatalogTest, DeployedVersionsReachARunningRegistryOnceEachWhileDeploysGoOn)
   });
 
   // The engine thread: its own registry, which only it reads and changes.
-  dsl::Registry live = loaded.registry;
+  dsl::Registry live = shipped->registry;
   size_t taken = 0;
   for (bool last = false; !last;) {
     last = deployed_all.load();  // read before taking: a last round sees every deploy
@@ -74,8 +72,8 @@ TEST(CatalogTest, DeployedVersionsReachARunningRegistryOnceEachWhileDeploysGoOn)
   for (int version = 2; version < 3 + kDeploys; ++version)
     EXPECT_NE(live.Find("gewerbeanmeldung", version), nullptr) << version;
   // Stored as well: the registry of a restarted engine has every version.
-  dsl::Registry restarted = loaded.registry;
-  ASSERT_TRUE(AddDeployedDefinitions(**st, directory->get(), &restarted).ok());
+  dsl::Registry restarted = shipped->registry;
+  ASSERT_TRUE(AddDeployedDefinitions(**st, shipped->directory.get(), &restarted).ok());
   EXPECT_EQ(restarted.Latest("gewerbeanmeldung")->version, 2 + kDeploys);
 }
 

@@ -23,6 +23,7 @@
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"
 #include "tests/testing/files.h"
+#include "tests/testing/shipped.h"
 #include "tests/testing/temp_dir.h"
 
 namespace amtsweg::http {
@@ -56,12 +57,10 @@ std::string NoCase(const std::string& id) {
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto directory = dsl::Directory::Load(kRepo + "/workflows/directory/schleswig-holstein.yaml");
-    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-    directory_ = std::move(directory).value();
-    dsl::RegistryLoadResult loaded = dsl::LoadRegistry(kRepo + "/workflows", directory_.get());
-    ASSERT_TRUE(loaded.errors.empty());
-    registry_ = std::move(loaded.registry);
+    Result<testing::Shipped> shipped = testing::LoadShipped();
+    ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
+    directory_ = std::move(shipped->directory);
+    registry_ = std::move(shipped->registry);
     auto st = store::Store::Open(dir_ + "/data");
     ASSERT_TRUE(st.ok()) << st.status().ToString();
     store_ = std::move(st).value();

@@ -58,12 +58,8 @@ TEST(MonitorTest, StatusPageEqualsTheRenderedFactsWithTheGivenStand) {
 TEST(MonitorTest, RendersWhileAnEngineWritesAndUpdatesIt) {
   spdlog::set_level(spdlog::level::warn);  // the bad samples' dead letters are expected
   testing::TempDir tmp("amtsweg-monitor");
-  auto directory =
-      dsl::Directory::Load(testing::kRepo + "/workflows/directory/schleswig-holstein.yaml");
-  ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-  dsl::RegistryLoadResult loaded =
-      dsl::LoadRegistry(testing::kRepo + "/workflows", directory->get());
-  ASSERT_TRUE(loaded.errors.empty());
+  Result<testing::Shipped> shipped = testing::LoadShipped();
+  ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
   auto st = store::Store::Open(tmp.path() + "/data");
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   Monitor monitor(**st, {}, std::chrono::milliseconds(0));
@@ -81,7 +77,7 @@ TEST(MonitorTest, RendersWhileAnEngineWritesAndUpdatesIt) {
   uint64_t last_backlog = 0;
   {
     ManualClock clock(0);
-    core::Engine engine(**st, loaded.registry, **directory, clock);
+    core::Engine engine(**st, shipped->registry, *shipped->directory, clock);
     Status opened = engine.Open();
     EXPECT_TRUE(opened.ok()) << opened.ToString();
     BatchLatencyRecorder recorder(monitor.latency());

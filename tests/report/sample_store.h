@@ -16,10 +16,9 @@
 #include "connectors/file/file_source.h"
 #include "engine/common/clock.h"
 #include "engine/core/engine.h"
-#include "engine/dsl/directory.h"
-#include "engine/dsl/loader.h"
 #include "engine/store/store.h"
 #include "tests/testing/memory_sink.h"
+#include "tests/testing/shipped.h"
 #include "tests/testing/temp_dir.h"
 
 namespace amtsweg::report::testing {
@@ -48,7 +47,9 @@ inline std::vector<Value> SampleEvents() {
   return out;
 }
 
+using ::amtsweg::testing::LoadShipped;
 using ::amtsweg::testing::MemorySink;
+using ::amtsweg::testing::Shipped;
 using ::amtsweg::testing::TempDir;
 
 // The store after the samples; the temporary directory is removed with it.
@@ -56,15 +57,13 @@ class SampleStore {
  public:
   SampleStore() {
     spdlog::set_level(spdlog::level::warn);  // the bad samples' dead letters are expected
-    auto directory = dsl::Directory::Load(kRepo + "/workflows/directory/schleswig-holstein.yaml");
-    EXPECT_TRUE(directory.ok()) << directory.status().ToString();
-    dsl::RegistryLoadResult loaded = dsl::LoadRegistry(kRepo + "/workflows", directory->get());
-    EXPECT_TRUE(loaded.errors.empty());
+    Result<Shipped> shipped = LoadShipped();
+    EXPECT_TRUE(shipped.ok()) << shipped.status().ToString();
     auto st = store::Store::Open(tmp_.path() + "/data");
     EXPECT_TRUE(st.ok()) << st.status().ToString();
     store_ = std::move(st).value();
     ManualClock clock(0);
-    core::Engine engine(*store_, loaded.registry, **directory, clock);
+    core::Engine engine(*store_, shipped->registry, *shipped->directory, clock);
     EXPECT_TRUE(engine.Open().ok());
     MemorySink sink;
     Timestamp last = 0;
