@@ -101,6 +101,7 @@ Value CaseSummary(const runtime::CaseState& s) {
 
 Value DiagnosticsValue(const std::vector<dsl::Diagnostic>& errors) {
   std::vector<Value> out;
+  out.reserve(errors.size());
   for (const dsl::Diagnostic& d : errors) {
     out.push_back(ObjectBuilder()
                       .Add("line", d.line)
@@ -719,7 +720,7 @@ struct ApiServer::Impl {
           return httplib::Server::HandlerResponse::Handled;
         }));
     server.set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        [](const httplib::Request&, httplib::Response& res, const std::exception_ptr& ep) {
           std::string what = "unknown exception";
           try {
             std::rethrow_exception(ep);

@@ -200,7 +200,9 @@ Status ApplyKafkaProperties(rd_kafka_conf_t* conf, const KafkaProperties& proper
     char errstr[512];
     if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) !=
         RD_KAFKA_CONF_OK) {
-      return Status::InvalidArgument("Kafka property '" + name + "' = '" + value + "': " + errstr);
+      std::string msg = "Kafka property '";
+      msg.append(name).append("' = '").append(value).append("': ").append(errstr);
+      return Status::InvalidArgument(std::move(msg));
     }
   }
   return Status::OK();

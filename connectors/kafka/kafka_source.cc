@@ -17,7 +17,8 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-constexpr size_t kOversizedKeep = 64 * 1024;  // what a dead letter keeps of a too large value
+constexpr size_t kOversizedKeep =
+    size_t{64} * 1024;  // what a dead letter keeps of a too large value
 constexpr milliseconds kCommittedTimeout{5000};
 constexpr milliseconds kMetadataTimeout{5000};
 constexpr milliseconds kMetadataRetryTimeout{1000};

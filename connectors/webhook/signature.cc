@@ -18,7 +18,7 @@ std::string Sign(std::string_view secret, std::string_view timestamp, std::strin
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(2 * len);
+  hex.reserve(size_t{2} * len);
   for (unsigned int i = 0; i < len; ++i) {
     hex.push_back(kHex[mac[i] >> 4]);
     hex.push_back(kHex[mac[i] & 0xf]);

@@ -58,7 +58,10 @@ class CivilDate {
   // "YYYY-MM-DD".
   std::string ToString() const;
 
-  friend constexpr auto operator<=>(const CivilDate&, const CivilDate&) = default;
+  // clang-tidy 14 takes the 0 that the defaulted <=> compares with for a null pointer (LLVM
+  // issue 53961, fixed in clang-tidy 18).
+  friend constexpr auto operator<=>(const CivilDate&,
+                                    const CivilDate&) = default;  // NOLINT(modernize-use-nullptr)
   friend constexpr bool operator==(const CivilDate&, const CivilDate&) = default;
 
  private:

@@ -468,7 +468,7 @@ CivilDate EasterSunday(int year) {
   return *CivilDate::FromYmd(year, month, day);
 }
 
-Result<HolidayCalendar> HolidayCalendar::Make(Land land, std::vector<LocalHoliday> local) {
+Result<HolidayCalendar> HolidayCalendar::Make(Land land, const std::vector<LocalHoliday>& local) {
   uint8_t bits = 0;
   for (LocalHoliday h : local) {
     bool allowed = false;
@@ -518,7 +518,7 @@ Result<HolidayCalendar> HolidayCalendar::Parse(std::string_view id) {
     local.push_back(h);
     plus = next;
   }
-  return Make(land, std::move(local));
+  return Make(land, local);
 }
 
 std::vector<LocalHoliday> HolidayCalendar::local() const {

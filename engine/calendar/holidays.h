@@ -93,7 +93,7 @@ class HolidayCalendar {
   // the Land, when a local holiday has no legal basis in that Land as a local holiday: it is
   // Land-wide there (Fronleichnam in BW), or the Land has no such local holiday (Augsburger
   // Friedensfest outside Bayern).
-  static Result<HolidayCalendar> Make(Land land, std::vector<LocalHoliday> local);
+  static Result<HolidayCalendar> Make(Land land, const std::vector<LocalHoliday>& local);
   // Parses what Id() writes ("DE-SH", "DE-BY+mariae_himmelfahrt"); errors as Make().
   static Result<HolidayCalendar> Parse(std::string_view id);
 

@@ -39,7 +39,7 @@ Result<calendar::HolidayCalendar> CalendarOf(std::string_view command, const std
     }
     holidays.push_back(*h);
   }
-  Result<calendar::HolidayCalendar> cal = calendar::HolidayCalendar::Make(*l, std::move(holidays));
+  Result<calendar::HolidayCalendar> cal = calendar::HolidayCalendar::Make(*l, holidays);
   if (!cal.ok()) *exit = Usage(command, "--local", cal.status().message());
   return cal;
 }

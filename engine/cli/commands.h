@@ -38,7 +38,7 @@ struct RunArgs {
   bool until_idle = false;
   std::string advance_to;  // RFC 3339; fire every timer due by then
   size_t batch_size = 1000;
-  size_t max_event_bytes = 256 * 1024;
+  size_t max_event_bytes = size_t{256} * 1024;
   bool quiet = false;
   bool no_sync = false;
   // Webhook delivery (organisations with a webhook in the directory; docs/webhooks.md).

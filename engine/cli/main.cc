@@ -20,7 +20,8 @@ std::string DefaultDataDir() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// An exception escaping main is a bug: std::terminate reports it and aborts, as it should.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   using namespace amtsweg::cli;
   CLI::App app{"amtsweg: event-sourced workflow engine for inter-agency public administration"};
   app.require_subcommand(1);

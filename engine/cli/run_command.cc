@@ -437,7 +437,7 @@ class BetweenBatches {
     std::fprintf(stderr, "\r%llu inputs, %llu cases opened, %llu dead letters, %.0f inputs/s   ",
                  static_cast<unsigned long long>(s.inputs),
                  static_cast<unsigned long long>(s.cases_opened),
-                 static_cast<unsigned long long>(s.rejected + s.duplicates),
+                 static_cast<unsigned long long>(s.rejected) + s.duplicates,
                  static_cast<double>(s.inputs) / std::max(progress_.Elapsed(), 1e-3));
   }
   const Progress& progress() const { return progress_; }

@@ -1,5 +1,7 @@
 #include "engine/common/status.h"
 
+#include <cstdio>
+
 namespace amtsweg {
 
 std::string_view Status::CodeName(Code code) {
@@ -39,5 +41,21 @@ Status Status::WithContext(std::string_view context) const {
   msg += message_;
   return Status(code_, std::move(msg));
 }
+
+namespace internal {
+
+void AbortOnValueOfError(const Status& status, const char* file, int line) {
+  const std::string text = status.ToString();
+  if (file != nullptr) {
+    std::fprintf(stderr, "amtsweg: Result::value() called on an error at %s:%d: %s\n", file, line,
+                 text.c_str());
+  } else {
+    std::fprintf(stderr, "amtsweg: Result::value() called on an error: %s\n", text.c_str());
+  }
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace internal
 
 }  // namespace amtsweg

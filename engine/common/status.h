@@ -66,6 +66,13 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+namespace internal {
+// Prints "Result::value() called on an error at FILE:LINE: STATUS" to stderr and aborts. In every
+// build type: reading the value of an error is a bug, and without this it would read an empty
+// optional (undefined behaviour) in release builds. `file` may be null (location unknown).
+[[noreturn]] void AbortOnValueOfError(const Status& status, const char* file, int line);
+}  // namespace internal
+
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -78,24 +85,32 @@ class [[nodiscard]] Result {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  T& value() & {
-    assert(ok());
+  // The value. On an error this is a bug: the status and the caller's file and line go to
+  // stderr and the process aborts (AbortOnValueOfError), in release builds too.
+  T& value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) & {
+    CheckOk(file, line);
     return *value_;
   }
-  const T& value() const& {
-    assert(ok());
+  const T& value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) const& {
+    CheckOk(file, line);
     return *value_;
   }
-  T&& value() && {
-    assert(ok());
+  T&& value(const char* file = __builtin_FILE(), int line = __builtin_LINE()) && {
+    CheckOk(file, line);
     return std::move(*value_);
   }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
+  // Like value(), but an abort cannot name the caller's line (operators take no location).
+  T* operator->() { return &value(nullptr, 0); }
+  const T* operator->() const { return &value(nullptr, 0); }
+  T& operator*() & { return value(nullptr, 0); }
+  const T& operator*() const& { return value(nullptr, 0); }
 
  private:
+  void CheckOk(const char* file, int line) const {
+    if (!ok()) [[unlikely]]
+      internal::AbortOnValueOfError(status_, file, line);
+  }
+
   std::optional<T> value_;
   Status status_;
 };
@@ -113,9 +128,12 @@ class [[nodiscard]] Result {
   } while (false)
 
 // Declares `lhs` from a Result, or returns its status from the enclosing function.
+// `tmp` is a name and `lhs` a declaration ("std::string x"): neither can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSIGN_OR_RETURN(lhs, expr) \
   ASSIGN_OR_RETURN_IMPL(AMTSWEG_CONCAT(_amtsweg_result_, __LINE__), lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.status();         \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

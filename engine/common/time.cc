@@ -41,11 +41,11 @@ int64_t AddCalendar(int64_t days, const Duration& d) {
   int64_t y;
   unsigned m, day;
   CivilFromDays(days, &y, &m, &day);
-  int64_t month_index = y * 12 + (m - 1) + d.years * 12 + d.months;
+  int64_t month_index = y * 12 + (m - 1) + int64_t{d.years} * 12 + d.months;
   y = FloorDiv(month_index, 12);
   m = static_cast<unsigned>(month_index - y * 12) + 1;
   if (day > DaysInMonth(y, m)) day = DaysInMonth(y, m);
-  return DaysFromCivil(y, m, day) + d.weeks * 7 + d.days;
+  return DaysFromCivil(y, m, day) + int64_t{d.weeks} * 7 + d.days;
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace amtsweg::core {
 
 namespace {
 
-constexpr size_t kMaxDeadLetterRaw = 64 * 1024;
+constexpr size_t kMaxDeadLetterRaw = size_t{64} * 1024;
 
 void AppendInt(int64_t v, std::string* out) {
   char buf[24];

@@ -15,7 +15,7 @@
 
 namespace amtsweg::core {
 
-inline constexpr size_t kDefaultMaxEventBytes = 256 * 1024;
+inline constexpr size_t kDefaultMaxEventBytes = size_t{256} * 1024;
 
 Result<runtime::InputEvent> DecodeCloudEvent(std::string_view json,
                                              size_t max_bytes = kDefaultMaxEventBytes);

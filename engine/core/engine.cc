@@ -82,7 +82,7 @@ Status Engine::Open() {
   return publisher_.Open();
 }
 
-Status Engine::Abandon(Status error) {
+Status Engine::Abandon(const Status& error) {
   // Nothing of the batch was stored: forget its effects on the in-memory mirrors (cached states
   // taken out for it, timers added or removed by it).
   writer_.Abandon();

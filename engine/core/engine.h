@@ -43,14 +43,14 @@
 #include "engine/core/outbox_publisher.h"
 #include "engine/core/source.h"
 #include "engine/dsl/directory.h"
-#include "engine/dsl/loader.h"
+#include "engine/dsl/registry.h"
 #include "engine/runtime/runtime.h"
 #include "engine/store/store.h"
 
 namespace amtsweg::core {
 
 struct EngineOptions {
-  size_t max_event_bytes = 256 * 1024;
+  size_t max_event_bytes = size_t{256} * 1024;
   size_t case_cache_entries = 200000;     // committed case states kept in memory
   bool event_time_clock = true;           // inputs' times drive the clock
   std::string outbox_source = "amtsweg";  // CloudEvents source of published events
@@ -176,7 +176,7 @@ class Engine {
   class RunScope;
 
   // Drops a batch that was not stored and returns `error` (or the error reloading timers).
-  Status Abandon(Status error);
+  Status Abandon(const Status& error);
   // Why an input is refused before it reaches its case: a dead letter's kind and reason.
   struct Refusal {
     std::string_view kind;

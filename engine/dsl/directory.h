@@ -50,7 +50,10 @@ struct Organisation {
 
 class Directory {
  public:
-  // Loads and checks a directory file; errors are "file:line:column: message", one per line.
+  // Loads and checks a directory file (Load) or text (Parse, `name` in messages); errors are
+  // InvalidArgument "file:line:column: message", one per line, IOError when the file cannot be
+  // read. YAML parsing: defined in the loader target, amtsweg::dsl_loader (directory_loader.cc);
+  // a caller links that, the rest of Directory needs only amtsweg::dsl.
   static Result<std::unique_ptr<Directory>> Load(const std::string& path);
   static Result<std::unique_ptr<Directory>> Parse(std::string_view yaml, const std::string& name);
 

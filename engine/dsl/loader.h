@@ -1,16 +1,17 @@
-// Loading and validating workflow definitions.
+// Loading and validating workflow definitions (target amtsweg::dsl_loader, with yaml-cpp).
 //
 // Every problem is reported, not just the first, each as a Diagnostic that prints as
 // "file:line:column: message". A definition with any error is not returned.
+// Thread-safety: the functions share no state; call them from any thread.
 #pragma once
 
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/common/status.h"
 #include "engine/dsl/directory.h"
+#include "engine/dsl/registry.h"
 #include "engine/dsl/workflow.h"
 
 namespace amtsweg::dsl {
@@ -33,25 +34,6 @@ struct LoadResult {
 LoadResult LoadDefinition(std::string_view yaml, const std::string& file,
                           const Directory* directory = nullptr);
 LoadResult LoadDefinitionFile(const std::string& path, const Directory* directory = nullptr);
-
-// A set of deployed definitions, by name and version.
-class Registry {
- public:
-  // Adds a definition; Conflict if the same name and version is already there.
-  Status Add(DefinitionPtr def);
-  const Definition* Find(std::string_view name, int version) const;
-  // Highest version of `name`.
-  const Definition* Latest(std::string_view name) const;
-  // Highest version of the newest-named definition for a LeiKa key (ties: smallest name).
-  const Definition* ForLeika(std::string_view leika) const;
-  // True if any definition reacts to this input event type.
-  bool HandlesType(std::string_view type) const;
-  std::vector<const Definition*> All() const;
-
- private:
-  std::map<std::string, std::map<int, DefinitionPtr>, std::less<>> defs_;
-  std::set<std::string, std::less<>> types_;  // union of every definition's event_types()
-};
 
 // Loads every *.yaml / *.yml in a directory (sorted by name); reports every file's errors and
 // rejects duplicate name+version across files.

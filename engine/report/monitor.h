@@ -17,7 +17,7 @@
 #include "engine/common/status.h"
 #include "engine/common/time.h"
 #include "engine/core/engine_stats.h"
-#include "engine/dsl/loader.h"
+#include "engine/dsl/registry.h"
 #include "engine/report/latency.h"
 #include "engine/report/metrics.h"
 #include "engine/report/statistics.h"

@@ -13,7 +13,7 @@
 namespace amtsweg::report {
 namespace {
 
-constexpr int64_t kDayMs = 24 * 60 * 60 * 1000;
+constexpr int64_t kDayMs = int64_t{24} * 60 * 60 * 1000;
 
 bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });

@@ -180,7 +180,7 @@ std::string RenderStatusPage(const std::vector<CaseFacts>& facts,
       std::count_if(facts.begin(), facts.end(), [](const CaseFacts& f) { return f.open(); }));
 
   std::string out;
-  out.reserve(32 * 1024);
+  out.reserve(size_t{32} * 1024);
   out += "<!DOCTYPE html>\n<html lang=\"de\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += "<title>" + HtmlEscape(options.title) + "</title>\n<style>";

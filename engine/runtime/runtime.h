@@ -14,7 +14,7 @@
 
 #include "engine/common/status.h"
 #include "engine/dsl/directory.h"
-#include "engine/dsl/loader.h"
+#include "engine/dsl/registry.h"
 #include "engine/runtime/case_state.h"
 #include "engine/runtime/events.h"
 

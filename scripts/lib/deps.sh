@@ -10,6 +10,7 @@
 # The one list of build and test dependencies (Debian 12).
 AMTSWEG_DEPS=(
   cmake ninja-build g++ clang clang-format
+  clang-tidy                         # scripts/test: the clang-tidy stage (run-clang-tidy)
   libclang-rt-14-dev   # libFuzzer runtime for the fuzz targets
   librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libsimdjson-dev libssl-dev
   libcli11-dev libgtest-dev libgmock-dev librdkafka-dev

@@ -14,7 +14,7 @@ CivilDate D(const char* s) {
 }
 
 HolidayCalendar Cal(Land land, std::vector<LocalHoliday> local = {}) {
-  Result<HolidayCalendar> c = HolidayCalendar::Make(land, std::move(local));
+  Result<HolidayCalendar> c = HolidayCalendar::Make(land, local);
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? *c : HolidayCalendar(land);
 }

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "engine/calendar/german_time.h"
+#include "tests/testing/seed.h"
 
 namespace amtsweg::calendar {
 namespace {
@@ -207,10 +208,7 @@ TEST(LegalPeriodEndTest, CombinedAndLongPeriods) {
 // midnight after it, every day from the nominal last day to it is passed over and not a working
 // day, and nothing ends before the nominal end.
 TEST(LegalPeriodEndPropertyTest, EndsAtTheEndOfTheNextWorkingDay) {
-  uint64_t seed = std::random_device{}();
-  if (const char* env = std::getenv("AMTSWEG_TEST_SEED")) seed = std::strtoull(env, nullptr, 10);
-  std::printf("seed %llu (set AMTSWEG_TEST_SEED=%llu to repeat)\n",
-              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  const uint64_t seed = amtsweg::testing::TestSeed();
   SCOPED_TRACE("AMTSWEG_TEST_SEED=" + std::to_string(seed));
   std::mt19937_64 rng(seed);
   const Timestamp from = T("1995-01-01T00:00:00Z");

@@ -10,6 +10,7 @@
 
 #include "engine/calendar/german_time.h"
 #include "engine/calendar/period.h"
+#include "tests/testing/files.h"
 
 namespace amtsweg::calendar {
 namespace {
@@ -55,10 +56,7 @@ std::vector<std::string> Days(std::string cell) {
   return out;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using amtsweg::testing::ReadFile;
 
 TEST(WorkedExamplesTest, EveryRowOfTheDocumentedTable) {
   const std::string tests =

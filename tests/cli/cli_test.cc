@@ -16,6 +16,7 @@
 #include "engine/dsl/loader.h"
 #include "engine/store/store.h"
 #include "tests/testing/binary.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg {
 namespace {
@@ -96,7 +97,7 @@ std::string ClockEvent(const std::string& id, const std::string& time) {
 
 class CliTest : public ::testing::Test {
  protected:
-  static std::string dir_;
+  static std::unique_ptr<testing::TempDir> dir_;
   static std::string data_;
   static Output run_;
 
@@ -106,13 +107,12 @@ class CliTest : public ::testing::Test {
   }
 
   static void SetUpTestSuite() {
-    std::string tmpl = fs::temp_directory_path().string() + "/amtsweg-cli-XXXXXX";
-    dir_ = mkdtemp(tmpl.data());
-    data_ = dir_ + "/data";
+    dir_ = std::make_unique<testing::TempDir>("amtsweg-cli");
+    data_ = dir_->path() + "/data";
     run_ = Amtsweg("run " + Common() + " --data-dir " + data_ + SampleSources() +
                    " --until-idle --advance-to 2028-12-31T00:00:00Z");
   }
-  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static void TearDownTestSuite() { dir_.reset(); }
 
   std::string D() const { return " --data-dir " + data_; }
 
@@ -140,7 +140,7 @@ class CliTest : public ::testing::Test {
   }
 };
 
-std::string CliTest::dir_;
+std::unique_ptr<testing::TempDir> CliTest::dir_;
 std::string CliTest::data_;
 Output CliTest::run_;
 
@@ -347,8 +347,8 @@ TEST_F(CliTest, DeadlinesFollowTheLegalCalendar) {
 
 TEST_F(CliTest, DeadlinesListsRunningDeadlinesSoonestFirst) {
   // The wind farm stream up to March 2027: both decision periods are still running.
-  std::string data = dir_ + "/running";
-  std::string part = dir_ + "/bimschg-until-march.jsonl";
+  std::string data = dir_->path() + "/running";
+  std::string part = dir_->path() + "/bimschg-until-march.jsonl";
   {
     std::ifstream in(kRepo + "/workflows/samples/04-bimschg.jsonl");
     std::ofstream out(part);
@@ -495,7 +495,7 @@ TEST_F(CliTest, AuditVerifyPassesAndDetectsTampering) {
   ASSERT_EQ(ok.code, 0) << ok.err;
   EXPECT_NE(ok.out.find("17 cases"), std::string::npos) << ok.out;
 
-  std::string copy = dir_ + "/tampered";
+  std::string copy = dir_->path() + "/tampered";
   fs::copy(data_, copy, fs::copy_options::recursive);
   {
     auto st = store::Store::Open(copy);
@@ -521,7 +521,7 @@ TEST_F(CliTest, AuditVerifyPassesAndDetectsTampering) {
 }
 
 TEST_F(CliTest, RebuildRecreatesSnapshotsAndIndexesFromTheLog) {
-  std::string copy = dir_ + "/rebuilt";
+  std::string copy = dir_->path() + "/rebuilt";
   fs::copy(data_, copy, fs::copy_options::recursive);
   Output rebuilt = Amtsweg("rebuild --data-dir " + copy);
   ASSERT_EQ(rebuilt.code, 0) << rebuilt.err;
@@ -618,7 +618,7 @@ TEST_F(CliTest, RunSummaryCountsAddUpOverTheShippedSamples) {
 
   for (const std::string& f : files) {
     SCOPED_TRACE(f);
-    std::string data = dir_ + "/alone-" + fs::path(f).stem().string();
+    std::string data = dir_->path() + "/alone-" + fs::path(f).stem().string();
     Output o = Amtsweg("run " + Common() + " --data-dir " + data + " --source file:" + f +
                        " --until-idle --advance-to 2028-12-31T00:00:00Z");
     ASSERT_EQ(o.code, 0) << o.err;
@@ -636,8 +636,8 @@ TEST_F(CliTest, RunSummaryCountsAddUpOverTheShippedSamples) {
 // (its first input, a refused one, is stamped with it), a clock event from before it changes
 // nothing and is counted, and the summary shows the clock.
 TEST_F(CliTest, RestartedRunContinuesWithTheStoredClock) {
-  std::string data = dir_ + "/clock-restart";
-  std::string input = dir_ + "/clock-restart.jsonl";
+  std::string data = dir_->path() + "/clock-restart";
+  std::string input = dir_->path() + "/clock-restart.jsonl";
   std::ofstream(input) << ClockEvent("c1", "2027-01-01T00:00:00Z") << "\n"
                        << ClockEvent("c2", "2027-02-01T00:00:00Z") << "\n"
                        << "not json\n"
@@ -668,9 +668,9 @@ TEST_F(CliTest, RestartedRunContinuesWithTheStoredClock) {
 }
 
 TEST_F(CliTest, AdvanceToBeforeTheClockIsRefusedAndNothingIsProcessed) {
-  std::string data = dir_ + "/clock-refused";
-  std::string first = dir_ + "/clock-first.jsonl";
-  std::string second = dir_ + "/clock-second.jsonl";
+  std::string data = dir_->path() + "/clock-refused";
+  std::string first = dir_->path() + "/clock-first.jsonl";
+  std::string second = dir_->path() + "/clock-second.jsonl";
   std::ofstream(first) << ClockEvent("f1", "2027-05-01T00:00:00Z") << "\n";
   std::ofstream(second) << ClockEvent("s1", "2027-06-01T00:00:00Z") << "\n";
   std::string run = "run " + Common() + " --data-dir " + data + " --until-idle";
@@ -712,7 +712,7 @@ TEST_F(CliTest, RunningAgainProcessesNothingTwice) {
 
 TEST_F(CliTest, CrashedRunsResumeToTheSameResult) {
   for (const char* point : {"after_events_staged", "before_write", "after_write"}) {
-    std::string data = dir_ + "/crash-" + point;
+    std::string data = dir_->path() + "/crash-" + point;
     Output crashed = Amtsweg("run -q " + Common() + " --data-dir " + data + SampleSources() +
                              " --until-idle --batch 5 --crash-at " + point + " --crash-after 3");
     EXPECT_EQ(crashed.code, 99) << point << ": " << crashed.err;
@@ -732,7 +732,7 @@ TEST_F(CliTest, ValidateAcceptsTheShippedWorkflowsAndPointsAtErrors) {
       Amtsweg("validate --directory " + kRepo + "/workflows/directory/schleswig-holstein.yaml " +
               kRepo + "/workflows/*.yaml");
   EXPECT_EQ(ok.code, 0) << ok.err;
-  std::string broken = dir_ + "/broken.yaml";
+  std::string broken = dir_->path() + "/broken.yaml";
   std::ofstream(broken) << "name: Broken Name\nversion: 1\nleika: \"99\"\nstart: {to: nowhere}\n"
                            "states:\n  a: {terminal: approved}\n  b: {terminal: maybe}\n";
   Output bad = Amtsweg("validate " + broken);
@@ -753,7 +753,7 @@ TEST_F(CliTest, BadArgumentsGetClearErrors) {
   Output no_case = Amtsweg("case show NOPE" + D());
   EXPECT_EQ(no_case.code, 1);
   EXPECT_NE(no_case.err.find("no case 'NOPE'"), std::string::npos) << no_case.err;
-  Output no_store = Amtsweg("case list --data-dir " + dir_ + "/nothing-here");
+  Output no_store = Amtsweg("case list --data-dir " + dir_->path() + "/nothing-here");
   EXPECT_NE(no_store.code, 0);
   EXPECT_NE(no_store.err.find("no amtsweg store"), std::string::npos) << no_store.err;
   Output bad_source = Amtsweg("run " + Common() + D() + " --source kafka:x --until-idle");

@@ -14,6 +14,8 @@
 #include "engine/runtime/events.h"
 #include "engine/store/store.h"
 #include "tests/testing/binary.h"
+#include "tests/testing/files.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg {
 namespace {
@@ -25,26 +27,21 @@ using amtsweg::testing::RunAmtsweg;
 
 const std::string kData = std::string(AMTSWEG_SOURCE_DIR) + "/tests/data/release-0.1.0";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using amtsweg::testing::ReadFile;
 
 class ReleaseStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = fs::temp_directory_path().string() + "/amtsweg-release-XXXXXX";
-    dir_ = mkdtemp(tmpl.data());
-    store_ = dir_ + "/store";
+    store_ = tmp_.path() + "/store";
     fs::create_directories(store_);
     std::string cmd = "tar xzf '" + kData + "/store.tgz' -C '" + store_ + "'";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   Output Run(const std::string& args) { return RunAmtsweg(args + " --data-dir " + store_); }
 
-  std::string dir_, store_;
+  testing::TempDir tmp_{"amtsweg-release"};
+  std::string store_;
 };
 
 TEST_F(ReleaseStoreTest, EveryChainVerifiesAndEveryCaseReplaysToItsSnapshot) {

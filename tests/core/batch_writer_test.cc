@@ -13,6 +13,7 @@
 #include "engine/core/case_index.h"
 #include "engine/runtime/runtime.h"
 #include "tests/runtime/test_workflow.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
 namespace {
@@ -20,18 +21,7 @@ namespace {
 using amtsweg::testing::Application;
 using amtsweg::testing::Input;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/amtsweg-writer-XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::amtsweg::testing::TempDir;
 
 class BatchWriterTest : public ::testing::Test {
  protected:

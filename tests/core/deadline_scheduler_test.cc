@@ -1,6 +1,7 @@
 // The event-time clock and the deadline scheduler on their own: restoring and committing the
 // clock, busy lanes holding it, the order timers are taken in, re-arming, ownership by lane.
 #include "engine/core/deadline_scheduler.h"
+#include "tests/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -15,18 +16,7 @@
 namespace amtsweg::core {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/amtsweg-sched-XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::amtsweg::testing::TempDir;
 
 class FixedClock final : public Clock {
  public:

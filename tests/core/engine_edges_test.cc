@@ -20,11 +20,19 @@
 #include "engine/core/cloudevent.h"
 #include "engine/core/engine.h"
 #include "tests/runtime/test_workflow.h"
+#include "tests/testing/memory_sink.h"
+#include "tests/testing/memory_source.h"
+#include "tests/testing/seed.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
 namespace {
 
 using amtsweg::testing::Application;
+using amtsweg::testing::LaneSource;
+using amtsweg::testing::MemoryInput;
+using amtsweg::testing::MemorySink;
+using amtsweg::testing::TempDir;
 using std::chrono::milliseconds;
 
 constexpr Timestamp kHour = 3600 * 1000;
@@ -78,160 +86,6 @@ RawInput Raw(std::string bytes, std::string where, uint32_t lane = 0) {
   r.lane = lane;
   return r;
 }
-
-// One input of a TestSource.
-struct Line {
-  uint32_t lane = 0;
-  std::string bytes;
-  bool replay = false;
-};
-
-// A source over inputs in memory, read in the given order. Each input belongs to a lane; a lane
-// is busy while it has unread inputs or is `held` (assigned, may still deliver). The position
-// (key name()) is the index of the next input. Records Pause and Committed calls.
-class TestSource final : public Source {
- public:
-  explicit TestSource(std::vector<Line> lines = {}) : lines_(std::move(lines)) {}
-
-  const std::string& name() const override { return name_; }
-  Status Start(const PositionLookup& lookup) override {
-    ASSIGN_OR_RETURN(std::optional<std::string> position, lookup(name_));
-    next_ = position.has_value() ? std::stoul(*position) : 0;
-    return Status::OK();
-  }
-  Result<size_t> Poll(size_t max, milliseconds, std::vector<RawInput>* out) override {
-    ++polls;
-    if (paused_) {
-      ++polls_while_paused;
-      if (on_paused_poll) on_paused_poll();
-      return size_t{0};
-    }
-    if (next_batch_size) max = std::min(max, next_batch_size());
-    size_t n = 0;
-    for (; n < max && next_ < lines_.size(); ++n, ++next_) {
-      const Line& line = lines_[next_];
-      RawInput raw = Raw(
-          line.bytes, "lane " + std::to_string(line.lane) + " input " + std::to_string(next_ + 1),
-          line.lane);
-      raw.replay = line.replay;
-      out->push_back(std::move(raw));
-    }
-    delivered += n;
-    return n;
-  }
-  void PositionsAfterPoll(Positions* out) const override {
-    out->emplace_back(name_, std::to_string(next_));
-  }
-  void Committed(const Positions& positions) override { committed.push_back(positions); }
-  bool AtEnd() const override { return next_ >= lines_.size() && held.empty(); }
-  bool CaughtUp() const override { return next_ >= lines_.size(); }
-  void BusyLanes(std::vector<uint32_t>* out) const override {
-    std::set<uint32_t> busy(held.begin(), held.end());
-    for (size_t i = next_; i < lines_.size(); ++i)
-      busy.insert(lines_[i].lane);
-    for (uint32_t lane : unowned)
-      busy.erase(lane);
-    out->assign(busy.begin(), busy.end());
-  }
-  std::optional<uint32_t> CaseLane(std::string_view case_id) const override {
-    auto it = case_lanes.find(std::string(case_id));
-    if (it == case_lanes.end()) return std::nullopt;
-    return it->second;
-  }
-  bool OwnsLane(uint32_t lane) const override { return unowned.count(lane) == 0; }
-  uint64_t LaneGeneration() const override { return generation; }
-  Status Pause(bool paused) override {
-    pause_calls.push_back(paused);
-    paused_ = paused;
-    if (on_pause) on_pause(paused);
-    return Status::OK();
-  }
-
-  std::set<uint32_t> held;                     // lanes that stay busy after their last input
-  std::set<uint32_t> unowned;                  // lanes not read now (never busy)
-  std::map<std::string, uint32_t> case_lanes;  // CaseLane; cases not in it: any lane
-  uint64_t generation = 0;                     // LaneGeneration; bump after changing `unowned`
-  std::function<size_t()> next_batch_size;     // limits each Poll further when set
-  std::function<void()> on_paused_poll;
-  std::function<void(bool)> on_pause;
-  std::vector<Positions> committed;
-  std::vector<bool> pause_calls;
-  size_t polls = 0;
-  size_t polls_while_paused = 0;
-  size_t delivered = 0;
-
- private:
-  std::string name_ = "lanes";
-  std::vector<Line> lines_;
-  size_t next_ = 0;
-  bool paused_ = false;
-};
-
-// A sink that acknowledges everything it was sent (auto_ack) or only what the test acknowledges;
-// with `failure` set, Acknowledged fails while anything sent is unacknowledged.
-class TestSink final : public Sink {
- public:
-  Status Send(std::vector<OutboundMessage> entries) override {
-    for (OutboundMessage& e : entries) {
-      unacked.push_back(e.seq);
-      sent.push_back(std::move(e));
-    }
-    return Status::OK();
-  }
-  Status Acknowledged(milliseconds, std::vector<uint64_t>* seqs) override {
-    if (!failure.ok() && !unacked.empty()) return failure;
-    if (auto_ack) AckAll();
-    seqs->insert(seqs->end(), ready_.begin(), ready_.end());
-    ready_.clear();
-    return Status::OK();
-  }
-  void AckAll() {
-    ready_.insert(ready_.end(), unacked.begin(), unacked.end());
-    unacked.clear();
-  }
-  // Acknowledges one message of outbox entry `seq`; false when none is unacknowledged.
-  bool AckOne(uint64_t seq) {
-    auto it = std::find(unacked.begin(), unacked.end(), seq);
-    if (it == unacked.end()) return false;
-    unacked.erase(it);
-    ready_.push_back(seq);
-    return true;
-  }
-  std::vector<const OutboundMessage*> To(std::string_view destination) const {
-    std::vector<const OutboundMessage*> out;
-    for (const OutboundMessage& e : sent) {
-      if (e.destination == destination) out.push_back(&e);
-    }
-    return out;
-  }
-  std::set<std::string> Ids() const {
-    std::set<std::string> ids;
-    for (const OutboundMessage& e : sent)
-      ids.insert(e.id);
-    return ids;
-  }
-
-  bool auto_ack = true;
-  Status failure;
-  std::vector<OutboundMessage> sent;  // every message handed over, in order
-  std::vector<uint64_t> unacked;      // outbox seq per message sent and not acknowledged
-
- private:
-  std::vector<uint64_t> ready_;
-};
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/amtsweg-edges-XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::vector<store::EventRecord> Records(const store::Store& st, const std::string& case_id) {
   std::vector<store::EventRecord> out;
@@ -370,8 +224,8 @@ constexpr char kC1Due[] = "2026-04-15T22:00:00Z";
 // ---------------------------------------------------------------------------------------------
 // 1. Lanes bound the event-time clock.
 
-std::vector<Line> LaneClockLines(bool lane1_reads_past_due) {
-  std::vector<Line> lines = {
+std::vector<MemoryInput> LaneClockLines(bool lane1_reads_past_due) {
+  std::vector<MemoryInput> lines = {
       {0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
       {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},
       {1, Submit("s3", "C-3", At("2026-02-01T09:00:00Z"))},
@@ -386,7 +240,7 @@ TEST_F(EngineEdges, ClockStaysAtTheBusyLaneUntilItReadsPastTheDeadline) {
   auto st = OpenStore();
   ManualClock clock;
   auto engine = NewEngine(*st, clock);
-  TestSource src(LaneClockLines(true));
+  LaneSource src(LaneClockLines(true));
   src.held = {1};  // lane 1 stays assigned: it may deliver more
 
   // The first four inputs; lane 1 still has one to read.
@@ -416,7 +270,7 @@ TEST_F(EngineEdges, DeadlineExpiresOnceTheBusyLaneIsNoLongerBusy) {
   auto st = OpenStore();
   ManualClock clock;
   auto engine = NewEngine(*st, clock);
-  TestSource src(LaneClockLines(false));
+  LaneSource src(LaneClockLines(false));
   src.held = {1};
   ASSERT_TRUE(engine->Run(src, nullptr, Batches(10, 1, false)).ok());
   EXPECT_EQ(src.delivered, 4u);
@@ -440,7 +294,7 @@ TEST_F(EngineEdges, TimersOfALaneAwayWaitUntilItIsBackAndRead) {
   auto st = OpenStore();
   ManualClock clock;
   auto engine = NewEngine(*st, clock);
-  TestSource src({
+  LaneSource src({
       {1, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
       {1, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},
       {1, Hearing("h1", "C-1", At("2026-01-20T10:00:00Z"))},
@@ -475,7 +329,7 @@ TEST_F(EngineEdges, UnkeyedInputOnAnotherLaneThanItsCaseIsMisrouted) {
   auto st = OpenStore();
   ManualClock clock;
   auto engine = NewEngine(*st, clock);
-  TestSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+  LaneSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
                   {1, Submit("s2", "C-2", At("2026-01-15T09:00:00Z"))}});
   src.case_lanes = {{"C-1", 1}, {"C-2", 1}};
   ASSERT_TRUE(engine->Run(src, nullptr, Batches(10, UINT64_MAX, true)).ok());
@@ -499,7 +353,7 @@ TEST_F(EngineEdges, UnkeyedInputOnAnotherLaneThanItsCaseIsMisrouted) {
 
 struct TimedLine {
   Timestamp time = 0;
-  Line line;
+  MemoryInput line;
 };
 
 // Sixteen cases on two lanes, one every nine days from 5 January 2026, each completed an hour
@@ -544,7 +398,7 @@ std::vector<TimedLine> InterleavingScenario() {
 // `batch_size()` inputs; returns every case's log.
 std::map<std::string, std::vector<std::string>> RunLanes(const std::string& path,
                                                          amtsweg::testing::TestWorld& world,
-                                                         std::vector<Line> lines,
+                                                         std::vector<MemoryInput> lines,
                                                          std::function<size_t()> batch_size) {
   auto st = store::Store::Open(path);
   EXPECT_TRUE(st.ok()) << st.status().ToString();
@@ -552,7 +406,7 @@ std::map<std::string, std::vector<std::string>> RunLanes(const std::string& path
   ManualClock clock;
   Engine engine(**st, world.registry, *world.directory, clock);
   EXPECT_TRUE(engine.Open().ok());
-  TestSource src(std::move(lines));
+  LaneSource src(std::move(lines));
   src.next_batch_size = std::move(batch_size);
   Status s = engine.Run(src, nullptr, Batches(1000, UINT64_MAX, true));
   EXPECT_TRUE(s.ok()) << s.ToString();
@@ -579,14 +433,14 @@ TEST_F(EngineEdges, CaseLogDoesNotDependOnLaneInterleaving) {
   std::vector<TimedLine> by_time = InterleavingScenario();
   std::stable_sort(by_time.begin(), by_time.end(),
                    [](const TimedLine& a, const TimedLine& b) { return a.time < b.time; });
-  std::vector<Line> lanes[2];
+  std::vector<MemoryInput> lanes[2];
   for (const TimedLine& t : by_time)
     lanes[t.line.lane].push_back(t.line);
   ASSERT_FALSE(lanes[0].empty());
   ASSERT_FALSE(lanes[1].empty());
 
   // Reference: global time order, one input per batch.
-  std::vector<Line> reference_order;
+  std::vector<MemoryInput> reference_order;
   for (const TimedLine& t : by_time)
     reference_order.push_back(t.line);
   auto reference =
@@ -607,15 +461,14 @@ TEST_F(EngineEdges, CaseLogDoesNotDependOnLaneInterleaving) {
   EXPECT_GT(types["certificate.issued"], 1) << ::testing::PrintToString(types);
   EXPECT_GT(types["input.rejected"], 0) << ::testing::PrintToString(types);
 
-  std::vector<uint32_t> seeds = {1, 2, 3, 4, 5, 6};
-  if (const char* fixed = std::getenv("AMTSWEG_TEST_SEED"); fixed != nullptr)
-    seeds = {static_cast<uint32_t>(std::stoul(fixed))};
-  for (uint32_t seed : seeds) {
+  std::vector<uint64_t> seeds = {1, 2, 3, 4, 5, 6};
+  if (std::optional<uint64_t> fixed = amtsweg::testing::SeedFromEnvironment()) seeds = {*fixed};
+  for (uint64_t seed : seeds) {
     SCOPED_TRACE("interleaving seed " + std::to_string(seed) +
                  " (AMTSWEG_TEST_SEED=" + std::to_string(seed) + " repeats it)");
-    std::cout << "lane interleaving seed " << seed << "\n";
-    std::mt19937 rng(seed);
-    std::vector<Line> order;
+    amtsweg::testing::PrintSeed(seed);
+    std::mt19937 rng(static_cast<uint32_t>(seed));
+    std::vector<MemoryInput> order;
     size_t next[2] = {0, 0};
     // In bursts, as a consumer fetches: one lane may run far ahead of the other in time.
     while (next[0] < lanes[0].size() || next[1] < lanes[1].size()) {
@@ -755,7 +608,7 @@ TEST_F(EngineEdges, ReplayedInputsChangeTheCaseButPublishNothing) {
   auto st = OpenStore("replayed");
   ManualClock clock;
   auto engine = NewEngine(*st, clock, PublishingEverything());
-  TestSink sink;
+  MemorySink sink;
   ASSERT_TRUE(engine->ProcessBatch(ReplayInputs(true), "memory", {{"memory", "4"}}).ok());
   EXPECT_EQ(engine->stats().replayed, 3u);
   EXPECT_EQ(Case(*engine, "C-1").state, "hearing");
@@ -773,7 +626,7 @@ TEST_F(EngineEdges, ReplayedInputsChangeTheCaseButPublishNothing) {
   ASSERT_TRUE(fresh->ProcessBatch(ReplayInputs(false), "memory", {{"memory", "4"}}).ok());
   EXPECT_EQ(fresh->stats().replayed, 0u);
   EXPECT_EQ(AllLogs(*fresh_store), AllLogs(*st)) << "replay rebuilt something else";
-  TestSink fresh_sink;
+  MemorySink fresh_sink;
   ASSERT_TRUE(fresh->PublishOutbox(fresh_sink).ok());
   EXPECT_EQ(fresh_sink.To("amtsweg.org.ihk-kiel").size(), 3u);  // C-1: 2, C-2: 1
   EXPECT_EQ(fresh_sink.To("audit").size(),
@@ -809,7 +662,7 @@ TEST_F(EngineEdges, TimerFiredByAReplayedInputsClockIsPublished) {
   auto st = OpenStore();
   ManualClock clock;
   auto engine = NewEngine(*st, clock, PublishingEverything());
-  TestSink sink;
+  MemorySink sink;
   std::vector<RawInput> live = {
       Raw(Submit("s2", "C-2", At("2026-01-10T09:00:00Z")), "lane 1 #1", 1),
       Raw(Complete("c2", "C-2", At("2026-01-10T10:00:00Z")), "lane 1 #2", 1)};
@@ -876,7 +729,7 @@ TEST_F(EngineEdges, AuditStreamCarriesEveryDomainEventWithItsChainHash) {
   EXPECT_EQ(referenced, events);
   EXPECT_LT(refs.size(), events) << "one reference per event: ranges are not merged";
 
-  TestSink sink;
+  MemorySink sink;
   ASSERT_TRUE(engine->PublishOutbox(sink).ok());
   EXPECT_EQ(OutboxSize(*st), 0u);
   std::map<std::string, std::vector<const OutboundMessage*>> by_case;
@@ -930,7 +783,7 @@ TEST_F(EngineEdges, DeadLettersGoToTheDestinationWithReasonAndPosition) {
   in[4].key = "C-9";  // not the subject
   in[5].key = "C-1";
   ASSERT_TRUE(engine->ProcessBatch(in, "kafka:applications", {{"p", "16"}}).ok());
-  TestSink sink;
+  MemorySink sink;
   ASSERT_TRUE(engine->PublishOutbox(sink).ok());
 
   EXPECT_EQ(Case(*engine, "C-1").state, "hearing");
@@ -986,7 +839,7 @@ TEST_F(EngineEdges, ClockIsRestoredWhenTheEngineOpens) {
   {
     ManualClock clock;
     auto engine = NewEngine(*st, clock);
-    TestSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+    LaneSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
                     {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))}});
     ASSERT_TRUE(engine->Run(src, nullptr, Batches(10, UINT64_MAX, true)).ok());
     // Moving the clock with nothing due is committed too.
@@ -1021,7 +874,7 @@ TEST_F(EngineEdges, ClockNeverMovesBackwards) {
   auto st = OpenStore();
   ManualClock clock;
   auto engine = NewEngine(*st, clock);
-  TestSource src(
+  LaneSource src(
       {{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
        {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},
        {0, Event("tick", runtime::input_type::kClockAdvanced, "", At("2026-03-01T00:00:00Z"))}});
@@ -1063,7 +916,7 @@ TEST_F(EngineEdges, CountsAddUpAndTimersAreCountedApart) {
   ASSERT_TRUE(st->Commit(left).ok());
   ManualClock clock;
   auto engine = NewEngine(*st, clock);
-  TestSource src({
+  LaneSource src({
       {0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
       {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},  // C-1 due 15 April 22:00
       {0, Submit("s2", "C-2", At("2026-02-01T09:00:00Z"))},
@@ -1115,8 +968,8 @@ TEST_F(EngineEdges, PositionsAreReportedOnlyWhenEverythingTheBatchCausedIsDelive
   EngineOptions options;
   options.audit_destination = "audit";  // references: several messages per outbox entry
   auto engine = NewEngine(*st, clock, options);
-  TestSource src;
-  TestSink sink;
+  LaneSource src;
+  MemorySink sink;
   sink.auto_ack = false;
 
   ASSERT_TRUE(engine
@@ -1183,8 +1036,8 @@ TEST_F(EngineEdges, DeliveryOfSeveralBatchesReportsTheLatestPositionPerKey) {
   auto st = OpenStore();
   ManualClock clock;
   auto engine = NewEngine(*st, clock);
-  TestSource src;
-  TestSink sink;
+  LaneSource src;
+  MemorySink sink;
   sink.auto_ack = false;
   ASSERT_TRUE(engine
                   ->ProcessBatch({Raw(Submit("s1", "C-1", At("2026-01-15T09:00:00Z")), "#1")},
@@ -1209,8 +1062,8 @@ TEST_F(EngineEdges, DeliveryOfSeveralBatchesReportsTheLatestPositionPerKey) {
 TEST_F(EngineEdges, PositionsOfABatchWithNothingOutboundAreReported) {
   auto st = OpenStore();
   ManualClock clock;
-  TestSource src;
-  TestSink sink;
+  LaneSource src;
+  MemorySink sink;
   {
     auto engine = NewEngine(*st, clock);
     // No dead-letter destination: a bad input causes nothing outbound.
@@ -1247,15 +1100,15 @@ TEST_F(EngineEdges, InputPausesWhileTheOutboxIsOverItsBoundAndResumes) {
   EngineOptions options;
   options.outbox_bound = 5;
   auto engine = NewEngine(*st, clock, options);
-  std::vector<Line> lines;
+  std::vector<MemoryInput> lines;
   std::set<std::string> expected;  // each submission discloses to the chamber: C-i/4
   for (int i = 0; i < 12; ++i) {
     std::string c = "C-" + std::to_string(i);
     lines.push_back({0, Submit("s" + c, c, At("2026-01-15T09:00:00Z") + i * kHour)});
     expected.insert(c + "/4");
   }
-  TestSource src(lines);
-  TestSink sink;
+  LaneSource src(lines);
+  MemorySink sink;
   sink.auto_ack = false;
   size_t delivered_at_pause = 0;
   uint64_t backlog_at_pause = 0;
@@ -1298,11 +1151,11 @@ TEST_F(EngineEdges, InputPausesWhileTheOutboxIsOverItsBoundAndResumes) {
 TEST_F(EngineEdges, SinkFailureStopsRunAndTheNextEngineDeliversTheOutbox) {
   auto st = OpenStore();
   ManualClock clock;
-  std::vector<Line> lines = {{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
-                             {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},
-                             {0, Submit("s2", "C-2", At("2026-01-15T11:00:00Z"))}};
-  TestSource src(lines);
-  TestSink failing;
+  std::vector<MemoryInput> lines = {{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+                                    {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},
+                                    {0, Submit("s2", "C-2", At("2026-01-15T11:00:00Z"))}};
+  LaneSource src(lines);
+  MemorySink failing;
   failing.failure = Status::IOError("broker gone for good");
   {
     auto engine = NewEngine(*st, clock, PublishingEverything());
@@ -1319,7 +1172,7 @@ TEST_F(EngineEdges, SinkFailureStopsRunAndTheNextEngineDeliversTheOutbox) {
     EXPECT_EQ(sent_seqs.count(e.seq), 1u) << e.seq;
 
   auto engine = NewEngine(*st, clock, PublishingEverything());
-  TestSink good;
+  MemorySink good;
   ASSERT_TRUE(engine->Run(src, &good, Batches(10, UINT64_MAX, true)).ok());
   EXPECT_EQ(good.Ids(), failing.Ids());
   EXPECT_EQ(good.sent.size(), failing.sent.size());
@@ -1334,8 +1187,8 @@ TEST_F(EngineEdges, SettleCommitsPendingInputsAndFlushesTheOutbox) {
   auto st = OpenStore();
   ManualClock clock;
   auto engine = NewEngine(*st, clock);
-  TestSource src;
-  TestSink sink;
+  LaneSource src;
+  MemorySink sink;
   std::vector<RawInput> pending = {
       Raw(Submit("s1", "C-1", At("2026-01-15T09:00:00Z")), "partition 3 offset 41", 3),
       Raw(Submit("s2", "C-2", At("2026-01-15T10:00:00Z")), "partition 3 offset 42", 3)};
@@ -1355,8 +1208,8 @@ TEST_F(EngineEdges, SettleGivesUpAfterItsTimeoutWhenNothingIsAcknowledged) {
   auto st = OpenStore();
   ManualClock clock;
   auto engine = NewEngine(*st, clock);
-  TestSource src;
-  TestSink sink;
+  LaneSource src;
+  MemorySink sink;
   sink.auto_ack = false;
   std::vector<RawInput> pending = {
       Raw(Submit("s1", "C-1", At("2026-01-15T09:00:00Z")), "partition 3 offset 41", 3)};
@@ -1379,7 +1232,7 @@ TEST_F(EngineEdges, ClockEventIsHeldByABusyLane) {
   auto engine = NewEngine(*st, clock);
   std::string tick =
       Event("tick", runtime::input_type::kClockAdvanced, "", At("2026-06-01T00:00:00Z"));
-  TestSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+  LaneSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
                   {0, Complete("c1", "C-1", At("2026-01-15T10:00:00Z"))},
                   {1, Submit("s3", "C-3", At("2026-02-01T09:00:00Z"))},
                   {1, tick}});
@@ -1406,10 +1259,10 @@ TEST_F(EngineEdges, InputFromTheFutureIsRefused) {
   options.wall_clock = &wall;
   options.dead_letter_destination = "dlq";
   auto engine = NewEngine(*st, clock, options);
-  TestSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
+  LaneSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))},
                   {0, Complete("c1", "C-1", At("2026-01-15T12:14:00Z"))},
                   {0, Submit("s2", "C-2", At("2099-01-01T00:00:00Z"))}});
-  TestSink sink;
+  MemorySink sink;
   ASSERT_TRUE(engine->Run(src, &sink, Batches(10, UINT64_MAX, true)).ok());
   EXPECT_EQ(FormatTimestamp(engine->now()), "2026-01-15T12:14:00Z");
   EXPECT_TRUE(Case(*engine, "C-1").open());

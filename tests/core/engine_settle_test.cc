@@ -11,24 +11,14 @@
 
 #include "engine/core/engine.h"
 #include "tests/runtime/test_workflow.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
 namespace {
 
 using std::chrono::milliseconds;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/amtsweg-settle-XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::amtsweg::testing::TempDir;
 
 RawInput Bad(std::string where) {
   RawInput raw;

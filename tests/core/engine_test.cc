@@ -14,11 +14,18 @@
 #include "engine/core/case_index.h"
 #include "engine/core/cloudevent.h"
 #include "tests/runtime/test_workflow.h"
+#include "tests/testing/memory_sink.h"
+#include "tests/testing/memory_source.h"
+#include "tests/testing/seed.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
 namespace {
 
 using amtsweg::testing::Application;
+using amtsweg::testing::MemorySink;
+using amtsweg::testing::MemorySource;
+using amtsweg::testing::TempDir;
 
 std::string Event(std::string id, std::string_view type, std::string subject, std::string_view time,
                   Value data = Value::Object({}), std::string participant = "") {
@@ -38,69 +45,6 @@ std::string Complete(std::string id, std::string c, std::string_view time, std::
   return Event(std::move(id), runtime::input_type::kDocumentsCompleted, std::move(c), time,
                Value::Object({}), std::move(org));
 }
-
-// A source over lines in memory; the position is the index of the next line.
-class MemorySource final : public Source {
- public:
-  explicit MemorySource(std::vector<std::string> lines) : lines_(std::move(lines)) {}
-  const std::string& name() const override { return name_; }
-  Status Start(const PositionLookup& lookup) override {
-    ASSIGN_OR_RETURN(std::optional<std::string> position, lookup(name_));
-    next_ = position.has_value() ? std::stoul(*position) : 0;
-    return Status::OK();
-  }
-  Result<size_t> Poll(size_t max, std::chrono::milliseconds, std::vector<RawInput>* out) override {
-    size_t n = 0;
-    for (; n < max && next_ < lines_.size(); ++n, ++next_) {
-      RawInput raw;
-      raw.bytes = lines_[next_];
-      raw.size = raw.bytes.size();
-      raw.where = "line " + std::to_string(next_ + 1);
-      out->push_back(std::move(raw));
-    }
-    return n;
-  }
-  void PositionsAfterPoll(Positions* out) const override {
-    out->emplace_back(name_, std::to_string(next_));
-  }
-  bool AtEnd() const override { return next_ >= lines_.size(); }
-
- private:
-  std::string name_ = "memory";
-  std::vector<std::string> lines_;
-  size_t next_ = 0;
-};
-
-class MemorySink final : public Sink {
- public:
-  Status Send(std::vector<OutboundMessage> entries) override {
-    for (auto& e : entries) {
-      acked.push_back(e.seq);
-      published.push_back(std::move(e));
-    }
-    return Status::OK();
-  }
-  Status Acknowledged(std::chrono::milliseconds, std::vector<uint64_t>* seqs) override {
-    seqs->insert(seqs->end(), acked.begin(), acked.end());
-    acked.clear();
-    return Status::OK();
-  }
-  std::vector<OutboundMessage> published;
-  std::vector<uint64_t> acked;
-};
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/amtsweg-engine-XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Everything stored about every case, as text: event payloads with hashes, and snapshots.
 std::string DumpCases(const store::Store& st) {
@@ -276,8 +220,8 @@ TEST_F(EngineTest, OutboxCarriesProjectedEventsWithStableIds) {
   MemorySource src({Submit("a1", "C-1", "2026-01-15T09:00:00Z", "01002000")});
   MemorySink sink;
   ASSERT_TRUE(engine.Drain(src, &sink, 10).ok());
-  ASSERT_EQ(sink.published.size(), 1u);
-  const OutboundMessage& e = sink.published[0];
+  ASSERT_EQ(sink.sent.size(), 1u);
+  const OutboundMessage& e = sink.sent[0];
   EXPECT_EQ(e.destination, "amtsweg.org.ihk-kiel");
   EXPECT_EQ(e.key, "C-1");
   EXPECT_EQ(e.id, "C-1/4");
@@ -351,11 +295,8 @@ std::map<std::string, int> PublishedIds(const std::string& path) {
 
 TEST_F(EngineTest, CrashAtEveryCommitPointLosesAndRepeatsNothing) {
   // AMTSWEG_TEST_SEED reproduces a run.
-  const char* fixed = std::getenv("AMTSWEG_TEST_SEED");
-  uint32_t seed =
-      fixed != nullptr ? static_cast<uint32_t>(std::stoul(fixed)) : std::random_device{}();
+  const auto seed = static_cast<uint32_t>(amtsweg::testing::TestSeed());
   SCOPED_TRACE("seed " + std::to_string(seed));
-  std::cout << "crash test seed " << seed << "\n";
   std::vector<std::string> lines = MixedStream(seed, 40);
 
   TempDir reference_dir;

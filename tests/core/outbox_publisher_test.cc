@@ -12,24 +12,14 @@
 #include <vector>
 
 #include "engine/runtime/events.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
 namespace {
 
 using std::chrono::milliseconds;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/amtsweg-pub-XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using ::amtsweg::testing::TempDir;
 
 // Acknowledges only what the test says.
 class HeldSink final : public Sink {

@@ -22,27 +22,21 @@
 #include "engine/core/case_query.h"
 #include "engine/core/engine.h"
 #include "engine/runtime/projection.h"
+#include "tests/testing/memory_sink.h"
+#include "tests/testing/seed.h"
+#include "tests/testing/shipped.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
 namespace {
 
-namespace fs = std::filesystem;
 using runtime::DomainEvent;
 
-const std::string kRepo = AMTSWEG_SOURCE_DIR;
 // The portal of the shipped directory (its `sources`): the applicant's reply channel.
 constexpr char kPortal[] = "https://portal.example.schleswig-holstein.de/ozg";
 // Municipalities every function of the shipped directory covers (scripts/gen-events).
 const std::vector<std::string> kPlaces = {"01001000", "01002000", "01003000", "01004000",
                                           "01054056", "01056015", "01058043", "01060063"};
-
-uint64_t Seed() {
-  const char* env = std::getenv("AMTSWEG_TEST_SEED");
-  uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : std::random_device()();
-  std::cout << "projection property seed " << seed << " (AMTSWEG_TEST_SEED=" << seed
-            << " reproduces it)\n";
-  return seed;
-}
 
 // The value at a dotted path, walking objects member by member; nullptr when absent.
 const Value* Lookup(const Value& v, const std::string& path) {
@@ -238,26 +232,6 @@ class Generator {
       "Jensen", "Müller GmbH", "Hauptstraße 5", "\"zitiert\"", "Zeile\nneu", "§14 GewO", "", "Ærø"};
 };
 
-class CaptureSink final : public Sink {
- public:
-  Status Send(std::vector<OutboundMessage> entries) override {
-    for (OutboundMessage& e : entries) {
-      acked_.push_back(e.seq);
-      published.push_back(std::move(e));
-    }
-    return Status::OK();
-  }
-  Status Acknowledged(std::chrono::milliseconds, std::vector<uint64_t>* seqs) override {
-    seqs->insert(seqs->end(), acked_.begin(), acked_.end());
-    acked_.clear();
-    return Status::OK();
-  }
-  std::vector<OutboundMessage> published;
-
- private:
-  std::vector<uint64_t> acked_;
-};
-
 std::string CloudEvent(const std::string& id, std::string_view type, const std::string& subject,
                        Timestamp time, const Value& data, const std::string& participant,
                        const std::string& source) {
@@ -350,7 +324,7 @@ struct Figures {
 };
 
 TEST(ProjectionProperty, EveryRecipientSeesExactlyTheFieldsItsDisclosureAllows) {
-  const uint64_t seed = Seed();
+  const uint64_t seed = testing::TestSeed();
   // Refused inputs are many here (random ones): not worth a log line each.
   const spdlog::level::level_enum level = spdlog::get_level();
   spdlog::set_level(spdlog::level::warn);
@@ -359,30 +333,25 @@ TEST(ProjectionProperty, EveryRecipientSeesExactlyTheFieldsItsDisclosureAllows) 
     ~RestoreLevel() { spdlog::set_level(level); }
   } restore_level{level};
   SCOPED_TRACE("seed " + std::to_string(seed));
-  auto directory = dsl::Directory::Load(kRepo + "/workflows/directory/schleswig-holstein.yaml");
-  ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-  dsl::RegistryLoadResult loaded = dsl::LoadRegistry(kRepo + "/workflows", directory->get());
-  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors[0].ToString();
-  const dsl::Registry& registry = loaded.registry;
+  Result<testing::Shipped> shipped = testing::LoadShipped();
+  ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
+  const dsl::Registry& registry = shipped->registry;
+  const dsl::Directory& directory = *shipped->directory;
   std::vector<const dsl::Definition*> defs = registry.All();
   std::map<const dsl::Definition*, Shape> shapes;
   for (const dsl::Definition* d : defs)
     shapes[d] = ShapeOf(*d);
 
-  std::string tmpl = fs::temp_directory_path().string() + "/amtsweg-projection-XXXXXX";
-  const std::string dir = mkdtemp(tmpl.data());
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { fs::remove_all(dir); }
-  } cleanup{dir};
+  testing::TempDir temp("amtsweg-projection");
+  const std::string dir = temp.path();
   store::Options options;
   options.sync = false;
   auto st = store::Store::Open(dir + "/data", options);
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   ManualClock clock(0);
-  Engine engine(**st, registry, **directory, clock);
+  Engine engine(**st, registry, directory, clock);
   ASSERT_TRUE(engine.Open().ok());
-  CaptureSink sink;
+  ::amtsweg::testing::MemorySink sink;
 
   Generator g(seed);
   Figures n;
@@ -424,7 +393,7 @@ TEST(ProjectionProperty, EveryRecipientSeesExactlyTheFieldsItsDisclosureAllows) 
 
   // The outbound events, by id (case/seq).
   std::map<std::string, Value> outbound;
-  for (const OutboundMessage& e : sink.published) {
+  for (const OutboundMessage& e : sink.sent) {
     Result<Value> ce = Value::ParseJson(e.payload);
     ASSERT_TRUE(ce.ok()) << e.payload;
     EXPECT_TRUE(outbound.emplace(e.id, (*ce)["data"]).second) << "published twice: " << e.id;

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/testing/temp_dir.h"
+
 namespace amtsweg::dsl {
 namespace {
 
@@ -768,8 +770,8 @@ TEST(RegistryTest, FindLatestForLeika) {
 
 TEST(RegistryTest, LoadRegistryReportsDuplicatesAcrossFiles) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / "amtsweg_dsl_registry_test";
-  fs::remove_all(dir);
+  amtsweg::testing::TempDir tmp("amtsweg-dsl-registry");
+  const fs::path dir = tmp.path();
   fs::create_directories(dir / "sub");
   std::string body = std::string(kHead) + kTail;
   auto write = [&](const fs::path& p, const std::string& text) { std::ofstream(p) << text; };
@@ -791,7 +793,6 @@ TEST(RegistryTest, LoadRegistryReportsDuplicatesAcrossFiles) {
                              c + ":1:1: missing 'start'", c + ":1:1: missing 'states'"}));
   EXPECT_EQ(r.registry.All().size(), 1u);
   EXPECT_EQ(r.registry.Find("test", 1)->file, a);
-  fs::remove_all(dir);
 }
 
 }  // namespace

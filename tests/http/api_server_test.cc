@@ -23,6 +23,9 @@
 #include "engine/core/case_query.h"
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"
+#include "tests/testing/files.h"
+#include "tests/testing/shipped.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::http {
 namespace {
@@ -34,12 +37,7 @@ constexpr char kAdmin[] = "admin-token-0001";
 constexpr char kAuditor[] = "auditor-token-0002";
 constexpr char kIhk[] = "ihk-kiel-token-0003";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using amtsweg::testing::ReadFile;
 
 std::string PrincipalsYaml() {
   auto line = [](const std::string& name, const std::string& role, const std::string& org,
@@ -60,14 +58,10 @@ std::string NoCase(const std::string& id) {
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = fs::temp_directory_path().string() + "/amtsweg-http-XXXXXX";
-    dir_ = mkdtemp(tmpl.data());
-    auto directory = dsl::Directory::Load(kRepo + "/workflows/directory/schleswig-holstein.yaml");
-    ASSERT_TRUE(directory.ok()) << directory.status().ToString();
-    directory_ = std::move(directory).value();
-    dsl::RegistryLoadResult loaded = dsl::LoadRegistry(kRepo + "/workflows", directory_.get());
-    ASSERT_TRUE(loaded.errors.empty());
-    registry_ = std::move(loaded.registry);
+    Result<testing::Shipped> shipped = testing::LoadShipped();
+    ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
+    directory_ = std::move(shipped->directory);
+    registry_ = std::move(shipped->registry);
     auto st = store::Store::Open(dir_ + "/data");
     ASSERT_TRUE(st.ok()) << st.status().ToString();
     store_ = std::move(st).value();
@@ -82,7 +76,6 @@ class ApiTest : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     store_.reset();
-    fs::remove_all(dir_);
   }
 
   void RunSamples() {
@@ -148,7 +141,8 @@ class ApiTest : public ::testing::Test {
     return ids;
   }
 
-  std::string dir_;
+  testing::TempDir tmp_{"amtsweg-http"};
+  const std::string dir_ = tmp_.path();
   std::unique_ptr<dsl::Directory> directory_;
   dsl::Registry registry_;
   std::unique_ptr<store::Store> store_;

@@ -45,6 +45,9 @@
 #include "engine/dsl/directory.h"
 #include "engine/runtime/events.h"
 #include "engine/store/store.h"
+#include "tests/testing/files.h"
+#include "tests/testing/seed.h"
+#include "tests/testing/temp_dir.h"
 
 extern char** environ;
 
@@ -63,10 +66,7 @@ std::string Env(const char* name) {
   return v != nullptr ? v : "";
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+using amtsweg::testing::ReadFile;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
@@ -726,23 +726,11 @@ std::set<std::string> CaseIds(const StoreDump& dump) {
 
 // --- the fixture -------------------------------------------------------------------------------
 
-uint64_t BaseSeed() {
-  static const uint64_t seed = [] {
-    std::string env = Env("AMTSWEG_TEST_SEED");
-    if (!env.empty()) return static_cast<uint64_t>(std::strtoull(env.c_str(), nullptr, 10));
-    return (uint64_t{std::random_device{}()} << 20) ^ std::random_device{}();
-  }();
-  return seed;
-}
-
 class KafkaTest : public ::testing::Test {
  protected:
   void SetUp() override {
     name_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    seed_ = BaseSeed();
-    std::cout << "[   SEED   ] " << seed_ << " (AMTSWEG_TEST_SEED=" << seed_ << " repeats it)"
-              << std::endl;
-    RecordProperty("seed", std::to_string(seed_));
+    seed_ = testing::TestSeed();
     bootstrap_ = Env("AMTSWEG_KAFKA_BOOTSTRAP");
     if (bootstrap_.empty()) {
       FAIL() << "AMTSWEG_KAFKA_BOOTSTRAP is not set: the tests labelled kafka need a running "
@@ -751,9 +739,8 @@ class KafkaTest : public ::testing::Test {
                 "(see tests/kafka/README.md).";
     }
     prefix_ = name_ + "-" + std::to_string(getpid());
-    std::string tmpl = fs::temp_directory_path().string() + "/amtsweg-kafka-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    tmp_ = std::make_unique<testing::TempDir>("amtsweg-kafka");
+    dir_ = tmp_->path();
     fs::create_directories(dir_ + "/logs");
     WriteDirectory();
   }
@@ -762,13 +749,14 @@ class KafkaTest : public ::testing::Test {
     children_.clear();  // kills what still runs
     if (!prefix_.empty() && Env("AMTSWEG_TEST_KEEP").empty())
       DeleteTopicsWithPrefix(bootstrap_, prefix_ + ".");
-    if (dir_.empty()) return;
+    if (tmp_ == nullptr) return;
     if (!Env("AMTSWEG_TEST_KEEP").empty()) {
       std::cout << "kept " << dir_ << std::endl;
-    } else {
-      if (HasFailure()) std::cout << "(AMTSWEG_TEST_KEEP=1 keeps " << dir_ << ")" << std::endl;
-      fs::remove_all(dir_);
+      tmp_->Keep();
+    } else if (HasFailure()) {
+      std::cout << "(AMTSWEG_TEST_KEEP=1 keeps " << dir_ << ")" << std::endl;
     }
+    tmp_.reset();
   }
 
   // This test's names: topics and the group start with the test's name and the pid.
@@ -1276,7 +1264,8 @@ class KafkaTest : public ::testing::Test {
   std::string name_;
   std::string prefix_;
   std::string bootstrap_;
-  std::string dir_;
+  std::unique_ptr<testing::TempDir> tmp_;
+  std::string dir_;  // tmp_'s path
   std::string directory_;
   std::vector<std::string> org_topics_;
   uint64_t seed_ = 0;

@@ -2,30 +2,25 @@
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::connectors {
 namespace {
 
 class KafkaConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string templ = (std::filesystem::temp_directory_path() / "amtsweg-kafka-XXXXXX").string();
-    ASSERT_NE(mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& text) {
     std::string path = dir_ + "/kafka.yaml";
     std::ofstream(path) << text;
     return path;
   }
 
-  std::string dir_;
+  amtsweg::testing::TempDir tmp_{"amtsweg-kafka"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(KafkaConfigTest, LoadsAFullFile) {

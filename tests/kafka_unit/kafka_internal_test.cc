@@ -8,6 +8,7 @@
 #include <random>
 
 #include "engine/common/value.h"
+#include "tests/testing/seed.h"
 
 namespace amtsweg::connectors::internal {
 namespace {
@@ -135,10 +136,8 @@ TEST(JavaPartitionTest, MatchesKafkasMurmur2TestVectors) {
 }
 
 TEST(JavaPartitionTest, MatchesJavaForRandomKeys) {
-  const char* env = std::getenv("AMTSWEG_TEST_SEED");
-  const uint64_t seed = env != nullptr ? std::strtoull(env, nullptr, 10) : std::random_device{}();
+  const uint64_t seed = amtsweg::testing::TestSeed();
   SCOPED_TRACE("AMTSWEG_TEST_SEED=" + std::to_string(seed));
-  std::cout << "partitioner test seed " << seed << " (AMTSWEG_TEST_SEED reproduces it)\n";
   std::mt19937_64 rng(seed);
   for (int i = 0; i < 2000; ++i) {
     std::string key(rng() % 40, '\0');

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "tests/report/sample_store.h"
 
 namespace amtsweg::report {
@@ -46,6 +49,70 @@ TEST(MonitorTest, StatusPageEqualsTheRenderedFactsWithTheGivenStand) {
   options.as_of = samples.advanced_to();
   EXPECT_EQ(*page, RenderStatusPage(*facts, options));
   EXPECT_NE(page->find("Gewerbeanmeldung"), std::string::npos);
+}
+
+// While an engine writes the samples and reports its counters and batch latencies after each
+// batch (its thread), the metrics and the status page are rendered on another thread (an HTTP
+// worker's, in `amtsweg run --listen`); once the engine is done, the metrics are the store's
+// figures with the last counters. The ThreadSanitizer stage of scripts/test runs this.
+TEST(MonitorTest, RendersWhileAnEngineWritesAndUpdatesIt) {
+  spdlog::set_level(spdlog::level::warn);  // the bad samples' dead letters are expected
+  testing::TempDir tmp("amtsweg-monitor");
+  Result<testing::Shipped> shipped = testing::LoadShipped();
+  ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
+  auto st = store::Store::Open(tmp.path() + "/data");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  Monitor monitor(**st, {}, std::chrono::milliseconds(0));
+
+  std::atomic<bool> engine_done{false};
+  std::thread http([&] {
+    for (int renders = 0; !engine_done.load() || renders < 2; ++renders) {
+      Result<std::string> metrics = monitor.Metrics();
+      EXPECT_TRUE(metrics.ok()) << metrics.status().ToString();
+      Result<std::string> page = monitor.StatusPage(0);
+      EXPECT_TRUE(page.ok()) << page.status().ToString();
+    }
+  });
+  core::EngineStats last_stats;
+  uint64_t last_backlog = 0;
+  {
+    ManualClock clock(0);
+    core::Engine engine(**st, shipped->registry, *shipped->directory, clock);
+    Status opened = engine.Open();
+    EXPECT_TRUE(opened.ok()) << opened.ToString();
+    BatchLatencyRecorder recorder(monitor.latency());
+    testing::MemorySink sink;
+    core::RunOptions run;
+    run.batch_size = 5;  // many batches, many updates
+    run.poll_wait = std::chrono::milliseconds(0);
+    run.progress = [&](const core::EngineStats& stats) {
+      last_stats = stats;
+      last_backlog = engine.outbox_backlog();
+      monitor.Update(stats, last_backlog);
+      recorder(stats);
+    };
+    for (const std::string& file : testing::SampleFiles()) {
+      auto source = connectors::FileSource::Open(file, 256 * 1024);
+      EXPECT_TRUE(source.ok()) << source.status().ToString();
+      if (!opened.ok() || !source.ok()) break;
+      Status s = engine.Run(**source, &sink, run);
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+  }
+  engine_done = true;
+  http.join();
+
+  Result<StoreTotals> totals = ScanTotals(**st);
+  ASSERT_TRUE(totals.ok()) << totals.status().ToString();
+  EXPECT_FALSE(totals->workflows.empty());
+  MetricsInput input;
+  input.totals = &*totals;
+  input.stats = &last_stats;
+  input.outbox_backlog = last_backlog;
+  input.latency = &monitor.latency();
+  Result<std::string> metrics = monitor.Metrics();
+  ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
+  EXPECT_EQ(*metrics, RenderMetrics(input));
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -17,9 +16,10 @@
 #include "connectors/file/file_source.h"
 #include "engine/common/clock.h"
 #include "engine/core/engine.h"
-#include "engine/dsl/directory.h"
-#include "engine/dsl/loader.h"
 #include "engine/store/store.h"
+#include "tests/testing/memory_sink.h"
+#include "tests/testing/shipped.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::report::testing {
 
@@ -47,58 +47,25 @@ inline std::vector<Value> SampleEvents() {
   return out;
 }
 
-// A temporary directory, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/amtsweg-report-XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Acknowledges everything at once.
-class DiscardSink final : public core::Sink {
- public:
-  Status Send(std::vector<core::OutboundMessage> entries) override {
-    for (const auto& e : entries)
-      acked_.push_back(e.seq);
-    return Status::OK();
-  }
-  Status Acknowledged(std::chrono::milliseconds, std::vector<uint64_t>* seqs) override {
-    seqs->insert(seqs->end(), acked_.begin(), acked_.end());
-    acked_.clear();
-    return Status::OK();
-  }
-
- private:
-  std::vector<uint64_t> acked_;
-};
+using ::amtsweg::testing::LoadShipped;
+using ::amtsweg::testing::MemorySink;
+using ::amtsweg::testing::Shipped;
+using ::amtsweg::testing::TempDir;
 
 // The store after the samples; the temporary directory is removed with it.
 class SampleStore {
  public:
   SampleStore() {
     spdlog::set_level(spdlog::level::warn);  // the bad samples' dead letters are expected
-    std::string tmpl = std::filesystem::temp_directory_path().string() + "/amtsweg-report-XXXXXX";
-    dir_ = mkdtemp(tmpl.data());
-    auto directory = dsl::Directory::Load(kRepo + "/workflows/directory/schleswig-holstein.yaml");
-    EXPECT_TRUE(directory.ok()) << directory.status().ToString();
-    dsl::RegistryLoadResult loaded = dsl::LoadRegistry(kRepo + "/workflows", directory->get());
-    EXPECT_TRUE(loaded.errors.empty());
-    auto st = store::Store::Open(dir_ + "/data");
+    Result<Shipped> shipped = LoadShipped();
+    EXPECT_TRUE(shipped.ok()) << shipped.status().ToString();
+    auto st = store::Store::Open(tmp_.path() + "/data");
     EXPECT_TRUE(st.ok()) << st.status().ToString();
     store_ = std::move(st).value();
     ManualClock clock(0);
-    core::Engine engine(*store_, loaded.registry, **directory, clock);
+    core::Engine engine(*store_, shipped->registry, *shipped->directory, clock);
     EXPECT_TRUE(engine.Open().ok());
-    DiscardSink sink;
+    MemorySink sink;
     Timestamp last = 0;
     for (const Value& e : SampleEvents()) {
       const Value* t = e.Find("time");
@@ -122,20 +89,17 @@ class SampleStore {
     EXPECT_TRUE(s.ok()) << s.ToString();
     stats_ = engine.stats();
   }
-  ~SampleStore() {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  ~SampleStore() { store_.reset(); }  // before the directory goes
   SampleStore(const SampleStore&) = delete;
   SampleStore& operator=(const SampleStore&) = delete;
 
   const store::Store& store() const { return *store_; }
   const core::EngineStats& stats() const { return stats_; }
   Timestamp advanced_to() const { return advanced_to_; }
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return tmp_.path(); }
 
  private:
-  std::string dir_;
+  TempDir tmp_{"amtsweg-report"};
   std::unique_ptr<store::Store> store_;
   core::EngineStats stats_;
   Timestamp advanced_to_ = 0;

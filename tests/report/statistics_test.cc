@@ -102,18 +102,14 @@ TEST(Statistics, MonthlyExportOfTheSamples) {
 // refresh with nothing new reads no events.
 TEST(Statistics, CacheRefreshedWhileTheEngineRuns) {
   testing::TempDir dir;
-  auto directory =
-      dsl::Directory::Load(testing::kRepo + "/workflows/directory/schleswig-holstein.yaml");
-  ASSERT_TRUE(directory.ok());
-  dsl::RegistryLoadResult loaded =
-      dsl::LoadRegistry(testing::kRepo + "/workflows", directory->get());
-  ASSERT_TRUE(loaded.errors.empty());
+  Result<testing::Shipped> shipped = testing::LoadShipped();
+  ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
   auto st = store::Store::Open(dir.path() + "/data");
   ASSERT_TRUE(st.ok());
   ManualClock clock(0);
-  core::Engine engine(**st, loaded.registry, **directory, clock);
+  core::Engine engine(**st, shipped->registry, *shipped->directory, clock);
   ASSERT_TRUE(engine.Open().ok());
-  testing::DiscardSink sink;
+  testing::MemorySink sink;
   FactsCache cache;
   size_t refreshes = 0;
   for (const std::string& file : testing::SampleFiles()) {

@@ -13,6 +13,7 @@
 
 #include "engine/store/store.h"
 #include "tests/store/store_test_util.h"
+#include "tests/testing/seed.h"
 
 namespace amtsweg::store {
 
@@ -194,8 +195,7 @@ INSTANTIATE_TEST_SUITE_P(EveryPoint, CrashAtPointTest,
 // Commits a seeded random sequence of batches in a child that dies at a random hook call, then
 // compares the reopened store with a model of the batches that reached kAfterWrite.
 TEST(CrashTest, RandomCrashesLeaveACommittedPrefix) {
-  const uint64_t base_seed = std::random_device{}();
-  std::printf("base seed %llu\n", static_cast<unsigned long long>(base_seed));
+  const uint64_t base_seed = amtsweg::testing::TestSeed();
   constexpr int kHooksPerCommit = 5;  // kBeforeBatchBuilt .. kAfterWrite
   for (int round = 0; round < 20; ++round) {
     const uint64_t seed = base_seed + static_cast<uint64_t>(round);

@@ -14,6 +14,7 @@
 
 #include "engine/store/codec.h"
 #include "tests/store/store_test_util.h"
+#include "tests/testing/seed.h"
 
 namespace amtsweg::store {
 namespace {
@@ -342,8 +343,7 @@ TEST(StoreTest, KnownHeadSkipsTheReadAndGivesTheSameChain) {
 
 TEST(StoreTest, ReopenPersistsEverythingIncludingCounters) {
   TempDir dir;
-  const uint64_t seed = std::random_device{}();
-  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  const uint64_t seed = amtsweg::testing::TestSeed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   BatchGenerator gen(seed);
   Model model;

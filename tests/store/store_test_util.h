@@ -1,10 +1,9 @@
-// Helpers shared by the store tests: temp directories, an in-memory model of the store's
-// semantics (with independently computed chain hashes), a seeded batch generator and a
+// Helpers shared by the store tests: the store in a temporary directory, an in-memory model of the
+// store's semantics (with independently computed chain hashes), a seeded batch generator and a
 // canonical text dump of a store's contents, so that "store == model" is one string compare.
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -19,29 +18,15 @@
 
 #include "engine/common/hash.h"
 #include "engine/store/store.h"
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::store::testing {
 
-// A fresh directory under ::testing::TempDir(), removed with everything in it on destruction.
-class TempDir {
+// A temporary directory (tests/testing/temp_dir.h) with the store's path in it.
+class TempDir : public ::amtsweg::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "amtsweg_store_XXXXXX";
-    char* made = mkdtemp(tmpl.data());
-    EXPECT_NE(made, nullptr) << "mkdtemp " << tmpl;
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string db() const { return path_ + "/db"; }
-
- private:
-  std::string path_;
+  TempDir() : ::amtsweg::testing::TempDir("amtsweg-store") {}
+  std::string db() const { return path() + "/db"; }
 };
 
 inline std::string Hex(std::string_view bytes) {

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "tests/testing/memory_sink.h"
+#include "tests/testing/seed.h"
 #include "tests/webhook/receiver.h"
 #include "tests/webhook/test_util.h"
 
@@ -12,26 +14,7 @@ namespace {
 
 using testing::Receiver;
 
-// Acknowledges what it is sent at the next Acknowledged; optionally refuses Send.
-class MemorySink final : public core::Sink {
- public:
-  Status Send(std::vector<core::OutboundMessage> entries) override {
-    if (refuse) return Status::Unavailable("refused");
-    for (auto& e : entries) {
-      acks.push_back(e.seq);
-      received.push_back(std::move(e));
-    }
-    return Status::OK();
-  }
-  Status Acknowledged(std::chrono::milliseconds, std::vector<uint64_t>* seqs) override {
-    seqs->insert(seqs->end(), acks.begin(), acks.end());
-    acks.clear();
-    return Status::OK();
-  }
-  bool refuse = false;
-  std::vector<core::OutboundMessage> received;
-  std::vector<uint64_t> acks;
-};
+using testing::MemorySink;
 
 core::OutboundMessage Entry(uint64_t seq, std::string destination, std::string key) {
   core::OutboundMessage e;
@@ -48,7 +31,7 @@ TEST(RoutingSinkTest, WebhookDestinationsGoToTheWebhookSinkOthersToTheOtherSink)
   ASSERT_TRUE(receiver.Start());
   WebhookOptions options;
   options.endpoints["webhook:a"] = {receiver.Url("/a"), "k"};
-  options.seed = testing::TestSeed("routing");
+  options.seed = testing::TestSeed();
   auto hooks = WebhookSink::Open(options);
   ASSERT_TRUE(hooks.ok()) << hooks.status().ToString();
   MemorySink other;
@@ -62,9 +45,9 @@ TEST(RoutingSinkTest, WebhookDestinationsGoToTheWebhookSinkOthersToTheOtherSink)
     ASSERT_TRUE(sink.Acknowledged(std::chrono::milliseconds(100), &acks).ok());
   std::sort(acks.begin(), acks.end());
   EXPECT_EQ(acks, (std::vector<uint64_t>{1, 2, 3, 4}));
-  ASSERT_EQ(other.received.size(), 2u);
-  EXPECT_EQ(other.received[0].destination, "amtsweg.org.b");
-  EXPECT_EQ(other.received[1].destination, "amtsweg.org.c");
+  ASSERT_EQ(other.sent.size(), 2u);
+  EXPECT_EQ(other.sent[0].destination, "amtsweg.org.b");
+  EXPECT_EQ(other.sent[1].destination, "amtsweg.org.c");
   std::vector<std::string> accepted = receiver.accepted();
   std::sort(accepted.begin(), accepted.end());
   EXPECT_EQ(accepted, (std::vector<std::string>{"C1/1", "C2/3"}));
@@ -81,9 +64,9 @@ TEST(RoutingSinkTest, AFailedSendAcceptsNothing) {
   // A webhook destination without an endpoint: the other sink gets nothing either.
   EXPECT_TRUE(sink.Send({Entry(1, "amtsweg.org.b", "C"), Entry(2, "webhook:zzz", "C")})
                   .IsInvalidArgument());
-  EXPECT_TRUE(other.received.empty());
+  EXPECT_TRUE(other.sent.empty());
   // The other sink refuses: the webhook entries are not queued.
-  other.refuse = true;
+  other.refuse = Status::Unavailable("refused");
   EXPECT_FALSE(sink.Send({Entry(3, "amtsweg.org.b", "C"), Entry(4, "webhook:a", "C")}).ok());
   EXPECT_EQ((*hooks)->stats().queued, 0u);
 }

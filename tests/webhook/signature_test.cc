@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/seed.h"
 #include "tests/webhook/test_util.h"
 
 namespace amtsweg::connectors::webhook {
@@ -26,7 +27,7 @@ TEST(SignatureTest, VerifyChecksSecretTimestampAndBody) {
 }
 
 TEST(BackoffTest, GrowsExponentiallyWithinBoundsAndJitter) {
-  const uint64_t seed = testing::TestSeed("backoff");
+  const uint64_t seed = testing::TestSeed();
   Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(5000), seed);
   for (int round = 0; round < 50; ++round) {
     int64_t cap = 100;

@@ -1,13 +1,13 @@
 // `amtsweg run` with a directory whose organisations have webhooks: their events are posted,
 // signed, to the receiver; a missing secret is a usage error.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "tests/testing/binary.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/webhook/receiver.h"
 #include "tests/webhook/test_util.h"
 
@@ -15,33 +15,12 @@ namespace amtsweg {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Output;
 using testing::Receiver;
-
-struct Output {
-  int code = -1;
-  std::string err;
-};
-
-Output Amtsweg(const std::string& env, const std::string& args, const fs::path& dir) {
-  std::string err_file = (dir / "stderr").string();
-  std::string cmd = env + " " + AMTSWEG_BINARY + " " + args + " >/dev/null 2>" + err_file;
-  Output o;
-  int status = std::system(cmd.c_str());
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  o.err = testing::ReadFile(err_file);
-  return o;
-}
+using testing::RunAmtsweg;
 
 class WebhookCliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("amtsweg-webhook-cli-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string Args(const std::string& directory) const {
     return "run --workflows " AMTSWEG_SOURCE_DIR "/workflows --directory " + directory +
            " --data-dir " + (dir_ / "data").string() +
@@ -49,7 +28,8 @@ class WebhookCliTest : public ::testing::Test {
            "/workflows/samples/01-gewerbeanmeldung.jsonl"
            " --until-idle --quiet --webhook-read-timeout 2000";
   }
-  fs::path dir_;
+  testing::TempDir tmp_{"amtsweg-webhook-cli"};
+  const fs::path dir_{tmp_.path()};
 };
 
 TEST_F(WebhookCliTest, RunPostsEveryOrganisationsEventsToItsWebhook) {
@@ -57,7 +37,7 @@ TEST_F(WebhookCliTest, RunPostsEveryOrganisationsEventsToItsWebhook) {
   ASSERT_TRUE(receiver.Start());
   std::string directory = (dir_ / "directory.yaml").string();
   std::ofstream(directory) << testing::DirectoryWithWebhooks(receiver.port(), "HOOK_SECRET");
-  Output o = Amtsweg("HOOK_SECRET=cli-secret", Args(directory), dir_);
+  Output o = RunAmtsweg(Args(directory), "HOOK_SECRET=cli-secret");
   ASSERT_EQ(o.code, 0) << o.err;
   std::vector<Receiver::Request> requests = receiver.requests();
   ASSERT_FALSE(requests.empty());
@@ -88,7 +68,7 @@ TEST_F(WebhookCliTest, SecretsMayComeFromAFileNextToTheDirectory) {
     text.replace(at, 26, "webhook_secret_file: hook-secret");
   std::ofstream(directory) << text;
   std::ofstream(dir_ / "hook-secret") << "file-secret\n";  // the newline is not part of it
-  Output o = Amtsweg("cd / &&", Args(directory), dir_);
+  Output o = RunAmtsweg(Args(directory), "cd / &&");
   ASSERT_EQ(o.code, 0) << o.err;
   std::vector<Receiver::Request> requests = receiver.requests();
   ASSERT_FALSE(requests.empty());
@@ -99,7 +79,7 @@ TEST_F(WebhookCliTest, SecretsMayComeFromAFileNextToTheDirectory) {
 TEST_F(WebhookCliTest, AMissingSecretIsAUsageError) {
   std::string directory = (dir_ / "directory.yaml").string();
   std::ofstream(directory) << testing::DirectoryWithWebhooks(9, "AMTSWEG_UNSET_HOOK_SECRET");
-  Output o = Amtsweg("env -u AMTSWEG_UNSET_HOOK_SECRET", Args(directory), dir_);
+  Output o = RunAmtsweg(Args(directory), "env -u AMTSWEG_UNSET_HOOK_SECRET");
   EXPECT_EQ(o.code, 2) << o.err;
   EXPECT_NE(o.err.find("environment variable AMTSWEG_UNSET_HOOK_SECRET is not set"),
             std::string::npos)

@@ -15,6 +15,8 @@
 #include "engine/dsl/directory.h"
 #include "engine/dsl/loader.h"
 #include "engine/store/store.h"
+#include "tests/testing/seed.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/webhook/receiver.h"
 #include "tests/webhook/test_util.h"
 
@@ -66,19 +68,12 @@ class NoSink final : public core::Sink {
 
 class WebhookEngineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("amtsweg-webhook-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
+  testing::TempDir tmp_{"amtsweg-webhook"};
+  const std::filesystem::path dir_{tmp_.path()};
 };
 
 TEST_F(WebhookEngineTest, PendingDeliveriesArriveAfterARestart) {
-  const uint64_t seed = testing::TestSeed("webhook engine");
+  const uint64_t seed = testing::TestSeed();
   // A port with nobody listening: the receiver is down during the first run.
   int port = 0;
   {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "engine/core/cloudevent.h"
+#include "tests/testing/seed.h"
 #include "tests/webhook/receiver.h"
 #include "tests/webhook/test_util.h"
 
@@ -73,7 +74,7 @@ TEST(WebhookSinkTest, PostsSignedStructuredCloudEvents) {
   Receiver receiver(kSecret);
   ASSERT_TRUE(receiver.Start());
   ManualClock clock(1767225600123);  // 2026-01-01T00:00:00.123Z
-  WebhookOptions options = Options(receiver, 1, testing::TestSeed("webhook"));
+  WebhookOptions options = Options(receiver, 1, testing::TestSeed());
   options.clock = &clock;
   auto sink = WebhookSink::Open(options);
   ASSERT_TRUE(sink.ok()) << sink.status().ToString();
@@ -98,7 +99,7 @@ TEST(WebhookSinkTest, FailuresAndTimeoutsAreRetriedInOrderUntilEverythingArrives
   // Refused, held past the client's read timeout, refused again; then it recovers.
   receiver.Script({Answer::kFail, Answer::kFail, Answer::kFail, Answer::kFail, Answer::kHold,
                    Answer::kHold, Answer::kFail, Answer::kFail, Answer::kFail});
-  const uint64_t seed = testing::TestSeed("webhook");
+  const uint64_t seed = testing::TestSeed();
   auto sink = WebhookSink::Open(Options(receiver, 3, seed));
   ASSERT_TRUE(sink.ok()) << sink.status().ToString();
   std::vector<core::OutboundMessage> entries = Entries(3, 6, 5);
@@ -151,7 +152,7 @@ TEST(WebhookSinkTest, ASlowCaseDoesNotHoldUpOtherCases) {
   Receiver receiver(kSecret);
   ASSERT_TRUE(receiver.Start());
   receiver.Script({Answer::kHold});  // the first request: CASE-0's first event
-  WebhookOptions options = Options(receiver, 1, testing::TestSeed("webhook"));
+  WebhookOptions options = Options(receiver, 1, testing::TestSeed());
   options.read_timeout = std::chrono::seconds(60);  // the slow case is really slow
   auto sink = WebhookSink::Open(options);
   ASSERT_TRUE(sink.ok()) << sink.status().ToString();
