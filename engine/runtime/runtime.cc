@@ -651,21 +651,20 @@ void Runtime::Step::RunAction(const dsl::Action& a) {
                             .fields = Disclosed(s_->application, a),
                             .content = Content(a),
                             .basis = a.legal_basis};
-      for (size_t i = 0; i < roles.size() || (i == 0 && roles.empty()); ++i) {
-        TaskRequested e;
-        if (i + 1 < roles.size()) {
-          e = request;
-        } else {
-          e = std::move(request);  // the last one
-        }
+      // One event per role (the first one new), or one without a role when nobody is asked; the
+      // last takes `request` itself.
+      auto emit_for = [&](size_t i, TaskRequested e) {
         e.new_request = i == 0;
         if (!roles.empty()) {
           e.role = roles[i].role;
           e.organisation = roles[i].organisation;
         }
         Emit(std::move(e));
-        if (roles.empty()) break;
-      }
+      };
+      const size_t events = std::max<size_t>(roles.size(), 1);
+      for (size_t i = 0; i + 1 < events; ++i)
+        emit_for(i, request);
+      emit_for(events - 1, std::move(request));
       if (roles.empty() && !failed()) {
         // Nobody to ask (every role was left out): the task is complete at once.
         s_->FindTask(a.task)->roles.clear();

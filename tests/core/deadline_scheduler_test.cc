@@ -1,7 +1,6 @@
 // The event-time clock and the deadline scheduler on their own: restoring and committing the
 // clock, busy lanes holding it, the order timers are taken in, re-arming, ownership by lane.
 #include "engine/core/deadline_scheduler.h"
-#include "tests/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -12,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
 namespace {

@@ -68,10 +68,10 @@ class MemorySink final : public core::Sink {
   }
 
   bool auto_ack = true;
-  Status failure;                        // returned by Acknowledged while messages are unacked
-  Status refuse;                         // returned by Send, which then accepts nothing
+  Status failure;                           // returned by Acknowledged while messages are unacked
+  Status refuse;                            // returned by Send, which then accepts nothing
   std::vector<core::OutboundMessage> sent;  // every message handed over, in order
-  std::vector<uint64_t> unacked;         // outbox seq per message sent and not acknowledged
+  std::vector<uint64_t> unacked;            // outbox seq per message sent and not acknowledged
 
  private:
   std::vector<uint64_t> ready_;
