@@ -456,8 +456,10 @@ TEST(ProjectionProperty, EveryRecipientSeesExactlyTheFieldsItsDisclosureAllows) 
       const Value recorded = runtime::DataToValue(e.data);
       for (const Member& m : recorded.members())
         if (m.first != "new" && m.first != "fields") rest.push_back(m);
-      auto check = [&](const Value& data, const std::string& where) {
-        EXPECT_EQ(data["fields"].ToJson(), expected_fields) << where << " " << id << "/" << e.seq;
+      // (The case id is passed in: clang 14 does not capture structured bindings.)
+      auto check = [&](const Value& data, const std::string& where, const std::string& case_id) {
+        EXPECT_EQ(data["fields"].ToJson(), expected_fields)
+            << where << " " << case_id << "/" << e.seq;
         std::vector<std::string> keys;
         for (const Member& m : data.members())
           if (m.first != "fields") keys.push_back(m.first);
@@ -466,7 +468,7 @@ TEST(ProjectionProperty, EveryRecipientSeesExactlyTheFieldsItsDisclosureAllows) 
           want.push_back(m.first);
           EXPECT_EQ(data[m.first].ToJson(), m.second.ToJson()) << where << " " << m.first;
         }
-        EXPECT_EQ(keys, want) << where << " " << id << "/" << e.seq;
+        EXPECT_EQ(keys, want) << where << " " << case_id << "/" << e.seq;
       };
       if (org.empty()) {
         EXPECT_EQ(outbound.count(id + "/" + std::to_string(e.seq)), 0u);
@@ -484,12 +486,12 @@ TEST(ProjectionProperty, EveryRecipientSeesExactlyTheFieldsItsDisclosureAllows) 
       for (const Member& m : data.members())
         if (m.first != "workflow" && m.first != "version" && m.first != "leika" && m.first != "seq")
           members.push_back(m);
-      check(Value::Object(std::move(members)), "outbox");
+      check(Value::Object(std::move(members)), "outbox", id);
       ++n.outbound;
       // 2. The recipient's view of the event; nobody else sees it.
       std::optional<Value> view = ParticipantEventView(e, s, org);
       ASSERT_TRUE(view.has_value());
-      check((*view)["data"], "participant view");
+      check((*view)["data"], "participant view", id);
       for (const runtime::Participant& p : s.participants) {
         if (p.organisation == org) continue;
         EXPECT_FALSE(ParticipantEventView(e, s, p.organisation).has_value());
