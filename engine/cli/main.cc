@@ -208,23 +208,26 @@ void AddReplayCommand(CLI::App& app, const std::string& data_dir, Commands* out)
                   }});
 }
 
+// The arguments of a command on a store: its directory, a flag and a filter.
+struct StoreArgs {
+  explicit StoreArgs(std::string dir) : data_dir(std::move(dir)) {}
+  std::string data_dir;
+  bool flag = false;   // --quiet or --json
+  std::string filter;  // --kind or --due-before
+};
+
 // audit verify, dead-letters, deadlines, rebuild: the store's operator commands.
 void AddStoreCommands(CLI::App& app, const std::string& data_dir, Commands* out) {
   using namespace amtsweg::cli;
-  struct Args {
-    std::string data_dir;
-    bool flag = false;   // --quiet or --json
-    std::string filter;  // --kind or --due-before
-  };
   CLI::App* audit_cmd = app.add_subcommand("audit", "Auditing");
   audit_cmd->require_subcommand(1);
-  auto verify = std::make_shared<Args>(data_dir);
+  auto verify = std::make_shared<StoreArgs>(data_dir);
   CLI::App* verify_cmd = audit_cmd->add_subcommand("verify", "Verify every case's hash chain");
   verify_cmd->add_option("--data-dir", verify->data_dir)->capture_default_str();
   verify_cmd->add_flag("--quiet,-q", verify->flag, "No progress output");
   out->push_back({verify_cmd, [verify] { return AuditVerify(verify->data_dir, verify->flag); }});
 
-  auto dead = std::make_shared<Args>(data_dir);
+  auto dead = std::make_shared<StoreArgs>(data_dir);
   CLI::App* dead_cmd =
       app.add_subcommand("dead-letters", "Inputs that were refused, with the reason");
   dead_cmd->add_option("--data-dir", dead->data_dir)->capture_default_str();
@@ -233,7 +236,7 @@ void AddStoreCommands(CLI::App& app, const std::string& data_dir, Commands* out)
   out->push_back(
       {dead_cmd, [dead] { return DeadLetters(dead->data_dir, dead->flag, dead->filter); }});
 
-  auto deadlines = std::make_shared<Args>(data_dir);
+  auto deadlines = std::make_shared<StoreArgs>(data_dir);
   CLI::App* deadlines_cmd = app.add_subcommand("deadlines", "Running deadlines, soonest first");
   deadlines_cmd->add_option("--data-dir", deadlines->data_dir)->capture_default_str();
   deadlines_cmd->add_option("--due-before", deadlines->filter,
@@ -243,7 +246,7 @@ void AddStoreCommands(CLI::App& app, const std::string& data_dir, Commands* out)
                     return Deadlines(deadlines->data_dir, deadlines->filter, deadlines->flag);
                   }});
 
-  auto rebuild = std::make_shared<Args>(data_dir);
+  auto rebuild = std::make_shared<StoreArgs>(data_dir);
   CLI::App* rebuild_cmd =
       app.add_subcommand("rebuild", "Rebuild snapshots and indexes from the event logs");
   rebuild_cmd->add_option("--data-dir", rebuild->data_dir)->capture_default_str();
