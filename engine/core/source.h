@@ -35,6 +35,12 @@ struct RawInput {
   // Already processed and published by an earlier owner of its partition (a Kafka offset below
   // the group's committed one): the engine rebuilds its effects but does not publish them again.
   bool replay = false;
+  // The organisation the channel it came through speaks for, set by the source when the channel
+  // is bound to one (a per-organisation Kafka topic, an authenticated principal); empty: a shared
+  // channel that proves nothing by itself. `channel` names the channel for people (e.g. "topic
+  // amtsweg.in.bauamt-kiel"), for the reasons of refusals.
+  std::string channel_organisation;
+  std::string channel;
 };
 
 // Input positions to store with the effects of a batch: {position key, token}.
