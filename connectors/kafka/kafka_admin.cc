@@ -25,21 +25,52 @@ struct NewTopicDeleter {
 using ClientPtr = std::unique_ptr<rd_kafka_t, ClientDeleter>;
 
 // A consumer-type client without a group: its metadata requests never create topics (a
-// producer's may, on clusters with auto.create.topics.enable).
-Result<ClientPtr> AdminClient(const std::string& bootstrap, const KafkaProperties& properties) {
-  ASSIGN_OR_RETURN(
-      internal::ConfPtr conf,
-      internal::NewConf(bootstrap, {{"allow.auto.create.topics", "false"}}, {&properties}));
-  ASSIGN_OR_RETURN(rd_kafka_t * rk, internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf)));
-  return ClientPtr(rk);
-}
+// producer's may, on clusters with auto.create.topics.enable). It notes whether the broker
+// refused its credentials, which librdkafka reports only through the error callback, so that a
+// failed request says so instead of "transport failure".
+class AdminClient {
+ public:
+  static Result<AdminClient> Open(const std::string& bootstrap, const KafkaProperties& properties) {
+    AdminClient client;
+    ASSIGN_OR_RETURN(
+        internal::ConfPtr conf,
+        internal::NewConf(bootstrap, {{"allow.auto.create.topics", "false"}}, {&properties}));
+    rd_kafka_conf_set_error_cb(conf.get(), &AdminClient::ErrorCb);
+    rd_kafka_conf_set_opaque(conf.get(), client.refused_.get());
+    ASSIGN_OR_RETURN(rd_kafka_t * rk, internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf)));
+    client.rk_.reset(rk);
+    return client;
+  }
+
+  rd_kafka_t* get() const { return rk_.get(); }
+
+  // `status`, or the refusal of the credentials when the broker refused them.
+  Status Explain(Status status) const {
+    if (status.ok()) return status;
+    rd_kafka_poll(rk_.get(), 0);  // serves the error callbacks queued meanwhile
+    if (refused_->empty()) return status;
+    return internal::AuthenticationFailure("admin client", *refused_);
+  }
+
+ private:
+  AdminClient() : refused_(std::make_unique<std::string>()) {}
+
+  static void ErrorCb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    auto* refused = static_cast<std::string*>(opaque);
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION && refused->empty()) *refused = reason;
+  }
+
+  // Declared first: destroyed after the client, whose callbacks write it.
+  std::unique_ptr<std::string> refused_;
+  ClientPtr rk_;
+};
 
 }  // namespace
 
 Status CreateTopics(const std::string& bootstrap, const std::vector<TopicSpec>& topics,
                     const KafkaProperties& properties, std::chrono::milliseconds timeout) {
   if (topics.empty()) return Status::OK();
-  ASSIGN_OR_RETURN(ClientPtr rk, AdminClient(bootstrap, properties));
+  ASSIGN_OR_RETURN(AdminClient rk, AdminClient::Open(bootstrap, properties));
 
   std::vector<std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter>> owned;
   std::vector<rd_kafka_NewTopic_t*> new_topics;
@@ -74,14 +105,15 @@ Status CreateTopics(const std::string& bootstrap, const std::vector<TopicSpec>& 
   // The request's own timeout answers first; the margin only guards against a lost reply.
   std::unique_ptr<rd_kafka_event_t, EventDeleter> event(
       rd_kafka_queue_poll(queue.get(), timeout_ms + 5000));
-  if (!event) return Status::Unavailable("creating topics: no answer from " + bootstrap);
+  if (!event)
+    return rk.Explain(Status::Unavailable("creating topics: no answer from " + bootstrap));
   rd_kafka_resp_err_t err = rd_kafka_event_error(event.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     std::string message = std::string("creating topics at ") + bootstrap + ": " +
                           rd_kafka_event_error_string(event.get());
-    return err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT
-               ? Status::Unavailable(message)
-               : Status::InvalidArgument(message);
+    return rk.Explain(err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT
+                          ? Status::Unavailable(message)
+                          : Status::InvalidArgument(message));
   }
   const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event.get());
   size_t count = 0;
@@ -117,7 +149,8 @@ Status CreateTopics(const std::string& bootstrap, const std::vector<TopicSpec>& 
     if (!problem.empty()) problems += (problems.empty() ? "" : "; ") + problem;
   }
   if (problems.empty()) return Status::OK();
-  return unavailable ? Status::Unavailable(problems) : Status::InvalidArgument(problems);
+  return rk.Explain(unavailable ? Status::Unavailable(problems)
+                                : Status::InvalidArgument(problems));
 }
 
 Result<int32_t> PartitionCount(const std::string& bootstrap, const std::string& topic,
@@ -126,8 +159,10 @@ Result<int32_t> PartitionCount(const std::string& bootstrap, const std::string& 
   if (!IsValidTopicName(topic)) {
     return Status::InvalidArgument("'" + topic + "' is not a valid topic name");
   }
-  ASSIGN_OR_RETURN(ClientPtr rk, AdminClient(bootstrap, properties));
-  return internal::TopicPartitionCount(rk.get(), topic, timeout, /*all_topics=*/true);
+  ASSIGN_OR_RETURN(AdminClient rk, AdminClient::Open(bootstrap, properties));
+  Result<int32_t> count = internal::TopicPartitionCount(rk.get(), topic, timeout, true);
+  if (count.ok()) return count;
+  return rk.Explain(count.status());
 }
 
 }  // namespace amtsweg::connectors

@@ -94,6 +94,12 @@ struct KafkaSink::Impl {
       }
       return;
     }
+    // Refused credentials do not heal by retrying (librdkafka would, without end): fail, naming
+    // what to check.
+    if (code == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+      if (self->failure.ok()) self->failure = internal::AuthenticationFailure("producer", reason);
+      return;
+    }
     // Transient (brokers down, network): librdkafka reconnects and retries without limit.
     uint64_t suppressed = 0;
     if (self->limiter.Allow(rd_kafka_err2name(code), &suppressed)) {

@@ -398,6 +398,10 @@ struct KafkaSource::Impl {
       return Status::IOError("Kafka consumer of " + config.topic +
                              " failed for good: " + fatal.value_or(rd_kafka_message_errstr(m)));
     }
+    if (m->err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+      return internal::AuthenticationFailure("consumer of " + config.topic,
+                                             rd_kafka_message_errstr(m));
+    }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       // Transient (broker down, network) or outside our control (authorisation, missing topic):
       // librdkafka retries; the engine keeps running.

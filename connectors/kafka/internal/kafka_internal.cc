@@ -172,6 +172,12 @@ std::string ErrorText(rd_kafka_resp_err_t err) {
   return std::string(rd_kafka_err2str(err)) + " (" + rd_kafka_err2name(err) + ")";
 }
 
+Status AuthenticationFailure(const std::string& client, const std::string& reason) {
+  return Status::IOError("Kafka " + client + ": the broker refused the credentials: " + reason +
+                         " (check security.protocol, sasl.mechanisms, sasl.username and "
+                         "sasl.password, see docs/operations.md)");
+}
+
 std::optional<std::string> FatalError(rd_kafka_t* rk) {
   char errstr[512];
   rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk, errstr, sizeof(errstr));

@@ -106,6 +106,11 @@ Result<rd_kafka_t*> NewClient(rd_kafka_type_t type, ConfPtr conf);
 // "librdkafka message (Error_Name)".
 std::string ErrorText(rd_kafka_resp_err_t err);
 
+// The status of credentials the broker refused (librdkafka's RD_KAFKA_RESP_ERR__AUTHENTICATION):
+// an IOError naming the client ("producer", "consumer of T"), librdkafka's reason and the
+// settings to check. Retrying does not help, so the clients fail with it.
+Status AuthenticationFailure(const std::string& client, const std::string& reason);
+
 // The client's fatal error, if one was raised.
 std::optional<std::string> FatalError(rd_kafka_t* rk);
 
