@@ -190,8 +190,10 @@ class Engine {
                  const std::string& source_name);
   // `raw` is null for a fired timer. `replay`: the input was published by an earlier owner, so
   // what it causes is stored, not published again (what the clock fires on its way is).
+  // `refused`: refused with this before the runtime's checks (runtime::Runtime::Refuse).
   Outcome HandleInput(const runtime::InputEvent& in, const RawInput* raw,
-                      const std::string& source_name, bool replay);
+                      const std::string& source_name, bool replay,
+                      const runtime::Rejection* refused = nullptr);
   // Fires every timer due on the clock by `upto` (published: they belong to no replayed input).
   void FireDue(Timestamp upto);
   // Fires the case's own timers due by `upto` (before an input of that time reaches the case).
