@@ -406,8 +406,8 @@ void Directory::ReadSourcesAndSubmitters(const internal::MapReader& file, Direct
       std::vector<YAML::Mark> marks;
       YAML::Mark at = internal::MarkOr(e.value, e.key_node.Mark());
       if (!AllOf(e.key, IsWorkflowNameChar)) {
-        errors->Add(e.key_node.Mark(), "submitters: '" + e.key +
-                                           "' must be a workflow name ([a-z0-9_-]+)");
+        errors->Add(e.key_node.Mark(),
+                    "submitters: '" + e.key + "' must be a workflow name ([a-z0-9_-]+)");
         continue;
       }
       if (!internal::ReadStringList(e.value, at, e.key, errors, &portals, &marks)) continue;

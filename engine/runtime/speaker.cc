@@ -30,9 +30,8 @@ std::optional<Rejection> CheckSpeaker(const InputEvent& in, const dsl::Directory
                                           in.channel_organisation + "'"};
   }
   if (by_source != nullptr && in.participant != by_source->id) {
-    return Rejection{"impersonation", "participant '" + in.participant +
-                                          "' claimed, but source '" + in.source +
-                                          "' speaks for '" + by_source->id + "'"};
+    return Rejection{"impersonation", "participant '" + in.participant + "' claimed, but source '" +
+                                          in.source + "' speaks for '" + by_source->id + "'"};
   }
   if (!bound && by_source == nullptr && directory.participants_must_be_bound()) {
     return Rejection{"unbound-participant",

@@ -79,15 +79,19 @@ TEST(EngineSpeakerTest, AnInputSpeakingForAnotherOrganisationIsRefusedAndRecorde
   EXPECT_EQ((*state)->state, "hearing");
   // The refusal is in the case's history, before the Amt's input.
   std::vector<std::string> rejected;
-  ASSERT_TRUE((*st)->ScanEvents("C-1", 1, UINT64_MAX, [&](const store::EventRecord& r) {
-                    Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
-                    EXPECT_TRUE(e.ok());
-                    if (e->type == runtime::DomainType::kInputRejected) {
-                      const auto& data = std::get<runtime::InputRejected>(e->data);
-                      rejected.push_back(data.kind + " " + data.participant + " " + data.input);
-                    }
-                    return true;
-                  }).ok());
+  ASSERT_TRUE((*st)
+                  ->ScanEvents("C-1", 1, UINT64_MAX,
+                               [&](const store::EventRecord& r) {
+                                 Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+                                 EXPECT_TRUE(e.ok());
+                                 if (e->type == runtime::DomainType::kInputRejected) {
+                                   const auto& data = std::get<runtime::InputRejected>(e->data);
+                                   rejected.push_back(data.kind + " " + data.participant + " " +
+                                                      data.input);
+                                 }
+                                 return true;
+                               })
+                  .ok());
   EXPECT_EQ(rejected, std::vector<std::string>{"impersonation amt-kiel d1"});
 }
 
@@ -113,9 +117,9 @@ TEST(EngineSpeakerTest, WithoutAClaimABoundChannelSpeaksForItsOrganisation) {
   ASSERT_TRUE(engine.ProcessBatch(inputs, "memory", {{"memory", "3"}}).ok());
   std::vector<std::string> dead = Dead(**st);
   ASSERT_EQ(dead.size(), 1u) << ::testing::PrintToString(dead);
-  EXPECT_EQ(dead[0].rfind("line 2 wrong-role wrong-role: participant 'ihk-kiel' is not role 'amt'",
-                          0),
-            0u)
+  EXPECT_EQ(
+      dead[0].rfind("line 2 wrong-role wrong-role: participant 'ihk-kiel' is not role 'amt'", 0),
+      0u)
       << dead[0];
   auto state = engine.LoadCase("C-1");
   ASSERT_TRUE(state.ok() && state->has_value());

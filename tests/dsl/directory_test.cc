@@ -276,7 +276,8 @@ TEST(DirectorySpeakersTest, SourcesMapToOrganisationsAndSubmittersArePortals) {
 
   // Without the keys: nothing is mapped beyond the portals, claims need not be bound.
   auto plain = Directory::Parse(
-      "organisations:\n  - {id: p, kind: portal, name: P, functions: [portal], sources: [\"urn:p\"]}\n",
+      "organisations:\n  - {id: p, kind: portal, name: P, functions: [portal], sources: "
+      "[\"urn:p\"]}\n",
       "plain.yaml");
   ASSERT_TRUE(plain.ok()) << plain.status().ToString();
   EXPECT_FALSE((*plain)->participants_must_be_bound());

@@ -30,8 +30,8 @@ std::unique_ptr<dsl::Directory> SpeakerDirectory(const std::string& head = "") {
 }
 
 InputEvent From(std::string source, std::string participant, std::string channel_org = "") {
-  InputEvent in = Input("r1", it::kTaskResponded, "C-1", "2026-01-15T09:00:00Z",
-                        Value::Object({}), std::move(participant));
+  InputEvent in = Input("r1", it::kTaskResponded, "C-1", "2026-01-15T09:00:00Z", Value::Object({}),
+                        std::move(participant));
   in.source = std::move(source);
   if (!channel_org.empty()) {
     in.channel = "topic amtsweg.in." + channel_org;
