@@ -1,9 +1,10 @@
 // The engine loop: the imperative shell around the pure runtime.
 //
-// For each batch of raw inputs it decodes and checks them (bad input -> dead letters), skips
-// duplicates, fires due deadline timers as synthetic inputs, runs the runtime per input, and
-// commits everything the batch caused in one atomic store batch; afterwards the outbox is
-// published through a Sink. The work is done by three rooms that the engine wires together:
+// For each batch of raw inputs it decodes and checks them (bad input -> dead letters), checks who
+// speaks (runtime::CheckSpeaker, before duplicates: a forgery takes no id), skips duplicates,
+// fires due deadline timers as synthetic inputs, runs the runtime per input, and commits
+// everything the batch caused in one atomic store batch; afterwards the outbox is published
+// through a Sink. The work is done by three rooms that the engine wires together:
 //  - DeadlineScheduler (deadline_scheduler.h): the event-time clock, the lanes and which cases
 //    are owned, the timers mirror and what is due;
 //  - BatchWriter (batch_writer.h): the pending batch, working case states and the case cache,
