@@ -139,6 +139,17 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
     DeadLetter(raw, source_name, refusal->kind, refusal->reason);
     return;
   }
+  in->channel_organisation = raw.channel_organisation;
+  in->channel = raw.channel;
+  // Who speaks is checked before the duplicate check and the id is not marked seen: an input
+  // that speaks for another organisation must not take the id of that organisation's own input.
+  // Unlike the refusals above, it reaches its case (input.rejected while the case is open).
+  if (std::optional<runtime::Rejection> speaker = runtime_.CheckSpeaker(*in)) {
+    if (raw.replay) counts.replayed++;
+    if (HandleInput(*in, &raw, source_name, raw.replay, &*speaker) != Outcome::kFailed)
+      counts.rejected++;
+    return;
+  }
   std::string seen = SeenKey(in->source, in->id);
   if (stored_seen || writer_.SeenInBatch(seen)) {
     counts.duplicates++;
@@ -163,7 +174,8 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
 }
 
 Engine::Outcome Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
-                                    const std::string& source_name, bool replay) {
+                                    const std::string& source_name, bool replay,
+                                    const runtime::Rejection* refused) {
   if (in.type == runtime::input_type::kClockAdvanced) {
     // Time has passed on this lane; the clock follows as far as the other lanes allow, so that
     // input still unread on a lagging partition is not overtaken by the deadlines it may stop.
@@ -194,7 +206,8 @@ Engine::Outcome Engine::HandleInput(const runtime::InputEvent& in, const RawInpu
   runtime::CaseState& state = work->state;
   ActiveDeadlines before = DeadlineScheduler::Active(state);
   bool was_open = state.open();
-  runtime::StepResult r = runtime_.Handle(in, &state);
+  runtime::StepResult r =
+      refused != nullptr ? runtime_.Refuse(in, *refused, &state) : runtime_.Handle(in, &state);
 
   for (const runtime::DomainEvent& e : r.events) {
     runtime::EncodeEvent(e, &work->events.emplace_back());

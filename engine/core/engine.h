@@ -1,9 +1,10 @@
 // The engine loop: the imperative shell around the pure runtime.
 //
-// For each batch of raw inputs it decodes and checks them (bad input -> dead letters), skips
-// duplicates, fires due deadline timers as synthetic inputs, runs the runtime per input, and
-// commits everything the batch caused in one atomic store batch; afterwards the outbox is
-// published through a Sink. The work is done by three rooms that the engine wires together:
+// For each batch of raw inputs it decodes and checks them (bad input -> dead letters), checks who
+// speaks (runtime::CheckSpeaker, before duplicates: a forgery takes no id), skips duplicates,
+// fires due deadline timers as synthetic inputs, runs the runtime per input, and commits
+// everything the batch caused in one atomic store batch; afterwards the outbox is published
+// through a Sink. The work is done by three rooms that the engine wires together:
 //  - DeadlineScheduler (deadline_scheduler.h): the event-time clock, the lanes and which cases
 //    are owned, the timers mirror and what is due;
 //  - BatchWriter (batch_writer.h): the pending batch, working case states and the case cache,
@@ -190,8 +191,10 @@ class Engine {
                  const std::string& source_name);
   // `raw` is null for a fired timer. `replay`: the input was published by an earlier owner, so
   // what it causes is stored, not published again (what the clock fires on its way is).
+  // `refused`: refused with this before the runtime's checks (runtime::Runtime::Refuse).
   Outcome HandleInput(const runtime::InputEvent& in, const RawInput* raw,
-                      const std::string& source_name, bool replay);
+                      const std::string& source_name, bool replay,
+                      const runtime::Rejection* refused = nullptr);
   // Fires every timer due on the clock by `upto` (published: they belong to no replayed input).
   void FireDue(Timestamp upto);
   // Fires the case's own timers due by `upto` (before an input of that time reaches the case).

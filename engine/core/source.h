@@ -38,7 +38,9 @@ struct RawInput {
   // The organisation the channel it came through speaks for, set by the source when the channel
   // is bound to one (a per-organisation Kafka topic, an authenticated principal); empty: a shared
   // channel that proves nothing by itself. `channel` names the channel for people (e.g. "topic
-  // amtsweg.in.bauamt-kiel"), for the reasons of refusals.
+  // amtsweg.in.bauamt-kiel"), for the reasons of refusals. The engine holds the input's
+  // `participant` claim to it (runtime::CheckSpeaker: "impersonation"), and an input to an
+  // existing case without a claim speaks for it.
   std::string channel_organisation;
   std::string channel;
 };

@@ -36,6 +36,16 @@ const Organisation* Directory::PortalForSource(std::string_view source) const {
   return it == by_source_.end() ? nullptr : &orgs_[it->second];
 }
 
+const Organisation* Directory::OrganisationForSource(std::string_view source) const {
+  auto it = speaks_for_.find(source);
+  return it == speaks_for_.end() ? nullptr : &orgs_[it->second];
+}
+
+const std::vector<std::string>* Directory::SubmittersOf(std::string_view workflow) const {
+  auto it = submitters_.find(workflow);
+  return it == submitters_.end() ? nullptr : &it->second;
+}
+
 bool Directory::HasFunction(std::string_view function) const {
   return by_function_.find(function) != by_function_.end();
 }

@@ -20,6 +20,11 @@
 
 namespace amtsweg::dsl {
 
+namespace internal {
+class Errors;
+class MapReader;
+}  // namespace internal
+
 struct Organisation {
   std::string id;
   std::string kind;  // state | municipal | chamber | federal | portal
@@ -65,12 +70,30 @@ class Directory {
   bool HasFunction(std::string_view function) const;
   // The portal whose `sources` list `source`, or nullptr.
   const Organisation* PortalForSource(std::string_view source) const;
+  // The organisation inputs from CloudEvents `source` speak for: the portal whose `sources` list
+  // it, or the organisation the directory's `sources` mapping names for it (no source speaks for
+  // two); nullptr when none.
+  const Organisation* OrganisationForSource(std::string_view source) const;
+  // `participants_must_be_bound: true`: an input claiming a participant must come through a
+  // channel bound to an organisation or from a source the directory maps to one
+  // ("unbound-participant" otherwise). Default false: an unproven claim is taken as it is.
+  bool participants_must_be_bound() const { return participants_must_be_bound_; }
+  // The portals (ids) the directory's `submitters` allow to open cases of `workflow` (by name):
+  // nullptr when it names none for the workflow, which may then be opened from any source.
+  const std::vector<std::string>* SubmittersOf(std::string_view workflow) const;
 
  private:
   std::vector<Organisation> orgs_;
   std::map<std::string, size_t, std::less<>> by_id_;
   std::map<std::string, std::vector<size_t>, std::less<>> by_function_;  // indexes into orgs_
   std::map<std::string, size_t, std::less<>> by_source_;                 // portals' sources
+  std::map<std::string, size_t, std::less<>> speaks_for_;  // by_source_ and the `sources` map
+  std::map<std::string, std::vector<std::string>, std::less<>> submitters_;  // workflow: portals
+  bool participants_must_be_bound_ = false;
+
+  // The loader's part for the top-level `sources` and `submitters` (directory_loader.cc).
+  static void ReadSourcesAndSubmitters(const internal::MapReader& file, Directory* dir,
+                                       internal::Errors* errors);
 };
 
 }  // namespace amtsweg::dsl

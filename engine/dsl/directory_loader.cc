@@ -21,6 +21,9 @@ bool IsIdChar(char c) {
 bool IsFunctionChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
+bool IsWorkflowNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
 bool IsEnvChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
@@ -90,18 +93,27 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
                                                     const std::string& name) {
   std::vector<Diagnostic> diags;
   Errors errors(name, &diags);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    errors.Add(e.mark, "YAML syntax error: " + e.msg);
-    return JoinErrors(diags);
-  }
+  std::optional<YAML::Node> doc =
+      internal::LoadDocument(yaml, internal::kMaxDirectoryNodes, &errors);
+  if (!doc.has_value()) return JoinErrors(diags);
+  YAML::Node root = *doc;
   YAML::Mark top;
   top.line = 0;
   top.column = 0;
-  MapReader file(root, "the directory", {"organisations"}, top, &errors);
+  MapReader file(root, "the directory",
+                 {"organisations", "participants_must_be_bound", "sources", "submitters"}, top,
+                 &errors);
   auto dir = std::make_unique<Directory>();
+  if (file.ok() && file.Has("participants_must_be_bound")) {
+    YAML::Node flag = file.Get("participants_must_be_bound");
+    if (!flag.IsScalar() || internal::IsQuoted(flag) ||
+        (flag.Scalar() != "true" && flag.Scalar() != "false")) {
+      errors.Add(file.ValueMark("participants_must_be_bound"),
+                 "participants_must_be_bound must be true or false");
+    } else {
+      dir->participants_must_be_bound_ = flag.Scalar() == "true";
+    }
+  }
   if (file.ok()) {
     YAML::Node list = file.Get("organisations");
     if (!list.IsDefined()) {
@@ -352,7 +364,71 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
     }
   }
   if (!diags.empty()) return JoinErrors(diags);
+  dir->speaks_for_ = dir->by_source_;
+  ReadSourcesAndSubmitters(file, dir.get(), &errors);
+  if (!diags.empty()) return JoinErrors(diags);
   return dir;
+}
+
+void Directory::ReadSourcesAndSubmitters(const internal::MapReader& file, Directory* dir,
+                                         internal::Errors* errors) {
+  if (!file.ok()) return;
+  if (file.Has("sources")) {
+    // source: organisation. The CloudEvents sources an organisation sends from on a shared
+    // channel; an input from one speaks for it.
+    YAML::Node map = file.Get("sources");
+    MapReader m(map, "'sources' (CloudEvents source: organisation id)", {},
+                file.ValueMark("sources"), errors);
+    for (const MapReader::Entry& e : m.entries()) {
+      std::string id;
+      YAML::Mark at = internal::MarkOr(e.value, e.key_node.Mark());
+      if (!internal::ReadString(e.value, at, e.key, errors, &id)) continue;
+      auto org = dir->by_id_.find(id);
+      if (e.key.empty()) {
+        errors->Add(e.key_node.Mark(), "a source must not be empty");
+      } else if (org == dir->by_id_.end()) {
+        errors->Add(at, "source '" + e.key + "': no organisation '" + id + "' in the directory");
+      } else if (auto [it, inserted] = dir->speaks_for_.emplace(e.key, org->second);
+                 !inserted && it->second != org->second) {
+        // A source speaks for one organisation.
+        errors->Add(at, "source '" + e.key + "' is mapped to '" + id +
+                            "', but it is a source of portal '" + dir->orgs_[it->second].id + "'");
+      }
+    }
+  }
+  if (file.Has("submitters")) {
+    // workflow: [portal, ...]. Only these portals' sources may open cases of the workflow.
+    YAML::Node map = file.Get("submitters");
+    MapReader m(map, "'submitters' (workflow name: the portals that may submit its applications)",
+                {}, file.ValueMark("submitters"), errors);
+    for (const MapReader::Entry& e : m.entries()) {
+      std::vector<std::string> portals;
+      std::vector<YAML::Mark> marks;
+      YAML::Mark at = internal::MarkOr(e.value, e.key_node.Mark());
+      if (!AllOf(e.key, IsWorkflowNameChar)) {
+        errors->Add(e.key_node.Mark(),
+                    "submitters: '" + e.key + "' must be a workflow name ([a-z0-9_-]+)");
+        continue;
+      }
+      if (!internal::ReadStringList(e.value, at, e.key, errors, &portals, &marks)) continue;
+      if (portals.empty()) {
+        errors->Add(at, "submitters of workflow " + e.key +
+                            ": name at least one portal (leave the workflow out to let any "
+                            "source submit)");
+        continue;
+      }
+      bool ok = true;
+      for (size_t i = 0; i < portals.size(); ++i) {
+        auto org = dir->by_id_.find(portals[i]);
+        if (org == dir->by_id_.end() || dir->orgs_[org->second].kind != "portal") {
+          errors->Add(marks[i], "submitters of workflow " + e.key + ": '" + portals[i] +
+                                    "' is no portal of the directory");
+          ok = false;
+        }
+      }
+      if (ok) dir->submitters_.emplace(e.key, std::move(portals));
+    }
+  }
 }
 
 }  // namespace amtsweg::dsl

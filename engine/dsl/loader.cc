@@ -91,13 +91,10 @@ class DefinitionLoader {
   }
 
   DefinitionPtr Run() {
-    YAML::Node root;
-    try {
-      root = YAML::Load(std::string(src_));
-    } catch (const YAML::Exception& e) {
-      errors_.Add(e.mark, "YAML syntax error: " + e.msg);
-      return nullptr;
-    }
+    std::optional<YAML::Node> doc =
+        internal::LoadDocument(src_, internal::kMaxWorkflowNodes, &errors_);
+    if (!doc.has_value()) return nullptr;
+    YAML::Node root = *doc;
     top_.line = 0;
     top_.column = 0;
     top_.pos = 0;

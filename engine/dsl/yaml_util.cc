@@ -1,6 +1,12 @@
 #include "engine/dsl/yaml_util.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
+#include <algorithm>
 #include <charconv>
+#include <map>
+#include <sstream>
 
 namespace amtsweg::dsl::internal {
 
@@ -10,6 +16,111 @@ SourcePos PosOf(const YAML::Mark& m) {
 
 void Errors::Add(SourcePos pos, std::string message) {
   out_->push_back(Diagnostic{file_, pos.line, pos.column, std::move(message)});
+}
+
+namespace {
+
+// Counts a document's nodes as if every alias were a copy of its anchor's node, from parser events
+// (the node tree shares an anchored node between its aliases, so it is small; walking it is not).
+// Stops counting at the first alias that passes the limit and at a second document.
+class NodeCounter final : public YAML::EventHandler {
+ public:
+  explicit NodeCounter(uint64_t max_nodes) : max_(max_nodes) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2 && !failed()) {
+      at_ = mark;
+      problem_ = "a second YAML document ('---'): a file holds exactly one";
+    }
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Leaf(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = sizes_.find(anchor);
+    Add(mark, it == sizes_.end() ? 1 : it->second);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    Leaf(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(mark, anchor);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Open(mark, anchor);
+  }
+  void OnMapEnd() override { Close(); }
+
+  bool failed() const { return !problem_.empty(); }
+  const std::string& problem() const { return problem_; }
+  const YAML::Mark& at() const { return at_; }
+  uint64_t documents() const { return documents_; }
+
+ private:
+  struct Frame {
+    YAML::anchor_t anchor;
+    uint64_t nodes;  // the collection itself and everything in it, aliases expanded
+  };
+  // Adds `n` nodes to the collection being read (and so to every one around it, when it closes).
+  void Add(const YAML::Mark& mark, uint64_t n) {
+    uint64_t& into = open_.empty() ? total_ : open_.back().nodes;
+    into = std::min(into + n, max_ + 1);  // saturates: never overflows
+    counted_ = std::min(counted_ + n, max_ + 1);
+    if (counted_ > max_ && !failed()) {
+      at_ = mark;
+      problem_ = "the document expands to more than " + std::to_string(max_) +
+                 " nodes (counting every alias as a copy of its anchor); refused, to bound the "
+                 "time and memory its reading takes";
+    }
+  }
+  void Leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor) sizes_[anchor] = 1;
+    Add(mark, 1);
+  }
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    open_.push_back(Frame{anchor, 0});
+    Add(mark, 1);
+  }
+  void Close() {
+    if (open_.empty()) return;
+    Frame f = open_.back();
+    open_.pop_back();
+    if (f.anchor != YAML::NullAnchor) sizes_[f.anchor] = f.nodes;
+    uint64_t& into = open_.empty() ? total_ : open_.back().nodes;
+    into = std::min(into + f.nodes, max_ + 1);
+  }
+
+  const uint64_t max_;
+  uint64_t total_ = 0;
+  uint64_t counted_ = 0;  // every node so far, aliases expanded
+  uint64_t documents_ = 0;
+  std::vector<Frame> open_;
+  std::map<YAML::anchor_t, uint64_t> sizes_;
+  std::string problem_;
+  YAML::Mark at_;
+};
+
+}  // namespace
+
+std::optional<YAML::Node> LoadDocument(std::string_view text, uint64_t max_nodes, Errors* errors) {
+  try {
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    NodeCounter counter(max_nodes);
+    while (!counter.failed() && parser.HandleNextDocument(counter)) {
+    }
+    if (counter.failed()) {
+      errors->Add(counter.at(), counter.problem());
+      return std::nullopt;
+    }
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    errors->Add(e.mark, "YAML syntax error: " + e.msg);
+    return std::nullopt;
+  }
 }
 
 std::string Join(std::initializer_list<std::string_view> items) {

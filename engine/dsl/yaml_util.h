@@ -4,7 +4,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +86,17 @@ bool ReadStringList(const YAML::Node& node, const YAML::Mark& where, std::string
 inline bool IsQuoted(const YAML::Node& node) {
   return node.Tag() == "!";
 }
+
+// Limits of LoadDocument: how many nodes a document may have once every alias is expanded (an
+// alias stands for the whole node its anchor names: a few KiB of nested aliases, "billion
+// laughs", expand to billions of nodes, which every walk over the tree visits).
+inline constexpr uint64_t kMaxWorkflowNodes = 100000;
+inline constexpr uint64_t kMaxDirectoryNodes = 1000000;
+
+// Parses `text` as exactly one YAML document whose alias expansion stays within `max_nodes`
+// nodes. On failure reports to `errors` (a syntax error; a second document, at its start; the
+// alias that passes the limit, at the alias) and returns nullopt. Empty text: a null node.
+std::optional<YAML::Node> LoadDocument(std::string_view text, uint64_t max_nodes, Errors* errors);
 
 // Joins "a, b, c".
 std::string Join(std::initializer_list<std::string_view> items);

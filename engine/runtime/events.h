@@ -59,6 +59,10 @@ struct InputEvent {
   std::string participant;  // extension attribute: the sending organisation's id (responses)
   Timestamp time = 0;
   Value data;  // an object
+  // Not from the event: the organisation the channel it came through speaks for, and the channel
+  // for people (core::RawInput, set by the engine); empty: a shared channel. See CheckSpeaker.
+  std::string channel_organisation;
+  std::string channel;
 };
 
 // Stored as one byte: the numbers are part of the stored format.

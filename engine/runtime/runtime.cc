@@ -31,6 +31,22 @@ std::string_view JoinName(dsl::JoinKind k) {
   return "all";
 }
 
+// Why `id` cannot be a new case's id, or empty. A case id is a segment of the API's URL paths
+// (/cases/{id}): what a path would split, decode, cut or normalise there is refused, so that
+// every case that opens can be read.
+std::string BadCaseId(std::string_view id) {
+  if (id == "." || id == "..") return "is a relative path segment";
+  for (char c : id) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return "contains a control character";
+    if (c == ' ') return "contains a space";
+    if (c == '/' || c == '\\' || c == '%' || c == '?' || c == '#') {
+      return std::string("contains '") + c + "'";
+    }
+  }
+  return "";
+}
+
 bool JoinMet(const TaskState& t) {
   return t.responses() >= t.need;
 }
@@ -202,6 +218,13 @@ void Runtime::Step::Open() {
     Reject("unknown-case", "no case '" + in_.subject + "'; " + in_.type + " does not open one");
     return;
   }
+  if (std::string bad = BadCaseId(in_.subject); !bad.empty()) {
+    Reject("invalid-application",
+           "case id (subject) '" + in_.subject + "' " + bad +
+               ": a case id must be usable as a URL path segment (no '/', '\\', '%', '?', "
+               "'#', spaces or control characters, not '.' or '..')");
+    return;
+  }
   const Value* leika = in_.data.Find("leika");
   if (Status st = ids::CheckLeika(leika != nullptr ? *leika : Value(), "data.leika"); !st.ok()) {
     Reject("invalid-application", st.message());
@@ -216,6 +239,22 @@ void Runtime::Step::Open() {
     Reject("unknown-case", "no case '" + in_.subject + "'; workflow " + def_->name +
                                " opens cases on " + def_->start.event_type + ", not " + in_.type);
     return;
+  }
+  if (const std::vector<std::string>* submitters = rt_.directory_.SubmittersOf(def_->name)) {
+    // Only the portals the directory names may open cases of this workflow.
+    const dsl::Organisation* portal = rt_.directory_.PortalForSource(in_.source);
+    if (portal == nullptr ||
+        std::find(submitters->begin(), submitters->end(), portal->id) == submitters->end()) {
+      std::string names;
+      for (const std::string& id : *submitters)
+        names += (names.empty() ? "'" : ", '") + id + "'";
+      Reject("unauthorised-submitter",
+             "source '" + in_.source + "'" +
+                 (portal != nullptr ? " (portal '" + portal->id + "')" : "") +
+                 " may not submit applications of workflow " + def_->name + "; the directory's " +
+                 "submitters for it are " + names);
+      return;
+    }
   }
   std::vector<Member> defaults;
   for (const dsl::Variable& v : def_->variables)
@@ -846,9 +885,29 @@ Runtime::Runtime(const dsl::Registry& registry, const dsl::Directory& directory,
     : registry_(registry), directory_(directory), fault_(std::move(fault)) {}
 
 StepResult Runtime::Handle(const InputEvent& in, CaseState* state) const {
+  if (std::optional<Rejection> refusal = CheckSpeaker(in)) return Run(in, state, refusal);
+  if (in.participant.empty() && !in.channel_organisation.empty() && state->seq > 0) {
+    // The bound channel is the proof of who speaks; the attribute is only a claim of it.
+    InputEvent bound = in;
+    bound.participant = in.channel_organisation;
+    return Run(bound, state, std::nullopt);
+  }
+  return Run(in, state, std::nullopt);
+}
+
+StepResult Runtime::Refuse(const InputEvent& in, Rejection why, CaseState* state) const {
+  return Run(in, state, std::move(why));
+}
+
+StepResult Runtime::Run(const InputEvent& in, CaseState* state,
+                        std::optional<Rejection> refusal) const {
   StepResult r;
   Step step(*this, in, state, &r);
-  step.Run();
+  if (refusal.has_value()) {
+    step.Reject(std::move(refusal->kind), std::move(refusal->reason));
+  } else {
+    step.Run();
+  }
   if (step.failure().ok()) return r;
   // An event did not fit: nothing of the step is kept. The case is as before, and the input is
   // refused like any other (recorded as input.rejected while the case is open).

@@ -30,6 +30,15 @@ struct Rejection {
   std::string reason;  // for people: what and where
 };
 
+// Who speaks for an input (docs/events.md, "Who speaks for an organisation"). The `participant`
+// claim must name the organisation the input's channel is bound to (`channel_organisation`) and
+// the organisation the directory maps its CloudEvents `source` to (`sources`, `sends_from`); on a
+// bound channel, a mapped source must belong to the channel's organisation. Otherwise kind
+// "impersonation", the reason naming both identities. With the directory's
+// `participants_must_be_bound`, a claim that neither proves is refused as "unbound-participant".
+// Clock events speak for nobody and pass. nullopt: the input may speak as it claims. Pure.
+std::optional<Rejection> CheckSpeaker(const InputEvent& in, const dsl::Directory& directory);
+
 struct StepResult {
   // The domain events produced, seqs continuing the case's log; already applied to `state`.
   std::vector<DomainEvent> events;
@@ -51,7 +60,20 @@ class Runtime {
 
   // Handles `in` for the case in `*state` (a default-constructed state, seq 0, when the case
   // does not exist yet). On return `*state` is the state after the produced events.
+  // An input CheckSpeaker refuses is refused (as by Refuse). An input to an existing case on a
+  // bound channel without a `participant` claim speaks for the channel's organisation; one that
+  // opens a case does not (an application is the applicant's, not the transmitting channel's).
   StepResult Handle(const InputEvent& in, CaseState* state) const;
+
+  // Refuses `in` with `why` without looking further: while the case in `*state` is open, the
+  // refusal is recorded as its input.rejected event. For refusals decided outside the runtime's
+  // own checks (CheckSpeaker, before the engine's duplicate check).
+  StepResult Refuse(const InputEvent& in, Rejection why, CaseState* state) const;
+
+  // CheckSpeaker with this runtime's directory.
+  std::optional<Rejection> CheckSpeaker(const InputEvent& in) const {
+    return runtime::CheckSpeaker(in, directory_);
+  }
 
   // The definition a case runs on, or nullptr.
   const dsl::Definition* DefinitionOf(const CaseState& state) const;
@@ -61,6 +83,8 @@ class Runtime {
 
  private:
   class Step;
+  // Runs one step (`refusal`: Refuse's, instead of the checks) and voids it if it failed.
+  StepResult Run(const InputEvent& in, CaseState* state, std::optional<Rejection> refusal) const;
 
   const dsl::Registry& registry_;
   const dsl::Directory& directory_;

@@ -766,3 +766,52 @@ TEST_F(CliTest, BadArgumentsGetClearErrors) {
 
 }  // namespace
 }  // namespace amtsweg
+
+namespace amtsweg {
+namespace {
+
+TEST(CliSpeakerTest, ASourceOfTheShippedDirectorySpeaksOnlyForItsOrganisation) {
+  testing::TempDir dir("amtsweg-cli-speaker");
+  const std::string input = dir.path() + "/forged.jsonl";
+  // IHK Kiel's source (mapped in the shipped directory) claims the Landesamt's extension.
+  std::ofstream(input) << R"({"specversion":"1.0","id":"f1","source":"urn:amtsweg:org:ihk-kiel",)"
+                       << R"("type":"de.amtsweg.deadline.extended","subject":"BI-2026-0001",)"
+                       << R"("time":"2026-09-01T09:00:00Z","participant":"lfu-sh",)"
+                       << R"("data":{"deadline":"entscheidungsfrist","reason":"x"}})"
+                       << "\n";
+  const std::string data = " --data-dir " + dir.path() + "/data";
+  Output run = Amtsweg("run --workflows " + kRepo + "/workflows --directory " + kRepo +
+                       "/workflows/directory/schleswig-holstein.yaml" + data +
+                       " --source file:" + input + " --until-idle");
+  ASSERT_EQ(run.code, 0) << run.err;
+  Output dead = Amtsweg("dead-letters --json --kind impersonation" + data);
+  ASSERT_EQ(dead.code, 0) << dead.err;
+  std::vector<Value> lines = JsonLines(dead.out);
+  ASSERT_EQ(lines.size(), 1u) << dead.out;
+  EXPECT_EQ(lines[0]["reason"].as_string(),
+            "impersonation: participant 'lfu-sh' claimed, but source 'urn:amtsweg:org:ihk-kiel' "
+            "speaks for 'ihk-kiel'");
+}
+
+TEST(CliSpeakerTest, ValidateRefusesAnAliasBombWithItsPosition) {
+  testing::TempDir dir("amtsweg-cli-bomb");
+  const std::string bomb = dir.path() + "/bomb.yaml";
+  {
+    std::ofstream out(bomb);
+    out << "name: bomb\nversion: 1\nleika: \"99050012104000\"\nx:\n";
+    out << "  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+    for (int level = 1; level <= 9; ++level) {
+      out << "  a" << level << ": &a" << level << " [";
+      for (int i = 0; i < 10; ++i)
+        out << (i == 0 ? "" : ", ") << "*a" << level - 1;
+      out << "]\n";
+    }
+  }
+  Output bad = Amtsweg("validate " + bomb);
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.err.find(bomb + ":9:"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("expands to more than 100000 nodes"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace amtsweg

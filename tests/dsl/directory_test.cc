@@ -242,3 +242,78 @@ TEST(DirectoryTest, MissingFile) {
 
 }  // namespace
 }  // namespace amtsweg::dsl
+
+namespace amtsweg::dsl {
+namespace {
+
+constexpr char kSpeakers[] = R"(participants_must_be_bound: true
+sources:
+  "urn:ihk-kiel:kammersystem": ihk-kiel
+  "urn:portal:also": portal
+submitters:
+  gewerbeanmeldung: [portal]
+organisations:
+  - {id: ihk-kiel, kind: chamber, name: IHK Kiel, functions: [ihk], area: ["01002"]}
+  - {id: portal, kind: portal, name: Portal, functions: [portal], sources: ["urn:p"]}
+  - {id: portal-2, kind: portal, name: Portal 2, functions: [portal], sources: ["urn:p2"]}
+)";
+
+TEST(DirectorySpeakersTest, SourcesMapToOrganisationsAndSubmittersArePortals) {
+  auto dir = Directory::Parse(kSpeakers, "sh.yaml");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  const Directory& d = **dir;
+  EXPECT_TRUE(d.participants_must_be_bound());
+  EXPECT_EQ(d.OrganisationForSource("urn:ihk-kiel:kammersystem")->id, "ihk-kiel");
+  EXPECT_EQ(d.OrganisationForSource("urn:p")->id, "portal");  // a portal's sources speak for it
+  EXPECT_EQ(d.OrganisationForSource("urn:portal:also")->id, "portal");
+  EXPECT_EQ(d.OrganisationForSource("urn:unknown"), nullptr);
+  // The mapping makes no reply channel to an applicant: only a portal's own `sources` are.
+  EXPECT_EQ(d.PortalForSource("urn:ihk-kiel:kammersystem"), nullptr);
+  EXPECT_EQ(d.PortalForSource("urn:portal:also"), nullptr);
+  ASSERT_NE(d.SubmittersOf("gewerbeanmeldung"), nullptr);
+  EXPECT_EQ(*d.SubmittersOf("gewerbeanmeldung"), std::vector<std::string>{"portal"});
+  EXPECT_EQ(d.SubmittersOf("bauantrag"), nullptr);
+
+  // Without the keys: nothing is mapped beyond the portals, claims need not be bound.
+  auto plain = Directory::Parse(
+      "organisations:\n  - {id: p, kind: portal, name: P, functions: [portal], sources: "
+      "[\"urn:p\"]}\n",
+      "plain.yaml");
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_FALSE((*plain)->participants_must_be_bound());
+  EXPECT_EQ((*plain)->SubmittersOf("gewerbeanmeldung"), nullptr);
+}
+
+TEST(DirectorySpeakersTest, ReportsBadMappingsAndSubmitters) {
+  auto flag = Directory::Parse("participants_must_be_bound: yes\norganisations: []\n", "f.yaml");
+  ASSERT_FALSE(flag.ok());
+  EXPECT_EQ(flag.status().message(),
+            "f.yaml:1:29: participants_must_be_bound must be true or false");
+
+  auto bad = Directory::Parse(R"(participants_must_be_bound: false
+sources:
+  "urn:p": ihk-kiel
+  "urn:nobody": nobody
+submitters:
+  gewerbeanmeldung: [ihk-kiel, portal]
+  Bad_Name: [portal]
+  bauantrag: []
+organisations:
+  - {id: ihk-kiel, kind: chamber, name: IHK Kiel, functions: [ihk], area: ["01002"]}
+  - {id: portal, kind: portal, name: Portal, functions: [portal], sources: ["urn:p"]}
+)",
+                              "bad.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "bad.yaml:3:12: source 'urn:p' is mapped to 'ihk-kiel', but it is a source of portal "
+            "'portal'\n"
+            "bad.yaml:4:17: source 'urn:nobody': no organisation 'nobody' in the directory\n"
+            "bad.yaml:6:22: submitters of workflow gewerbeanmeldung: 'ihk-kiel' is no portal of "
+            "the directory\n"
+            "bad.yaml:7:3: submitters: 'Bad_Name' must be a workflow name ([a-z0-9_-]+)\n"
+            "bad.yaml:8:14: submitters of workflow bauantrag: name at least one portal (leave the "
+            "workflow out to let any source submit)");
+}
+
+}  // namespace
+}  // namespace amtsweg::dsl
