@@ -146,6 +146,12 @@ void ParseConfig(const YAML::Node& root, Diagnostics* diag, KafkaConfig* config)
       (void)ReadTopic(v, k.Mark(), key, diag, &config->dead_letter_topic);
     } else if (key == "audit_topic") {
       (void)ReadTopic(v, k.Mark(), key, diag, &config->audit_topic);
+    } else if (key == "trust_channel_headers") {
+      if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false")) {
+        diag->Add(MarkOf(v, k.Mark()), "'trust_channel_headers' must be true or false");
+        continue;
+      }
+      config->trust_channel_headers = v.Scalar() == "true";
     } else if (key == "properties") {
       ReadProperties(v, k.Mark(), key, diag, &config->properties);
     } else if (key == "consumer") {
@@ -155,7 +161,8 @@ void ParseConfig(const YAML::Node& root, Diagnostics* diag, KafkaConfig* config)
     } else {
       diag->Add(k.Mark(), "unknown key '" + key +
                               "' in 'kafka'; allowed: bootstrap, topic, group, "
-                              "dead_letter_topic, audit_topic, properties, consumer, producer");
+                              "dead_letter_topic, audit_topic, trust_channel_headers, properties, "
+                              "consumer, producer");
     }
   }
   if (!has_bootstrap) diag->Add(kafka_mark, "missing 'bootstrap' in 'kafka'");

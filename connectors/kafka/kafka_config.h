@@ -30,6 +30,10 @@ struct KafkaConfig {
   std::string group;      // the consumer group of the engine's instances
   std::string dead_letter_topic = "amtsweg.dead-letters";
   std::string audit_topic = "amtsweg.audit";
+  // The input topic is written only by the forwarder (kafka_forwarder.h): the source passes the
+  // channel headers it stamps to the engine. Without it they are ignored, because anybody who
+  // may write to the input topic could set them.
+  bool trust_channel_headers = false;
   // Passed through to consumer and producer (security.protocol, ssl.*, sasl.*, ...), applied
   // after the connector's defaults so that they override them.
   KafkaProperties properties;
@@ -38,7 +42,8 @@ struct KafkaConfig {
 };
 
 // Reads a YAML file with one top-level mapping `kafka:` holding the keys bootstrap, topic,
-// group (required), dead_letter_topic, audit_topic (optional) and the mappings properties,
+// group (required), dead_letter_topic, audit_topic, trust_channel_headers (optional) and the
+// mappings properties,
 // consumer, producer (name: scalar value). Property names are checked against librdkafka.
 // InvalidArgument lists every problem as "file:line:column: message", one a line; IOError when
 // the file cannot be read.

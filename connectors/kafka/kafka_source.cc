@@ -1,6 +1,7 @@
 #include "connectors/kafka/kafka_source.h"
 
 #include <spdlog/spdlog.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <charconv>
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "connectors/kafka/internal/kafka_internal.h"
+#include "connectors/kafka/kafka_forwarder.h"
 
 namespace amtsweg::connectors {
 namespace {
@@ -382,6 +384,18 @@ struct KafkaSource::Impl {
     assigned[partition].eof = false;
   }
 
+  // The channel the forwarder stamped (kafka_forwarder.h); only with trust_channel_headers.
+  static void ReadChannel(const std::vector<internal::HeaderView>& headers, core::RawInput* in) {
+    for (const internal::HeaderView& h : headers) {
+      if (!h.value.has_value()) continue;
+      if (strcasecmp(std::string(h.name).c_str(), kChannelOrganisationHeader) == 0) {
+        in->channel_organisation.assign(*h.value);
+      } else if (strcasecmp(std::string(h.name).c_str(), kChannelHeader) == 0) {
+        in->channel.assign(*h.value);
+      }
+    }
+  }
+
   Result<Got> Handle(const rd_kafka_message_t* m) {
     const char* topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : nullptr;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -456,6 +470,7 @@ struct KafkaSource::Impl {
       in.bytes.assign(value.substr(0, kOversizedKeep));
     } else {
       std::vector<internal::HeaderView> headers = internal::HeadersOf(m);
+      if (config.trust_channel_headers) ReadChannel(headers, &in);
       if (internal::IsBinaryMode(headers)) {
         std::optional<std::string_view> data;
         if (m->payload != nullptr) data = value;

@@ -13,6 +13,7 @@
 
 #include "connectors/http/api_server.h"
 #include "connectors/kafka/kafka_admin.h"
+#include "connectors/kafka/kafka_forwarder.h"
 #include "connectors/kafka/kafka_sink.h"
 #include "engine/cli/command_util.h"
 #include "engine/cli/output.h"
@@ -77,6 +78,35 @@ bool ToBinaryMode(simdjson::dom::element event, core::OutboundMessage* entry) {
 }
 
 }  // namespace
+
+int Forward(const ForwardArgs& args) {
+  Result<connectors::KafkaProperties> properties = ParseProperties(args.kafka_properties);
+  if (!properties.ok()) {
+    std::cerr << "amtsweg forward: " << properties.status().message() << "\n";
+    return kExitUsage;
+  }
+  connectors::ForwarderConfig config;
+  config.bootstrap = args.bootstrap;
+  config.topic = args.topic;
+  config.ingress_prefix = args.prefix;
+  config.group = args.group;
+  config.properties = std::move(properties).value();
+  auto forwarder = connectors::KafkaForwarder::Open(config);
+  if (!forwarder.ok()) {
+    std::cerr << "amtsweg forward: " << forwarder.status().message() << "\n";
+    return kExitUsage;
+  }
+  InstallStopSignals();
+  Status s = (*forwarder)->Run([] { return StopRequested(); }, args.until_idle);
+  const connectors::ForwardStats& stats = (*forwarder)->stats();
+  if (!args.quiet) {
+    std::printf("forwarded %llu messages from %s* to %s (%llu forged channel headers removed)\n",
+                static_cast<unsigned long long>(stats.forwarded), args.prefix.c_str(),
+                args.topic.c_str(), static_cast<unsigned long long>(stats.forged_headers));
+  }
+  if (!s.ok()) return Fail(s, "forwarding");
+  return kExitOk;
+}
 
 int Produce(const ProduceArgs& args) {
   Result<connectors::KafkaProperties> properties = ParseProperties(args.kafka_properties);

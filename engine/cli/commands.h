@@ -33,6 +33,7 @@ struct RunArgs {
   std::string bootstrap, topic, group, audit_topic, dead_letter_topic;
   std::vector<std::string> kafka_properties;  // "name=value", passed to librdkafka
   bool create_topics = true;                  // create missing outbound topics at start
+  bool trust_channel_headers = false;         // see connectors/kafka/kafka_forwarder.h
   std::string max_future;  // ISO 8601 duration (time part): refuse inputs stamped further ahead
   std::string out_dir;     // outbound events; default <data-dir>/out
   bool until_idle = false;
@@ -64,6 +65,16 @@ struct ProduceArgs {
   bool quiet = false;
 };
 int Produce(const ProduceArgs& args);
+
+// amtsweg forward: the organisations' ingress topics into the input topic, each message stamped
+// with its channel (connectors/kafka/kafka_forwarder.h).
+struct ForwardArgs {
+  std::string bootstrap, topic, prefix = "amtsweg.in.", group = "amtsweg-forwarder";
+  std::vector<std::string> kafka_properties;
+  bool until_idle = false;
+  bool quiet = false;
+};
+int Forward(const ForwardArgs& args);
 
 int Validate(const std::vector<std::string>& files, const std::string& directory);
 

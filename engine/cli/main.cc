@@ -60,6 +60,9 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
                   "Topic receiving refused input (default amtsweg.dead-letters)");
   cmd->add_flag("!--no-create-topics", run->create_topics,
                 "Do not create missing outbound topics (audit, dead letters, organisations)");
+  cmd->add_flag("--trust-channel-headers", run->trust_channel_headers,
+                "Kafka: pass the channel the forwarder stamped to the engine (only when nobody "
+                "but `amtsweg forward` may write to the input topic)");
   cmd->add_option("-X", run->kafka_properties,
                   "librdkafka property NAME=VALUE (TLS, SASL, ...), repeatable");
   cmd->add_option("--out", run->out_dir, "Directory for outbound events (default DATA-DIR/out)");
@@ -129,6 +132,27 @@ void AddProduceCommand(CLI::App& app, Commands* out) {
   cmd->add_option("-X", produce->kafka_properties, "librdkafka property NAME=VALUE");
   cmd->add_flag("--quiet,-q", produce->quiet, "No summary");
   out->push_back({cmd, [produce] { return Produce(*produce); }});
+}
+
+void AddForwardCommand(CLI::App& app, Commands* out) {
+  using namespace amtsweg::cli;
+  auto forward = std::make_shared<ForwardArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "forward",
+      "Forward the organisations' ingress topics into the input topic, stamped with "
+      "their channel (see docs/operations.md)");
+  cmd->add_option("--bootstrap", forward->bootstrap, "Kafka bootstrap servers")->required();
+  cmd->add_option("--topic", forward->topic, "The engine's input topic")->required();
+  cmd->add_option("--prefix", forward->prefix,
+                  "Ingress topic of organisation X: PREFIX followed by X")
+      ->capture_default_str();
+  cmd->add_option("--group", forward->group, "Consumer group of the ingress topics")
+      ->capture_default_str();
+  cmd->add_option("-X", forward->kafka_properties, "librdkafka property NAME=VALUE, repeatable");
+  cmd->add_flag("--until-idle", forward->until_idle,
+                "Stop when every ingress partition is read to its end and forwarded");
+  cmd->add_flag("--quiet,-q", forward->quiet, "No summary");
+  out->push_back({cmd, [forward] { return Forward(*forward); }});
 }
 
 void AddValidateCommand(CLI::App& app, Commands* out) {
@@ -345,6 +369,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   Commands commands;
   AddRunCommand(app, data_dir, &commands);
   AddProduceCommand(app, &commands);
+  AddForwardCommand(app, &commands);
   AddValidateCommand(app, &commands);
   AddCaseCommands(app, data_dir, &commands);
   AddReplayCommand(app, data_dir, &commands);

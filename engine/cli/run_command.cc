@@ -85,6 +85,7 @@ Result<connectors::KafkaConfig> KafkaConfigOf(const RunArgs& args) {
   if (!args.group.empty()) config.group = args.group;
   if (!args.audit_topic.empty()) config.audit_topic = args.audit_topic;
   if (!args.dead_letter_topic.empty()) config.dead_letter_topic = args.dead_letter_topic;
+  if (args.trust_channel_headers) config.trust_channel_headers = true;
   ASSIGN_OR_RETURN(connectors::KafkaProperties extra, ParseProperties(args.kafka_properties));
   config.properties.insert(config.properties.end(), extra.begin(), extra.end());
   std::string missing;
@@ -270,7 +271,7 @@ int MakePlan(const RunArgs& args, const dsl::Directory& directory, Plan* plan) {
     }
     plan->kafka_config = std::move(config).value();
   } else if (!args.kafka_config.empty() || !args.bootstrap.empty() || !args.topic.empty() ||
-             !args.group.empty() || !args.kafka_properties.empty()) {
+             !args.group.empty() || !args.kafka_properties.empty() || args.trust_channel_headers) {
     std::cerr << "amtsweg run: Kafka options need --source kafka\n";
     return kExitUsage;
   }

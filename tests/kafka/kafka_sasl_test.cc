@@ -20,10 +20,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,8 @@ using namespace std::chrono_literals;
 const std::string kRepo = AMTSWEG_SOURCE_DIR;
 constexpr char kInput[] = "amtsweg.in";
 constexpr char kSample[] = "/workflows/samples/01-gewerbeanmeldung.jsonl";
+// The input topic of the forwarding test: only amtsweg (the forwarder) writes to it.
+constexpr char kRecords[] = "amtsweg.records";
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -106,12 +111,13 @@ class KafkaSaslTest : public ::testing::Test {
     portal_ = {"ozg-portal-sh", Password(rng)};
     ihk_ = {"ihk-kiel", Password(rng)};
     gewerbeamt_ = {"gewerbeamt-kiel", Password(rng)};
+    hwk_ = {"hwk-luebeck", Password(rng)};
     home_ = new testing::TempDir("amtsweg-kafka-sasl");
     const std::string base =
         Env("AMTSWEG_KAFKA_PORT").empty() ? "19092" : Env("AMTSWEG_KAFKA_PORT");
     port_ = std::stoi(base) + 10;
     std::string users;
-    for (const User* u : {&amtsweg_, &portal_, &ihk_, &gewerbeamt_})
+    for (const User* u : {&amtsweg_, &portal_, &ihk_, &gewerbeamt_, &hwk_})
       users += u->name + ":" + u->password + " ";
     env_ = "AMTSWEG_KAFKA_HOME=" + Quote(home_->path() + "/kafka") +
            " AMTSWEG_KAFKA_PORT=" + std::to_string(port_) +
@@ -138,6 +144,19 @@ class KafkaSaslTest : public ::testing::Test {
         "--topic amtsweg.org.gewerbeamt-kiel",
         "acl --add --allow-principal User:gewerbeamt-kiel --operation Read --group "
         "gewerbeamt-kiel",
+        // Ingress topics (docs/operations.md, "Each party on a topic of its own"): the forwarder
+        // runs as amtsweg; each party writes to its own ingress topic only.
+        "topic " + std::string(kRecords) + " 2",
+        "topic amtsweg.in.ozg-portal-sh 2",
+        "topic amtsweg.in.hwk-luebeck 2",
+        "topic amtsweg.in.gewerbeamt-kiel 2",
+        "acl --add --allow-principal User:amtsweg --operation Read --group amtsweg-forwarder",
+        "acl --add --allow-principal User:ozg-portal-sh --operation Write --operation Describe "
+        "--topic amtsweg.in.ozg-portal-sh",
+        "acl --add --allow-principal User:hwk-luebeck --operation Write --operation Describe "
+        "--topic amtsweg.in.hwk-luebeck",
+        "acl --add --allow-principal User:gewerbeamt-kiel --operation Write --operation Describe "
+        "--topic amtsweg.in.gewerbeamt-kiel",
     };
     for (const std::string& step : setup) {
       ShellResult r = Shell(env_ + " " + step);
@@ -190,6 +209,7 @@ class KafkaSaslTest : public ::testing::Test {
   // broker answered.
   struct Read {
     std::vector<std::string> values;
+    std::vector<std::map<std::string, std::string>> headers;  // of each value
     std::string error;
   };
   static Read ReadTopic(const User& user, const std::string& topic) {
@@ -233,6 +253,18 @@ class KafkaSaslTest : public ::testing::Test {
         out.error = std::string(rd_kafka_err2name(m->err)) + ": " + rd_kafka_message_errstr(m);
       } else {
         out.values.emplace_back(static_cast<const char*>(m->payload), m->len);
+        std::map<std::string, std::string>& h = out.headers.emplace_back();
+        rd_kafka_headers_t* hdrs = nullptr;
+        if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          const char* name = nullptr;
+          const void* value = nullptr;
+          size_t size = 0;
+          for (size_t i = 0;
+               rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+               ++i) {
+            h[name] = value != nullptr ? std::string(static_cast<const char*>(value), size) : "";
+          }
+        }
       }
       rd_kafka_message_destroy(m);
     }
@@ -242,7 +274,69 @@ class KafkaSaslTest : public ::testing::Test {
     return out;
   }
 
-  static inline User amtsweg_, portal_, ihk_, gewerbeamt_;
+  // Sends `line` (a CloudEvent, keyed by its subject) to `topic` as `user`, with `headers`.
+  // librdkafka's error text, or "" once the broker took it.
+  static std::string Send(const User& user, const std::string& topic, const std::string& line,
+                          const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    char errstr[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    const std::vector<std::pair<std::string, std::string>> props = {
+        {"bootstrap.servers", Bootstrap()},   {"security.protocol", "SASL_PLAINTEXT"},
+        {"sasl.mechanisms", "SCRAM-SHA-512"}, {"sasl.username", user.name},
+        {"sasl.password", user.password},     {"partitioner", "murmur2_random"},
+        {"message.timeout.ms", "30000"},      {"log_level", "0"}};
+    for (const auto& [k, v] : props) {
+      if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr)) !=
+          RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return errstr;
+      }
+    }
+    std::string result;
+    rd_kafka_conf_set_opaque(conf, &result);
+    rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        *static_cast<std::string*>(opaque) = rd_kafka_err2str(m->err);
+    });
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (rk == nullptr) return errstr;
+    Result<Value> event = Value::ParseJson(line);
+    const std::string key = event.ok() ? (*event)["subject"].as_string() : "";
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& [name, value] : headers)
+      rd_kafka_header_add(hdrs, name.c_str(), -1, value.data(), static_cast<ssize_t>(value.size()));
+    std::vector<rd_kafka_vu_t> vus(5);
+    for (rd_kafka_vu_t& vu : vus)
+      std::memset(&vu, 0, sizeof(vu));
+    vus[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vus[0].u.cstr = topic.c_str();
+    vus[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vus[1].u.i = RD_KAFKA_MSG_F_COPY;
+    vus[2].vtype = RD_KAFKA_VTYPE_KEY;
+    vus[2].u.mem.ptr = const_cast<char*>(key.data());
+    vus[2].u.mem.size = key.size();
+    vus[3].vtype = RD_KAFKA_VTYPE_VALUE;
+    vus[3].u.mem.ptr = const_cast<char*>(line.data());
+    vus[3].u.mem.size = line.size();
+    vus[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vus[4].u.headers = hdrs;
+    if (rd_kafka_error_t* error = rd_kafka_produceva(rk, vus.data(), vus.size())) {
+      result = rd_kafka_error_string(error);
+      rd_kafka_error_destroy(error);
+      rd_kafka_headers_destroy(hdrs);
+    } else if (rd_kafka_flush(rk, 40000) != RD_KAFKA_RESP_ERR_NO_ERROR && result.empty()) {
+      result = "not delivered in time";
+    }
+    rd_kafka_destroy(rk);
+    return result;
+  }
+
+  static testing::Output ForwardAll() {
+    return testing::RunAmtsweg("--log-level off forward --bootstrap " + Bootstrap() + " --topic " +
+                               kRecords + " --until-idle " + As(amtsweg_));
+  }
+
+  static inline User amtsweg_, portal_, ihk_, gewerbeamt_, hwk_;
   static inline testing::TempDir* home_ = nullptr;
   static inline int port_ = 0;
   static inline std::string env_;  // the environment and path of scripts/kafka for this broker
@@ -306,6 +400,105 @@ TEST_F(KafkaSaslTest, RefusedCredentialsEndARunWithTheReason) {
   EXPECT_NE(produced.code, 0);
   EXPECT_NE(produced.err.find("the broker refused the credentials"), std::string::npos)
       << produced.err;
+}
+
+}  // namespace
+}  // namespace amtsweg
+
+namespace amtsweg {
+namespace {
+
+// Each party writes to its own ingress topic; the forwarder stamps each message with the
+// organisation of its topic (removing a stamp the sender forged), and the engine, trusting only
+// those stamps, refuses an answer given in another organisation's name.
+TEST_F(KafkaSaslTest, AnAnswerInAnotherOrganisationsNameIsRefusedAsImpersonation) {
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(kRepo + kSample);
+    std::string line;
+    while (std::getline(in, line) && lines.size() < 3)
+      lines.push_back(line);  // GA-2026-0001: the application, the HWK's and the Gewerbeamt's
+  }
+  ASSERT_EQ(lines.size(), 3u);
+  ASSERT_NE(lines[2].find(R"("participant":"gewerbeamt-kiel")"), std::string::npos);
+  // The application, through the portal's ingress topic.
+  ASSERT_EQ(Send(portal_, "amtsweg.in.ozg-portal-sh", lines[0]), "");
+  testing::Output f = ForwardAll();
+  ASSERT_EQ(f.code, 0) << f.err;
+  // The HWK answers for itself.
+  ASSERT_EQ(Send(hwk_, "amtsweg.in.hwk-luebeck", lines[1]), "");
+  // It cannot write to the Gewerbeamt's topic ...
+  EXPECT_NE(Send(hwk_, "amtsweg.in.gewerbeamt-kiel", lines[2]), "");
+  // ... so it sends the Gewerbeamt's answer on its own, with a forged stamp.
+  ASSERT_EQ(Send(hwk_, "amtsweg.in.hwk-luebeck", lines[2],
+                 {{"amtsweg-channel-organisation", "gewerbeamt-kiel"},
+                  {"amtsweg-channel", "topic amtsweg.in.gewerbeamt-kiel"}}),
+            "");
+  f = ForwardAll();
+  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_NE(f.out.find("2 forged channel headers removed"), std::string::npos) << f.out;
+  // The Gewerbeamt's own answer, with the same CloudEvents id, after the forgery.
+  ASSERT_EQ(Send(gewerbeamt_, "amtsweg.in.gewerbeamt-kiel", lines[2]), "");
+  f = ForwardAll();
+  ASSERT_EQ(f.code, 0) << f.err;
+
+  // What the input topic holds: four messages, each stamped with its real channel.
+  Read records = ReadTopic(amtsweg_, kRecords);
+  ASSERT_TRUE(records.error.empty()) << records.error;
+  ASSERT_EQ(records.values.size(), 4u);
+  std::multiset<std::string> stamps;
+  for (const auto& h : records.headers) {
+    ASSERT_EQ(h.count("amtsweg-channel-organisation"), 1u);
+    stamps.insert(h.at("amtsweg-channel-organisation") + " via " + h.at("amtsweg-channel"));
+  }
+  EXPECT_EQ(stamps,
+            (std::multiset<std::string>{"gewerbeamt-kiel via topic amtsweg.in.gewerbeamt-kiel",
+                                        "hwk-luebeck via topic amtsweg.in.hwk-luebeck",
+                                        "hwk-luebeck via topic amtsweg.in.hwk-luebeck",
+                                        "ozg-portal-sh via topic amtsweg.in.ozg-portal-sh"}));
+
+  testing::TempDir dir("amtsweg-kafka-sasl-forward");
+  const std::string data = dir.path() + "/data";
+  testing::Output run = testing::RunAmtsweg(
+      "--log-level off run --workflows " + Quote(kRepo + "/workflows") + " --directory " +
+      Quote(kRepo + "/workflows/directory/schleswig-holstein.yaml") + " --data-dir " + Quote(data) +
+      " --source kafka --bootstrap " + Bootstrap() + " --topic " + kRecords +
+      " --group amtsweg --until-idle --no-sync --trust-channel-headers " + As(amtsweg_));
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(run.out.find("3 accepted, 1 refused"), std::string::npos) << run.out;
+  testing::Output dead = testing::RunAmtsweg("dead-letters --json --data-dir " + Quote(data));
+  ASSERT_EQ(dead.code, 0) << dead.err;
+  std::vector<Value> letters = testing::JsonLines(dead.out);
+  ASSERT_EQ(letters.size(), 1u) << dead.out;
+  EXPECT_EQ(letters[0]["kind"].as_string(), "impersonation") << dead.out;
+  const std::string reason = letters[0]["reason"].as_string();
+  EXPECT_NE(reason.find("gewerbeamt-kiel"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("topic amtsweg.in.hwk-luebeck"), std::string::npos) << reason;
+
+  // The case went on with the real answers: as a run over the three lines from a file.
+  testing::TempDir ref("amtsweg-kafka-sasl-reference");
+  {
+    std::ofstream out(ref.path() + "/in.jsonl");
+    for (const std::string& l : lines)
+      out << l << "\n";
+  }
+  testing::Output file_run = testing::RunAmtsweg(
+      "--log-level off run --workflows " + Quote(kRepo + "/workflows") + " --directory " +
+      Quote(kRepo + "/workflows/directory/schleswig-holstein.yaml") + " --data-dir " +
+      Quote(ref.path() + "/data") + " --source file:" + Quote(ref.path() + "/in.jsonl") +
+      " --until-idle --no-sync");
+  ASSERT_EQ(file_run.code, 0) << file_run.err;
+  testing::Output a =
+      testing::RunAmtsweg("case show GA-2026-0001 --json --data-dir " + Quote(data));
+  testing::Output b = testing::RunAmtsweg("case show GA-2026-0001 --json --data-dir " +
+                                          Quote(ref.path() + "/data"));
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  Result<Value> via_kafka = Value::ParseJson(a.out);
+  Result<Value> via_file = Value::ParseJson(b.out);
+  ASSERT_TRUE(via_kafka.ok() && via_file.ok()) << a.out << b.out;
+  EXPECT_EQ((*via_kafka)["state"].ToJson(), (*via_file)["state"].ToJson());
+  EXPECT_EQ((*via_kafka)["outcome"].ToJson(), (*via_file)["outcome"].ToJson());
 }
 
 }  // namespace
