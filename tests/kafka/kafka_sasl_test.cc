@@ -1,7 +1,8 @@
 // amtsweg on a broker that authenticates and authorises, as docs/operations.md ("Kafka with SASL
 // and ACLs") tells an operator to set it up: a broker of its own, started by `scripts/kafka` with
-// AMTSWEG_KAFKA_SASL=1 (SASL_PLAINTEXT, SCRAM-SHA-512, the StandardAuthorizer refusing what no ACL
-// allows) with a user per party, and the ACLs of the operations guide:
+// AMTSWEG_KAFKA_SASL=1 (SASL_SSL with a CA and certificate made for the run, SCRAM-SHA-512, the
+// StandardAuthorizer refusing what no ACL allows) with a user per party, and the ACLs of the
+// operations guide:
 //   - amtsweg: everything on the topics named amtsweg.* and its consumer group;
 //   - the portal: write to the input topic only;
 //   - each organisation: read its own topic only (amtsweg.org.<id>), with a group of its own.
@@ -184,12 +185,14 @@ class KafkaSaslTest : public ::testing::Test {
   }
 
   static std::string Bootstrap() { return "127.0.0.1:" + std::to_string(port_); }
+  // The CA that signed the broker's certificate (scripts/kafka makes both at the start).
+  static std::string CaFile() { return home_->path() + "/kafka/ca.pem"; }
 
   // The librdkafka properties of `user`, as amtsweg's -X options.
   static std::string As(const User& user) {
-    return "-X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=SCRAM-SHA-512 -X "
-           "sasl.username=" +
-           Quote(user.name) + " -X sasl.password=" + Quote(user.password);
+    return "-X security.protocol=SASL_SSL -X ssl.ca.location=" + Quote(CaFile()) +
+           " -X sasl.mechanisms=SCRAM-SHA-512 -X sasl.username=" + Quote(user.name) +
+           " -X sasl.password=" + Quote(user.password);
   }
 
   static testing::Output Produce(const User& as) {
@@ -217,11 +220,17 @@ class KafkaSaslTest : public ::testing::Test {
     char errstr[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     const std::vector<std::pair<std::string, std::string>> props = {
-        {"bootstrap.servers", Bootstrap()},   {"security.protocol", "SASL_PLAINTEXT"},
-        {"sasl.mechanisms", "SCRAM-SHA-512"}, {"sasl.username", user.name},
-        {"sasl.password", user.password},     {"group.id", user.name},
-        {"enable.partition.eof", "true"},     {"enable.auto.commit", "false"},
-        {"auto.offset.reset", "earliest"},    {"log_level", "0"}};
+        {"bootstrap.servers", Bootstrap()},
+        {"security.protocol", "SASL_SSL"},
+        {"ssl.ca.location", CaFile()},
+        {"sasl.mechanisms", "SCRAM-SHA-512"},
+        {"sasl.username", user.name},
+        {"sasl.password", user.password},
+        {"group.id", user.name},
+        {"enable.partition.eof", "true"},
+        {"enable.auto.commit", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"log_level", "0"}};
     for (const auto& [k, v] : props) {
       if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr)) !=
           RD_KAFKA_CONF_OK) {
@@ -281,10 +290,15 @@ class KafkaSaslTest : public ::testing::Test {
     char errstr[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     const std::vector<std::pair<std::string, std::string>> props = {
-        {"bootstrap.servers", Bootstrap()},   {"security.protocol", "SASL_PLAINTEXT"},
-        {"sasl.mechanisms", "SCRAM-SHA-512"}, {"sasl.username", user.name},
-        {"sasl.password", user.password},     {"partitioner", "murmur2_random"},
-        {"message.timeout.ms", "30000"},      {"log_level", "0"}};
+        {"bootstrap.servers", Bootstrap()},
+        {"security.protocol", "SASL_SSL"},
+        {"ssl.ca.location", CaFile()},
+        {"sasl.mechanisms", "SCRAM-SHA-512"},
+        {"sasl.username", user.name},
+        {"sasl.password", user.password},
+        {"partitioner", "murmur2_random"},
+        {"message.timeout.ms", "30000"},
+        {"log_level", "0"}};
     for (const auto& [k, v] : props) {
       if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr)) !=
           RD_KAFKA_CONF_OK) {
