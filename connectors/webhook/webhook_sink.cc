@@ -1,6 +1,9 @@
 #include "connectors/webhook/webhook_sink.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -92,7 +95,12 @@ bool WebhookSink::Impl::Post(std::map<std::string, std::unique_ptr<httplib::Clie
                              const Endpoint& endpoint, const Item& item, std::string* why) {
   std::unique_ptr<httplib::Client>& client = clients[endpoint.url.base];
   if (client == nullptr) {
-    client = std::make_unique<httplib::Client>(endpoint.url.base);
+    client = options.client_cert_file.empty()
+                 ? std::make_unique<httplib::Client>(endpoint.url.base)
+                 : std::make_unique<httplib::Client>(endpoint.url.base, options.client_cert_file,
+                                                     options.client_key_file);
+    if (SSL_CTX* ctx = client->ssl_context(); ctx != nullptr)
+      SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     client->set_connection_timeout(options.connect_timeout);
     client->set_read_timeout(options.read_timeout);
     client->set_write_timeout(options.read_timeout);
@@ -182,6 +190,43 @@ void WebhookSink::Impl::Work() {
   }
 }
 
+namespace {
+
+// The client certificate and key load and belong together; InvalidArgument naming the file
+// otherwise (instead of failing every delivery later).
+Status CheckClientCertificate(const WebhookOptions& options) {
+  if (options.client_cert_file.empty() && options.client_key_file.empty()) return Status::OK();
+  if (options.client_cert_file.empty() || options.client_key_file.empty())
+    return Status::InvalidArgument("a webhook client certificate needs both its file and its key");
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        &SSL_CTX_free);
+  if (ctx == nullptr) return Status::Internal("SSL_CTX_new failed");
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), options.client_cert_file.c_str()) != 1) {
+    return Status::InvalidArgument("webhook client certificate " + options.client_cert_file +
+                                   " cannot be read as PEM");
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free)> file(BIO_new_file(options.client_key_file.c_str(), "r"),
+                                                 &BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      file != nullptr ? PEM_read_bio_PrivateKey(file.get(), nullptr, nullptr, nullptr) : nullptr,
+      &EVP_PKEY_free);
+  if (key == nullptr) {
+    return Status::InvalidArgument("webhook client key " + options.client_key_file +
+                                   " cannot be read as PEM");
+  }
+  ERR_clear_error();
+  if (SSL_CTX_use_PrivateKey(ctx.get(), key.get()) != 1 ||
+      SSL_CTX_check_private_key(ctx.get()) != 1) {
+    ERR_clear_error();
+    return Status::InvalidArgument("webhook client key " + options.client_key_file +
+                                   " does not belong to the certificate " +
+                                   options.client_cert_file);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<WebhookSink>> WebhookSink::Open(WebhookOptions options) {
   auto impl = std::make_unique<Impl>();
   for (const auto& [destination, endpoint] : options.endpoints) {
@@ -197,6 +242,7 @@ Result<std::unique_ptr<WebhookSink>> WebhookSink::Open(WebhookOptions options) {
     e.url = std::move(url).value();
     e.secret = endpoint.secret;
   }
+  RETURN_IF_ERROR(CheckClientCertificate(options));
   impl->retry = webhook::Backoff(options.initial_backoff, options.max_backoff, options.seed);
   impl->clock = options.clock != nullptr ? options.clock : &impl->system_clock;
   impl->options = std::move(options);

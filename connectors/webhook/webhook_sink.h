@@ -47,6 +47,11 @@ struct WebhookOptions {
   size_t workers = 4;  // concurrent deliveries
   // A file of CA certificates for https; empty: the system's default CA store.
   std::string ca_file;
+  // amtsweg's client certificate and its key (PEM files), presented to https endpoints that ask
+  // for one (mutual TLS); both or neither. https speaks TLS 1.2 or later, and the endpoint's
+  // certificate and host name are always verified.
+  std::string client_cert_file;
+  std::string client_key_file;
   // Time of the `callback-timestamp` header; nullptr: the system clock. Borrowed.
   const Clock* clock = nullptr;
 };

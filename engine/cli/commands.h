@@ -48,9 +48,10 @@ struct RunArgs {
   int64_t webhook_max_backoff_ms = 300000;
   size_t webhook_workers = 4;
   std::string webhook_ca_file;  // CA certificates for https; default: the system's
-  std::string crash_at;         // hidden, crash tests: crash point name
-  uint64_t crash_after = 0;     // hidden: crash in this commit (1-based)
-  ApiArgs api;                  // serve the HTTP API while running
+  std::string webhook_client_cert, webhook_client_key;  // mutual TLS: amtsweg's certificate
+  std::string crash_at;                                 // hidden, crash tests: crash point name
+  uint64_t crash_after = 0;                             // hidden: crash in this commit (1-based)
+  ApiArgs api;                                          // serve the HTTP API while running
 };
 int Run(const RunArgs& args);
 

@@ -95,6 +95,12 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
   cmd->add_option("--webhook-workers", run->webhook_workers, "Webhooks: concurrent deliveries")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  cmd->add_option("--webhook-client-cert", run->webhook_client_cert,
+                  "Webhooks: amtsweg's client certificate (PEM) for endpoints that ask for one")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--webhook-client-key", run->webhook_client_key,
+                  "Webhooks: the client certificate's private key (PEM)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--webhook-ca-file", run->webhook_ca_file,
                   "Webhooks: CA certificates (PEM) for https (default: the system's)");
   cmd->add_flag("--quiet,-q", run->quiet, "No progress output");

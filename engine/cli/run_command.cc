@@ -179,6 +179,8 @@ Result<connectors::WebhookOptions> WebhookOptionsOf(const RunArgs& args,
       std::min(options.initial_backoff, std::chrono::milliseconds(args.webhook_max_backoff_ms));
   options.workers = args.webhook_workers;
   options.ca_file = args.webhook_ca_file;
+  options.client_cert_file = args.webhook_client_cert;
+  options.client_key_file = args.webhook_client_key;
   options.seed = std::random_device{}();
   return options;
 }

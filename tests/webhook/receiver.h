@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -35,10 +36,27 @@ class Receiver {
     Answer answer = Answer::kAccept;
   };
 
-  explicit Receiver(std::string secret) : secret_(std::move(secret)) {
-    server_.Post(R"(/.*)",
-                 [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
+  // https instead of http: the server's certificate and key, and (when set) the CA whose client
+  // certificates it requires (mutual TLS). PEM files.
+  struct Tls {
+    std::string cert_file, key_file, client_ca_file;
+  };
+
+  explicit Receiver(std::string secret, const Tls* tls = nullptr) : secret_(std::move(secret)) {
+    if (tls != nullptr) {
+      server_ = std::make_unique<httplib::SSLServer>(
+          tls->cert_file.c_str(), tls->key_file.c_str(),
+          tls->client_ca_file.empty() ? nullptr : tls->client_ca_file.c_str());
+      https_ = true;
+    } else {
+      server_ = std::make_unique<httplib::Server>();
+    }
+    server_->Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) {
+      Handle(req, res);
+    });
   }
+  // False when the https server could not load its certificate, key or client CA.
+  bool valid() const { return server_->is_valid(); }
   ~Receiver() { Stop(); }
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
@@ -51,18 +69,18 @@ class Receiver {
       stopping_ = false;
     }
     if (port == 0) {
-      port_ = server_.bind_to_any_port("127.0.0.1");
+      port_ = server_->bind_to_any_port("127.0.0.1");
       if (port_ <= 0) return false;
     } else {
-      if (!server_.bind_to_port("127.0.0.1", port)) return false;
+      if (!server_->bind_to_port("127.0.0.1", port)) return false;
       port_ = port;
     }
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
     // Until the server runs, stop() would not stop it: wait for that (a condition, not a time).
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!server_.is_running() && std::chrono::steady_clock::now() < deadline)
+    while (!server_->is_running() && std::chrono::steady_clock::now() < deadline)
       std::this_thread::yield();
-    return server_.is_running();
+    return server_->is_running();
   }
   // Stops listening (held requests are answered first).
   void Stop() {
@@ -72,13 +90,13 @@ class Receiver {
     }
     cv_.notify_all();
     if (thread_.joinable()) {
-      server_.stop();
+      server_->stop();
       thread_.join();
     }
   }
   int port() const { return port_; }
   std::string Url(const std::string& path = "/hook") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return (https_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + path;
   }
 
   // The answers to the next requests, in order; after them every request is accepted.
@@ -184,7 +202,8 @@ class Receiver {
   }
 
   const std::string secret_;
-  httplib::Server server_;
+  std::unique_ptr<httplib::Server> server_;
+  bool https_ = false;
   std::thread thread_;
   int port_ = 0;
 
