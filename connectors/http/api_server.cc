@@ -389,16 +389,26 @@ struct ApiServer::Impl {
           MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
       conn->fd = info == nullptr ? -1 : info->connect_fd;
       conn->since = self->clock.Now();
-      std::lock_guard<std::mutex> lock(self->mu);
-      self->connections.insert(conn.get());
+      size_t open = 0;
+      {
+        std::lock_guard<std::mutex> lock(self->mu);
+        self->connections.insert(conn.get());
+        open = self->connections.size();
+      }
       *socket_context = conn.release();
+      if (self->options.on_connections) self->options.on_connections(open);
       return;
     }
     // Closed: MHD closes the socket after this, so the sweep never shuts down a reused fd.
     std::unique_ptr<Connection> conn(static_cast<Connection*>(*socket_context));
     *socket_context = nullptr;
-    std::lock_guard<std::mutex> lock(self->mu);
-    self->connections.erase(conn.get());
+    size_t open = 0;
+    {
+      std::lock_guard<std::mutex> lock(self->mu);
+      self->connections.erase(conn.get());
+      open = self->connections.size();
+    }
+    if (self->options.on_connections) self->options.on_connections(open);
   }
 
   // Called with the request line, before the headers: keeps the target as sent.
@@ -458,9 +468,10 @@ struct ApiServer::Impl {
       const size_t n = *upload_data_size;
       *upload_data_size = 0;
       if (ex->req.body.size() + n > self->options.max_body_bytes) {
-        return self->Answer(
-            c, *ex,
-            self->Finish(*ex, self->CaseInPath(*ex), Problem({413, TooLarge(self->options), {}})));
+        // MHD answers only before or after the body: close the connection, read no more.
+        spdlog::info("api: closed a connection whose body went over {} bytes",
+                     self->options.max_body_bytes);
+        return MHD_NO;
       }
       ex->req.body.append(upload_data, n);
       return MHD_YES;

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -52,6 +53,9 @@ struct ApiOptions {
   int64_t header_timeout_ms = 10'000;
   int64_t body_timeout_ms = 30'000;
   unsigned idle_timeout_s = 60;  // no byte moved for this long (e.g. a client not reading)
+  // Called on a worker thread after a connection was accepted or closed, with the number open
+  // (refused connections are never counted). A point for tests to wait for. May be empty.
+  std::function<void(size_t open)> on_connections;
   // Public monitoring without a token: GET /metrics (Prometheus text) and GET /status (the German
   // status page; GET / redirects there). Not served when null. Borrowed.
   report::Monitor* monitor = nullptr;
