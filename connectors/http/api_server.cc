@@ -305,7 +305,8 @@ struct ApiServer::Impl {
   core::Catalog& catalog;
   const dsl::Directory& directory;
   const Principals& principals;
-  const Clock& clock;
+  const Clock& clock;             // stamps access records
+  const Clock& connection_clock;  // times the connections' deadlines
   std::vector<Route> routes;
   MHD_Daemon* daemon = nullptr;
   int port = 0;
@@ -320,7 +321,18 @@ struct ApiServer::Impl {
 
   Impl(const ApiOptions& o, store::Store& st, core::Catalog& c, const dsl::Directory& d,
        const Principals& p, const Clock& cl)
-      : options(o), store(st), catalog(c), directory(d), principals(p), clock(cl) {}
+      : options(o),
+        store(st),
+        catalog(c),
+        directory(d),
+        principals(p),
+        clock(cl),
+        connection_clock(o.connection_clock != nullptr ? *o.connection_clock : SystemTime()) {}
+
+  static const Clock& SystemTime() {
+    static const SystemClock kSystem;
+    return kSystem;
+  }
 
   static std::vector<std::string> Split(std::string_view path) {
     std::vector<std::string> out;
@@ -377,7 +389,7 @@ struct ApiServer::Impl {
     if (conn == nullptr) return;
     std::lock_guard<std::mutex> lock(mu);
     conn->phase = phase;
-    conn->since = clock.Now();
+    conn->since = connection_clock.Now();
   }
 
   static void OnConnection(void* cls, MHD_Connection* c, void** socket_context,
@@ -388,7 +400,7 @@ struct ApiServer::Impl {
       const MHD_ConnectionInfo* info =
           MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
       conn->fd = info == nullptr ? -1 : info->connect_fd;
-      conn->since = self->clock.Now();
+      conn->since = self->connection_clock.Now();
       size_t open = 0;
       {
         std::lock_guard<std::mutex> lock(self->mu);
@@ -727,7 +739,7 @@ struct ApiServer::Impl {
     std::unique_lock<std::mutex> lock(mu);
     while (!stopping) {
       wake.wait_for(lock, std::chrono::milliseconds(50));
-      const Timestamp now = clock.Now();
+      const Timestamp now = connection_clock.Now();
       for (Connection* conn : connections) {
         if (conn->cut || conn->fd < 0 || conn->phase == Phase::kServing) continue;
         const int64_t limit =

@@ -47,12 +47,13 @@ struct ApiOptions {
   size_t max_connections_per_client = 32;  // per client IP address
   size_t max_header_fields = 64;           // more get 431
   size_t max_header_bytes = 16 * 1024;     // request line and header fields; more get 431
-  // Totals on `clock` (ApiServer::Start), not per read: from the connection (or the end of the
-  // previous request) to the end of the headers, and from there to the end of the body. A
-  // connection over its time is closed.
+  // Totals on `connection_clock`, not per read: from the connection (or the end of the previous
+  // request) to the end of the headers, and from there to the end of the body. A connection
+  // over its time is closed.
   int64_t header_timeout_ms = 10'000;
   int64_t body_timeout_ms = 30'000;
   unsigned idle_timeout_s = 60;  // no byte moved for this long (e.g. a client not reading)
+  const Clock* connection_clock = nullptr;  // null: the system clock. Borrowed.
   // Called on a worker thread after a connection was accepted or closed, with the number open
   // (refused connections are never counted). A point for tests to wait for. May be empty.
   std::function<void(size_t open)> on_connections;
@@ -67,8 +68,7 @@ Status ParseListen(const std::string& listen, ApiOptions* options);
 class ApiServer {
  public:
   // Binds and starts serving on a thread of its own. Borrows everything; all must outlive the
-  // server. `clock` stamps access records and times the
-  // connections' deadlines. IOError when the address cannot be bound.
+  // server. `clock` stamps access records. IOError when the address cannot be bound.
   static Result<std::unique_ptr<ApiServer>> Start(const ApiOptions& options, store::Store& store,
                                                   core::Catalog& catalog,
                                                   const dsl::Directory& directory,

@@ -102,6 +102,7 @@ class ApiTest : public ::testing::Test {
 
   void StartServer(ApiOptions options = {}) {
     server_.reset();
+    options.connection_clock = &clock_;
     options.on_connections = [this](size_t open) {
       std::lock_guard<std::mutex> lock(open_mu_);
       open_ = open;
