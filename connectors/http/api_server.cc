@@ -1275,7 +1275,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options, s
   // connection, never a thread. MHD owns `fd` from here and closes it at stop.
   const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
   // The pool holds the request line and headers besides the read buffer.
-  const size_t memory = options.max_header_bytes + 32 * 1024;
+  const size_t memory = options.max_header_bytes + size_t{32} * 1024;
   impl->daemon = MHD_start_daemon(
       flags, 0, nullptr, nullptr, &Impl::OnRequest, raw,  //
       MHD_OPTION_EXTERNAL_LOGGER, &Impl::Log, raw,        //

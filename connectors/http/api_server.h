@@ -44,9 +44,9 @@ struct ApiOptions {
   size_t max_list_limit = 1000;     // the largest `limit` of list endpoints
   // More connections are closed at once. The total is split evenly across the threads.
   size_t max_connections = 256;
-  size_t max_connections_per_client = 32;  // per client IP address
-  size_t max_header_fields = 64;           // more get 431
-  size_t max_header_bytes = 16 * 1024;     // request line and header fields; more get 431
+  size_t max_connections_per_client = 32;       // per client IP address
+  size_t max_header_fields = 64;                // more get 431
+  size_t max_header_bytes = size_t{16} * 1024;  // request line and header fields; more get 431
   // Totals on `connection_clock`, not per read: from the connection (or the end of the previous
   // request) to the end of the headers, and from there to the end of the body. A connection
   // over its time is closed.
