@@ -15,6 +15,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -263,6 +264,68 @@ struct Exchange {
   size_t route = SIZE_MAX;  // index into Impl::routes
   const Principal* who = nullptr;
   bool answered = false;  // a response is queued (perhaps before the body was read)
+  bool served = false;    // the handler ran (on the pool); `response` is its answer
+  Response response;
+};
+
+// The threads that run the handlers (store reads, the synced access record), so that the
+// polling threads never wait for the store: a slow read delays its own answer, not the
+// connections beside it. Thread-safe.
+class HandlerPool {
+ public:
+  explicit HandlerPool(size_t threads) {
+    for (size_t i = 0; i < threads; ++i)
+      threads_.emplace_back([this] { Work(); });
+  }
+  ~HandlerPool() { Stop(); }
+  HandlerPool(const HandlerPool&) = delete;
+  HandlerPool& operator=(const HandlerPool&) = delete;
+
+  bool accepting() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !stopping_;
+  }
+  // False once stopping (the job is not run).
+  bool Submit(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return false;
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
+  // Runs what was submitted, then joins. Idempotent.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void Work() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, and nothing left
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                   // guarded by mu_
+  std::deque<std::function<void()>> jobs_;  // guarded by mu_
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace
@@ -308,6 +371,7 @@ struct ApiServer::Impl {
   const Clock& clock;             // stamps access records
   const Clock& connection_clock;  // times the connections' deadlines
   std::vector<Route> routes;
+  std::unique_ptr<HandlerPool> pool;
   MHD_Daemon* daemon = nullptr;
   int port = 0;
   bool stopped = false;
@@ -488,8 +552,22 @@ struct ApiServer::Impl {
       ex->req.body.append(upload_data, n);
       return MHD_YES;
     }
+    if (ex->served) return self->Answer(c, *ex, std::move(ex->response));  // back from the pool
     self->SetPhase(ConnectionOf(c), Phase::kServing);
-    return self->Answer(c, *ex, self->Serve(*ex));
+    // Public routes are cheap and must answer while the handlers are busy: served right here.
+    if (self->routes[ex->route].open || !self->pool->accepting()) {
+      return self->Answer(c, *ex, self->Serve(*ex));
+    }
+    // MHD calls again once resumed; the answer is queued then, on this polling thread.
+    MHD_suspend_connection(c);
+    if (!self->pool->Submit([self, c, ex] {
+          ex->response = self->Serve(*ex);
+          ex->served = true;
+          MHD_resume_connection(c);
+        })) {
+      MHD_resume_connection(c);  // stopping: called again, and served right here then
+    }
+    return MHD_YES;
   }
 
   static std::string TooLarge(const ApiOptions& o) {
@@ -1257,8 +1335,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options, s
       options.idle_timeout_s == 0) {
     return Status::InvalidArgument("api: every limit and timeout must be > 0");
   }
-  if (options.max_connections < options.threads) {
-    return Status::InvalidArgument("api: max_connections must be at least threads");
+  if (options.max_connections < std::min<size_t>(options.threads, 2)) {
+    return Status::InvalidArgument("api: max_connections must be at least 2 (or threads)");
   }
   auto impl = std::make_unique<Impl>(options, store, catalog, directory, principals, clock);
   impl->Routes();
@@ -1271,20 +1349,24 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options, s
   }
   impl->port = port;
   Impl* raw = impl.get();
+  impl->pool = std::make_unique<HandlerPool>(options.threads);
+  // Polling is cheap: at most two threads poll the connections; `threads` run the handlers.
+  const size_t polling = std::min<size_t>(options.threads, 2);
   // Each worker polls its share of the connections with epoll: a slow or idle client holds a
   // connection, never a thread. MHD owns `fd` from here and closes it at stop.
-  const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  const unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME;
   // The pool holds the request line and headers besides the read buffer.
   const size_t memory = options.max_header_bytes + size_t{32} * 1024;
   impl->daemon = MHD_start_daemon(
       flags, 0, nullptr, nullptr, &Impl::OnRequest, raw,  //
       MHD_OPTION_EXTERNAL_LOGGER, &Impl::Log, raw,        //
       MHD_OPTION_LISTEN_SOCKET, fd,                       //
-      MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(options.threads),
-      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(options.max_connections),
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned>(options.max_connections_per_client),
-      MHD_OPTION_CONNECTION_TIMEOUT, options.idle_timeout_s,  //
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,             //
+      MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(polling), MHD_OPTION_CONNECTION_LIMIT,
+      static_cast<unsigned>(options.max_connections), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      static_cast<unsigned>(options.max_connections_per_client), MHD_OPTION_CONNECTION_TIMEOUT,
+      options.idle_timeout_s,                      //
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,  //
       MHD_OPTION_NOTIFY_CONNECTION, &Impl::OnConnection, raw, MHD_OPTION_NOTIFY_COMPLETED,
       &Impl::OnCompleted, raw,                         //
       MHD_OPTION_URI_LOG_CALLBACK, &Impl::OnUri, raw,  //
@@ -1306,7 +1388,10 @@ int ApiServer::port() const {
 void ApiServer::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
-  MHD_stop_daemon(impl_->daemon);  // closes the connections and joins the workers
+  // The pool first: what it runs resumes its connections, and a request that comes after is
+  // served on the polling thread, so no connection is suspended when MHD stops.
+  impl_->pool->Stop();
+  MHD_stop_daemon(impl_->daemon);  // closes the connections and joins the polling threads
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->stopping = true;

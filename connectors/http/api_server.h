@@ -14,7 +14,8 @@
 // Hostile clients are bounded (ApiOptions): connections in total and per client address, the
 // number and size of header fields (431), the body in any transfer encoding (413; a request
 // without a valid token gets no byte of its body read), and the total time for headers and for
-// the body. Slow connections hold no thread: the workers poll their connections with epoll.
+// the body. Slow connections hold no thread: they are polled with epoll, and the handlers
+// run on a pool of their own, so a slow store read does not hold up the connections beside it.
 //
 // The server only reads the store (plus the access log and deployed definitions, which the
 // engine never writes), so it may run beside an engine that writes in the same process.
@@ -40,9 +41,10 @@ struct ApiOptions {
   std::string host = "127.0.0.1";   // loopback by default
   int port = 0;                     // 0: any free port (see ApiServer::port())
   size_t max_body_bytes = 1 << 20;  // larger request bodies get 413 (any transfer encoding)
-  size_t threads = 4;               // worker threads, each polling its share of connections
-  size_t max_list_limit = 1000;     // the largest `limit` of list endpoints
-  // More connections are closed at once. The total is split evenly across the threads.
+  size_t threads = 4;  // threads running the handlers (at most two more poll the connections)
+  size_t max_list_limit = 1000;  // the largest `limit` of list endpoints
+  // More connections wait in the listen backlog; the total is split evenly across the polling
+  // threads. More per client address are closed at once.
   size_t max_connections = 256;
   size_t max_connections_per_client = 32;       // per client IP address
   size_t max_header_fields = 64;                // more get 431
