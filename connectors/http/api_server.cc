@@ -518,7 +518,7 @@ struct ApiServer::Impl {
 
   static void Log(void* /*cls*/, const char* format, va_list args) {
     std::array<char, 512> text{};
-    std::vsnprintf(text.data(), text.size(), format, args);  // NOLINT(cert-err33-c): best effort
+    (void)std::vsnprintf(text.data(), text.size(), format, args);  // truncated if longer
     std::string_view line(text.data());
     while (!line.empty() && line.back() == '\n')
       line.remove_suffix(1);
