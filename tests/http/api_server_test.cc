@@ -92,7 +92,7 @@ class ApiTest : public ::testing::Test {
     core::Engine engine(*store_, registry_, *directory_, clock);
     ASSERT_TRUE(engine.Open().ok());
     for (const std::string& f : files) {
-      auto src = connectors::FileSource::Open(f, 256 * 1024);
+      auto src = connectors::FileSource::Open(f, size_t{256} * 1024);
       ASSERT_TRUE(src.ok()) << src.status().ToString();
       Status s = engine.Drain(**src, nullptr, 100);
       ASSERT_TRUE(s.ok()) << s.ToString();
@@ -202,7 +202,7 @@ class Raw {
     sockaddr_in local{};
     local.sin_family = AF_INET;
     inet_pton(AF_INET, source, &local.sin_addr);
-    bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) return;
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -316,7 +316,7 @@ TEST_F(ApiTest, AnotherOrganisationsCaseIsIndistinguishableFromNoCase) {
     for (const std::string suffix :
          {"", "/history", "/state?seq=1", "/state?at=2026-06-01T00:00:00Z", "/verify",
           "/export?format=json", "/export?format=csv", "/export?format=html"}) {
-      auto r = Get("/api/v1/cases/" + id + suffix, kIhk);
+      auto r = Get(std::string("/api/v1/cases/").append(id).append(suffix), kIhk);
       ASSERT_TRUE(r);
       EXPECT_EQ(r->status, 404) << id << suffix;
       EXPECT_EQ(r->body, NoCase(id)) << id << suffix;
@@ -583,7 +583,8 @@ TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   std::set<int> versions;
   Value workflows = Json(Get("/api/v1/workflows", kIhk), 200);
   for (const Value& w : workflows["workflows"].items()) {
-    if (w["name"].as_string() == "gewerbeanmeldung") versions.insert(w["version"].as_int());
+    if (w["name"].as_string() == "gewerbeanmeldung")
+      versions.insert(static_cast<int>(w["version"].as_int()));
   }
   EXPECT_EQ(versions, (std::set<int>{2, 3}));
 
@@ -612,7 +613,7 @@ TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   }
   std::string input_path = dir_ + "/new.jsonl";
   std::ofstream(input_path) << line << "\n";
-  auto src = connectors::FileSource::Open(input_path, 256 * 1024);
+  auto src = connectors::FileSource::Open(input_path, size_t{256} * 1024);
   ASSERT_TRUE(src.ok());
   ASSERT_TRUE(engine.Drain(**src, nullptr, 10).ok());
   EXPECT_EQ(Json(Get("/api/v1/cases/GA-2029-0001", kAuditor), 200)["version"].as_int(), 3);
@@ -790,7 +791,7 @@ TEST_F(ApiTest, ServesReadsWhileTheEngineWritesTheSameStore) {
     ManualClock clock(0);
     core::Engine engine(*store_, registry_, *directory_, clock);
     ASSERT_TRUE(engine.Open().ok());
-    auto src = connectors::FileSource::Open(input_path, 256 * 1024);
+    auto src = connectors::FileSource::Open(input_path, size_t{256} * 1024);
     ASSERT_TRUE(src.ok());
     Status s = engine.Drain(**src, nullptr, 10);
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -867,7 +868,7 @@ TEST_F(ApiTest, ARequestWithoutAValidTokenIsAnsweredBeforeItsBodyIsRead) {
 TEST_F(ApiTest, TooManyOrTooLargeHeaderFieldsAre431) {
   ApiOptions options;
   options.max_header_fields = 64;
-  options.max_header_bytes = 16 * 1024;
+  options.max_header_bytes = size_t{16} * 1024;
   StartServer(options);
   std::string many;
   for (int i = 0; i < 100; ++i)
