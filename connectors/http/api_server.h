@@ -56,7 +56,7 @@ struct ApiOptions {
   int64_t body_timeout_ms = 30'000;
   unsigned idle_timeout_s = 60;  // no byte moved for this long (e.g. a client not reading)
   const Clock* connection_clock = nullptr;  // null: the system clock. Borrowed.
-  // Called on a worker thread after a connection was accepted or closed, with the number open
+  // Called on a polling thread after a connection was accepted or closed, with the number open
   // (refused connections are never counted). A point for tests to wait for. May be empty.
   std::function<void(size_t open)> on_connections;
   // Public monitoring without a token: GET /metrics (Prometheus text) and GET /status (the German
@@ -69,8 +69,9 @@ Status ParseListen(const std::string& listen, ApiOptions* options);
 
 class ApiServer {
  public:
-  // Binds and starts serving on a thread of its own. Borrows everything; all must outlive the
-  // server. `clock` stamps access records. IOError when the address cannot be bound.
+  // Binds and starts serving on threads of its own. Borrows everything; all must outlive the
+  // server. `clock` stamps access records. InvalidArgument when a limit or timeout is 0; IOError
+  // when the address cannot be bound.
   static Result<std::unique_ptr<ApiServer>> Start(const ApiOptions& options, store::Store& store,
                                                   core::Catalog& catalog,
                                                   const dsl::Directory& directory,
