@@ -1,16 +1,26 @@
 #include "connectors/http/api_server.h"
 
-#include <httplib.h>
+#include <microhttpd.h>
+#include <netdb.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <array>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_set>
 
 #include "connectors/http/case_export.h"
 #include "engine/core/case_index.h"
@@ -21,7 +31,9 @@ namespace amtsweg::http {
 namespace {
 
 constexpr char kJson[] = "application/json";
+constexpr char kProblemJson[] = "application/problem+json";
 constexpr size_t kDefaultLimit = 100;
+constexpr size_t kMaxTargetBytes = 8192;
 
 // Roles allowed on a route, as a bit set.
 using Roles = unsigned;
@@ -32,9 +44,48 @@ constexpr Roles kAdmin = Bit(Role::kAdmin);
 constexpr Roles kAuditor = Bit(Role::kAuditor);
 constexpr Roles kReaders = Bit(Role::kAdmin) | Bit(Role::kAuditor) | Bit(Role::kParticipant);
 
-std::string ErrorBody(int status, std::string_view message, std::vector<Member> extra = {}) {
+std::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 302:
+      return "Found";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
+  }
+}
+
+// An RFC 9457 problem details body; `extra` are extension members (e.g. a definition's errors).
+std::string ProblemBody(int status, std::string_view detail, std::vector<Member> extra = {}) {
   ObjectBuilder b;
-  b.Add("error", std::string(message)).Add("status", status);
+  b.Add("type", "about:blank")
+      .Add("title", std::string(ReasonPhrase(status)))
+      .Add("status", status)
+      .Add("detail", std::string(detail));
   for (Member& m : extra)
     b.Add(std::move(m.first), std::move(m.second));
   return b.Build().ToJson();
@@ -66,6 +117,33 @@ Result<uint64_t> ParseUint(std::string_view text) {
   return v;
 }
 
+// Percent-decodes `in` (and '+' to a space when `plus`). nullopt on a malformed escape.
+std::optional<std::string> PercentDecode(std::string_view in, bool plus) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int hi = hex(in[i + 1]);
+      int lo = hex(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (plus && in[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
 std::string SafeFileName(std::string_view id) {
   std::string out;
   for (char c : id) {
@@ -75,6 +153,44 @@ std::string SafeFileName(std::string_view id) {
   }
   return out.empty() ? "case" : out;
 }
+
+// A request as the handlers see it: the path segments and query parameters percent-decoded
+// (each on its own, so an encoded '/' never changes the route), the body whole.
+struct Request {
+  std::string method;
+  std::string target;                                        // as sent: path and query, not decoded
+  std::string path;                                          // decoded, for messages
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+  std::vector<std::pair<std::string, std::string>> params;
+  std::vector<std::string> matches;  // the values of the route's wildcard segments
+  std::string body;
+
+  std::string Header(std::string_view lower_name) const {
+    for (const auto& [name, value] : headers) {
+      if (name == lower_name) return value;
+    }
+    return "";
+  }
+  size_t ParamCount(std::string_view name) const {
+    return static_cast<size_t>(std::count_if(params.begin(), params.end(),
+                                             [&](const auto& p) { return p.first == name; }));
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string content_type;
+
+  void SetContent(std::string text, std::string type) {
+    body = std::move(text);
+    content_type = std::move(type);
+  }
+  void SetHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+};
 
 Value CaseSummary(const runtime::CaseState& s) {
   const runtime::DeadlineState* next = nullptr;
@@ -115,16 +231,101 @@ Value DiagnosticsValue(const std::vector<dsl::Diagnostic>& errors) {
 
 // One authenticated request being served.
 struct Call {
-  const httplib::Request& req;
+  const Request& req;
   const Principal& who;
   std::string case_id;  // of the access record; set by case handlers
 
   bool participant() const { return who.role == Role::kParticipant; }
   // The single value of a query parameter, if given.
   std::optional<std::string> Param(const std::string& name) const {
-    if (!req.has_param(name)) return std::nullopt;
-    return req.get_param_value(name);
+    for (const auto& [key, value] : req.params) {
+      if (key == name) return value;
+    }
+    return std::nullopt;
   }
+};
+
+// Where a connection is, for the deadlines (the keep-alive wait before a request counts as
+// reading headers).
+enum class Phase { kHeaders, kBody, kServing };
+
+// One client connection (MHD's socket context).
+struct Connection {
+  int fd = -1;
+  Phase phase = Phase::kHeaders;
+  Timestamp since = 0;     // start of the phase
+  bool cut = false;        // shut down by the deadline sweep
+  std::string raw_target;  // of the request being read, as sent
+};
+
+// One request (MHD's request context): set up when the headers are complete.
+struct Exchange {
+  Request req;
+  size_t route = SIZE_MAX;  // index into Impl::routes
+  const Principal* who = nullptr;
+  bool answered = false;  // a response is queued (perhaps before the body was read)
+  bool served = false;    // the handler ran (on the pool); `response` is its answer
+  Response response;
+};
+
+// The threads that run the handlers (store reads, the synced access record), so that the
+// polling threads never wait for the store: a slow read delays its own answer, not the
+// connections beside it. Thread-safe.
+class HandlerPool {
+ public:
+  explicit HandlerPool(size_t threads) {
+    for (size_t i = 0; i < threads; ++i)
+      threads_.emplace_back([this] { Work(); });
+  }
+  ~HandlerPool() { Stop(); }
+  HandlerPool(const HandlerPool&) = delete;
+  HandlerPool& operator=(const HandlerPool&) = delete;
+
+  bool accepting() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !stopping_;
+  }
+  // False once stopping (the job is not run).
+  bool Submit(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return false;
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    return true;
+  }
+  // Runs what was submitted, then joins. Idempotent.
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  void Work() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;  // stopping, and nothing left
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                   // guarded by mu_
+  std::deque<std::function<void()>> jobs_;  // guarded by mu_
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace
@@ -148,125 +349,486 @@ Status ParseListen(const std::string& listen, ApiOptions* options) {
 }
 
 struct ApiServer::Impl {
+  using Handler = std::function<std::optional<Failure>(Call&, Response&)>;
+  using PublicHandler = std::function<void(const Request&, Response&)>;
+
+  struct Route {
+    std::string method;
+    std::vector<std::string> segments;  // "*" matches one non-empty segment
+    Roles roles = 0;
+    std::set<std::string> params;
+    bool case_data = false;     // access-logged
+    bool case_in_path = false;  // the wildcard is a case id
+    Handler handler;            // for authenticated principals
+    PublicHandler open;         // instead: public, no token
+  };
+
   ApiOptions options;
   store::Store& store;
   core::Catalog& catalog;
   const dsl::Directory& directory;
   const Principals& principals;
-  const Clock& clock;
-  httplib::Server server;
-  std::thread thread;
-  std::atomic<bool> listen_returned{false};
+  const Clock& clock;             // stamps access records
+  const Clock& connection_clock;  // times the connections' deadlines
+  std::vector<Route> routes;
+  std::unique_ptr<HandlerPool> pool;
+  MHD_Daemon* daemon = nullptr;
   int port = 0;
   bool stopped = false;
 
+  // The connections and their deadlines, swept by `sweeper`.
+  std::mutex mu;
+  std::condition_variable wake;
+  bool stopping = false;                        // guarded by mu
+  std::unordered_set<Connection*> connections;  // guarded by mu, with their phases
+  std::thread sweeper;
+
   Impl(const ApiOptions& o, store::Store& st, core::Catalog& c, const dsl::Directory& d,
        const Principals& p, const Clock& cl)
-      : options(o), store(st), catalog(c), directory(d), principals(p), clock(cl) {}
+      : options(o),
+        store(st),
+        catalog(c),
+        directory(d),
+        principals(p),
+        clock(cl),
+        connection_clock(o.connection_clock != nullptr ? *o.connection_clock : SystemTime()) {}
 
-  using Handler = std::function<std::optional<Failure>(Call&, httplib::Response&)>;
-
-  // Registers a route: authentication, the role check, the query parameter check and, for
-  // reads of case data, the access record, around `handler`.
-  void Route(const char* method, const std::string& pattern, Roles roles,
-             std::set<std::string> params, bool case_data, Handler handler) {
-    auto wrapped = [this, roles, params = std::move(params), case_data,
-                    handler = std::move(handler)](const httplib::Request& req,
-                                                  httplib::Response& res) {
-      Serve(req, res, roles, params, case_data, handler);
-    };
-    if (std::string_view(method) == "GET") {
-      server.Get(pattern, wrapped);
-    } else {
-      server.Post(pattern, wrapped);
-    }
+  static const Clock& SystemTime() {
+    static const SystemClock kSystem;
+    return kSystem;
   }
 
-  static void Send(httplib::Response& res, const Failure& f) {
+  static std::vector<std::string> Split(std::string_view path) {
+    std::vector<std::string> out;
+    if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    size_t start = 0;
+    while (true) {
+      size_t slash = path.find('/', start);
+      out.emplace_back(path.substr(
+          start, slash == std::string_view::npos ? path.size() - start : slash - start));
+      if (slash == std::string_view::npos) break;
+      start = slash + 1;
+    }
+    return out;
+  }
+
+  // Registers an authenticated route: the role check, the query parameter check and, for
+  // reads of case data, the access record, around `handler`. `pattern` has "*" segments.
+  void Add(const char* method, const std::string& pattern, Roles roles,
+           std::set<std::string> params, bool case_data, Handler handler) {
+    Route r;
+    r.method = method;
+    r.segments = Split(pattern);
+    r.roles = roles;
+    r.params = std::move(params);
+    r.case_data = case_data;
+    r.case_in_path = pattern.rfind("/api/v1/cases/*", 0) == 0;
+    r.handler = std::move(handler);
+    routes.push_back(std::move(r));
+  }
+
+  void AddPublic(const std::string& path, PublicHandler handler) {
+    Route r;
+    r.method = "GET";
+    r.segments = Split(path);
+    r.open = std::move(handler);
+    routes.push_back(std::move(r));
+  }
+
+  static Response Problem(const Failure& f) {
+    Response res;
     res.status = f.status;
-    res.set_content(ErrorBody(f.status, f.message, f.extra), kJson);
+    res.SetContent(ProblemBody(f.status, f.message, f.extra), kProblemJson);
+    return res;
   }
 
-  void Serve(const httplib::Request& req, httplib::Response& res, Roles roles,
-             const std::set<std::string>& params, bool case_data, const Handler& handler) {
-    const std::string auth = req.get_header_value("Authorization");
-    const Principal* who = nullptr;
-    constexpr std::string_view kBearer = "bearer ";
-    if (auth.size() > kBearer.size() &&
-        std::equal(kBearer.begin(), kBearer.end(), auth.begin(), [](char a, char b) {
-          return a == std::tolower(static_cast<unsigned char>(b));
+  // --- the exchange with MHD ---------------------------------------------------------------
+
+  static Connection* ConnectionOf(MHD_Connection* c) {
+    const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == nullptr ? nullptr : static_cast<Connection*>(info->socket_context);
+  }
+
+  void SetPhase(Connection* conn, Phase phase) {
+    if (conn == nullptr) return;
+    std::lock_guard<std::mutex> lock(mu);
+    conn->phase = phase;
+    conn->since = connection_clock.Now();
+  }
+
+  static void OnConnection(void* cls, MHD_Connection* c, void** socket_context,
+                           MHD_ConnectionNotificationCode code) {
+    auto* self = static_cast<Impl*>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+      auto conn = std::make_unique<Connection>();
+      const MHD_ConnectionInfo* info =
+          MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+      conn->fd = info == nullptr ? -1 : info->connect_fd;
+      conn->since = self->connection_clock.Now();
+      size_t open = 0;
+      {
+        std::lock_guard<std::mutex> lock(self->mu);
+        self->connections.insert(conn.get());
+        open = self->connections.size();
+      }
+      *socket_context = conn.release();
+      if (self->options.on_connections) self->options.on_connections(open);
+      return;
+    }
+    // Closed: MHD closes the socket after this, so the sweep never shuts down a reused fd.
+    std::unique_ptr<Connection> conn(static_cast<Connection*>(*socket_context));
+    *socket_context = nullptr;
+    size_t open = 0;
+    {
+      std::lock_guard<std::mutex> lock(self->mu);
+      self->connections.erase(conn.get());
+      open = self->connections.size();
+    }
+    if (self->options.on_connections) self->options.on_connections(open);
+  }
+
+  // Called with the request line, before the headers: keeps the target as sent.
+  static void* OnUri(void* /*cls*/, const char* uri, MHD_Connection* c) {
+    if (Connection* conn = ConnectionOf(c)) conn->raw_target = uri;
+    return nullptr;
+  }
+
+  // MHD would decode the path and query itself; the routing decodes each segment on its own.
+  static size_t KeepEscaped(void* /*cls*/, MHD_Connection* /*c*/, char* s) {
+    return std::char_traits<char>::length(s);
+  }
+
+  static void OnCompleted(void* cls, MHD_Connection* c, void** con_cls,
+                          MHD_RequestTerminationCode /*code*/) {
+    std::unique_ptr<Exchange> ex(static_cast<Exchange*>(*con_cls));
+    *con_cls = nullptr;
+    // Waiting for the next request on a kept-alive connection counts as reading headers.
+    static_cast<Impl*>(cls)->SetPhase(ConnectionOf(c), Phase::kHeaders);
+  }
+
+  static MHD_Result CollectHeader(void* cls, MHD_ValueKind /*kind*/, const char* key,
+                                  const char* value) {
+    auto* req = static_cast<Request*>(cls);
+    std::string name(key);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    req->headers.emplace_back(std::move(name), value == nullptr ? "" : value);
+    return MHD_YES;
+  }
+
+  static void Log(void* /*cls*/, const char* format, va_list args) {
+    std::array<char, 512> text{};
+    (void)std::vsnprintf(text.data(), text.size(), format, args);  // truncated if longer
+    std::string_view line(text.data());
+    while (!line.empty() && line.back() == '\n')
+      line.remove_suffix(1);
+    spdlog::debug("api: microhttpd: {}", line);
+  }
+
+  static MHD_Result OnRequest(void* cls, MHD_Connection* c, const char* /*url*/, const char* method,
+                              const char* /*version*/, const char* upload_data,
+                              size_t* upload_data_size, void** con_cls) {
+    auto* self = static_cast<Impl*>(cls);
+    auto* ex = static_cast<Exchange*>(*con_cls);
+    if (ex == nullptr) {
+      auto owned = std::make_unique<Exchange>();
+      ex = owned.get();
+      *con_cls = owned.release();  // deleted in OnCompleted
+      return self->Begin(c, method, *ex);
+    }
+    if (ex->answered) {  // refused early: the rest of the body is not kept
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+      const size_t n = *upload_data_size;
+      *upload_data_size = 0;
+      if (ex->req.body.size() + n > self->options.max_body_bytes) {
+        // MHD answers only before or after the body: close the connection, read no more.
+        spdlog::info("api: closed a connection whose body went over {} bytes",
+                     self->options.max_body_bytes);
+        return MHD_NO;
+      }
+      ex->req.body.append(upload_data, n);
+      return MHD_YES;
+    }
+    if (ex->served) return self->Answer(c, *ex, std::move(ex->response));  // back from the pool
+    self->SetPhase(ConnectionOf(c), Phase::kServing);
+    // Public routes are cheap and must answer while the handlers are busy: served right here.
+    if (self->routes[ex->route].open || !self->pool->accepting()) {
+      return self->Answer(c, *ex, self->Serve(*ex));
+    }
+    // MHD calls again once resumed; the answer is queued then, on this polling thread.
+    MHD_suspend_connection(c);
+    if (!self->pool->Submit([self, c, ex] {
+          ex->response = self->Serve(*ex);
+          ex->served = true;
+          MHD_resume_connection(c);
         })) {
-      who = principals.Authenticate(std::string_view(auth).substr(kBearer.size()));
+      MHD_resume_connection(c);  // stopping: called again, and served right here then
     }
-    if (who == nullptr) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      Send(res, {401,
-                 auth.empty() ? "authentication required: send Authorization: Bearer <token>"
-                              : "invalid token",
-                 {}});
-      return;
+    return MHD_YES;
+  }
+
+  static std::string TooLarge(const ApiOptions& o) {
+    return "the request body is too large (over " + std::to_string(o.max_body_bytes) + " bytes)";
+  }
+
+  // The headers are complete: everything that can be refused before the body is read is.
+  MHD_Result Begin(MHD_Connection* c, const char* method, Exchange& ex) {
+    Connection* conn = ConnectionOf(c);
+    SetPhase(conn, Phase::kBody);
+    ex.req.method = method;
+    if (conn != nullptr) ex.req.target = conn->raw_target;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, &CollectHeader, &ex.req);
+    size_t header_bytes = 0;
+    if (const MHD_ConnectionInfo* info =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) {
+      header_bytes = info->header_size;
     }
-    if ((roles & Bit(who->role)) == 0) {
-      Send(res, {403,
-                 "role '" + std::string(RoleName(who->role)) + "' may not " + req.method + " " +
-                     req.path,
-                 {}});
-      return;
+    std::optional<Response> early = Admit(ex, header_bytes);
+    if (early.has_value()) return Answer(c, ex, std::move(*early));
+    return MHD_YES;
+  }
+
+  std::optional<Response> Admit(Exchange& ex, size_t header_bytes) {
+    if (ex.req.headers.size() > options.max_header_fields) {
+      return Problem(
+          {431, "more than " + std::to_string(options.max_header_fields) + " header fields", {}});
     }
+    if (header_bytes > options.max_header_bytes) {
+      return Problem({431,
+                      "the request line and header fields are larger than " +
+                          std::to_string(options.max_header_bytes) + " bytes",
+                      {}});
+    }
+    std::string_view target = ex.req.target;
+    if (target.size() > kMaxTargetBytes) {
+      return Problem(
+          {414,
+           "the request target is too long (over " + std::to_string(kMaxTargetBytes) + " bytes)",
+           {}});
+    }
+    std::string_view raw_path = target.substr(0, target.find('?'));
+    ex.req.path = std::string(raw_path);
+    std::vector<std::string> segments = Split(raw_path);
+    for (std::string& s : segments) {
+      std::optional<std::string> decoded = PercentDecode(s, /*plus=*/false);
+      if (!decoded.has_value()) {
+        return Problem({400, "the request path has a malformed percent-encoding", {}});
+      }
+      if (decoded->find('/') != std::string::npos) {
+        return Problem({400, "a path segment must not contain an encoded '/' (%2F)", {}});
+      }
+      if (!simdjson::validate_utf8(*decoded)) {
+        return Problem({400, "the request path is not valid UTF-8 (after percent-decoding)", {}});
+      }
+      s = std::move(*decoded);
+    }
+    std::set<std::string> allowed;
+    for (size_t i = 0; i < routes.size(); ++i) {
+      const Route& r = routes[i];
+      if (r.segments.size() != segments.size()) continue;
+      bool match = true;
+      std::vector<std::string> values;
+      for (size_t k = 0; k < segments.size() && match; ++k) {
+        if (r.segments[k] == "*") {
+          match = !segments[k].empty();
+          values.push_back(segments[k]);
+        } else {
+          match = r.segments[k] == segments[k];
+        }
+      }
+      if (!match) continue;
+      if (r.method == ex.req.method || (r.method == "GET" && ex.req.method == "HEAD")) {
+        ex.route = i;
+        ex.req.matches = std::move(values);
+        break;
+      }
+      allowed.insert(r.method);
+      if (r.method == "GET") allowed.insert("HEAD");
+    }
+    if (ex.route == SIZE_MAX) {
+      if (allowed.empty()) {
+        return Problem({404, "no such endpoint: " + ex.req.method + " " + ex.req.path, {}});
+      }
+      std::string allow;
+      for (const std::string& m : allowed)
+        allow += (allow.empty() ? "" : ", ") + m;
+      Response res =
+          Problem({405, ex.req.method + " is not allowed here (allowed: " + allow + ")", {}});
+      res.SetHeader("Allow", allow);
+      return res;
+    }
+    const Route& route = routes[ex.route];
+    if (!route.open) {
+      const std::string auth = ex.req.Header("authorization");
+      constexpr std::string_view kBearer = "bearer ";
+      if (auth.size() > kBearer.size() &&
+          std::equal(kBearer.begin(), kBearer.end(), auth.begin(), [](char a, char b) {
+            return a == std::tolower(static_cast<unsigned char>(b));
+          })) {
+        ex.who = principals.Authenticate(std::string_view(auth).substr(kBearer.size()));
+      }
+      if (ex.who == nullptr) {
+        // Nothing of the body is read: the connection closes after this answer.
+        Response res =
+            Problem({401,
+                     auth.empty() ? "authentication required: send Authorization: Bearer <token>"
+                                  : "invalid token",
+                     {}});
+        res.SetHeader("WWW-Authenticate", "Bearer");
+        return res;
+      }
+      if ((route.roles & Bit(ex.who->role)) == 0) {
+        return Finish(ex, CaseInPath(ex),
+                      Problem({403,
+                               "role '" + std::string(RoleName(ex.who->role)) + "' may not " +
+                                   ex.req.method + " " + ex.req.path,
+                               {}}));
+      }
+    }
+    const std::string length = ex.req.Header("content-length");
+    if (!length.empty()) {
+      Result<uint64_t> n = ParseUint(length);
+      if (n.ok() && *n > options.max_body_bytes) {
+        return Finish(ex, CaseInPath(ex), Problem({413, TooLarge(options), {}}));
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::string CaseInPath(const Exchange& ex) const {
+    if (ex.route == SIZE_MAX || !routes[ex.route].case_in_path || ex.req.matches.empty()) {
+      return "";
+    }
+    return ex.req.matches[0];
+  }
+
+  // Queues `res` (with the headers every answer carries). MHD closes the connection after it
+  // when the body has not been read.
+  static MHD_Result Answer(MHD_Connection* c, Exchange& ex, Response res) {
+    ex.answered = true;
+    MHD_Response* r =
+        MHD_create_response_from_buffer(res.body.size(), res.body.data(), MHD_RESPMEM_MUST_COPY);
+    if (r == nullptr) return MHD_NO;
+    // Case data must not stay in caches, and no answer is to be sniffed into something else.
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (!res.content_type.empty()) {
+      MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res.content_type.c_str());
+    }
+    for (const auto& [name, value] : res.headers)
+      MHD_add_response_header(r, name.c_str(), value.c_str());
+    MHD_Result queued = MHD_queue_response(c, static_cast<unsigned>(res.status), r);
+    MHD_destroy_response(r);
+    return queued;
+  }
+
+  // The whole request is in: checks and runs the handler.
+  Response Serve(Exchange& ex) {
+    const Route& route = routes[ex.route];
+    Request& req = ex.req;
+    size_t q = req.target.find('?');
+    if (q != std::string::npos) {
+      std::string_view query = std::string_view(req.target).substr(q + 1);
+      while (!query.empty()) {
+        size_t amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        if (pair.empty()) continue;
+        size_t eq = pair.find('=');
+        std::optional<std::string> key = PercentDecode(pair.substr(0, eq), true);
+        std::optional<std::string> value = PercentDecode(
+            eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+        if (!key.has_value() || !value.has_value()) {
+          return Finish(ex, CaseInPath(ex),
+                        Problem({400, "a query parameter has a malformed percent-encoding", {}}));
+        }
+        req.params.emplace_back(std::move(*key), std::move(*value));
+      }
+    }
+    if (route.open) {
+      Response res;
+      route.open(req, res);
+      return res;
+    }
+    Call call{req, *ex.who, CaseInPath(ex)};
+    std::optional<Failure> failure = Check(req, route);
+    Response res;
+    if (!failure.has_value()) failure = route.handler(call, res);
+    if (failure.has_value()) res = Problem(*failure);
+    return Finish(ex, call.case_id, std::move(res));
+  }
+
+  static std::optional<Failure> Check(const Request& req, const Route& route) {
     // Everything echoed into JSON or used as a key must be text.
-    if (!simdjson::validate_utf8(req.path)) {
-      Send(res, {400, "the request path is not valid UTF-8 (after percent-decoding)", {}});
-      return;
-    }
     for (const auto& [name, value] : req.params) {
       if (!simdjson::validate_utf8(name) || !simdjson::validate_utf8(value)) {
-        Send(res, {400, "a query parameter is not valid UTF-8 (after percent-decoding)", {}});
-        return;
+        return Failure{400, "a query parameter is not valid UTF-8 (after percent-decoding)", {}};
       }
     }
     if (!simdjson::validate_utf8(req.body)) {
-      Send(res, {400, "the request body is not valid UTF-8", {}});
-      return;
+      return Failure{400, "the request body is not valid UTF-8", {}};
     }
-    if (req.method == "GET") {
-      for (const auto& [name, value] : req.params) {
-        if (params.count(name) == 0) {
-          std::string allowed;
-          for (const std::string& p : params)
-            allowed += (allowed.empty() ? "" : ", ") + p;
-          Send(res, {400,
-                     "unknown query parameter '" + name + "'" +
-                         (allowed.empty() ? " (this endpoint takes none)"
-                                          : " (this endpoint takes " + allowed + ")"),
-                     {}});
-          return;
-        }
-        if (req.get_param_value_count(name) > 1) {
-          Send(res, {400, "query parameter '" + name + "' is given more than once", {}});
-          return;
-        }
+    if (req.method != "GET" && req.method != "HEAD") return std::nullopt;
+    for (const auto& [name, value] : req.params) {
+      if (route.params.count(name) == 0) {
+        std::string allowed;
+        for (const std::string& p : route.params)
+          allowed += (allowed.empty() ? "" : ", ") + p;
+        return Failure{400,
+                       "unknown query parameter '" + name + "'" +
+                           (allowed.empty() ? " (this endpoint takes none)"
+                                            : " (this endpoint takes " + allowed + ")"),
+                       {}};
+      }
+      if (req.ParamCount(name) > 1) {
+        return Failure{400, "query parameter '" + name + "' is given more than once", {}};
       }
     }
-    Call call{req, *who, {}};
-    if (req.matches.size() > 1) call.case_id = req.matches[1];
-    std::optional<Failure> failure = handler(call, res);
-    if (failure.has_value()) Send(res, *failure);
-    if (!case_data) return;
+    return std::nullopt;
+  }
+
+  // Every answer of a principal on a route of case data, also a refusal, is recorded in the
+  // access log before it leaves; without the record, nothing but a 503 leaves.
+  Response Finish(const Exchange& ex, const std::string& case_id, Response res) {
+    if (ex.who == nullptr || ex.route == SIZE_MAX || !routes[ex.route].case_data) return res;
     store::AccessRecord record;
     record.at = clock.Now();
-    record.principal = who->name;
-    record.role = std::string(RoleName(who->role));
-    record.organisation = who->organisation;
-    record.method = req.method;
-    record.path = req.target;
-    record.status = res.status == -1 ? 200 : res.status;
-    record.case_id = call.case_id;
+    record.principal = ex.who->name;
+    record.role = std::string(RoleName(ex.who->role));
+    record.organisation = ex.who->organisation;
+    record.method = ex.req.method;
+    record.path = ex.req.target;
+    record.status = res.status;
+    record.case_id = case_id;
     Result<uint64_t> appended = store.AppendAccess(record);
     if (!appended.ok()) {
       // No record, no data: the read must not leave without a trace.
       spdlog::error("api: access log: {}", appended.status().ToString());
-      res.headers.clear();
-      Send(res, {503, "the access log cannot be written; nothing is answered", {}});
+      return Problem({503, "the access log cannot be written; nothing is answered", {}});
+    }
+    return res;
+  }
+
+  // Shuts down connections past their deadline for headers or body (totals, not per read).
+  void Sweep() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stopping) {
+      wake.wait_for(lock, std::chrono::milliseconds(50));
+      const Timestamp now = connection_clock.Now();
+      for (Connection* conn : connections) {
+        if (conn->cut || conn->fd < 0 || conn->phase == Phase::kServing) continue;
+        const int64_t limit =
+            conn->phase == Phase::kHeaders ? options.header_timeout_ms : options.body_timeout_ms;
+        if (now - conn->since <= limit) continue;
+        conn->cut = true;
+        // The poller sees the end and closes it; the fd stays open until then.
+        ::shutdown(conn->fd, SHUT_RDWR);
+        spdlog::info("api: closed a connection that took over {} ms for its {}", limit,
+                     conn->phase == Phase::kHeaders ? "headers" : "body");
+      }
     }
   }
 
@@ -320,14 +882,14 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  static void Json(httplib::Response& res, const Value& v, int status = 200) {
+  static void Json(Response& res, const Value& v, int status = 200) {
     res.status = status;
-    res.set_content(v.ToJson(), kJson);
+    res.SetContent(v.ToJson(), kJson);
   }
 
   // --- cases -------------------------------------------------------------------------------
 
-  std::optional<Failure> ListCases(Call& call, httplib::Response& res) const {
+  std::optional<Failure> ListCases(Call& call, Response& res) const {
     core::CaseFilter f;
     for (auto [name, field] :
          {std::pair{"workflow", &f.workflow}, std::pair{"state", &f.state},
@@ -390,7 +952,7 @@ struct ApiServer::Impl {
                      std::move(events)};
   }
 
-  std::optional<Failure> ShowCase(Call& call, httplib::Response& res) const {
+  std::optional<Failure> ShowCase(Call& call, Response& res) const {
     Result<std::optional<runtime::CaseState>> s = VisibleCase(call);
     if (!s.ok()) return FromStatus(s.status());
     if (!s->has_value()) return NoCase(call);
@@ -400,7 +962,7 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Failure> History(Call& call, httplib::Response& res) const {
+  std::optional<Failure> History(Call& call, Response& res) const {
     Result<std::optional<runtime::CaseState>> s = VisibleCase(call);
     if (!s.ok()) return FromStatus(s.status());
     if (!s->has_value()) return NoCase(call);
@@ -413,7 +975,7 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Failure> StateAt(Call& call, httplib::Response& res) const {
+  std::optional<Failure> StateAt(Call& call, Response& res) const {
     std::optional<std::string> seq_text = call.Param("seq");
     std::optional<Timestamp> at;
     if (auto e = Time(call, "at", &at)) return e;
@@ -447,7 +1009,7 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Failure> Verify(Call& call, httplib::Response& res) const {
+  std::optional<Failure> Verify(Call& call, Response& res) const {
     Result<std::optional<runtime::CaseState>> s = VisibleCase(call);
     if (!s.ok()) return FromStatus(s.status());
     if (!s->has_value()) return NoCase(call);
@@ -464,7 +1026,7 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Failure> Export(Call& call, httplib::Response& res) const {
+  std::optional<Failure> Export(Call& call, Response& res) const {
     std::string format = call.Param("format").value_or("json");
     if (format != "json" && format != "csv" && format != "html") {
       return Failure{
@@ -482,22 +1044,22 @@ struct ApiServer::Impl {
                   (call.participant() ? " (" + call.who.organisation + ")" : "");
     file.generated_at = clock.Now();
     std::string name = SafeFileName(call.case_id) + "." + format;
-    res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    res.SetHeader("Content-Disposition", "attachment; filename=\"" + name + "\"");
     res.status = 200;
     if (format == "json") {
-      res.set_content(ExportJson(file), kJson);
+      res.SetContent(ExportJson(file), kJson);
     } else if (format == "csv") {
-      res.set_content(ExportCsv(file), "text/csv; charset=utf-8");
+      res.SetContent(ExportCsv(file), "text/csv; charset=utf-8");
     } else {
-      res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
-      res.set_content(ExportHtml(file), "text/html; charset=utf-8");
+      res.SetHeader("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+      res.SetContent(ExportHtml(file), "text/html; charset=utf-8");
     }
     return std::nullopt;
   }
 
   // --- workflows ---------------------------------------------------------------------------
 
-  std::optional<Failure> ListWorkflows(Call&, httplib::Response& res) const {
+  std::optional<Failure> ListWorkflows(Call&, Response& res) const {
     std::shared_ptr<const dsl::Registry> registry = catalog.Snapshot();
     std::vector<Value> out;
     for (const dsl::Definition* d : registry->All()) {
@@ -525,7 +1087,7 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Failure> ValidateWorkflow(Call& call, httplib::Response& res) const {
+  std::optional<Failure> ValidateWorkflow(Call& call, Response& res) const {
     if (auto e = NeedBody(call)) return e;
     dsl::LoadResult r = catalog.Validate(call.req.body);
     ObjectBuilder b;
@@ -538,7 +1100,7 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Failure> DeployWorkflow(Call& call, httplib::Response& res) const {
+  std::optional<Failure> DeployWorkflow(Call& call, Response& res) const {
     if (auto e = NeedBody(call)) return e;
     std::vector<dsl::Diagnostic> errors;
     Result<dsl::DefinitionPtr> def = catalog.Deploy(call.req.body, &errors);
@@ -568,7 +1130,7 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Failure> DeadLetters(Call& call, httplib::Response& res) const {
+  std::optional<Failure> DeadLetters(Call& call, Response& res) const {
     size_t limit = 0;
     uint64_t after = 0;
     if (auto e = Limit(call, &limit)) return e;
@@ -594,9 +1156,8 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Failure> DeadLetter(Call& call, httplib::Response& res) const {
-    const std::string text = call.case_id;
-    call.case_id.clear();  // not a case
+  std::optional<Failure> DeadLetter(Call& call, Response& res) const {
+    const std::string text = call.req.matches.empty() ? "" : call.req.matches[0];
     Result<uint64_t> n = ParseUint(text);
     if (!n.ok() || *n == 0) {
       return Failure{
@@ -613,7 +1174,7 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
-  std::optional<Failure> AccessLog(Call& call, httplib::Response& res) const {
+  std::optional<Failure> AccessLog(Call& call, Response& res) const {
     size_t limit = 0;
     uint64_t after = 0;
     if (auto e = Limit(call, &limit)) return e;
@@ -648,92 +1209,113 @@ struct ApiServer::Impl {
 
   // Public: figures without personal data, for anyone (no token, no access record).
   void PublicRoutes(report::Monitor& monitor) {
-    server.Get("/metrics", [&monitor](const httplib::Request&, httplib::Response& res) {
+    AddPublic("/metrics", [&monitor](const Request&, Response& res) {
       Result<std::string> text = monitor.Metrics();
       if (!text.ok()) {
         spdlog::error("api: /metrics: {}", text.status().ToString());
-        Send(res, {500, "metrics are not available: " + text.status().message(), {}});
+        res = Problem({500, "metrics are not available: " + text.status().message(), {}});
         return;
       }
-      res.set_content(std::move(text).value(), "text/plain; version=0.0.4; charset=utf-8");
+      res.SetContent(std::move(text).value(), "text/plain; version=0.0.4; charset=utf-8");
     });
-    server.Get("/status", [this, &monitor](const httplib::Request&, httplib::Response& res) {
+    AddPublic("/status", [this, &monitor](const Request&, Response& res) {
       Result<std::string> page = monitor.StatusPage(clock.Now());
       if (!page.ok()) {
         spdlog::error("api: /status: {}", page.status().ToString());
-        Send(res, {500, "the status page is not available: " + page.status().message(), {}});
+        res = Problem({500, "the status page is not available: " + page.status().message(), {}});
         return;
       }
-      res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
-      res.set_content(std::move(page).value(), "text/html; charset=utf-8");
+      res.SetHeader("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+      res.SetContent(std::move(page).value(), "text/html; charset=utf-8");
     });
-    server.Get(
-        "/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/status"); });
+    AddPublic("/", [](const Request&, Response& res) {
+      res.status = 302;
+      res.SetHeader("Location", "/status");
+    });
+  }
+
+  // For orchestrators: live while the process answers; ready while the store can be read.
+  void HealthRoutes() {
+    AddPublic("/healthz",
+              [](const Request&, Response& res) { res.SetContent(R"({"status":"live"})", kJson); });
+    AddPublic("/readyz", [this](const Request&, Response& res) {
+      Result<std::optional<Timestamp>> read = store.GetClock();
+      if (!read.ok()) {
+        spdlog::warn("api: /readyz: {}", read.status().ToString());
+        res = Problem({503, "the store cannot be read", {}});
+        return;
+      }
+      res.SetContent(R"({"status":"ready"})", kJson);
+    });
   }
 
   void Routes() {
     auto bind = [this](auto method) {
-      return [this, method](Call& c, httplib::Response& r) { return (this->*method)(c, r); };
+      return [this, method](Call& c, Response& r) { return (this->*method)(c, r); };
     };
-    const std::string kCase = R"(/api/v1/cases/([^/]+))";
-    Route("GET", "/api/v1/cases", kReaders,
-          {"workflow", "state", "participant", "outcome", "opened_from", "opened_to",
-           "deadline_before", "limit", "cursor"},
-          true, bind(&Impl::ListCases));
-    Route("GET", kCase, kReaders, {}, true, bind(&Impl::ShowCase));
-    Route("GET", kCase + "/history", kReaders, {}, true, bind(&Impl::History));
-    Route("GET", kCase + "/state", kReaders, {"at", "seq"}, true, bind(&Impl::StateAt));
-    Route("GET", kCase + "/verify", kReaders, {}, true, bind(&Impl::Verify));
-    Route("GET", kCase + "/export", kReaders, {"format"}, true, bind(&Impl::Export));
-    Route("GET", "/api/v1/workflows", kReaders, {}, false, bind(&Impl::ListWorkflows));
-    Route("POST", "/api/v1/workflows/validate", kAdmin, {}, false, bind(&Impl::ValidateWorkflow));
-    Route("POST", "/api/v1/workflows", kAdmin, {}, false, bind(&Impl::DeployWorkflow));
-    Route("GET", "/api/v1/dead-letters", kAdmin | kAuditor, {"limit", "cursor", "kind"}, true,
-          bind(&Impl::DeadLetters));
-    Route("GET", R"(/api/v1/dead-letters/([^/]+))", kAdmin | kAuditor, {}, true,
-          bind(&Impl::DeadLetter));
-    Route("GET", "/api/v1/access-log", kAuditor, {"limit", "cursor"}, false,
-          bind(&Impl::AccessLog));
+    const std::string kCase = "/api/v1/cases/*";
+    Add("GET", "/api/v1/cases", kReaders,
+        {"workflow", "state", "participant", "outcome", "opened_from", "opened_to",
+         "deadline_before", "limit", "cursor"},
+        true, bind(&Impl::ListCases));
+    Add("GET", kCase, kReaders, {}, true, bind(&Impl::ShowCase));
+    Add("GET", kCase + "/history", kReaders, {}, true, bind(&Impl::History));
+    Add("GET", kCase + "/state", kReaders, {"at", "seq"}, true, bind(&Impl::StateAt));
+    Add("GET", kCase + "/verify", kReaders, {}, true, bind(&Impl::Verify));
+    Add("GET", kCase + "/export", kReaders, {"format"}, true, bind(&Impl::Export));
+    Add("GET", "/api/v1/workflows", kReaders, {}, false, bind(&Impl::ListWorkflows));
+    Add("POST", "/api/v1/workflows/validate", kAdmin, {}, false, bind(&Impl::ValidateWorkflow));
+    Add("POST", "/api/v1/workflows", kAdmin, {}, false, bind(&Impl::DeployWorkflow));
+    Add("GET", "/api/v1/dead-letters", kAdmin | kAuditor, {"limit", "cursor", "kind"}, true,
+        bind(&Impl::DeadLetters));
+    Add("GET", "/api/v1/dead-letters/*", kAdmin | kAuditor, {}, true, bind(&Impl::DeadLetter));
+    Add("GET", "/api/v1/access-log", kAuditor, {"limit", "cursor"}, false, bind(&Impl::AccessLog));
+    HealthRoutes();
     if (options.monitor != nullptr) PublicRoutes(*options.monitor);
-
-    server.set_error_handler(httplib::Server::HandlerWithResponse(
-        [](const httplib::Request& req, httplib::Response& res) {
-          if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-          std::string message;
-          switch (res.status) {
-            case 404:
-              message = "no such endpoint: " + req.method + " " + req.path;
-              break;
-            case 413:
-              message = "the request body is too large";
-              break;
-            case 414:
-              message = "the request target is too long";
-              break;
-            case 400:
-              message = "malformed request";
-              break;
-            default:
-              message = "the request failed";
-          }
-          res.set_content(ErrorBody(res.status, message), kJson);
-          return httplib::Server::HandlerResponse::Handled;
-        }));
-    server.set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, const std::exception_ptr& ep) {
-          std::string what = "unknown exception";
-          try {
-            std::rethrow_exception(ep);
-          } catch (const std::exception& e) {
-            what = e.what();
-          } catch (...) {
-          }
-          spdlog::error("api: exception: {}", what);
-          res.status = 500;
-          res.set_content(ErrorBody(500, "internal error"), kJson);
-        });
   }
 };
+
+namespace {
+
+// A listening TCP socket on host:port (port 0: any free one). -1 with `error` set on failure.
+int Listen(const std::string& host, int port, int* bound_port, std::string* error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    *error = gai_strerror(rc);
+    return -1;
+  }
+  int fd = -1;
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    int yes = 1;
+    (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);  // best effort
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd, 128) != 0) {
+      *error = std::strerror(errno);
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(found);
+  if (fd < 0) return -1;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    *error = std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  *bound_port = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                                 : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  return fd;
+}
+
+}  // namespace
 
 ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -746,36 +1328,55 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options, s
                                                     const dsl::Directory& directory,
                                                     const Principals& principals,
                                                     const Clock& clock) {
-  if (options.threads == 0 || options.max_body_bytes == 0 || options.max_list_limit == 0) {
-    return Status::InvalidArgument("api: threads, max_body_bytes and max_list_limit must be > 0");
+  if (options.threads == 0 || options.max_body_bytes == 0 || options.max_list_limit == 0 ||
+      options.max_connections == 0 || options.max_connections_per_client == 0 ||
+      options.max_header_fields == 0 || options.max_header_bytes == 0 ||
+      options.header_timeout_ms <= 0 || options.body_timeout_ms <= 0 ||
+      options.idle_timeout_s == 0) {
+    return Status::InvalidArgument("api: every limit and timeout must be > 0");
+  }
+  if (options.max_connections < std::min<size_t>(options.threads, 2)) {
+    return Status::InvalidArgument("api: max_connections must be at least 2 (or threads)");
   }
   auto impl = std::make_unique<Impl>(options, store, catalog, directory, principals, clock);
-  const size_t threads = options.threads;
-  // httplib owns and deletes the task queue it gets from this factory.
-  impl->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  impl->server.set_payload_max_length(options.max_body_bytes);
-  // Headers and body are written separately: without TCP_NODELAY, Nagle's algorithm holds the
-  // body until the client's delayed ACK (40 ms on Linux) on every keep-alive request.
-  impl->server.set_tcp_nodelay(true);
   impl->Routes();
-  int port = -1;
-  if (options.port == 0) {
-    port = impl->server.bind_to_any_port(options.host);
-  } else if (impl->server.bind_to_port(options.host, options.port)) {
-    port = options.port;
-  }
-  if (port <= 0) {
+  std::string error;
+  int port = 0;
+  const int fd = Listen(options.host, options.port, &port, &error);
+  if (fd < 0) {
     return Status::IOError("api: cannot listen on " + options.host + ":" +
-                           std::to_string(options.port));
+                           std::to_string(options.port) + ": " + error);
   }
   impl->port = port;
   Impl* raw = impl.get();
-  // The socket is listening already: connections made before the accept loop runs wait in
-  // the backlog, so callers need not wait for the thread.
-  impl->thread = std::thread([raw] {
-    if (!raw->server.listen_after_bind()) spdlog::error("api: the listener stopped on an error");
-    raw->listen_returned.store(true);
-  });
+  impl->pool = std::make_unique<HandlerPool>(options.threads);
+  // Polling is cheap: at most two threads poll the connections; `threads` run the handlers.
+  const size_t polling = std::min<size_t>(options.threads, 2);
+  // Each worker polls its share of the connections with epoll: a slow or idle client holds a
+  // connection, never a thread. MHD owns `fd` from here and closes it at stop.
+  const unsigned flags =
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME;
+  // The pool holds the request line and headers besides the read buffer.
+  const size_t memory = options.max_header_bytes + size_t{32} * 1024;
+  impl->daemon = MHD_start_daemon(
+      flags, 0, nullptr, nullptr, &Impl::OnRequest, raw,  //
+      MHD_OPTION_EXTERNAL_LOGGER, &Impl::Log, raw,        //
+      MHD_OPTION_LISTEN_SOCKET, fd,                       //
+      MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(polling), MHD_OPTION_CONNECTION_LIMIT,
+      static_cast<unsigned>(options.max_connections), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+      static_cast<unsigned>(options.max_connections_per_client), MHD_OPTION_CONNECTION_TIMEOUT,
+      options.idle_timeout_s,                      //
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,  //
+      MHD_OPTION_NOTIFY_CONNECTION, &Impl::OnConnection, raw, MHD_OPTION_NOTIFY_COMPLETED,
+      &Impl::OnCompleted, raw,                         //
+      MHD_OPTION_URI_LOG_CALLBACK, &Impl::OnUri, raw,  //
+      MHD_OPTION_UNESCAPE_CALLBACK, &Impl::KeepEscaped, raw, MHD_OPTION_END);
+  if (impl->daemon == nullptr) {
+    ::close(fd);
+    return Status::IOError("api: the HTTP server (libmicrohttpd) did not start on " + options.host +
+                           ":" + std::to_string(port));
+  }
+  impl->sweeper = std::thread([raw] { raw->Sweep(); });
   spdlog::info("api: listening on {}:{}", options.host, port);
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
@@ -787,11 +1388,16 @@ int ApiServer::port() const {
 void ApiServer::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
-  // httplib's stop() only acts on a running listener: let the thread get there first.
-  while (!impl_->server.is_running() && !impl_->listen_returned.load())
-    std::this_thread::yield();
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  // The pool first: what it runs resumes its connections, and a request that comes after is
+  // served on the polling thread, so no connection is suspended when MHD stops.
+  impl_->pool->Stop();
+  MHD_stop_daemon(impl_->daemon);  // closes the connections and joins the polling threads
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  impl_->sweeper.join();
 }
 
 }  // namespace amtsweg::http

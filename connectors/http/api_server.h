@@ -1,13 +1,21 @@
-// The HTTP API of the engine process (cpp-httplib): cases, workflow definitions, dead letters
+// The HTTP API of the engine process (libmicrohttpd): cases, workflow definitions, dead letters
 // and the access log, as JSON under /api/v1 (described in docs/api.yaml and docs/api.md).
 //
 // Every request needs `Authorization: Bearer <token>` of a principal (principals.h): admins
 // validate and deploy workflows and read everything; auditors read everything, including the
 // access log, and change nothing; a participant sees only cases its organisation takes part in,
 // projected to what was disclosed to it, and a case it may not see answers exactly like a case
-// that does not exist. Every read of case data is recorded in the store's access log before
-// the answer is sent (if that fails, the data is not sent). Every error is a JSON body
-// {"error": "...", "status": N}.
+// that does not exist. Every answer to a principal on an endpoint of case data, refusals
+// included, is recorded in the store's access log before it is sent (if that fails, the data is
+// not sent). Every error is an RFC 9457 problem details body (application/problem+json) with
+// `type`, `title`, `status` and `detail`. Public without a token: GET /healthz, /readyz and, with
+// a monitor, /metrics and /status.
+//
+// Hostile clients are bounded (ApiOptions): connections in total and per client address, the
+// number and size of header fields (431), the body in any transfer encoding (413; a request
+// without a valid token gets no byte of its body read), and the total time for headers and for
+// the body. Slow connections hold no thread: they are polled with epoll, and the handlers
+// run on a pool of their own, so a slow store read does not hold up the connections beside it.
 //
 // The server only reads the store (plus the access log and deployed definitions, which the
 // engine never writes), so it may run beside an engine that writes in the same process.
@@ -15,6 +23,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,9 +40,25 @@ namespace amtsweg::http {
 struct ApiOptions {
   std::string host = "127.0.0.1";   // loopback by default
   int port = 0;                     // 0: any free port (see ApiServer::port())
-  size_t max_body_bytes = 1 << 20;  // larger request bodies get 413
-  size_t threads = 4;               // worker threads
-  size_t max_list_limit = 1000;     // the largest `limit` of list endpoints
+  size_t max_body_bytes = 1 << 20;  // larger request bodies get 413 (any transfer encoding)
+  size_t threads = 4;  // threads running the handlers (at most two more poll the connections)
+  size_t max_list_limit = 1000;  // the largest `limit` of list endpoints
+  // More connections wait in the listen backlog; the total is split evenly across the polling
+  // threads. More per client address are closed at once.
+  size_t max_connections = 256;
+  size_t max_connections_per_client = 32;       // per client IP address
+  size_t max_header_fields = 64;                // more get 431
+  size_t max_header_bytes = size_t{16} * 1024;  // request line and header fields; more get 431
+  // Totals on `connection_clock`, not per read: from the connection (or the end of the previous
+  // request) to the end of the headers, and from there to the end of the body. A connection
+  // over its time is closed.
+  int64_t header_timeout_ms = 10'000;
+  int64_t body_timeout_ms = 30'000;
+  unsigned idle_timeout_s = 60;  // no byte moved for this long (e.g. a client not reading)
+  const Clock* connection_clock = nullptr;  // null: the system clock. Borrowed.
+  // Called on a polling thread after a connection was accepted or closed, with the number open
+  // (refused connections are never counted). A point for tests to wait for. May be empty.
+  std::function<void(size_t open)> on_connections;
   // Public monitoring without a token: GET /metrics (Prometheus text) and GET /status (the German
   // status page; GET / redirects there). Not served when null. Borrowed.
   report::Monitor* monitor = nullptr;
@@ -44,8 +69,9 @@ Status ParseListen(const std::string& listen, ApiOptions* options);
 
 class ApiServer {
  public:
-  // Binds and starts serving on a thread of its own. Borrows everything; all must outlive the
-  // server. `clock` stamps access records. IOError when the address cannot be bound.
+  // Binds and starts serving on threads of its own. Borrows everything; all must outlive the
+  // server. `clock` stamps access records. InvalidArgument when a limit or timeout is 0; IOError
+  // when the address cannot be bound.
   static Result<std::unique_ptr<ApiServer>> Start(const ApiOptions& options, store::Store& store,
                                                   core::Catalog& catalog,
                                                   const dsl::Directory& directory,
@@ -56,7 +82,7 @@ class ApiServer {
 
   // The bound port (the chosen one when options.port was 0).
   int port() const;
-  // Stops accepting, finishes running requests and joins the threads. Idempotent.
+  // Stops accepting, closes the connections and joins the threads. Idempotent.
   void Stop();
 
  private:

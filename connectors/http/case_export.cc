@@ -108,7 +108,8 @@ void Row(std::string* out, std::initializer_list<std::string> cells, const char*
 
 std::string CsvCell(std::string_view text) {
   std::string cell;
-  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')) {
+  // What a spreadsheet may start a formula with (OWASP "CSV injection"): defused by a quote.
+  if (!text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos) {
     cell.push_back('\'');
   }
   cell.append(text);

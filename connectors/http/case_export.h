@@ -31,7 +31,8 @@ std::string ExportCsv(const CaseFile& file);
 // A self-contained HTML5 document without scripts.
 std::string ExportHtml(const CaseFile& file);
 
-// A CSV cell: quoted when it contains a comma, quote or line break; formula prefixes defused.
+// A CSV cell: quoted when it contains a comma, quote or line break; a leading = + - @ TAB or CR
+// (a formula to spreadsheets) gets a quote before it.
 std::string CsvCell(std::string_view text);
 
 }  // namespace amtsweg::http

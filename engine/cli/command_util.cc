@@ -37,6 +37,8 @@ Result<std::unique_ptr<http::Principals>> LoadApi(const ApiArgs& api,
   RETURN_IF_ERROR(http::ParseListen(api.listen, options));
   options->threads = api.threads;
   options->max_body_bytes = api.max_body_bytes;
+  options->max_connections = api.max_connections;
+  options->max_connections_per_client = api.max_connections_per_client;
   return http::Principals::Load(api.principals, directory);
 }
 

@@ -21,6 +21,8 @@ struct ApiArgs {
   std::string principals;  // principals file (YAML)
   size_t threads = 4;
   size_t max_body_bytes = 1 << 20;
+  size_t max_connections = 256;            // in total
+  size_t max_connections_per_client = 32;  // per client IP address
 };
 
 struct RunArgs {

@@ -341,6 +341,16 @@ void AddApiCommands(CLI::App& app, const std::string& data_dir, Commands* out) {
   serve_cmd->add_option("--max-body-bytes", serve->api.max_body_bytes, "Request body limit")
       ->check(CLI::Range(1024, 64 << 20))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-connections", serve->api.max_connections,
+                   "Open connections in total (split across the threads; more wait)")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-connections-per-client", serve->api.max_connections_per_client,
+                   "Open connections per client IP address (more are closed)")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
   out->push_back({serve_cmd, [serve] { return Serve(*serve); }});
 
   struct TokenArgs {

@@ -14,7 +14,8 @@ AMTSWEG_DEPS=(
   libclang-rt-14-dev   # libFuzzer runtime for the fuzz targets
   librocksdb-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libsimdjson-dev libssl-dev
   libcli11-dev libgtest-dev libgmock-dev librdkafka-dev
-  libcpp-httplib-dev                 # HTTP server (amtsweg serve) and webhook client
+  libcpp-httplib-dev                 # HTTP client (webhook, tests)
+  libmicrohttpd-dev                  # HTTP server (amtsweg serve, run --listen)
   libcctz-dev tzdata                 # German civil time from the tz database (engine/calendar)
   python3 python3-venv               # tests: the holiday oracle's venv (tests/calendar)
   nlohmann-json3-dev rapidjson-dev   # only for the JSON library benchmark

@@ -12,8 +12,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -52,7 +55,8 @@ std::string PrincipalsYaml() {
 
 // The error body the API answers for a case that does not exist (or may not be seen).
 std::string NoCase(const std::string& id) {
-  return R"({"error":"no case ')" + id + R"('","status":404})";
+  return R"({"type":"about:blank","title":"Not Found","status":404,"detail":"no case ')" + id +
+         R"('"})";
 }
 
 class ApiTest : public ::testing::Test {
@@ -88,7 +92,7 @@ class ApiTest : public ::testing::Test {
     core::Engine engine(*store_, registry_, *directory_, clock);
     ASSERT_TRUE(engine.Open().ok());
     for (const std::string& f : files) {
-      auto src = connectors::FileSource::Open(f, 256 * 1024);
+      auto src = connectors::FileSource::Open(f, size_t{256} * 1024);
       ASSERT_TRUE(src.ok()) << src.status().ToString();
       Status s = engine.Drain(**src, nullptr, 100);
       ASSERT_TRUE(s.ok()) << s.ToString();
@@ -98,6 +102,13 @@ class ApiTest : public ::testing::Test {
 
   void StartServer(ApiOptions options = {}) {
     server_.reset();
+    options.connection_clock = &clock_;
+    options.on_connections = [this](size_t open) {
+      std::lock_guard<std::mutex> lock(open_mu_);
+      open_ = open;
+      max_open_ = std::max(max_open_, open);
+      open_cv_.notify_all();
+    };
     auto server = ApiServer::Start(options, *store_, *catalog_, *directory_, *principals_, clock_);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
@@ -125,12 +136,33 @@ class ApiTest : public ::testing::Test {
     return v.ok() ? *v : Value();
   }
 
-  // Expects an error body {"error": ..., "status": status} mentioning `fragment`.
+  // Expects an RFC 9457 problem details body with `status` whose detail mentions `fragment`.
   void ExpectError(const httplib::Result& r, int status, const std::string& fragment) {
     Value v = Json(r, status);
     EXPECT_EQ(v["status"].as_int(), status) << r->body;
-    EXPECT_NE(v["error"].as_string().find(fragment), std::string::npos)
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/problem+json");
+    EXPECT_EQ(v["type"].as_string(), "about:blank") << r->body;
+    EXPECT_FALSE(v["title"].as_string().empty()) << r->body;
+    EXPECT_NE(v["detail"].as_string().find(fragment), std::string::npos)
         << "'" << fragment << "' not in " << r->body;
+  }
+
+  // Waits until the server holds `n` open connections (10 s at most, then fails).
+  void WaitOpen(size_t n) {
+    std::unique_lock<std::mutex> lock(open_mu_);
+    ASSERT_TRUE(open_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return open_ == n; }))
+        << "open connections: " << open_ << ", expected " << n;
+  }
+
+  // The access records from `from_seq` on.
+  std::vector<store::AccessRecord> AccessFrom(uint64_t from_seq) {
+    std::vector<store::AccessRecord> out;
+    Status s = store_->ScanAccess(from_seq, [&](const store::AccessRecord& r) {
+      out.push_back(r);
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
   }
 
   std::vector<std::string> CaseIds(const std::string& query, const std::string& token) {
@@ -151,6 +183,70 @@ class ApiTest : public ::testing::Test {
   ManualClock clock_{*ParseTimestamp("2029-01-02T03:04:05Z")};
   std::unique_ptr<ApiServer> server_;
   std::unique_ptr<httplib::Client> client_;
+  std::mutex open_mu_;
+  std::condition_variable open_cv_;
+  size_t open_ = 0;      // guarded by open_mu_
+  size_t max_open_ = 0;  // guarded by open_mu_
+};
+
+// A raw client connection on loopback from `source` (any 127.x.y.z is this host, so tests can
+// be several clients), for what well-behaved clients never send. A read gives up after 10 s,
+// so a server that never answers fails the test instead of hanging it.
+class Raw {
+ public:
+  explicit Raw(int port, const char* source = "127.0.0.1") {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval tv{};
+    tv.tv_sec = 10;
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    inet_pton(AF_INET, source, &local.sin_addr);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) return;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Raw() { Close(); }
+  Raw(const Raw&) = delete;
+  Raw& operator=(const Raw&) = delete;
+
+  bool connected() const { return connected_; }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  // False when the server has closed the connection already.
+  bool Send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Reads until the server closes the connection (*closed), or `until` has arrived, or 10 s.
+  std::string Read(bool* closed, std::string_view until = {}) {
+    std::string answer;
+    *closed = false;
+    char buf[4096];
+    while (until.empty() || answer.find(until) == std::string::npos) {
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n > 0) {
+        answer.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      *closed = n == 0 || errno == ECONNRESET;
+      break;
+    }
+    return answer;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
 };
 
 TEST(ParseListenTest, TakesHostAndPort) {
@@ -220,11 +316,11 @@ TEST_F(ApiTest, AnotherOrganisationsCaseIsIndistinguishableFromNoCase) {
     for (const std::string suffix :
          {"", "/history", "/state?seq=1", "/state?at=2026-06-01T00:00:00Z", "/verify",
           "/export?format=json", "/export?format=csv", "/export?format=html"}) {
-      auto r = Get("/api/v1/cases/" + id + suffix, kIhk);
+      auto r = Get(std::string("/api/v1/cases/").append(id).append(suffix), kIhk);
       ASSERT_TRUE(r);
       EXPECT_EQ(r->status, 404) << id << suffix;
       EXPECT_EQ(r->body, NoCase(id)) << id << suffix;
-      EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+      EXPECT_EQ(r->get_header_value("Content-Type"), "application/problem+json");
     }
   }
 }
@@ -324,7 +420,7 @@ TEST_F(ApiTest, AGarbledRequestLineIsAnswered400AndTheServerGoesOn) {
     answer.append(buf, static_cast<size_t>(n));
   close(fd);
   EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
-  EXPECT_NE(answer.find(R"("status":400)"), std::string::npos) << answer;
+  // The HTTP parser answers this itself (libmicrohttpd's own short body).
   Json(Get("/api/v1/cases", kAuditor), 200);
 }
 
@@ -487,7 +583,8 @@ TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   std::set<int> versions;
   Value workflows = Json(Get("/api/v1/workflows", kIhk), 200);
   for (const Value& w : workflows["workflows"].items()) {
-    if (w["name"].as_string() == "gewerbeanmeldung") versions.insert(w["version"].as_int());
+    if (w["name"].as_string() == "gewerbeanmeldung")
+      versions.insert(static_cast<int>(w["version"].as_int()));
   }
   EXPECT_EQ(versions, (std::set<int>{2, 3}));
 
@@ -516,7 +613,7 @@ TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   }
   std::string input_path = dir_ + "/new.jsonl";
   std::ofstream(input_path) << line << "\n";
-  auto src = connectors::FileSource::Open(input_path, 256 * 1024);
+  auto src = connectors::FileSource::Open(input_path, size_t{256} * 1024);
   ASSERT_TRUE(src.ok());
   ASSERT_TRUE(engine.Drain(**src, nullptr, 10).ok());
   EXPECT_EQ(Json(Get("/api/v1/cases/GA-2029-0001", kAuditor), 200)["version"].as_int(), 3);
@@ -694,7 +791,7 @@ TEST_F(ApiTest, ServesReadsWhileTheEngineWritesTheSameStore) {
     ManualClock clock(0);
     core::Engine engine(*store_, registry_, *directory_, clock);
     ASSERT_TRUE(engine.Open().ok());
-    auto src = connectors::FileSource::Open(input_path, 256 * 1024);
+    auto src = connectors::FileSource::Open(input_path, size_t{256} * 1024);
     ASSERT_TRUE(src.ok());
     Status s = engine.Drain(**src, nullptr, 10);
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -704,6 +801,257 @@ TEST_F(ApiTest, ServesReadsWhileTheEngineWritesTheSameStore) {
   EXPECT_TRUE(problems.empty()) << problems.front();
   EXPECT_GE(reads, 5u);
   EXPECT_EQ(CaseIds("?limit=1000", kAuditor).size(), before + kNew);
+}
+
+}  // namespace
+}  // namespace amtsweg::http
+
+namespace amtsweg::http {
+namespace {
+
+// --- hostile clients (issue 10) ------------------------------------------------------------
+
+std::string Head(const std::string& method, const std::string& target, const std::string& token,
+                 const std::string& more = "") {
+  return method + " " + target + " HTTP/1.1\r\nHost: test\r\n" +
+         (token.empty() ? "" : "Authorization: Bearer " + token + "\r\n") + more + "\r\n";
+}
+
+TEST_F(ApiTest, AChunkedBodyOverTheLimitIsNotRead) {
+  ApiOptions options;
+  options.max_body_bytes = 4096;
+  StartServer(options);
+  const std::string chunk = "3e8\r\n" + std::string(1000, 'a') + "\r\n";  // 1000 bytes
+  // Over the limit the server stops reading and closes the connection (libmicrohttpd cannot
+  // answer in the middle of a body; a Content-Length over the limit gets 413 before the body).
+  Raw over(server_->port());
+  std::string request =
+      Head("POST", "/api/v1/workflows/validate", kAdmin, "Transfer-Encoding: chunked\r\n");
+  for (int i = 0; i < 8; ++i)
+    request += chunk;
+  (void)over.Send(request + "0\r\n\r\n");  // may fail: the server closes it
+  bool closed = false;
+  std::string answer = over.Read(&closed);
+  EXPECT_EQ(answer, "");
+  EXPECT_TRUE(closed);
+  // Chunked within the limit is read whole.
+  Raw within(server_->port());
+  ASSERT_TRUE(within.Send(Head("POST", "/api/v1/workflows/validate", kAdmin,
+                               "Transfer-Encoding: chunked\r\nConnection: close\r\n") +
+                          chunk + chunk + "0\r\n\r\n"));
+  answer = within.Read(&closed);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+}
+
+TEST_F(ApiTest, ARequestWithoutAValidTokenIsAnsweredBeforeItsBodyIsRead) {
+  // Only the headers are sent: the server answers at once and reads nothing of the body.
+  for (const std::string& token : {std::string(), std::string("not-a-token")}) {
+    for (const char* framing :
+         {"Transfer-Encoding: chunked\r\n", "Content-Length: 104857600\r\n"}) {
+      Raw c(server_->port());
+      ASSERT_TRUE(c.Send(Head("POST", "/api/v1/workflows", token, framing)));
+      bool closed = false;
+      std::string answer = c.Read(&closed);
+      EXPECT_EQ(answer.rfind("HTTP/1.1 401", 0), 0u) << framing << answer;
+      EXPECT_TRUE(closed) << framing;
+    }
+  }
+  // An authenticated one over the limit by its Content-Length is refused before the body too.
+  Raw c(server_->port());
+  ASSERT_TRUE(c.Send(Head("POST", "/api/v1/workflows", kAdmin, "Content-Length: 104857600\r\n")));
+  bool closed = false;
+  std::string answer = c.Read(&closed);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(ApiTest, TooManyOrTooLargeHeaderFieldsAre431) {
+  ApiOptions options;
+  options.max_header_fields = 64;
+  options.max_header_bytes = size_t{16} * 1024;
+  StartServer(options);
+  std::string many;
+  for (int i = 0; i < 100; ++i)
+    many += "X-Field-" + std::to_string(i) + ": v\r\n";
+  const std::string large = "X-Large: " + std::string(20000, 'v') + "\r\n";
+  for (const std::string& fields : {many, large}) {
+    Raw c(server_->port());
+    ASSERT_TRUE(c.Send(Head("GET", "/api/v1/cases", kAuditor, fields + "Connection: close\r\n")));
+    bool closed = false;
+    std::string answer = c.Read(&closed);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 431", 0), 0u) << answer.substr(0, 200);
+    EXPECT_NE(answer.find("application/problem+json"), std::string::npos) << answer;
+  }
+  // Within both limits it is served.
+  std::string fine;
+  for (int i = 0; i < 50; ++i)
+    fine += "X-Field-" + std::to_string(i) + ": v\r\n";
+  Raw c(server_->port());
+  ASSERT_TRUE(c.Send(Head("GET", "/api/v1/workflows", kAuditor, fine + "Connection: close\r\n")));
+  bool closed = false;
+  EXPECT_EQ(c.Read(&closed).rfind("HTTP/1.1 200", 0), 0u);
+}
+
+TEST_F(ApiTest, HeaderFieldsBeyondTheConnectionsMemoryAreRefused) {
+  // 200,000 fields (2 MB): libmicrohttpd refuses once its per-connection memory is full (its own
+  // 431, or a reset while the client still sends); nothing gets to the handler.
+  std::string request = "GET /api/v1/cases HTTP/1.1\r\nHost: test\r\n";
+  request.reserve(size_t{2} << 20);
+  for (int i = 0; i < 200000; ++i)
+    request += "X: v\r\n";
+  Raw c(server_->port());
+  (void)c.Send(request + "\r\n");  // may fail: the server closes it early
+  bool closed = false;
+  std::string answer = c.Read(&closed);
+  EXPECT_TRUE(answer.empty() || answer.rfind("HTTP/1.1 431", 0) == 0) << answer.substr(0, 200);
+  EXPECT_TRUE(closed);
+  Json(Get("/api/v1/cases", kAuditor), 200);
+}
+
+TEST_F(ApiTest, SlowClientsDoNotTakeTheServer) {
+  ApiOptions options;
+  options.threads = 2;
+  StartServer(options);
+  std::vector<std::unique_ptr<Raw>> slow;
+  for (int i = 0; i < 8; ++i) {
+    slow.push_back(std::make_unique<Raw>(server_->port()));
+    ASSERT_TRUE(slow.back()->Send("GET /api/v1/cases HTTP/1.1\r\nHost: test\r\n"));  // no end
+  }
+  WaitOpen(8);
+  client_->set_read_timeout(5, 0);
+  Json(Get("/readyz", ""), 200);
+  Json(Get("/api/v1/cases", kAuditor), 200);
+}
+
+TEST_F(ApiTest, HeadersMustArriveWithinTheirTotalTime) {
+  ApiOptions options;
+  options.header_timeout_ms = 1000;
+  StartServer(options);
+  Raw c(server_->port());
+  WaitOpen(1);
+  // Each pause is shorter than the limit, together they are longer: a byte now and then does
+  // not keep a connection.
+  ASSERT_TRUE(c.Send("GET /api/v1/ca"));
+  clock_.AdvanceTo(clock_.Now() + 600);
+  ASSERT_TRUE(c.Send("ses HTTP/1.1\r\nHost: test\r\n"));
+  clock_.AdvanceTo(clock_.Now() + 600);
+  bool closed = false;
+  EXPECT_EQ(c.Read(&closed), "");
+  EXPECT_TRUE(closed);
+  WaitOpen(0);
+  Json(Get("/api/v1/cases", kAuditor), 200);
+}
+
+TEST_F(ApiTest, ABodyMustArriveWithinItsTotalTime) {
+  ApiOptions options;
+  options.body_timeout_ms = 1000;
+  StartServer(options);
+  Raw c(server_->port());
+  ASSERT_TRUE(c.Send(Head("POST", "/api/v1/workflows/validate", kAdmin,
+                          "Content-Length: 100\r\nExpect: 100-continue\r\n")));
+  bool closed = false;
+  // The interim answer says the headers are taken: the body's time runs from here.
+  ASSERT_NE(c.Read(&closed, "\r\n\r\n").find("100 Continue"), std::string::npos);
+  ASSERT_TRUE(c.Send("name: x\n"));
+  clock_.AdvanceTo(clock_.Now() + 1001);
+  EXPECT_EQ(c.Read(&closed), "");
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(ApiTest, ConnectionsPerClientAddressAreBounded) {
+  ApiOptions options;
+  options.max_connections_per_client = 2;
+  StartServer(options);
+  Raw a(server_->port(), "127.0.0.2");
+  Raw b(server_->port(), "127.0.0.2");
+  WaitOpen(2);
+  Raw third(server_->port(), "127.0.0.2");
+  ASSERT_TRUE(third.connected());
+  (void)third.Send(Head("GET", "/healthz", ""));  // may fail: the server closes it at once
+  bool closed = false;
+  EXPECT_EQ(third.Read(&closed), "");
+  EXPECT_TRUE(closed);
+  // Another address is served.
+  Json(Get("/healthz", ""), 200);
+}
+
+TEST_F(ApiTest, ConnectionsInTotalAreBounded) {
+  ApiOptions options;
+  options.threads = 1;  // the total is split across the threads: one makes it exact
+  options.max_connections = 2;
+  StartServer(options);
+  auto a = std::make_unique<Raw>(server_->port(), "127.0.0.2");
+  Raw b(server_->port(), "127.0.0.3");
+  WaitOpen(2);
+  // The third waits in the listen backlog until one of the two goes, and is served then.
+  Raw third(server_->port(), "127.0.0.4");
+  ASSERT_TRUE(third.Send(Head("GET", "/healthz", "", "Connection: close\r\n")));
+  a.reset();
+  bool closed = false;
+  EXPECT_EQ(third.Read(&closed).rfind("HTTP/1.1 200", 0), 0u);
+  std::lock_guard<std::mutex> lock(open_mu_);
+  EXPECT_EQ(max_open_, 2u);
+}
+
+TEST_F(ApiTest, AWrongMethodIs405WithAllow) {
+  auto r = Post("/api/v1/cases", kAdmin, "x");
+  ExpectError(r, 405, "POST is not allowed");
+  EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD");
+  r = Get("/api/v1/workflows/validate", kAdmin);
+  ExpectError(r, 405, "GET is not allowed");
+  EXPECT_EQ(r->get_header_value("Allow"), "POST");
+  r = client_->Delete("/api/v1/cases/HR-2026-0002");
+  ExpectError(r, 405, "DELETE");
+  EXPECT_EQ(r->get_header_value("Allow"), "GET, HEAD");
+  ExpectError(Get("/api/v1/nothing", kAdmin), 404, "no such endpoint");
+}
+
+TEST_F(ApiTest, AnswersAreNeitherCachedNorSniffed) {
+  for (const char* path : {"/api/v1/cases/HR-2026-0002", "/api/v1/cases/NO-SUCH-CASE",
+                           "/api/v1/cases/HR-2026-0002/export?format=csv"}) {
+    auto r = Get(path, kAuditor);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store") << path;
+    EXPECT_EQ(r->get_header_value("X-Content-Type-Options"), "nosniff") << path;
+  }
+}
+
+TEST_F(ApiTest, LivenessAndReadinessArePublicAndNotAccessLogged) {
+  const size_t before = AccessFrom(1).size();
+  Value live = Json(Get("/healthz", ""), 200);
+  EXPECT_EQ(live.ToJson(), R"({"status":"live"})");
+  Value ready = Json(Get("/readyz", ""), 200);
+  EXPECT_EQ(ready.ToJson(), R"({"status":"ready"})");
+  EXPECT_EQ(AccessFrom(1).size(), before);
+}
+
+TEST_F(ApiTest, AnEncodedSlashInACaseIdDoesNotChangeTheRoute) {
+  ExpectError(Get("/api/v1/cases/HR-2026-0002%2Fhistory", kAuditor), 400, "encoded '/'");
+  ExpectError(Get("/api/v1/cases/HR-2026-0002%2fverify", kAuditor), 400, "encoded '/'");
+  ExpectError(Get("/api/v1/cases/..%2F..%2Fworkflows", kAuditor), 400, "encoded '/'");
+  ExpectError(Get("/api/v1/cases/HR%zz", kAuditor), 400, "percent-encoding");
+  // Other escapes decode as before.
+  Json(Get("/api/v1/cases/HR%2D2026-0002", kAuditor), 200);
+}
+
+TEST_F(ApiTest, RefusedReadsOfCaseDataAreAccessLogged) {
+  const uint64_t from = AccessFrom(1).size() + 1;
+  ExpectError(Get("/api/v1/dead-letters", kIhk), 403, "role 'participant'");
+  ExpectError(Get("/api/v1/cases/HR-2026-0002?bogus=1", kAuditor), 400, "unknown query parameter");
+  ExpectError(Get("/api/v1/cases?limit=0", kIhk), 400, "'limit'");
+  std::vector<store::AccessRecord> records = AccessFrom(from);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].principal, "ihk");
+  EXPECT_EQ(records[0].status, 403);
+  EXPECT_EQ(records[0].path, "/api/v1/dead-letters");
+  EXPECT_EQ(records[1].principal, "pruefer");
+  EXPECT_EQ(records[1].status, 400);
+  EXPECT_EQ(records[1].path, "/api/v1/cases/HR-2026-0002?bogus=1");
+  EXPECT_EQ(records[1].case_id, "HR-2026-0002");
+  EXPECT_EQ(records[2].status, 400);
+  // Without a valid token there is no principal to record (and nothing is read).
+  ExpectError(Get("/api/v1/cases", "not-a-token"), 401, "invalid token");
+  EXPECT_EQ(AccessFrom(from).size(), 3u);
 }
 
 }  // namespace

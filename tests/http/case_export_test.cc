@@ -47,6 +47,9 @@ TEST(CaseExportTest, CsvQuotesAndDefusesFormulas) {
   EXPECT_EQ(CsvCell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
   EXPECT_EQ(CsvCell("+1"), "'+1");
   EXPECT_EQ(CsvCell("@x"), "'@x");
+  // A leading TAB or CR also starts a formula in some spreadsheets (OWASP CSV injection).
+  EXPECT_EQ(CsvCell("\t=1+1"), "'\t=1+1");
+  EXPECT_EQ(CsvCell("\r=1+1"), "\"'\r=1+1\"");
   CaseFile file;
   file.events.push_back(ObjectBuilder()
                             .Add("seq", 7)

@@ -173,6 +173,10 @@ TEST_F(ServeTest, BadApiOptionsAreUsageErrors) {
       RunToEnd("serve" + common + " --principals " + dir_ + "/principals.yaml --listen nowhere")
           .first,
       2);
+  EXPECT_EQ(RunToEnd("serve" + common + " --principals " + dir_ +
+                     "/principals.yaml --max-connections-per-client 0")
+                .first,
+            2);
   EXPECT_EQ(RunToEnd("run --workflows " + kRepo + "/workflows --directory " + kDirectory +
                      " --data-dir " + dir_ +
                      "/d --advance-to 2026-01-01T00:00:00Z --listen "
