@@ -42,7 +42,13 @@ struct KafkaSource::Impl {
     int64_t committed = -1;     // the latest position given to Committed()
     int64_t commit_sent = -1;   // the latest offset sent to the group (maybe not yet confirmed)
     int64_t commit_acked = -1;  // the latest offset the group confirmed
+    steady_clock::time_point sent_at{};  // when commit_sent went out
   };
+  // Bounds on waiting for the group (see Poll): a commit unanswered for this long is sent again,
+  // and commits waiting for an assignment that does not come (the group stayed in its
+  // generation, as after a broker restart that kept it) go out again.
+  static constexpr std::chrono::seconds kCommitAnswerLimit{10};
+  static constexpr std::chrono::seconds kCommitWaitLimit{10};
   enum class Got { kNothing, kInput, kCaughtUp };
 
   KafkaConfig config;
@@ -55,6 +61,7 @@ struct KafkaSource::Impl {
   // The group answered a commit with "rebalance in progress" (or "illegal generation", "unknown
   // member"): commits wait for the next assignment (see OffsetCommitCb).
   bool commits_wait_for_assignment = false;
+  steady_clock::time_point waiting_since{};  // when commits_wait_for_assignment was set
   RevokeHandler revoke_handler;
   bool started = false;
   bool closed = false;
@@ -153,6 +160,7 @@ struct KafkaSource::Impl {
       if (st.committed <= have) continue;
       rd_kafka_topic_partition_list_add(list.get(), config.topic.c_str(), p)->offset = st.committed;
       st.commit_sent = std::max(st.commit_sent, st.committed);
+      st.sent_at = steady_clock::now();
     }
     return list;
   }
@@ -358,6 +366,7 @@ struct KafkaSource::Impl {
         st.commit_sent = st.commit_acked;
         if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
             e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+          if (!self->commits_wait_for_assignment) self->waiting_since = steady_clock::now();
           self->commits_wait_for_assignment = true;
         }
         self->Warn("commit", "Kafka source " + self->name + ": committing offset " +
@@ -492,7 +501,17 @@ struct KafkaSource::Impl {
     // A commit that failed (e.g. while the broker was away) is sent again, at most once a
     // second, also when no new input comes to carry it.
     if (steady_clock::now() - last_commit_retry >= std::chrono::seconds(1)) {
-      last_commit_retry = steady_clock::now();
+      const steady_clock::time_point now = steady_clock::now();
+      last_commit_retry = now;
+      if (commits_wait_for_assignment && now - waiting_since >= kCommitWaitLimit) {
+        commits_wait_for_assignment = false;
+        Warn("commit", "Kafka source " + name +
+                           ": no new assignment came after a refused commit; committing again");
+      }
+      for (auto& [p, st] : assigned) {
+        if (st.commit_sent > st.commit_acked && now - st.sent_at >= kCommitAnswerLimit)
+          st.commit_sent = st.commit_acked;  // unanswered: sent again below
+      }
       CommitAsync();
     }
     last_positions.clear();
