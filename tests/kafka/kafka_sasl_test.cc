@@ -15,7 +15,6 @@
 // runs beside the broker of the other Kafka tests. Passwords come from the test's seed.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -34,6 +33,7 @@
 #include "engine/common/value.h"
 #include "tests/testing/binary.h"
 #include "tests/testing/seed.h"
+#include "tests/testing/shell.h"
 #include "tests/testing/temp_dir.h"
 
 namespace amtsweg {
@@ -53,35 +53,11 @@ std::string Env(const char* name) {
   return v != nullptr ? v : "";
 }
 
-// 'text' for the shell.
+using testing::Shell;
+using testing::ShellResult;
+
 std::string Quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-struct ShellResult {
-  int code = -1;
-  std::string output;  // standard output and standard error
-};
-
-ShellResult Shell(const std::string& command) {
-  ShellResult r;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-    r.output.append(buf, n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return testing::ShellQuote(text);
 }
 
 struct User {

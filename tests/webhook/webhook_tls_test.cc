@@ -3,7 +3,6 @@
 // cpp-httplib's SSLServer on 127.0.0.1 (receiver.h); with a client CA it requires a client
 // certificate signed by it (mutual TLS).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include "connectors/webhook/webhook_sink.h"
 #include "engine/core/cloudevent.h"
 #include "tests/testing/seed.h"
+#include "tests/testing/shell.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/webhook/receiver.h"
 
@@ -24,19 +24,6 @@ namespace {
 using testing::Receiver;
 
 constexpr char kSecret[] = "test-secret-0123";
-
-// Runs a shell command; its exit code and output (stdout and stderr).
-std::pair<int, std::string> Shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return {-1, "popen failed"};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-    out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 // A CA, and certificates it signs, in a directory of their own.
 class Pki {
@@ -65,8 +52,8 @@ class Pki {
 
  private:
   static std::string Run(const std::string& command) {
-    auto [code, out] = Shell(command);
-    return code == 0 ? "" : command + ": " + out;
+    testing::ShellResult r = testing::Shell(command);
+    return r.code == 0 ? "" : command + ": " + r.output;
   }
   testing::TempDir dir_;
 };
