@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/fixed_clock.h"
 #include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
@@ -19,14 +20,7 @@ namespace {
 
 using ::amtsweg::testing::TempDir;
 
-class FixedClock final : public Clock {
- public:
-  explicit FixedClock(Timestamp t) : t_(t) {}
-  Timestamp Now() const override { return t_; }
-
- private:
-  Timestamp t_;
-};
+using ::amtsweg::testing::FixedClock;
 
 // A source whose lanes are set by the test: case "L<n>-..." is on lane n.
 class LaneSource final : public Source {

@@ -20,6 +20,7 @@
 #include "engine/core/cloudevent.h"
 #include "engine/core/engine.h"
 #include "tests/runtime/test_workflow.h"
+#include "tests/testing/fixed_clock.h"
 #include "tests/testing/memory_sink.h"
 #include "tests/testing/memory_source.h"
 #include "tests/testing/seed.h"
@@ -818,15 +819,7 @@ TEST_F(EngineEdges, DeadLettersGoToTheDestinationWithReasonAndPosition) {
 // ---------------------------------------------------------------------------------------------
 // 6a. The clock is restored when an engine opens and never moves backwards; the counts add up.
 
-// A clock the engine cannot move: an injected wall clock, say, that is behind the store.
-class FixedClock final : public Clock {
- public:
-  explicit FixedClock(Timestamp t) : t_(t) {}
-  Timestamp Now() const override { return t_; }
-
- private:
-  Timestamp t_;
-};
+using ::amtsweg::testing::FixedClock;
 
 std::optional<Timestamp> StoredClock(const store::Store& st) {
   Result<std::optional<Timestamp>> clock = st.GetClock();
