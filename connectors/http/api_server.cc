@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <condition_variable>
@@ -22,6 +23,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "connectors/http/api_input.h"
 #include "connectors/http/case_export.h"
 #include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
@@ -68,6 +70,12 @@ std::string_view ReasonPhrase(int status) {
       return "Content Too Large";
     case 414:
       return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 421:
+      return "Misdirected Request";
+    case 422:
+      return "Unprocessable Content";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
@@ -351,6 +359,9 @@ Status ParseListen(const std::string& listen, ApiOptions* options) {
 struct ApiServer::Impl {
   using Handler = std::function<std::optional<Failure>(Call&, Response&)>;
   using PublicHandler = std::function<void(const Request&, Response&)>;
+  // Makes a participant's request into an input for the engine (api_input.h).
+  using IntakeHandler =
+      std::function<std::optional<InputRefusal>(const Call&, const InputRequest&, Intake*)>;
 
   struct Route {
     std::string method;
@@ -361,6 +372,7 @@ struct ApiServer::Impl {
     bool case_in_path = false;  // the wildcard is a case id
     Handler handler;            // for authenticated principals
     PublicHandler open;         // instead: public, no token
+    IntakeHandler intake;       // instead: an input for the engine, answered by its verdict
   };
 
   ApiOptions options;
@@ -382,6 +394,12 @@ struct ApiServer::Impl {
   bool stopping = false;                        // guarded by mu
   std::unordered_set<Connection*> connections;  // guarded by mu, with their phases
   std::thread sweeper;
+
+  // Inputs handed to the engine and not yet answered (Stop waits for them).
+  std::mutex inputs_mu;
+  std::condition_variable inputs_done;
+  size_t inputs_waiting = 0;  // guarded by inputs_mu
+  std::atomic<uint64_t> input_requests{0};
 
   Impl(const ApiOptions& o, store::Store& st, core::Catalog& c, const dsl::Directory& d,
        const Principals& p, const Clock& cl)
@@ -561,7 +579,13 @@ struct ApiServer::Impl {
     // MHD calls again once resumed; the answer is queued then, on this polling thread.
     MHD_suspend_connection(c);
     if (!self->pool->Submit([self, c, ex] {
-          ex->response = self->Serve(*ex);
+          if (self->routes[ex->route].intake) {
+            std::optional<Response> now = self->OfferInput(c, ex);
+            if (!now.has_value()) return;  // the engine's verdict answers it (InputDecided)
+            ex->response = std::move(*now);
+          } else {
+            ex->response = self->Serve(*ex);
+          }
           ex->served = true;
           MHD_resume_connection(c);
         })) {
@@ -727,6 +751,25 @@ struct ApiServer::Impl {
 
   // The whole request is in: checks and runs the handler.
   Response Serve(Exchange& ex) {
+    if (std::optional<Response> refused = Prepare(ex)) return std::move(*refused);
+    const Route& route = routes[ex.route];
+    Request& req = ex.req;
+    if (route.open) {
+      Response res;
+      route.open(req, res);
+      return res;
+    }
+    Call call{req, *ex.who, CaseInPath(ex)};
+    if (route.intake) {  // only when stopping (see OnRequest)
+      return Finish(ex, call.case_id, Problem({503, "the server is stopping", {}}));
+    }
+    Response res;
+    if (std::optional<Failure> failure = route.handler(call, res)) res = Problem(*failure);
+    return Finish(ex, call.case_id, std::move(res));
+  }
+
+  // Parses the query parameters and checks the request (Check); the refusal's answer, if any.
+  std::optional<Response> Prepare(Exchange& ex) {
     const Route& route = routes[ex.route];
     Request& req = ex.req;
     size_t q = req.target.find('?');
@@ -748,17 +791,86 @@ struct ApiServer::Impl {
         req.params.emplace_back(std::move(*key), std::move(*value));
       }
     }
-    if (route.open) {
-      Response res;
-      route.open(req, res);
-      return res;
+    if (route.open) return std::nullopt;
+    if (std::optional<Failure> failure = Check(req, route))
+      return Finish(ex, CaseInPath(ex), Problem(*failure));
+    return std::nullopt;
+  }
+
+  // --- input for the engine ----------------------------------------------------------------
+
+  // On the pool: makes the request an input and hands it to the engine's inbox. nullopt: handed
+  // over, and InputDecided answers it; otherwise the answer (a refusal).
+  std::optional<Response> OfferInput(MHD_Connection* c, Exchange* ex) {
+    if (std::optional<Response> refused = Prepare(*ex)) return refused;
+    const Route& route = routes[ex->route];
+    Call call{ex->req, *ex->who, CaseInPath(*ex)};
+    if (options.inbox == nullptr) {
+      return Finish(*ex, call.case_id,
+                    Problem({503,
+                             "no engine runs in this process (amtsweg serve): send input to "
+                             "the amtsweg run --listen that processes this store",
+                             {}}));
     }
-    Call call{req, *ex.who, CaseInPath(ex)};
-    std::optional<Failure> failure = Check(req, route);
-    Response res;
-    if (!failure.has_value()) failure = route.handler(call, res);
-    if (failure.has_value()) res = Problem(*failure);
-    return Finish(ex, call.case_id, std::move(res));
+    InputRequest in;
+    in.who = ex->who;
+    const std::string content_type = ex->req.Header("content-type");
+    in.content_type = content_type;
+    in.body = ex->req.body;
+    in.received = clock.Now();
+    in.number = ++input_requests;
+    in.max_event_bytes = options.max_event_bytes;
+    Intake intake;
+    if (std::optional<InputRefusal> r = route.intake(call, in, &intake)) {
+      return Finish(*ex, intake.case_id.empty() ? call.case_id : intake.case_id,
+                    Problem({r->status, r->detail, {}}));
+    }
+    {
+      std::lock_guard<std::mutex> lock(inputs_mu);
+      ++inputs_waiting;
+    }
+    const std::string case_id = intake.case_id;
+    Status offered = options.inbox->Offer(
+        std::move(intake.raw), intake.case_id,
+        [this, c, ex, case_id, echo = intake.echo](const core::InboxVerdict& v) {
+          InputDecided(c, ex, case_id, echo, v);
+        });
+    if (offered.ok()) return std::nullopt;
+    InputAnswered();
+    Response res = Problem({503, offered.message(), {}});
+    res.SetHeader("Retry-After", "1");
+    return Finish(*ex, case_id, std::move(res));
+  }
+
+  // The engine's verdict on an input (on the engine's thread, or Expire's or Close's): answered
+  // on the pool, where the access record is written.
+  void InputDecided(MHD_Connection* c, Exchange* ex, const std::string& case_id, const Value& echo,
+                    const core::InboxVerdict& verdict) {
+    InputAnswer answer = AnswerOf(echo, verdict);
+    auto job = [this, c, ex, case_id, answer = std::move(answer)]() mutable {
+      Response res;
+      if (answer.problem) {
+        res = Problem({answer.status, answer.detail, std::move(answer.extra)});
+      } else {
+        Json(res, Value::Object(std::move(answer.extra)), answer.status);
+      }
+      for (auto& [name, value] : answer.headers)
+        res.SetHeader(std::move(name), std::move(value));
+      ex->response = Finish(*ex, case_id, std::move(res));
+      ex->served = true;
+      MHD_resume_connection(c);
+      InputAnswered();
+    };
+    // Stop waits for these answers before it stops the pool, so the pool takes the job.
+    if (!pool->Submit(job)) job();
+  }
+
+  void InputAnswered() {
+    {
+      std::lock_guard<std::mutex> lock(inputs_mu);
+      --inputs_waiting;
+    }
+    inputs_done.notify_all();
   }
 
   static std::optional<Failure> Check(const Request& req, const Route& route) {
@@ -817,6 +929,11 @@ struct ApiServer::Impl {
     std::unique_lock<std::mutex> lock(mu);
     while (!stopping) {
       wake.wait_for(lock, std::chrono::milliseconds(50));
+      if (options.inbox != nullptr) {
+        lock.unlock();
+        options.inbox->Expire();  // inputs the engine did not take in time are answered
+        lock.lock();
+      }
       const Timestamp now = connection_clock.Now();
       for (Connection* conn : connections) {
         if (conn->cut || conn->fd < 0 || conn->phase == Phase::kServing) continue;
@@ -1249,6 +1366,21 @@ struct ApiServer::Impl {
     });
   }
 
+  // Participants' input: answered once the engine has decided it (api_input.h).
+  void InputRoutes() {
+    constexpr Roles kParticipant = Bit(Role::kParticipant);
+    Add("POST", "/api/v1/inputs", kParticipant, {}, true, nullptr);
+    routes.back().intake = [](const Call&, const InputRequest& in, Intake* out) {
+      return CloudEventInput(in, out);
+    };
+    for (const CaseInputKind& kind : CaseInputKinds()) {
+      Add("POST", "/api/v1/cases/*/" + std::string(kind.segment), kParticipant, {}, true, nullptr);
+      routes.back().intake = [kind](const Call& call, const InputRequest& in, Intake* out) {
+        return CaseInput(in, kind, call.case_id, call.req.Header("idempotency-key"), out);
+      };
+    }
+  }
+
   void Routes() {
     auto bind = [this](auto method) {
       return [this, method](Call& c, Response& r) { return (this->*method)(c, r); };
@@ -1270,6 +1402,7 @@ struct ApiServer::Impl {
         bind(&Impl::DeadLetters));
     Add("GET", "/api/v1/dead-letters/*", kAdmin | kAuditor, {}, true, bind(&Impl::DeadLetter));
     Add("GET", "/api/v1/access-log", kAuditor, {"limit", "cursor"}, false, bind(&Impl::AccessLog));
+    InputRoutes();
     HealthRoutes();
     if (options.monitor != nullptr) PublicRoutes(*options.monitor);
   }
@@ -1388,6 +1521,13 @@ int ApiServer::port() const {
 void ApiServer::Stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  // Input first: no more is taken, and what the engine has taken is answered while the pool
+  // still runs the answers.
+  if (impl_->options.inbox != nullptr) {
+    impl_->options.inbox->Close("the API server stops");
+    std::unique_lock<std::mutex> lock(impl_->inputs_mu);
+    impl_->inputs_done.wait(lock, [this] { return impl_->inputs_waiting == 0; });
+  }
   // The pool first: what it runs resumes its connections, and a request that comes after is
   // served on the polling thread, so no connection is suspended when MHD stops.
   impl_->pool->Stop();

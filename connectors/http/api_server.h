@@ -17,8 +17,11 @@
 // the body. Slow connections hold no thread: they are polled with epoll, and the handlers
 // run on a pool of their own, so a slow store read does not hold up the connections beside it.
 //
-// The server only reads the store (plus the access log and deployed definitions, which the
-// engine never writes), so it may run beside an engine that writes in the same process.
+// Participants send input (answers, extensions, documents) with POST: it goes to the engine of
+// the process through ApiOptions::inbox (api_input.h), and the answer, given once the engine's
+// batch is committed, says whether it was accepted, refused (with the reason) or a duplicate.
+// The server writes to the store only the access log and deployed definitions, which the engine
+// never writes, so it may run beside an engine that writes in the same process.
 // Thread-safety: requests are served by a thread pool; Start/Stop from one owning thread.
 #pragma once
 
@@ -31,6 +34,7 @@
 #include "engine/common/clock.h"
 #include "engine/common/status.h"
 #include "engine/core/catalog.h"
+#include "engine/core/inbox.h"
 #include "engine/dsl/directory.h"
 #include "engine/report/monitor.h"
 #include "engine/store/store.h"
@@ -59,6 +63,12 @@ struct ApiOptions {
   // Called on a polling thread after a connection was accepted or closed, with the number open
   // (refused connections are never counted). A point for tests to wait for. May be empty.
   std::function<void(size_t open)> on_connections;
+  // Where participants' inputs go (POST /api/v1/inputs and the input endpoints of a case): the
+  // inbox of the engine that runs in this process. Null: those endpoints answer 503 (no engine
+  // here). Borrowed; Stop() closes it and waits for the answers of the inputs the engine has
+  // taken, so the engine loop must go on, or have destroyed its InboxSource, until then.
+  core::Inbox* inbox = nullptr;
+  size_t max_event_bytes = size_t{256} * 1024;  // larger inputs are dead-lettered as oversized
   // Public monitoring without a token: GET /metrics (Prometheus text) and GET /status (the German
   // status page; GET / redirects there). Not served when null. Borrowed.
   report::Monitor* monitor = nullptr;

@@ -39,6 +39,7 @@
 #include "engine/core/catalog.h"
 #include "engine/core/destination.h"
 #include "engine/core/engine.h"
+#include "engine/core/inbox.h"
 #include "engine/dsl/loader.h"
 #include "engine/report/monitor.h"
 #include "engine/store/store.h"
@@ -385,8 +386,14 @@ struct Api {
   std::unique_ptr<report::BatchLatencyRecorder> latency;
   // Definitions the API deploys are stored here, and taken up by the engine between batches.
   std::unique_ptr<core::Catalog> catalog;
+  // Participants' inputs from the API, read by the engine beside its source (InboxSource).
+  std::unique_ptr<core::Inbox> inbox;
   std::unique_ptr<http::ApiServer> server;
 };
+
+// Inputs sent through the API wait at most this long for the engine, at most this many at once.
+constexpr size_t kInboxCapacity = 1000;
+constexpr int64_t kInboxWaitMs = 10'000;
 
 int StartApi(const RunArgs& args, Plan* plan, store::Store& store, const dsl::Directory& directory,
              const core::LiveRegistry& registry, const Clock& wall_clock, Api* out) {
@@ -397,6 +404,9 @@ int StartApi(const RunArgs& args, Plan* plan, store::Store& store, const dsl::Di
   out->latency = std::make_unique<report::BatchLatencyRecorder>(out->monitor->latency());
   plan->api.monitor = out->monitor.get();
   out->catalog = std::make_unique<core::Catalog>(store, directory, registry.view());
+  out->inbox = std::make_unique<core::Inbox>(kInboxCapacity, kInboxWaitMs, wall_clock);
+  plan->api.inbox = out->inbox.get();
+  plan->api.max_event_bytes = args.max_event_bytes;
   Result<std::unique_ptr<http::ApiServer>> server = http::ApiServer::Start(
       plan->api, store, *out->catalog, directory, *plan->principals, wall_clock);
   if (!server.ok()) return Fail(server.status(), "--listen");
@@ -456,15 +466,19 @@ class BetweenBatches {
 // Reads the Kafka topic as a member of the group until stopped (or, with --until-idle, caught
 // up), then advances the clock to --advance-to, and leaves the group.
 int RunKafka(const RunArgs& args, const Plan& plan, core::Engine& engine, core::Sink& sink,
-             BetweenBatches& between) {
+             BetweenBatches& between, core::Inbox* inbox) {
   auto source = connectors::KafkaSource::Open(plan.kafka_config, args.max_event_bytes);
   if (!source.ok()) return Fail(source.status(), "Kafka consumer");
-  connectors::KafkaSource& src = **source;
+  connectors::KafkaSource& kafka = **source;
+  // With the API, its participants' inputs are read beside the topic, on the cases' partitions.
+  std::optional<core::InboxSource> with_inbox;
+  if (inbox != nullptr) with_inbox.emplace(&kafka, *inbox);
+  core::Source& src = with_inbox.has_value() ? static_cast<core::Source&>(*with_inbox) : kafka;
   // Partitions taken away in a rebalance: what was read of them is stored and published first,
   // so that the group's committed offsets are current when another instance takes over. Called
   // from inside src.Poll() during engine.Run (Engine::Settle's callback contract), or from
   // src.Close() below.
-  src.SetRevokeHandler([&](std::vector<core::RawInput>& pending, const core::Positions& at) {
+  kafka.SetRevokeHandler([&](std::vector<core::RawInput>& pending, const core::Positions& at) {
     Status s = engine.Settle(src, &sink, pending, at, std::chrono::seconds(30));
     if (!s.ok()) spdlog::warn("settling before a rebalance: {}", s.ToString());
   });
@@ -481,26 +495,43 @@ int RunKafka(const RunArgs& args, const Plan& plan, core::Engine& engine, core::
     if (Status s = engine.FlushOutbox(sink, &src, std::chrono::hours(1), StopRequested); !s.ok())
       return Fail(s, "publishing");
   }
-  if (Status s = src.Close(); !s.ok()) spdlog::warn("leaving the consumer group: {}", s.ToString());
+  if (Status s = kafka.Close(); !s.ok())
+    spdlog::warn("leaving the consumer group: {}", s.ToString());
   return kExitOk;
 }
 
 // Drains the files in turn, following them for new lines unless --until-idle, then advances the
 // clock to --advance-to.
 int RunFiles(const RunArgs& args, const Plan& plan, core::Engine& engine, core::Sink& sink,
-             BetweenBatches& between) {
+             BetweenBatches& between, core::Inbox* inbox) {
   auto report = [&between](const core::EngineStats& s) { between.Report(s); };
+  // Each file and, with the API, the participants' inputs sent meanwhile.
+  auto drain = [&](core::Source& src) {
+    between.TakeDeployed();
+    if (inbox == nullptr) return engine.Drain(src, &sink, args.batch_size, report);
+    core::InboxSource with_inbox(&src, *inbox);
+    return engine.Drain(with_inbox, &sink, args.batch_size, report);
+  };
   while (!StopRequested()) {
     uint64_t before = engine.stats().inputs;
     for (const std::unique_ptr<connectors::FileSource>& src : plan.files) {
-      between.TakeDeployed();
-      Status s = engine.Drain(*src, &sink, args.batch_size, report);
-      if (!s.ok()) return Fail(s, "processing " + src->name());
+      if (Status s = drain(*src); !s.ok()) return Fail(s, "processing " + src->name());
     }
-    if (args.until_idle || plan.files.empty()) break;
+    if (inbox != nullptr && !inbox->empty()) {
+      core::InboxSource api(nullptr, *inbox);
+      between.TakeDeployed();
+      if (Status s = engine.Drain(api, &sink, args.batch_size, report); !s.ok())
+        return Fail(s, "processing the API's input");
+    }
+    if (args.until_idle || (plan.files.empty() && inbox == nullptr)) break;
     if (engine.stats().inputs == before) {
-      // Following the files for new lines: wait a little before looking again.
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      // Following the files for new lines: wait a little before looking again, or until an
+      // input comes through the API.
+      if (inbox != nullptr) {
+        inbox->Wait(std::chrono::milliseconds(200));
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
     }
   }
   if (plan.advance_to.has_value()) {
@@ -544,8 +575,8 @@ int Run(const RunArgs& args) {
 
   InstallStopSignals();
   BetweenBatches between(registry, api, sinks, engine, !args.quiet && isatty(STDERR_FILENO) != 0);
-  int rc = plan.kafka ? RunKafka(args, plan, engine, sinks.sink(), between)
-                      : RunFiles(args, plan, engine, sinks.sink(), between);
+  int rc = plan.kafka ? RunKafka(args, plan, engine, sinks.sink(), between, api.inbox.get())
+                      : RunFiles(args, plan, engine, sinks.sink(), between, api.inbox.get());
   if (rc != kExitOk) return rc;
   if (between.progress().enabled) std::fprintf(stderr, "\n");
   if (!args.quiet) {

@@ -92,7 +92,8 @@ Status Engine::Abandon(const Status& error) {
 
 void Engine::DeadLetter(const RawInput& raw, const std::string& source_name, std::string_view kind,
                         const std::string& reason) {
-  writer_.AddDeadLetter(raw, source_name, kind, reason, now());
+  if (verdicts_ != nullptr && &raw == deciding_) verdicts_->back() = {std::string(kind), reason};
+  writer_.AddDeadLetter(raw, raw.origin.empty() ? source_name : raw.origin, kind, reason, now());
 }
 
 std::optional<Engine::Refusal> Engine::Refuse(const RawInput& raw,
@@ -293,7 +294,9 @@ Status Engine::Commit(const Positions& positions) {
 }
 
 Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::string& source_name,
-                            const Positions& positions, const std::vector<uint32_t>& busy_lanes) {
+                            const Positions& positions, const std::vector<uint32_t>& busy_lanes,
+                            std::vector<InputVerdict>* verdicts) {
+  if (verdicts != nullptr) verdicts->clear();
   writer_.Begin();
   // A lane with inputs still ahead in this batch is busy until its last one is handled: the clock
   // must not pass them on the strength of another lane's later time.
@@ -321,7 +324,14 @@ Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::stri
   size_t next_seen = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     bool seen = !inputs[i].oversized && decoded[i].ok() && (*stored_seen)[next_seen++];
+    if (verdicts != nullptr) {
+      verdicts->emplace_back();
+      verdicts_ = verdicts;
+      deciding_ = &inputs[i];
+    }
     HandleRaw(inputs[i], decoded[i], seen, source_name);
+    verdicts_ = nullptr;
+    deciding_ = nullptr;
     if (!writer_.error().ok()) break;
     scheduler_.InputHandled(inputs[i].lane);
   }
@@ -412,6 +422,7 @@ Status Engine::Run(Source& source, Sink* sink, const RunOptions& options) {
   RETURN_IF_ERROR(scheduler_.Follow(source));
   std::vector<RawInput> inputs;
   std::vector<uint32_t> busy;
+  std::vector<InputVerdict> verdicts;
   Positions positions;
   bool paused = false;
   for (uint64_t n = 0; n < options.max_batches;) {
@@ -430,8 +441,11 @@ Status Engine::Run(Source& source, Sink* sink, const RunOptions& options) {
     if (*got > 0) source.PositionsAfterPoll(&positions);
     start = std::chrono::steady_clock::now();
     uint64_t commit_before = stats_.commit_us;
-    RETURN_IF_ERROR(ProcessBatch(inputs, source.name(), positions, busy));
+    const bool wants_verdicts = source.WantsVerdicts();
+    RETURN_IF_ERROR(
+        ProcessBatch(inputs, source.name(), positions, busy, wants_verdicts ? &verdicts : nullptr));
     stats_.process_us += MicrosSince(start) - (stats_.commit_us - commit_before);
+    if (wants_verdicts) source.Decided(verdicts);
     if (*got > 0) ++n;
     RETURN_IF_ERROR(PublishAfterBatch(source, sink));
     if (*got > 0 && options.progress) options.progress(stats_);

@@ -20,6 +20,9 @@
 // moment. The clock is committed with every batch that moved it and restored by Open(), so it
 // never moves backwards, not even across restarts.
 //
+// A source may learn what became of each input it delivered (Source::WantsVerdicts, Decided):
+// Run tells it once the batch is committed (the HTTP API's inputs answer their callers then).
+//
 // Outbound: the positions of a batch are reported to its Source (Committed) only when everything
 // the batch caused has been delivered (see outbox_publisher.h). Inputs marked `replay` (already
 // published by an earlier owner of their partition) rebuild their effects without publishing
@@ -101,9 +104,11 @@ class Engine {
   // Processes one batch from `source_name` and commits it together with `positions` (the
   // source's tokens after these inputs). `busy_lanes`: see Source::BusyLanes. Bad inputs are
   // dead-lettered, never an error; an error means the batch was not committed (store failure)
-  // and may be retried.
+  // and may be retried. `verdicts` (may be null) gets what became of each input, in order, when
+  // the batch is committed.
   Status ProcessBatch(const std::vector<RawInput>& inputs, const std::string& source_name,
-                      const Positions& positions, const std::vector<uint32_t>& busy_lanes = {});
+                      const Positions& positions, const std::vector<uint32_t>& busy_lanes = {},
+                      std::vector<InputVerdict>* verdicts = nullptr);
 
   // Delivers what an earlier run left in the outbox, then reads `source` from its stored
   // positions in batches, committing each and publishing the outbox through `sink` (may be null)
@@ -219,6 +224,10 @@ class Engine {
   BatchWriter writer_;
   OutboxPublisher publisher_;
   EngineStats stats_;
+  // While ProcessBatch collects verdicts: theirs, and the input being handled (DeadLetter
+  // records its refusal there).
+  std::vector<InputVerdict>* verdicts_ = nullptr;
+  const RawInput* deciding_ = nullptr;
   RunPhase phase_ = RunPhase::kOutside;
   const Source* running_ = nullptr;  // the source Run reads (phase_ != kOutside)
 };

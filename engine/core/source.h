@@ -43,6 +43,15 @@ struct RawInput {
   // existing case without a claim speaks for it.
   std::string channel_organisation;
   std::string channel;
+  // The source it came from, for dead letters, when not the polled source itself (an input of
+  // the HTTP API that an InboxSource passes on: "api"); empty: the polled source.
+  std::string origin;
+};
+
+// What the engine decided for one input of a committed batch (Source::Decided).
+struct InputVerdict {
+  std::string kind;  // empty: accepted; else its dead letter's kind ("duplicate", "malformed", ...)
+  std::string reason;  // the dead letter's explanation; empty when accepted
 };
 
 // Input positions to store with the effects of a batch: {position key, token}.
@@ -103,6 +112,11 @@ class Source {
     (void)paused;
     return Status::OK();
   }
+  // Whether the source wants to learn what became of each input of its last Poll (Decided).
+  virtual bool WantsVerdicts() const { return false; }
+  // Called once the batch of the last Poll's inputs is committed, with a verdict per input, in
+  // their order (only when WantsVerdicts() was true before the batch).
+  virtual void Decided(const std::vector<InputVerdict>& verdicts) { (void)verdicts; }
 };
 
 // One message for a sink to deliver: what a transport needs, nothing of the store. Built by the
