@@ -172,8 +172,7 @@ InputAnswer AnswerOf(const Value& echo, const core::InboxVerdict& verdict) {
   InputAnswer a;
   auto with_echo = [&](std::string_view outcome) {
     a.extra.emplace_back("outcome", outcome);
-    for (const Member& m : echo.members())
-      a.extra.push_back(m);
+    a.extra.emplace_back("input", echo);
   };
   switch (verdict.outcome) {
     case Outcome::kAccepted:

@@ -66,7 +66,9 @@ std::optional<InputRefusal> CaseInput(const InputRequest& req, const CaseInputKi
                                       std::string_view case_id, std::string_view idempotency_key,
                                       Intake* out);
 
-// The answer to an input: status, body (JSON, or problem details when `problem`), headers.
+// The answer to an input: status, body (JSON, or problem details when `problem`), headers. The
+// body has `outcome` (accepted, duplicate, refused, not-taken) and `input` (the echo); a
+// refusal also `kind`, the dead letter's kind.
 struct InputAnswer {
   int status = 200;
   bool problem = false;
