@@ -483,26 +483,21 @@ struct ApiServer::Impl {
           MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
       conn->fd = info == nullptr ? -1 : info->connect_fd;
       conn->since = self->connection_clock.Now();
-      size_t open = 0;
       {
+        // Reported under the lock: the polling threads' reports arrive in the order of the counts.
         std::lock_guard<std::mutex> lock(self->mu);
         self->connections.insert(conn.get());
-        open = self->connections.size();
+        if (self->options.on_connections) self->options.on_connections(self->connections.size());
       }
       *socket_context = conn.release();
-      if (self->options.on_connections) self->options.on_connections(open);
       return;
     }
     // Closed: MHD closes the socket after this, so the sweep never shuts down a reused fd.
     std::unique_ptr<Connection> conn(static_cast<Connection*>(*socket_context));
     *socket_context = nullptr;
-    size_t open = 0;
-    {
-      std::lock_guard<std::mutex> lock(self->mu);
-      self->connections.erase(conn.get());
-      open = self->connections.size();
-    }
-    if (self->options.on_connections) self->options.on_connections(open);
+    std::lock_guard<std::mutex> lock(self->mu);
+    self->connections.erase(conn.get());
+    if (self->options.on_connections) self->options.on_connections(self->connections.size());
   }
 
   // Called with the request line, before the headers: keeps the target as sent.

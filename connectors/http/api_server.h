@@ -61,7 +61,8 @@ struct ApiOptions {
   unsigned idle_timeout_s = 60;  // no byte moved for this long (e.g. a client not reading)
   const Clock* connection_clock = nullptr;  // null: the system clock. Borrowed.
   // Called on a polling thread after a connection was accepted or closed, with the number open
-  // (refused connections are never counted). A point for tests to wait for. May be empty.
+  // (refused connections are never counted), in the order of the changes (under the server's
+  // lock: it must not call the server). A point for tests to wait for. May be empty.
   std::function<void(size_t open)> on_connections;
   // Where participants' inputs go (POST /api/v1/inputs and the input endpoints of a case): the
   // inbox of the engine that runs in this process. Null: those endpoints answer 503 (no engine
