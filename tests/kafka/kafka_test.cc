@@ -11,6 +11,7 @@
 // seeded; the seed is printed, and AMTSWEG_TEST_SEED=<seed> repeats a run.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <spawn.h>
@@ -1906,6 +1907,89 @@ TEST_F(KafkaE2E, TakeOverAfterTheClockPassedFiresOverdueDeadlines) {
       << "although B's clock is at 2026-12-01; deadlines:\n"
       << (*got)["deadlines"].ToJson();
   ExpectSameCases(data_b, ref, 10, rng);
+}
+
+// A participant's answer through the HTTP API of a Kafka run: stored on its case's partition in
+// the engine's batch, answered once stored, a duplicate when sent again, and the partitions'
+// committed offsets still reach the end (API input carries no offsets).
+TEST_F(KafkaE2E, InputThroughTheApiOfAKafkaRunIsStoredAndAnsweredOnce) {
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(Input(), 4));
+  // HR-2026-0001's application and complete file, an hour ago: the IHK's hearing is open (its
+  // deadline is months away from the receipt of the answer, the wall clock).
+  const std::string now = FormatTimestamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count() -
+                                          3'600'000);
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(kRepo + "/workflows/samples/03-handwerksrolle.jsonl");
+    std::string line;
+    std::regex time(R"("time":"[^"]*")");
+    while (lines.size() < 2 && std::getline(in, line))
+      lines.push_back(std::regex_replace(line, time, "\"time\":\"" + now + "\""));
+  }
+  const std::string token = "ihk-kiel-token-kafka";
+  const std::string principals = dir_ + "/principals.yaml";
+  std::ofstream(principals) << "principals:\n  - {name: ihk, role: participant, organisation: "
+                               "ihk-kiel, token_sha256: "
+                            << ToHex(Sha256(token)) << "}\n";
+  const std::string data = dir_ + "/kafka";
+  Child& run = Start(KafkaRun(data, {"--listen", "127.0.0.1:0", "--principals", principals}),
+                     "kafka-run-api");
+  int port = 0;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        std::smatch m;
+        std::string err = run.Err();
+        static const std::regex kListening(R"(api: listening on 127\.0\.0\.1:(\d+))");
+        if (std::regex_search(err, m, kListening)) port = std::stoi(m[1].str());
+        return port > 0 || run.Exited();
+      },
+      60s, "the API to listen"));
+  ASSERT_GT(port, 0) << Tail(run.Err());
+  ASSERT_NO_FATAL_FAILURE(ProduceInOrder(lines));
+  {
+    // A clock tick on every partition, at the same time, so that each has an offset to commit.
+    Producer producer(bootstrap_);
+    for (int p = 0; p < 4; ++p) {
+      ASSERT_GE(producer.Send(Input(), std::nullopt,
+                              R"({"specversion":"1.0","id":"tick-)" + std::to_string(p) +
+                                  R"(","source":"urn:amtsweg:test","type":"de.amtsweg.clock.)"
+                                  R"(advanced","time":")" +
+                                  now + "\"}",
+                              p),
+                0);
+    }
+  }
+  ASSERT_TRUE(WaitCommittedAtEnd(4, 120s, &run));
+
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(30, 0);
+  const httplib::Headers headers = {{"Authorization", "Bearer " + token},
+                                    {"Idempotency-Key", "ihk-kafka-1"}};
+  const std::string path = "/api/v1/cases/HR-2026-0001/responses";
+  const std::string body = R"({"task":"ihk_anhoerung","objection":false})";
+  httplib::Result first = client.Post(path, headers, body, "application/json");
+  ASSERT_TRUE(first) << Tail(run.Err());
+  EXPECT_EQ(first->status, 200) << first->body;
+  EXPECT_NE(first->body.find(R"("outcome":"accepted")"), std::string::npos) << first->body;
+  httplib::Result again = client.Post(path, headers, body, "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;
+  EXPECT_NE(again->body.find(R"("outcome":"duplicate")"), std::string::npos) << again->body;
+
+  run.Signal(SIGTERM);
+  ASSERT_EQ(run.Wait(60s, "the run to stop"), 0) << Tail(run.Err());
+  Output history = Amtsweg({"case", "history", "HR-2026-0001", "--data-dir", data}, "history");
+  ASSERT_EQ(history.code, 0) << history.err;
+  size_t caused = 0;
+  for (const std::string& l : Lines(history.out)) {
+    if (l.find(R"("cause":"ihk-kafka-1")") != std::string::npos) ++caused;
+  }
+  EXPECT_GT(caused, 0u) << history.out;
+  EXPECT_EQ(history.out.find("input.rejected"), std::string::npos) << history.out;
+  // API input carries no offsets: the group's stay at the end of the topic.
+  EXPECT_TRUE(WaitCommittedAtEnd(4, 30s));
 }
 
 }  // namespace
