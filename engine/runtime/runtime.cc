@@ -82,6 +82,16 @@ class Runtime::Step {
   }
   bool Holds(const dsl::ExprPtr& e) const { return e == nullptr || e->Test(Ctx()); }
 
+  // The portal that submits an application: the one whose `sources` list its source, or else
+  // the portal whose own channel it came through (a principal of the portal on the HTTP API, the
+  // portal's ingress topic); nullptr when neither.
+  const dsl::Organisation* SubmittingPortal() const {
+    if (const dsl::Organisation* p = rt_.directory_.PortalForSource(in_.source)) return p;
+    if (in_.channel_organisation.empty()) return nullptr;
+    const dsl::Organisation* channel = rt_.directory_.Find(in_.channel_organisation);
+    return channel != nullptr && channel->kind == "portal" ? channel : nullptr;
+  }
+
   // Records an event: applies it to the case and adds it to the step's events. Events built
   // here always fit the state, so a failure is a bug in this file (or a corrupt state): the step
   // stops emitting, and Handle voids it.
@@ -242,7 +252,7 @@ void Runtime::Step::Open() {
   }
   if (const std::vector<std::string>* submitters = rt_.directory_.SubmittersOf(def_->name)) {
     // Only the portals the directory names may open cases of this workflow.
-    const dsl::Organisation* portal = rt_.directory_.PortalForSource(in_.source);
+    const dsl::Organisation* portal = SubmittingPortal();
     if (portal == nullptr ||
         std::find(submitters->begin(), submitters->end(), portal->id) == submitters->end()) {
       std::string names;
@@ -312,7 +322,7 @@ bool Runtime::Step::ResolveRoles(std::vector<Participant>* out, Rejection* error
     if (role.applicant) {
       // Reached through the portal that submitted the application; without one the case still
       // opens, and every message to the applicant records that it could not be sent.
-      if (const dsl::Organisation* portal = rt_.directory_.PortalForSource(in_.source)) {
+      if (const dsl::Organisation* portal = SubmittingPortal()) {
         out->push_back({role.name, portal->id});
       }
       continue;

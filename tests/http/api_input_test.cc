@@ -13,6 +13,7 @@
 
 #include "connectors/file/file_source.h"
 #include "connectors/http/api_server.h"
+#include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"
@@ -28,6 +29,7 @@ namespace {
 const std::string kRepo = AMTSWEG_SOURCE_DIR;
 constexpr char kAdmin[] = "admin-token-0001";
 constexpr char kIhk[] = "ihk-kiel-token-0003";
+constexpr char kPortal[] = "portal-token-0004";
 constexpr char kCase[] = "HR-2026-0001";
 constexpr char kReceived[] = "2026-07-20T09:00:00Z";  // the server's clock
 
@@ -39,7 +41,8 @@ std::string PrincipalsYaml() {
            ", token_sha256: " + ToHex(Sha256(token)) + "}\n";
   };
   return "principals:\n" + line("root", "admin", "", kAdmin) +
-         line("ihk", "participant", "ihk-kiel", kIhk);
+         line("ihk", "participant", "ihk-kiel", kIhk) +
+         line("portal", "participant", "ozg-portal-sh", kPortal);
 }
 
 // The first `n` lines of a shipped sample stream.
@@ -215,6 +218,25 @@ TEST_F(ApiInputTest, ACloudEventIsStampedWithItsReceiptNotTheTimeItClaims) {
   std::vector<runtime::DomainEvent> caused = CausedBy("ihk-2");
   ASSERT_FALSE(caused.empty());
   EXPECT_EQ(caused.front().time, *ParseTimestamp(kReceived));
+}
+
+TEST_F(ApiInputTest, AnApplicationFromAPortalsPrincipalReachesTheApplicantThroughThatPortal) {
+  Start();
+  // A source the directory does not list for the portal: its channel, the principal, says which
+  // portal submits, and so where the applicant is reached.
+  std::string application = SampleLines("03-handwerksrolle.jsonl", 1)[0];
+  application.replace(application.find("HR-2026-0001"), 12, "HR-2026-0777");
+  application.replace(application.find("https://portal.example.schleswig-holstein.de/ozg"), 48,
+                      "urn:amtsweg:api:portal");
+  Value v = Json(Post("/api/v1/inputs", kPortal, application, "application/cloudevents+json"), 200);
+  EXPECT_EQ(v["outcome"].as_string(), "accepted") << v.ToJson();
+  Result<std::optional<runtime::CaseState>> s = core::LoadCaseState(*store_, "HR-2026-0777");
+  ASSERT_TRUE(s.ok() && s->has_value());
+  std::vector<std::string> bound;
+  for (const runtime::Participant& p : (*s)->participants)
+    bound.push_back(p.role + " " + p.organisation);
+  EXPECT_NE(std::find(bound.begin(), bound.end(), "antragsteller ozg-portal-sh"), bound.end())
+      << ::testing::PrintToString(bound);
 }
 
 TEST_F(ApiInputTest, MalformedInputIsRefusedWith400AndDeadLettered) {
