@@ -97,6 +97,10 @@ def make_principals(amtsweg, path):
         lines.append(out[1])
     with open(path, "w") as f:
         f.write("principals:\n" + "\n".join(lines) + "\n")
+    # For the curl commands of a finding (they print the token as [Filtered]): test tokens of a
+    # temporary store, kept only with the work dir.
+    with open(os.path.join(os.path.dirname(path), "tokens.json"), "w") as f:
+        json.dump(tokens, f, indent=1)
     return tokens
 
 
@@ -244,13 +248,18 @@ def schemathesis(args, base, role, token, work):
             role, args.seconds, out_path))
         return False
     if rc != 0:
-        log(text)
+        # From the findings (and errors) on; all of it when Schemathesis failed before them.
+        marks = [text.find(m) for m in (" FAILURES ", " ERRORS ") if m in text]
+        log(text[text.rfind("\n", 0, min(marks)) + 1:] if marks else text)
         log("FAILED: {}: Schemathesis exited {} after {:.1f}s (log: {})".format(
             role, rc, secs, out_path))
         return False
-    # The closing summary (operations, test cases, "No issues found").
+    # Of the closing summary: the operations tested, the warnings (which do not fail the run, e.g.
+    # an operation only an other role may use), the test cases.
     summary = text[text.rfind("SUMMARY"):] if "SUMMARY" in text else text[-1500:]
-    log(summary.strip())
+    for line in summary.splitlines():
+        if re.match(r"\s*(Tested:|⚠️|\d+ generated)", line):
+            log("  " + line.strip())
     log("ok: {} in {:.1f}s".format(role, secs))
     return True
 
@@ -263,7 +272,7 @@ def main():
     ap.add_argument("--seed", type=int, default=int(os.environ.get("AMTSWEG_SCHEMATHESIS_SEED",
                                                                    "1")))
     ap.add_argument("--max-examples", type=int,
-                    default=int(os.environ.get("AMTSWEG_SCHEMATHESIS_EXAMPLES", "25")))
+                    default=int(os.environ.get("AMTSWEG_SCHEMATHESIS_EXAMPLES", "100")))
     ap.add_argument("--seconds", type=int,
                     default=int(os.environ.get("AMTSWEG_SCHEMATHESIS_SECONDS", "120")),
                     help="hard time limit of one role's run")
@@ -291,6 +300,7 @@ def main():
 
     server = None
     ok = False
+    failed = roles
     try:
         run([amtsweg, "run", "--workflows", WORKFLOWS, "--directory", DIRECTORY, "--data-dir",
              data_dir, "--until-idle", "--quiet"] + samples())
@@ -300,8 +310,9 @@ def main():
         wait_ready(base)
         log("server: {} (amtsweg run --listen, on the store of the samples)".format(base))
         check_examples(base, tokens)
-        results = [schemathesis(args, base, role, tokens[role], work) for role in roles]
-        ok = all(results)
+        failed = [role for role in roles
+                  if not schemathesis(args, base, role, tokens[role], work)]
+        ok = not failed
         if server.proc.poll() is not None:
             log("FAILED: the server exited ({}) during the runs".format(server.proc.returncode))
             ok = False
@@ -317,8 +328,11 @@ def main():
                 log("last lines of the server's log ({}):\n{}".format(server.log_path,
                                                                       server.tail()))
     if not ok:
-        log("\nreproduce with: {} --amtsweg {} --seed {} --keep DIR".format(
-            os.path.relpath(__file__, ROOT), args.amtsweg, args.seed))
+        log("\nwork dir kept: {} (the logs, the store; tokens.json has the tokens for the curl "
+            "commands)".format(work))
+        log("run again with: tests/http/schemathesis.sh {} --seed {} --max-examples {}{}".format(
+            args.amtsweg, args.seed, args.max_examples,
+            "".join(" --role " + r for r in failed)))
     elif not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     log("schemathesis: {}".format("ok" if ok else "FAILED"))
