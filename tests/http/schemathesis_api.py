@@ -44,13 +44,18 @@ SAMPLES = os.path.join(WORKFLOWS, "samples")
 # others (so the spec's example ids give both 200 and 404 for it).
 PARTICIPANT_ORGANISATION = "ihk-kiel"
 
-# What every run checks (the list; `not_a_server_error` fails on any 5xx).
+# What every run checks: any 5xx (`not_a_server_error`), and answers the spec does not allow; also
+# that an operation needing a token answers 401 without one (`ignored_auth`), and that a method
+# the spec does not list for a path is 405 with an `Allow` naming those it does.
 CHECKS = [
     "not_a_server_error",
     "status_code_conformance",
     "content_type_conformance",
     "response_headers_conformance",
     "response_schema_conformance",
+    "ignored_auth",
+    "unsupported_method",
+    "allow_header_conformance",
 ]
 
 # Seconds to wait for the server's listening line, and tries of /readyz (10 ms apart).
