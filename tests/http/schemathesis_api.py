@@ -244,6 +244,10 @@ def schemathesis(args, base, role, token, work):
             timed_out = True
             os.killpg(p.pid, signal.SIGKILL)
             rc = p.wait()
+        except BaseException:  # interrupted: its own session does not see the terminal's signal
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            raise
     secs = time.monotonic() - start
     with open(out_path, errors="replace") as f:
         text = f.read().replace(token, "<token>")
@@ -290,6 +294,8 @@ def main():
         log("error: {} is not an executable".format(amtsweg))
         return 2
     roles = args.role or ["admin", "auditor", "participant"]
+    # SIGTERM (scripts/test stopping) unwinds like an interrupt, so that the server is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     if args.keep:
         work = os.path.abspath(args.keep)
