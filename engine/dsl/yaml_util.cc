@@ -1,5 +1,6 @@
 #include "engine/dsl/yaml_util.h"
 
+#include <simdjson.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
@@ -22,7 +23,9 @@ namespace {
 
 // Counts a document's nodes as if every alias were a copy of its anchor's node, from parser events
 // (the node tree shares an anchored node between its aliases, so it is small; walking it is not).
-// Stops counting at the first alias that passes the limit and at a second document.
+// Stops counting at the first alias that passes the limit and at a second document. Also refuses
+// a scalar (key or value) that is not valid UTF-8 once read: every string of a definition or the
+// directory ends up in JSON (events, API answers, diagnostics), which must be UTF-8.
 class NodeCounter final : public YAML::EventHandler {
  public:
   explicit NodeCounter(uint64_t max_nodes) : max_(max_nodes) {}
@@ -40,7 +43,16 @@ class NodeCounter final : public YAML::EventHandler {
     Add(mark, it == sizes_.end() ? 1 : it->second);
   }
   void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                const std::string&) override {
+                const std::string& value) override {
+    if (!failed() && !simdjson::validate_utf8(value)) {
+      at_ = mark;
+      // Valid UTF-8 text can still read as invalid: yaml-cpp (0.7) decodes the escapes \N and \_
+      // of double-quoted strings to the single bytes 0x85 and 0xA0.
+      problem_ =
+          "a string that is not valid UTF-8 once read (the file is not UTF-8, or it uses the "
+          "escape \\N or \\_, which yaml-cpp reads as a single byte: write \\u0085 or \\u00a0 "
+          "instead)";
+    }
     Leaf(mark, anchor);
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
@@ -103,6 +115,28 @@ class NodeCounter final : public YAML::EventHandler {
   YAML::Mark at_;
 };
 
+// `text` with each byte that is not part of a valid UTF-8 sequence replaced by U+FFFD.
+std::string ValidUtf8(const std::string& text) {
+  if (simdjson::validate_utf8(text)) return text;
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    // The shortest valid prefix (1 to 4 bytes) is the character at i: no proper prefix of a
+    // multi-byte sequence is valid.
+    size_t n = 1;
+    while (n <= 4 && i + n <= text.size() && !simdjson::validate_utf8(text.data() + i, n))
+      ++n;
+    if (n <= 4 && i + n <= text.size()) {
+      out.append(text, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<YAML::Node> LoadDocument(std::string_view text, uint64_t max_nodes, Errors* errors) {
@@ -118,7 +152,8 @@ std::optional<YAML::Node> LoadDocument(std::string_view text, uint64_t max_nodes
     }
     return YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    errors->Add(e.mark, "YAML syntax error: " + e.msg);
+    // yaml-cpp's message can quote a single byte of a multi-byte character (an unknown escape).
+    errors->Add(e.mark, "YAML syntax error: " + ValidUtf8(e.msg));
     return std::nullopt;
   }
 }

@@ -93,5 +93,51 @@ TEST(YamlLimitsTest, DirectoryAliasBombAndSecondDocumentAreRefused) {
             "two.yaml:2:1: a second YAML document ('---'): a file holds exactly one");
 }
 
+// yaml-cpp 0.7 reads the escapes \N and \_ of double-quoted strings as the single bytes 0x85 and
+// 0xA0, which are not UTF-8; every string read ends up in JSON (events, the API's answers), so
+// such a string, like a file that is not UTF-8, is refused where it is.
+TEST(YamlUtf8Test, AStringThatIsNotUtf8OnceReadIsRefusedAtItsPosition) {
+  for (const char* escape : {"\\N", "\\_"}) {
+    std::string yaml = std::string(kWorkflowHead) + "title: \"a" + escape + "b\"\n";
+    LoadResult r = LoadDefinition(yaml, "escape.yaml");
+    EXPECT_EQ(r.definition, nullptr) << escape;
+    ASSERT_EQ(r.errors.size(), 1u) << Joined(r.errors);
+    EXPECT_EQ(r.errors[0].line, 9) << Joined(r.errors);
+    EXPECT_EQ(r.errors[0].column, 8) << Joined(r.errors);
+    EXPECT_NE(r.errors[0].message.find("not valid UTF-8"), std::string::npos)
+        << r.errors[0].message;
+  }
+  // A key as well; and a file that is not UTF-8 (Latin-1).
+  LoadResult key = LoadDefinition(std::string(kWorkflowHead) + "\"x-\\N\": 1\n", "key.yaml");
+  ASSERT_EQ(key.errors.size(), 1u) << Joined(key.errors);
+  EXPECT_NE(key.errors[0].message.find("not valid UTF-8"), std::string::npos);
+  LoadResult latin1 = LoadDefinition(std::string(kWorkflowHead) +
+                                         "title: Gr\xfc\xdf"
+                                         "e\n",
+                                     "l.yaml");
+  ASSERT_EQ(latin1.errors.size(), 1u) << Joined(latin1.errors);
+  EXPECT_NE(latin1.errors[0].message.find("not valid UTF-8"), std::string::npos);
+  auto dir = Directory::Parse("organisations: []\nx: \"\\_\"\n", "dir.yaml");
+  ASSERT_FALSE(dir.ok());
+  EXPECT_TRUE(dir.status().message().starts_with("dir.yaml:2:4: a string that is not valid UTF-8"))
+      << dir.status().message();
+
+  // The same characters written as \u escapes, or as themselves, read as UTF-8.
+  LoadResult ok = LoadDefinition(
+      std::string(kWorkflowHead) + "title: \"a\\u0085b\\u00a0c \xc3\xa4\"\n", "ok.yaml");
+  ASSERT_NE(ok.definition, nullptr) << Joined(ok.errors);
+  EXPECT_EQ(ok.definition->title,
+            "a\xc2\x85"
+            "b\xc2\xa0"
+            "c \xc3\xa4");
+}
+
+TEST(YamlUtf8Test, ASyntaxErrorQuotingPartOfACharacterIsStillUtf8) {
+  // yaml-cpp names the unknown escape by its first byte only (here 0xC3 of 'é').
+  LoadResult r = LoadDefinition("name: \"a\\\xc3\xa9\"\n", "e.yaml");
+  ASSERT_EQ(r.errors.size(), 1u) << Joined(r.errors);
+  EXPECT_EQ(r.errors[0].message, "YAML syntax error: unknown escape character: \xef\xbf\xbd");
+}
+
 }  // namespace
 }  // namespace amtsweg::dsl

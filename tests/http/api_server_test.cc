@@ -567,6 +567,21 @@ TEST_F(ApiTest, ValidateNamesLineAndColumn) {
             registry_.All().size());
 }
 
+// Found by Schemathesis: a valid UTF-8 body whose YAML reads as a string that is not UTF-8
+// (yaml-cpp reads the escape \N as the byte 0x85) was echoed in a diagnostic, and the answer was
+// not JSON.
+TEST_F(ApiTest, DiagnosticsAreUtf8EvenWhenTheYamlReadsAsBytesThatAreNot) {
+  for (const char* body : {"name: x\n\"a\\N\": 1\n", "name: \"a\\\xc3\xa9\"\n"}) {
+    for (const char* path : {"/api/v1/workflows/validate", "/api/v1/workflows"}) {
+      httplib::Result r = Post(path, kAdmin, body);
+      ASSERT_TRUE(r);
+      Value v = Json(r, std::string_view(path).ends_with("validate") ? 200 : 400);
+      ASSERT_EQ(v["errors"].size(), 1u) << r->body;
+      EXPECT_FALSE(v["errors"].items()[0]["message"].as_string().empty()) << r->body;
+    }
+  }
+}
+
 TEST_F(ApiTest, ADeployedVersionIsStoredAndOldCasesKeepTheirVersion) {
   std::string yaml = ReadFile(kRepo + "/workflows/gewerbeanmeldung.yaml");
   size_t at = yaml.find("\nversion: 2\n");
