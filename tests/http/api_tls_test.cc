@@ -1,7 +1,8 @@
 // The HTTP API over https (ApiOptions::tls_cert_file), with certificates the test makes with the
 // openssl command line (tests/testing/pki.h): a server CA and the server's certificate for
 // 127.0.0.1, a client CA and the client certificates it signs (CN=ihk-kiel, an organisation of
-// the directory; CN=nobody, none), and a CA nobody trusts with a certificate for CN=ihk-kiel.
+// the directory; CN=nobody, none; CN=ihk-kiel for server use only), and a CA nobody trusts with a
+// certificate for CN=ihk-kiel.
 // Clients are cpp-httplib's SSLClient (OpenSSL), and a bare OpenSSL client for the protocol
 // versions; the store is filled once by the engine from the shipped samples.
 #include <arpa/inet.h>
@@ -17,7 +18,6 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "connectors/file/file_source.h"
@@ -69,11 +69,19 @@ struct World {
     for (const char* ca : {"server", "clients", "other"}) {
       if (std::string e = pki.MakeCa(ca); !e.empty()) return e;
     }
-    for (auto [name, ca, cn] :
-         {std::tuple{"server", "server", ""}, std::tuple{"ihk-kiel", "clients", ""},
-          std::tuple{"nobody", "clients", ""},
-          std::tuple{"forged-ihk-kiel", "other", "ihk-kiel"}}) {
-      if (std::string e = pki.MakeCertificate(name, ca, cn); !e.empty()) return e;
+    struct Certificate {
+      const char* name;
+      const char* ca;
+      const char* cn;  // empty: the name
+      const char* usage;
+    };
+    const char* both = "serverAuth,clientAuth";
+    for (const Certificate& c :
+         {Certificate{"server", "server", "", both}, Certificate{"ihk-kiel", "clients", "", both},
+          Certificate{"nobody", "clients", "", both},
+          Certificate{"forged-ihk-kiel", "other", "ihk-kiel", both},
+          Certificate{"server-use-only", "clients", "ihk-kiel", "serverAuth"}}) {
+      if (std::string e = pki.MakeCertificate(c.name, c.ca, c.cn, c.usage); !e.empty()) return e;
     }
     Result<testing::Shipped> shipped = testing::LoadShipped();
     if (!shipped.ok()) return shipped.status().ToString();
@@ -377,6 +385,13 @@ TEST_F(ApiTlsTest, ACertificateNoTrustedCaSignedIsRefused) {
     // Public endpoints stay public.
     EXPECT_EQ(Json(Get(*c, "/healthz"), 200)["status"].as_string(), "live");
   }
+}
+
+TEST_F(ApiTlsTest, ACertificateNotForClientUseIsRefused) {
+  StartServer(TlsOptions(true));
+  auto c = Client("server-use-only");
+  ExpectError(Get(*c, "/api/v1/cases"), 403, "the client certificate is not accepted");
+  ExpectError(Get(*c, "/api/v1/cases", kIhk), 403, "does not match the intended purpose");
 }
 
 TEST_F(ApiTlsTest, ACnThatIsNoOrganisationOfTheDirectoryIsRefused) {

@@ -22,17 +22,16 @@ class Pki {
                Path(name + ".ca.pem"));
   }
   // Makes `name`.pem and `name`.key, signed by the CA `ca`: subject CN=`cn` (empty: `name`), for
-  // IP 127.0.0.1 and DNS localhost, for server and client use.
+  // IP 127.0.0.1 and DNS localhost, with the extended key usage `usage`.
   std::string MakeCertificate(const std::string& name, const std::string& ca,
-                              const std::string& cn = "") {
+                              const std::string& cn = "",
+                              const std::string& usage = "serverAuth,clientAuth") {
     std::string err = Run("openssl req -newkey rsa:2048 -nodes -subj " +
                           ShellQuote("/CN=" + (cn.empty() ? name : cn)) + " -keyout " +
                           Path(name + ".key") + " -out " + Path(name + ".csr"));
     if (!err.empty()) return err;
-    err =
-        Run("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n"
-            "extendedKeyUsage=serverAuth,clientAuth\\n' > " +
-            Path(name + ".ext"));
+    err = Run("printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=" + usage +
+              "\\n' > " + Path(name + ".ext"));
     if (!err.empty()) return err;
     return Run("openssl x509 -req -days 1 -in " + Path(name + ".csr") + " -CA " +
                Path(ca + ".ca.pem") + " -CAkey " + Path(ca + ".ca.key") + " -CAcreateserial" +
