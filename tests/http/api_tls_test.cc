@@ -15,8 +15,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -329,6 +332,45 @@ TEST_F(ApiTlsTest, PlainHttpToTheHttpsPortGetsNoAnswer) {
   plain.set_read_timeout(10, 0);
   auto r = plain.Get("/healthz");
   EXPECT_FALSE(r) << r->status << " " << r->body;
+}
+
+TEST_F(ApiTlsTest, TheTlsHandshakeCountsTowardsTheTimeForTheHeaders) {
+  ApiOptions options = TlsOptions(true);
+  options.header_timeout_ms = 1000;
+  options.connection_clock = &clock_;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t open = 0;
+  options.on_connections = [&](size_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    open = n;
+    cv.notify_all();
+  };
+  StartServer(options);
+  auto wait_open = [&](size_t n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return open == n; });
+  };
+  // A client that connects and never says hello.
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{};
+  tv.tv_sec = 10;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_TRUE(wait_open(1));
+  clock_.AdvanceTo(clock_.Now() + 1001);
+  char buf[16];
+  EXPECT_EQ(recv(fd, buf, sizeof buf, 0), 0);  // closed, not timed out
+  close(fd);
+  EXPECT_TRUE(wait_open(0));
+  // The server goes on.
+  auto c = Client("ihk-kiel");
+  EXPECT_FALSE(CaseIds(Json(Get(*c, "/api/v1/cases"), 200)).empty());
+  server_.reset();  // before `on_connections`'s locals go
 }
 
 TEST_F(ApiTlsTest, AClientCertificateMakesAParticipantOfItsCnWithoutAToken) {
