@@ -18,6 +18,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -25,6 +26,7 @@
 
 #include "connectors/http/api_input.h"
 #include "connectors/http/case_export.h"
+#include "connectors/http/internal/tls.h"
 #include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
 
@@ -382,6 +384,11 @@ struct ApiServer::Impl {
   const Principals& principals;
   const Clock& clock;             // stamps access records
   const Clock& connection_clock;  // times the connections' deadlines
+  // https when enabled; the PEM text stays here while the daemon runs.
+  internal::TlsMaterial tls;
+  // With a client CA: the participant of each directory organisation, for the client
+  // certificates whose subject CN is its id. Made at Start, never changed after.
+  std::map<std::string, Principal, std::less<>> certificate_principals;
   std::vector<Route> routes;
   std::unique_ptr<HandlerPool> pool;
   MHD_Daemon* daemon = nullptr;
@@ -605,12 +612,12 @@ struct ApiServer::Impl {
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE)) {
       header_bytes = info->header_size;
     }
-    std::optional<Response> early = Admit(ex, header_bytes);
+    std::optional<Response> early = Admit(c, ex, header_bytes);
     if (early.has_value()) return Answer(c, ex, std::move(*early));
     return MHD_YES;
   }
 
-  std::optional<Response> Admit(Exchange& ex, size_t header_bytes) {
+  std::optional<Response> Admit(MHD_Connection* c, Exchange& ex, size_t header_bytes) {
     if (ex.req.headers.size() > options.max_header_fields) {
       return Problem(
           {431, "more than " + std::to_string(options.max_header_fields) + " header fields", {}});
@@ -681,24 +688,8 @@ struct ApiServer::Impl {
     }
     const Route& route = routes[ex.route];
     if (!route.open) {
-      const std::string auth = ex.req.Header("authorization");
-      constexpr std::string_view kBearer = "bearer ";
-      if (auth.size() > kBearer.size() &&
-          std::equal(kBearer.begin(), kBearer.end(), auth.begin(), [](char a, char b) {
-            return a == std::tolower(static_cast<unsigned char>(b));
-          })) {
-        ex.who = principals.Authenticate(std::string_view(auth).substr(kBearer.size()));
-      }
-      if (ex.who == nullptr) {
-        // Nothing of the body is read: the connection closes after this answer.
-        Response res =
-            Problem({401,
-                     auth.empty() ? "authentication required: send Authorization: Bearer <token>"
-                                  : "invalid token",
-                     {}});
-        res.SetHeader("WWW-Authenticate", "Bearer");
-        return res;
-      }
+      // Nothing of the body is read after a refusal: the connection closes after the answer.
+      if (std::optional<Response> refused = Authenticate(c, ex)) return refused;
       if ((route.roles & Bit(ex.who->role)) == 0) {
         return Finish(ex, CaseInPath(ex),
                       Problem({403,
@@ -714,6 +705,76 @@ struct ApiServer::Impl {
         return Finish(ex, CaseInPath(ex), Problem({413, TooLarge(options), {}}));
       }
     }
+    return std::nullopt;
+  }
+
+  // Sets ex.who: the principal of the bearer token, or with a client CA the participant of
+  // the organisation named by a verified client certificate, or the token's when both are sent
+  // and agree. Otherwise the refusal, naming no principal (not access-logged): 401 without
+  // credentials or with an unknown token, 403 for a client certificate that is not accepted or
+  // disagrees with the token. On the polling thread (it reads the connection's TLS session).
+  std::optional<Response> Authenticate(MHD_Connection* c, Exchange& ex) const {
+    const std::string auth = ex.req.Header("authorization");
+    const Principal* by_token = nullptr;
+    constexpr std::string_view kBearer = "bearer ";
+    if (auth.size() > kBearer.size() &&
+        std::equal(kBearer.begin(), kBearer.end(), auth.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      by_token = principals.Authenticate(std::string_view(auth).substr(kBearer.size()));
+    }
+    const Principal* by_certificate = nullptr;
+    if (!tls.client_ca_pem.empty()) {
+      const MHD_ConnectionInfo* info =
+          MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+      internal::PeerCertificate peer;
+      if (info != nullptr && info->tls_session != nullptr) {
+        peer = internal::IdentifyPeer(static_cast<gnutls_session_t>(info->tls_session));
+      }
+      if (peer.kind == internal::PeerCertificate::Kind::kRefused) {
+        spdlog::debug("api: refused a client certificate: {}", peer.reason);
+        return Problem({403, "the client certificate is not accepted: " + peer.reason, {}});
+      }
+      if (peer.kind == internal::PeerCertificate::Kind::kVerified) {
+        auto found = certificate_principals.find(peer.common_name);
+        if (found == certificate_principals.end()) {
+          spdlog::info("api: refused a client certificate for CN={}: not in the directory",
+                       peer.common_name);
+          return Problem({403,
+                          "the client certificate's subject CN=" + peer.common_name +
+                              " is not an organisation of the participant directory",
+                          {}});
+        }
+        by_certificate = &found->second;
+      }
+    }
+    if (by_token == nullptr && (by_certificate == nullptr || !auth.empty())) {
+      Response res = Problem(
+          {401,
+           !auth.empty() ? "invalid token"
+           : tls.client_ca_pem.empty()
+               ? "authentication required: send Authorization: Bearer <token>"
+               : "authentication required: send Authorization: Bearer <token>, or (participants) "
+                 "a client certificate",
+           {}});
+      res.SetHeader("WWW-Authenticate", "Bearer");
+      return res;
+    }
+    if (by_token != nullptr && by_certificate != nullptr &&
+        (by_token->role != Role::kParticipant ||
+         by_token->organisation != by_certificate->organisation)) {
+      spdlog::info("api: refused principal {} with a client certificate for CN={}", by_token->name,
+                   by_certificate->organisation);
+      return Problem({403,
+                      "the token's principal '" + by_token->name + "' (" +
+                          std::string(RoleName(by_token->role)) +
+                          (by_token->organisation.empty() ? "" : " of " + by_token->organisation) +
+                          ") and the client certificate (CN=" + by_certificate->organisation +
+                          ") disagree: send a token of a participant of " +
+                          by_certificate->organisation + ", or none",
+                      {}});
+    }
+    ex.who = by_token != nullptr ? by_token : by_certificate;
     return std::nullopt;
   }
 
@@ -1443,7 +1504,24 @@ int Listen(const std::string& host, int port, int* bound_port, std::string* erro
   return fd;
 }
 
+// The TLS material of `options` (empty without TLS), from a libmicrohttpd that speaks TLS.
+Result<internal::TlsMaterial> LoadTls(const ApiOptions& options) {
+  ASSIGN_OR_RETURN(internal::TlsMaterial material,
+                   internal::LoadTlsMaterial(options.tls_cert_file, options.tls_key_file,
+                                             options.tls_client_ca_file));
+  if (material.enabled() && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+    return Status::Unavailable(
+        "api: --tls-cert: this libmicrohttpd was built without TLS (MHD_FEATURE_TLS); install "
+        "one built with GnuTLS, as Debian's libmicrohttpd12 is");
+  }
+  return material;
+}
+
 }  // namespace
+
+Status CheckTls(const ApiOptions& options) {
+  return LoadTls(options).status();
+}
 
 ApiServer::ApiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -1466,7 +1544,19 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options, s
   if (options.max_connections < std::min<size_t>(options.threads, 2)) {
     return Status::InvalidArgument("api: max_connections must be at least 2 (or threads)");
   }
+  Result<internal::TlsMaterial> tls = LoadTls(options);
+  if (!tls.ok()) return tls.status();
   auto impl = std::make_unique<Impl>(options, store, catalog, directory, principals, clock);
+  impl->tls = std::move(tls).value();
+  if (!impl->tls.client_ca_pem.empty()) {
+    for (const dsl::Organisation& org : directory.organisations()) {
+      Principal p;
+      p.name = "certificate CN=" + org.id;
+      p.role = Role::kParticipant;
+      p.organisation = org.id;
+      impl->certificate_principals.emplace(org.id, std::move(p));
+    }
+  }
   impl->Routes();
   std::string error;
   int port = 0;
@@ -1482,14 +1572,33 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options, s
   const size_t polling = std::min<size_t>(options.threads, 2);
   // Each worker polls its share of the connections with epoll: a slow or idle client holds a
   // connection, never a thread. MHD owns `fd` from here and closes it at stop.
-  const unsigned flags =
+  unsigned flags =
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME;
+  // https: the certificate and key, TLS 1.2 and 1.3 only, and with a client CA a request for a
+  // client certificate (optional; MHD asks whenever it has a trust list). MHD reads the PEM
+  // text at start; it stays in `impl->tls` all the same.
+  std::vector<MHD_OptionItem> tls_options;
+  auto text = [](const std::string& pem) {
+    return const_cast<char*>(pem.c_str());  // MHD takes `const char*` through a `void*`
+  };
+  if (impl->tls.enabled()) {
+    flags |= MHD_USE_TLS;
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, text(impl->tls.cert_pem)});
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, text(impl->tls.key_pem)});
+    tls_options.push_back(
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(internal::kTlsPriorities)});
+    if (!impl->tls.client_ca_pem.empty()) {
+      tls_options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, text(impl->tls.client_ca_pem)});
+    }
+  }
+  tls_options.push_back({MHD_OPTION_END, 0, nullptr});
   // The pool holds the request line and headers besides the read buffer.
   const size_t memory = options.max_header_bytes + size_t{32} * 1024;
   impl->daemon = MHD_start_daemon(
       flags, 0, nullptr, nullptr, &Impl::OnRequest, raw,  //
       MHD_OPTION_EXTERNAL_LOGGER, &Impl::Log, raw,        //
       MHD_OPTION_LISTEN_SOCKET, fd,                       //
+      MHD_OPTION_ARRAY, tls_options.data(),               //
       MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(polling), MHD_OPTION_CONNECTION_LIMIT,
       static_cast<unsigned>(options.max_connections), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
       static_cast<unsigned>(options.max_connections_per_client), MHD_OPTION_CONNECTION_TIMEOUT,
@@ -1505,7 +1614,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiOptions& options, s
                            ":" + std::to_string(port));
   }
   impl->sweeper = std::thread([raw] { raw->Sweep(); });
-  spdlog::info("api: listening on {}:{}", options.host, port);
+  spdlog::info("api: listening on {}{}:{}", impl->tls.enabled() ? "https://" : "", options.host,
+               port);
   return std::unique_ptr<ApiServer>(new ApiServer(std::move(impl)));
 }
 

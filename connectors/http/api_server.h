@@ -11,6 +11,10 @@
 // `type`, `title`, `status` and `detail`. Public without a token: GET /healthz, /readyz and, with
 // a monitor, /metrics and /status.
 //
+// Over https (ApiOptions::tls_cert_file; TLS 1.2 and 1.3 only) with a client CA, a participant
+// may authenticate with a client certificate instead of a token: its subject CN names its
+// organisation in the directory. Admins and auditors always send a token.
+//
 // Hostile clients are bounded (ApiOptions): connections in total and per client address, the
 // number and size of header fields (431), the body in any transfer encoding (413; a request
 // without a valid token gets no byte of its body read), and the total time for headers and for
@@ -73,16 +77,33 @@ struct ApiOptions {
   // Public monitoring without a token: GET /metrics (Prometheus text) and GET /status (the German
   // status page; GET / redirects there). Not served when null. Borrowed.
   report::Monitor* monitor = nullptr;
+  // https instead of http when set (both or neither): the server's certificate (PEM, perhaps
+  // followed by its chain) and its unencrypted private key (PEM). TLS 1.2 and 1.3 only. Read once,
+  // at Start.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // With TLS: CA certificates (PEM) whose client certificates authenticate participants. The
+  // server then asks every client for a certificate (optional): one that the CA signed, valid now
+  // and for client use, makes the request a participant of the organisation whose directory id is
+  // its subject CN, without a token; a token sent beside it must be a participant of that same
+  // organisation. Any other certificate is refused with 403.
+  std::string tls_client_ca_file;
 };
 
 // Parses "HOST:PORT" (port 0..65535). InvalidArgument saying what is wrong.
 Status ParseListen(const std::string& listen, ApiOptions* options);
 
+// Reads and checks the TLS files of `options` as Start does (both of certificate and key or
+// neither, a client CA only with them, readable PEM, the key belonging to the certificate, a
+// libmicrohttpd with TLS). OK without TLS. InvalidArgument naming the flag and the file,
+// Unavailable when libmicrohttpd was built without TLS.
+Status CheckTls(const ApiOptions& options);
+
 class ApiServer {
  public:
   // Binds and starts serving on threads of its own. Borrows everything; all must outlive the
-  // server. `clock` stamps access records. InvalidArgument when a limit or timeout is 0; IOError
-  // when the address cannot be bound.
+  // server. `clock` stamps access records. InvalidArgument when a limit or timeout is 0 or the TLS
+  // files are not right (CheckTls); IOError when the address cannot be bound.
   static Result<std::unique_ptr<ApiServer>> Start(const ApiOptions& options, store::Store& store,
                                                   core::Catalog& catalog,
                                                   const dsl::Directory& directory,

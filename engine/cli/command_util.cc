@@ -39,6 +39,10 @@ Result<std::unique_ptr<http::Principals>> LoadApi(const ApiArgs& api,
   options->max_body_bytes = api.max_body_bytes;
   options->max_connections = api.max_connections;
   options->max_connections_per_client = api.max_connections_per_client;
+  options->tls_cert_file = api.tls_cert;
+  options->tls_key_file = api.tls_key;
+  options->tls_client_ca_file = api.tls_client_ca;
+  RETURN_IF_ERROR(http::CheckTls(*options));
   return http::Principals::Load(api.principals, directory);
 }
 

@@ -517,7 +517,9 @@ int Serve(const ServeArgs& args) {
       http::ApiServer::Start(api_options, **st, catalog, **directory, **principals, clock);
   if (!server.ok()) return Fail(server.status(), "--listen");
   InstallStopSignals();
-  std::printf("amtsweg serve: listening on %s:%d\n", api_options.host.c_str(), (*server)->port());
+  std::printf("amtsweg serve: listening on %s%s:%d\n",
+              api_options.tls_cert_file.empty() ? "" : "https://", api_options.host.c_str(),
+              (*server)->port());
   std::fflush(stdout);
   while (!StopRequested())
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

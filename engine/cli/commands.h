@@ -23,6 +23,9 @@ struct ApiArgs {
   size_t max_body_bytes = 1 << 20;
   size_t max_connections = 256;            // in total
   size_t max_connections_per_client = 32;  // per client IP address
+  // https: the server's certificate and key (PEM), and the CA of participants' client
+  // certificates (see connectors/http/api_server.h). Empty: plain http.
+  std::string tls_cert, tls_key, tls_client_ca;
 };
 
 struct RunArgs {

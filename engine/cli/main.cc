@@ -33,6 +33,24 @@ struct Command {
 // owns, and appends it to `out`. `data_dir` is the default store directory.
 using Commands = std::vector<Command>;
 
+// --tls-cert, --tls-key and --tls-client-ca of the HTTP API; each needs `listen` when that is
+// given. The files are checked further before the server starts (connectors/http CheckTls).
+void AddTlsOptions(CLI::App* cmd, amtsweg::cli::ApiArgs* api, CLI::Option* listen = nullptr) {
+  for (CLI::Option* o : {
+           cmd->add_option("--tls-cert", api->tls_cert,
+                           "API over https (TLS 1.2, 1.3 only): the server's certificate, PEM, "
+                           "perhaps followed by its chain (needs --tls-key)"),
+           cmd->add_option("--tls-key", api->tls_key,
+                           "API over https: the certificate's private key, PEM, unencrypted"),
+           cmd->add_option("--tls-client-ca", api->tls_client_ca,
+                           "API over https: CA certificates (PEM) whose client certificates "
+                           "authenticate participants, the subject CN naming the organisation"),
+       }) {
+    o->check(CLI::ExistingFile);
+    if (listen != nullptr) o->needs(listen);
+  }
+}
+
 void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
   using namespace amtsweg::cli;
   auto run = std::make_shared<RunArgs>();
@@ -105,10 +123,12 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
                   "Webhooks: CA certificates (PEM) for https (default: the system's)");
   cmd->add_flag("--quiet,-q", run->quiet, "No progress output");
   cmd->add_flag("--no-sync", run->no_sync, "Do not fsync commits (benchmarks only; unsafe)");
-  cmd->add_option("--listen", run->api.listen,
-                  "Serve the HTTP API on HOST:PORT while running (needs --principals)");
+  CLI::Option* listen =
+      cmd->add_option("--listen", run->api.listen,
+                      "Serve the HTTP API on HOST:PORT while running (needs --principals)");
   cmd->add_option("--principals", run->api.principals, "API principals (YAML)")
       ->check(CLI::ExistingFile);
+  AddTlsOptions(cmd, &run->api, listen);
   cmd->add_option("--crash-at", run->crash_at)->group("");  // crash tests only
   cmd->add_option("--crash-after", run->crash_after)->group("");
   out->push_back({cmd, [run] {
@@ -351,6 +371,7 @@ void AddApiCommands(CLI::App& app, const std::string& data_dir, Commands* out) {
                    "Open connections per client IP address (more are closed)")
       ->check(CLI::Range(1, 65536))
       ->capture_default_str();
+  AddTlsOptions(serve_cmd, &serve->api);
   out->push_back({serve_cmd, [serve] { return Serve(*serve); }});
 
   struct TokenArgs {

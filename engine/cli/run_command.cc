@@ -412,7 +412,9 @@ int StartApi(const RunArgs& args, Plan* plan, store::Store& store, const dsl::Di
   if (!server.ok()) return Fail(server.status(), "--listen");
   out->server = std::move(server).value();
   if (!args.quiet)
-    std::fprintf(stderr, "api: listening on %s:%d\n", plan->api.host.c_str(), out->server->port());
+    std::fprintf(stderr, "api: listening on %s%s:%d\n",
+                 plan->api.tls_cert_file.empty() ? "" : "https://", plan->api.host.c_str(),
+                 out->server->port());
   return kExitOk;
 }
 

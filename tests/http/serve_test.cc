@@ -1,5 +1,6 @@
 // `amtsweg serve` and `amtsweg run --listen` as processes: they print where they listen, answer
-// through a real client and stop cleanly on SIGTERM; `amtsweg token` makes lines they accept.
+// through a real client (over https with the --tls-* flags) and stop cleanly on SIGTERM;
+// `amtsweg token` makes lines they accept.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -12,7 +13,9 @@
 #include <sstream>
 
 #include "engine/common/value.h"
+#include "tests/testing/binary.h"
 #include "tests/testing/files.h"
+#include "tests/testing/pki.h"
 #include "tests/testing/temp_dir.h"
 
 namespace amtsweg {
@@ -183,6 +186,79 @@ TEST_F(ServeTest, BadApiOptionsAreUsageErrors) {
                      "127.0.0.1:0")
                 .first,
             2);
+}
+
+TEST_F(ServeTest, ServeAndRunListenSpeakHttpsWithTheTlsFlags) {
+  testing::Pki pki;
+  ASSERT_EQ(pki.MakeCa("server"), "");
+  ASSERT_EQ(pki.MakeCertificate("server", "server"), "");
+  const std::string sample = kRepo + "/workflows/samples/01-gewerbeanmeldung.jsonl";
+  auto https_cases = [&](int port) {
+    httplib::SSLClient client("127.0.0.1", port);
+    client.set_ca_cert_path(pki.Path("server.ca.pem"));
+    client.enable_server_certificate_verification(true);
+    auto r = client.Get("/api/v1/cases?limit=1000", {{"Authorization", "Bearer " + token_}});
+    EXPECT_TRUE(r) << httplib::to_string(r.error());
+    if (!r) return Value();
+    EXPECT_EQ(r->status, 200) << r->body;
+    Result<Value> v = Value::ParseJson(r->body);
+    return v.ok() ? *v : Value();
+  };
+  {
+    Child run({"run", "--workflows", kRepo + "/workflows", "--directory", kDirectory, "--data-dir",
+               dir_ + "/data", "--source", "file:" + sample, "--listen", "127.0.0.1:0",
+               "--principals", dir_ + "/principals.yaml", "--tls-cert", pki.Path("server.pem"),
+               "--tls-key", pki.Path("server.key")},
+              STDERR_FILENO);
+    int port = PortOf(run.LineWith("api: listening on https://127.0.0.1:"));
+    ASSERT_GT(port, 0);
+    EXPECT_LE(https_cases(port)["cases"].size(), 7u);  // however far the engine got
+    httplib::Client plain("127.0.0.1", port);
+    EXPECT_FALSE(plain.Get("/healthz"));
+    EXPECT_EQ(run.Stop(), 0);
+  }
+  Child serve({"serve", "--data", dir_ + "/data", "--directory", kDirectory, "--principals",
+               dir_ + "/principals.yaml", "--listen", "127.0.0.1:0", "--tls-cert",
+               pki.Path("server.pem"), "--tls-key", pki.Path("server.key")},
+              STDOUT_FILENO);
+  int port = PortOf(serve.LineWith("amtsweg serve: listening on https://127.0.0.1:"));
+  ASSERT_GT(port, 0);
+  EXPECT_FALSE(https_cases(port)["cases"].items().empty());
+  EXPECT_EQ(serve.Stop(), 0);
+}
+
+TEST_F(ServeTest, BadTlsFlagsAreUsageErrorsSayingWhichFlagAndFile) {
+  testing::Pki pki;
+  ASSERT_EQ(pki.MakeCa("server"), "");
+  ASSERT_EQ(pki.MakeCertificate("server", "server"), "");
+  ASSERT_EQ(pki.MakeCertificate("other", "server"), "");
+  const std::string serve = "serve --directory " + kDirectory + " --data " + dir_ +
+                            "/data --principals " + dir_ + "/principals.yaml --listen 127.0.0.1:0";
+  const std::string cert = pki.Path("server.pem");
+  const std::string key = pki.Path("server.key");
+  const std::string missing = pki.Path("missing.pem");
+  for (auto [flags, message] : std::vector<std::pair<std::string, std::string>>{
+           {" --tls-cert " + cert, "--tls-cert " + cert + " needs --tls-key"},
+           {" --tls-key " + key, "--tls-key " + key + " needs --tls-cert"},
+           {" --tls-cert " + cert + " --tls-key " + pki.Path("other.key"),
+            "the key --tls-key " + pki.Path("other.key") + " does not belong to the certificate"},
+           {" --tls-client-ca " + pki.Path("server.ca.pem"),
+            "--tls-client-ca " + pki.Path("server.ca.pem") + " needs --tls-cert and --tls-key"},
+           {" --tls-cert " + key + " --tls-key " + key,
+            "--tls-cert " + key + ": expected PEM certificates"},
+           {" --tls-cert " + missing + " --tls-key " + key, "--tls-cert: File does not exist"},
+       }) {
+    testing::Output o = testing::RunAmtsweg(serve + flags);
+    EXPECT_EQ(o.code, 2) << flags << ": " << o.err;
+    EXPECT_NE(o.err.find(message), std::string::npos) << "'" << message << "' not in " << o.err;
+    EXPECT_EQ(o.out.find("listening"), std::string::npos) << o.out;
+  }
+  // run: the TLS flags belong to --listen.
+  testing::Output o = testing::RunAmtsweg(
+      "run --workflows " + kRepo + "/workflows --directory " + kDirectory + " --data-dir " + dir_ +
+      "/d --advance-to 2026-01-01T00:00:00Z --tls-cert " + cert + " --tls-key " + key);
+  EXPECT_EQ(o.code, 2) << o.err;
+  EXPECT_NE(o.err.find("--tls-cert requires --listen"), std::string::npos) << o.err;
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
-// Webhooks over TLS, with certificates the test makes with the openssl command line: a CA, the
-// receiver's certificate for 127.0.0.1, and amtsweg's client certificate. The receiver is
-// cpp-httplib's SSLServer on 127.0.0.1 (receiver.h); with a client CA it requires a client
-// certificate signed by it (mutual TLS).
+// Webhooks over TLS, with certificates the test makes with the openssl command line
+// (tests/testing/pki.h): a CA, the receiver's certificate for 127.0.0.1, and amtsweg's client
+// certificate. The receiver is cpp-httplib's SSLServer on 127.0.0.1 (receiver.h); with a client
+// CA it requires a client certificate signed by it (mutual TLS).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,50 +13,17 @@
 
 #include "connectors/webhook/webhook_sink.h"
 #include "engine/core/cloudevent.h"
+#include "tests/testing/pki.h"
 #include "tests/testing/seed.h"
-#include "tests/testing/shell.h"
-#include "tests/testing/temp_dir.h"
 #include "tests/webhook/receiver.h"
 
 namespace amtsweg::connectors {
 namespace {
 
+using testing::Pki;
 using testing::Receiver;
 
 constexpr char kSecret[] = "test-secret-0123";
-
-// A CA, and certificates it signs, in a directory of their own.
-class Pki {
- public:
-  Pki() : dir_("amtsweg-webhook-tls") {}
-
-  // Makes the CA `name`.ca.pem / `name`.ca.key. An empty string, or openssl's output on failure.
-  std::string MakeCa(const std::string& name) {
-    return Run("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj '/CN=" + name + " CA'" +
-               " -keyout " + Path(name + ".ca.key") + " -out " + Path(name + ".ca.pem"));
-  }
-  // Makes `name`.pem / `name`.key for 127.0.0.1, signed by the CA `ca`.
-  std::string MakeCertificate(const std::string& name, const std::string& ca) {
-    std::string err = Run("openssl req -newkey rsa:2048 -nodes -subj '/CN=" + name + "' -keyout " +
-                          Path(name + ".key") + " -out " + Path(name + ".csr"));
-    if (!err.empty()) return err;
-    err =
-        Run("printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' > " +
-            Path(name + ".ext"));
-    if (!err.empty()) return err;
-    return Run("openssl x509 -req -days 1 -in " + Path(name + ".csr") + " -CA " +
-               Path(ca + ".ca.pem") + " -CAkey " + Path(ca + ".ca.key") + " -CAcreateserial" +
-               " -extfile " + Path(name + ".ext") + " -out " + Path(name + ".pem"));
-  }
-  std::string Path(const std::string& file) const { return dir_.path() + "/" + file; }
-
- private:
-  static std::string Run(const std::string& command) {
-    testing::ShellResult r = testing::Shell(command);
-    return r.code == 0 ? "" : command + ": " + r.output;
-  }
-  testing::TempDir dir_;
-};
 
 core::OutboundMessage Entry(uint64_t seq) {
   core::OutboundMessage e;
