@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "connectors/file/file_source.h"
@@ -29,6 +30,7 @@
 #include "engine/core/case_index.h"
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"
+#include "engine/core/inbox.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/shipped.h"
 #include "tests/testing/temp_dir.h"
@@ -524,6 +526,39 @@ TEST(TlsPrioritiesTest, AllowTls13And12AndNothingElse) {
   gnutls_priority_deinit(p);
   std::sort(versions.begin(), versions.end());
   EXPECT_EQ(versions, (std::vector<unsigned>{GNUTLS_TLS1_2, GNUTLS_TLS1_3}));
+}
+
+// Input from a participant by certificate speaks for the certificate's organisation: the engine
+// gets it on that organisation's channel (here the test takes it from the inbox and answers).
+TEST_F(ApiTlsTest, InputByClientCertificateSpeaksForTheCertificatesOrganisation) {
+  core::Inbox inbox(4, 10'000, clock_);
+  ApiOptions options = TlsOptions(true);
+  options.inbox = &inbox;
+  StartServer(options);
+  auto by_cert = Client("ihk-kiel");
+  int status = 0;
+  std::string body;
+  std::thread request([&] {
+    httplib::Result r =
+        by_cert->Post("/api/v1/cases/HR-2026-0001/responses", {{"Idempotency-Key", "tls-1"}},
+                      R"({"task":"ihk_anhoerung","objection":false})", "application/json");
+    if (!r) return;
+    status = r->status;
+    body = r->body;
+  });
+  while (!inbox.Wait(std::chrono::milliseconds(1000))) {
+  }
+  std::vector<core::Inbox::Taken> taken;
+  ASSERT_EQ(inbox.Take(4, &taken), 1u);
+  EXPECT_EQ(taken[0].input.channel_organisation, "ihk-kiel");
+  EXPECT_EQ(taken[0].input.channel, "HTTP API principal 'certificate CN=ihk-kiel'");
+  EXPECT_NE(taken[0].input.bytes.find(R"("participant":"ihk-kiel")"), std::string::npos)
+      << taken[0].input.bytes;
+  taken[0].done(core::InboxVerdict{});
+  request.join();
+  EXPECT_EQ(status, 200) << body;
+  EXPECT_NE(body.find(R"("outcome":"accepted")"), std::string::npos) << body;
+  server_.reset();  // before the inbox it borrows goes
 }
 
 }  // namespace
