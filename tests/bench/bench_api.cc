@@ -10,6 +10,11 @@
 // of 1/100 s, each committed with sync like a production run. While it consumes, --clients
 // keep-alive clients request random cases for --seconds: GET /api/v1/cases/{id}, then
 // GET /api/v1/cases/{id}/history.
+// Then participants' input: the feed stops, the engine runs on an InboxSource of the server's
+// inbox (as `amtsweg run --listen` does), and --input-clients send POST
+// /api/v1/cases/{id}/documents to random cases for --seconds, each answered once its batch is
+// committed with sync (most are refused as not-a-participant: the same durable path, a dead
+// letter instead of domain events).
 // Figures: requests/s and p50/p99 latency of each. Ceiling, in the same run and under the same
 // load: a bare cpp-httplib server on the same machine answering a fixed body of the median
 // size of the history answers, requested the same way.
@@ -28,6 +33,7 @@
 #include "engine/common/clock.h"
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"
+#include "engine/core/inbox.h"
 #include "engine/store/store.h"
 #include "tests/bench/bench_util.h"
 
@@ -51,9 +57,11 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(i, v.size() - 1)];
 }
 
-// `clients` threads, each with one keep-alive connection, request path(i) for `seconds`.
+// `clients` threads, each with one keep-alive connection, request path(i) for `seconds`: GET,
+// or with `post` a POST of {} with an Idempotency-Key of its own.
 Load Measure(int port, size_t clients, double seconds, const std::string& token,
-             const std::function<std::string(std::mt19937_64&)>& path, uint64_t seed) {
+             const std::function<std::string(std::mt19937_64&)>& path, uint64_t seed,
+             bool post = false) {
   std::vector<Load> per(clients);
   std::vector<std::thread> threads;
   const double start = Seconds();
@@ -65,12 +73,17 @@ Load Measure(int port, size_t clients, double seconds, const std::string& token,
       client.set_tcp_nodelay(true);
       httplib::Headers headers = {{"Authorization", "Bearer " + token}};
       Load& l = per[c];
+      uint64_t n = 0;
       while (Seconds() - start < seconds) {
         std::string p = path(rng);
         auto t0 = steady_clock::now();
-        httplib::Result r = client.Get(p, headers);
+        httplib::Headers h = headers;
+        if (post)
+          h.emplace("Idempotency-Key", "bench-" + std::to_string(c) + "-" + std::to_string(++n));
+        httplib::Result r = post ? client.Post(p, h, "{}", "application/json") : client.Get(p, h);
         double us = std::chrono::duration<double, std::micro>(steady_clock::now() - t0).count();
-        if (!r || r->status != 200) {
+        // An input is answered 200 when accepted, 422 when refused: both went the whole way.
+        if (!r || (r->status != 200 && !(post && r->status == 422))) {
           ++l.errors;
           continue;
         }
@@ -109,6 +122,7 @@ int Main(int argc, char** argv) {
   const double rate = std::stod(Flag(argc, argv, "--rate", "1000"));
   const double feed_share = std::stod(Flag(argc, argv, "--feed-share", "0.15"));
   const uint64_t seed = std::stoull(Flag(argc, argv, "--seed", "1"));
+  const size_t input_clients = std::stoul(Flag(argc, argv, "--input-clients", "16"));
   std::printf("api: seed %" PRIu64 "\n", seed);
 
   Workflows wf = LoadWorkflows(argc, argv);
@@ -157,12 +171,20 @@ int Main(int argc, char** argv) {
   // The server.
   Result<http::NewToken> token = http::GenerateToken();
   if (!token.ok()) Die(token.status().ToString());
+  Result<http::NewToken> participant = http::GenerateToken();
+  if (!participant.ok()) Die(participant.status().ToString());
   auto principals = http::Principals::Parse(
-      "principals:\n  - {name: bench, role: auditor, token_sha256: " + token->sha256 + "}\n",
+      "principals:\n  - {name: bench, role: auditor, token_sha256: " + token->sha256 +
+          "}\n  - {name: amt, role: participant, organisation: " +
+          wf.directory->organisations().front().id + ", token_sha256: " + participant->sha256 +
+          "}\n",
       "bench-principals.yaml", *wf.directory);
   if (!principals.ok()) Die(principals.status().ToString());
   core::Catalog catalog(*st, *wf.directory, wf.registry);
+  SystemClock wall;
+  core::Inbox inbox(1000, 10'000, wall);
   http::ApiOptions options;
+  options.inbox = &inbox;
   auto server = http::ApiServer::Start(options, *st, catalog, *wf.directory, **principals, clock);
   if (!server.ok()) Die(server.status().ToString());
 
@@ -215,11 +237,35 @@ int Main(int argc, char** argv) {
   bare_thread.join();
   stop.store(true);
   feeder.join();
+
+  // Participants' input, answered once stored: the engine now runs on the server's inbox.
+  std::atomic<bool> inputs_done{false};
+  std::thread runner([&] {
+    core::InboxSource api(nullptr, inbox);
+    core::RunOptions run;
+    run.until_caught_up = false;
+    run.stop = [&] { return inputs_done.load(); };
+    if (Status s = engine.Run(api, nullptr, run); !s.ok()) Die(s.ToString());
+  });
+  const uint64_t batches_before = engine.stats().batches;
+  Load input = Measure(
+      port, input_clients, seconds, participant->token,
+      [&](std::mt19937_64& rng) { return "/api/v1/cases/" + random_id(rng) + "/documents"; },
+      seed + 300, /*post=*/true);
+  inputs_done.store(true);
+  runner.join();
+  const uint64_t input_batches = engine.stats().batches - batches_before;
   (*server)->Stop();
 
   Print("show", show);
   Print("history", history);
   Print("ceiling", ceiling);
+  Print("input", input);
+  std::printf("api: %zu inputs in %" PRIu64 " batches (%.1f per committed batch), %zu clients\n",
+              input.micros.size(), input_batches,
+              static_cast<double>(input.micros.size()) /
+                  static_cast<double>(std::max<uint64_t>(input_batches, 1)),
+              input_clients);
   std::printf(
       "api: the engine consumed %zu / %zu / %zu inputs during the three phases (%.0f/s "
       "asked)\n",
@@ -234,6 +280,10 @@ int Main(int argc, char** argv) {
   std::printf("RESULT api_show_p99_us %.0f us\n", Percentile(show.micros, 0.99));
   std::printf("RESULT api_history_p99_us %.0f us\n", Percentile(history.micros, 0.99));
   std::printf("RESULT api_ceiling_p99_us %.0f us\n", Percentile(ceiling.micros, 0.99));
+  std::printf("RESULT api_input_per_s %.0f inputs/s\n",
+              static_cast<double>(input.micros.size()) / input.seconds);
+  std::printf("RESULT api_input_p50_us %.0f us\n", Percentile(input.micros, 0.5));
+  std::printf("RESULT api_input_p99_us %.0f us\n", Percentile(input.micros, 0.99));
   std::printf("RESULT api_store_events %" PRIu64 " events\n", engine.stats().domain_events);
   return 0;
 }
