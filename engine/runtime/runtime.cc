@@ -142,6 +142,8 @@ class Runtime::Step {
   void HandleExtension();
   void HandleCertificate();
   void HandleWithdrawal();
+  // Whether the input may withdraw the application (rejects it if not).
+  bool MayWithdraw();
   void HandleTimer();
   void HandleEvent();
 
@@ -639,7 +641,46 @@ void Runtime::Step::HandleCertificate() {
   closing_ = false;
 }
 
+// Withdrawing an application is the applicant's declaration (Rücknahme des Antrags; the
+// procedure ends, §22 VwVfG): it comes through the portal the applicant is reached through (its
+// `participant` claim, or else its source or channel, as for the application), or the deciding
+// authority records a withdrawal it received otherwise (by letter, in person). Nobody else may
+// end someone's procedure.
+bool Runtime::Step::MayWithdraw() {
+  std::string speaker = in_.participant;
+  if (speaker.empty()) {
+    if (const dsl::Organisation* portal = SubmittingPortal()) speaker = portal->id;
+  }
+  std::vector<std::string> allowed;
+  bool takes_part = false;
+  for (const Participant& p : s_->participants) {
+    takes_part = takes_part || p.organisation == speaker;
+    const bool applicant =
+        std::any_of(def_->roles.begin(), def_->roles.end(),
+                    [&](const dsl::Role& r) { return r.name == p.role && r.applicant; });
+    if (applicant || p.role == def_->authority) {
+      if (p.organisation == speaker) return true;
+      allowed.push_back("'" + p.organisation + "' (" + p.role + ")");
+    }
+  }
+  std::string who;
+  for (const std::string& a : allowed)
+    who += (who.empty() ? "" : " or ") + a;
+  const std::string may = who.empty() ? "" : "; only " + who + " may (§22 VwVfG)";
+  if (speaker.empty()) {
+    Reject("invalid-request",
+           "a withdrawal of case '" + s_->id +
+               "' must come from the applicant's portal or name the participant recording it" +
+               may);
+  } else {
+    Reject(takes_part ? "wrong-role" : "not-a-participant",
+           "'" + speaker + "' may not withdraw the application of case '" + s_->id + "'" + may);
+  }
+  return false;
+}
+
 void Runtime::Step::HandleWithdrawal() {
+  if (!MayWithdraw()) return;
   RunActions(def_->on_withdrawal);
   CancelDeadlines("application withdrawn");
   Emit(StateEntered{.state = "withdrawn", .from = s_->state});

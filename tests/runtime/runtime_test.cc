@@ -276,12 +276,34 @@ TEST_F(RuntimeTest, LateExtensionIsRefused) {
 TEST_F(RuntimeTest, WithdrawalClosesTheCaseAndCancelsDeadlines) {
   OpenKiel();
   Complete();
-  StepResult r = Feed(Input("w1", it::kApplicationWithdrawn, "C-1", "2026-02-01T10:00:00Z"));
-  ASSERT_FALSE(r.rejection.has_value());
+  // Recorded by the deciding authority (the workflow has no applicant's portal).
+  StepResult r = Feed(Input("w1", it::kApplicationWithdrawn, "C-1", "2026-02-01T10:00:00Z",
+                            Value::Object({}), "amt-kiel"));
+  ASSERT_FALSE(r.rejection.has_value()) << r.rejection->reason;
   EXPECT_EQ(Types(r.events),
             (std::vector<std::string>{"deadline.cancelled", "state.entered", "case.closed"}));
   EXPECT_EQ(state.outcome, "withdrawn");
   EXPECT_FALSE(state.FindDeadline("fiction")->active());
+}
+
+TEST_F(RuntimeTest, OnlyTheApplicantOrTheDecidingAuthorityMayWithdrawTheApplication) {
+  OpenKiel();
+  Complete();
+  struct Attempt {
+    std::string participant;
+    std::string kind;
+  };
+  for (const Attempt& a :
+       {Attempt{"ihk-kiel", "wrong-role"}, Attempt{"ihk-luebeck", "not-a-participant"},
+        Attempt{"", "invalid-request"}}) {
+    StepResult r = Feed(Input("w-" + a.participant, it::kApplicationWithdrawn, "C-1",
+                              "2026-02-01T10:00:00Z", Value::Object({}), a.participant));
+    ASSERT_TRUE(r.rejection.has_value()) << a.participant;
+    EXPECT_EQ(r.rejection->kind, a.kind) << r.rejection->reason;
+    EXPECT_NE(r.rejection->reason.find("only 'amt-kiel' (amt) may (§22 VwVfG)"), std::string::npos)
+        << r.rejection->reason;
+    EXPECT_TRUE(state.open());
+  }
 }
 
 TEST_F(RuntimeTest, DecisionCancelsTheDeadlineAndCloses) {
