@@ -243,6 +243,26 @@ TEST_F(ApiInputTest, AnApplicationFromAPortalsPrincipalReachesTheApplicantThroug
       << ::testing::PrintToString(bound);
 }
 
+TEST_F(ApiInputTest, OnlyTheApplicantsPortalWithdrawsTheApplication) {
+  Start();
+  auto withdrawal = [](const std::string& id) {
+    return R"({"specversion":"1.0","id":")" + id +
+           R"(","source":"urn:amtsweg:api:x","type":"de.amtsweg.application.withdrawn",)"
+           R"("subject":"HR-2026-0001","time":"2026-07-20T09:00:00Z","data":{}})";
+  };
+  // The IHK takes part in the case, but the application is not its to withdraw.
+  Value v =
+      Json(Post("/api/v1/inputs", kIhk, withdrawal("w-ihk"), "application/cloudevents+json"), 422);
+  EXPECT_EQ(v["kind"].as_string(), "wrong-role") << v.ToJson();
+  // The portal the application came through is the applicant's.
+  v = Json(Post("/api/v1/inputs", kPortal, withdrawal("w-portal"), "application/cloudevents+json"),
+           200);
+  EXPECT_EQ(v["outcome"].as_string(), "accepted") << v.ToJson();
+  Result<std::optional<runtime::CaseState>> s = core::LoadCaseState(*store_, kCase);
+  ASSERT_TRUE(s.ok() && s->has_value());
+  EXPECT_EQ((*s)->outcome, "withdrawn");
+}
+
 TEST_F(ApiInputTest, MalformedInputIsRefusedWith400AndDeadLettered) {
   Start();
   Value v = Json(Post("/api/v1/inputs", kIhk, "[1,2]", "application/cloudevents+json"), 400);
