@@ -49,6 +49,11 @@ struct KafkaSource::Impl {
   // generation, as after a broker restart that kept it) go out again.
   static constexpr std::chrono::seconds kCommitAnswerLimit{10};
   static constexpr std::chrono::seconds kCommitWaitLimit{10};
+  // The latest offsets are committed again this often, also when the group confirmed them: an
+  // older commit that reaches the coordinator late (one refused with NOT_COORDINATOR while the
+  // broker restarted, retried after a newer one) moves the group's offset back, and nothing else
+  // would ever move it forward again once the input has ended.
+  static constexpr std::chrono::seconds kCommitRefresh{5};
   enum class Got { kNothing, kInput, kCaughtUp };
 
   KafkaConfig config;
@@ -58,6 +63,7 @@ struct KafkaSource::Impl {
   rd_kafka_t* rk = nullptr;
   core::PositionLookup lookup;
   steady_clock::time_point last_commit_retry{};
+  steady_clock::time_point last_commit_refresh{};
   // The group answered a commit with "rebalance in progress" (or "illegal generation", "unknown
   // member"): commits wait for the next assignment (see OffsetCommitCb).
   bool commits_wait_for_assignment = false;
@@ -151,12 +157,17 @@ struct KafkaSource::Impl {
     pending_offsets.resize(kept);
   }
 
-  // Partitions whose Committed() position is beyond what the group has (or has been sent).
-  internal::PartitionListPtr CommitList(const std::set<int32_t>* only, bool include_sent) {
+  // What to commit for the partitions (all, or `only`) whose Committed() position is beyond what
+  // the group has been sent (kSent), has confirmed (kAcked), or had when they were assigned
+  // (kAll: the latest offsets again, whatever the group confirmed since).
+  enum class Have { kSent, kAcked, kAll };
+  internal::PartitionListPtr CommitList(const std::set<int32_t>* only, Have what) {
     internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(4));
     for (auto& [p, st] : assigned) {
       if (only != nullptr && only->count(p) == 0) continue;
-      int64_t have = std::max(st.replay_below, include_sent ? st.commit_sent : st.commit_acked);
+      int64_t have = st.replay_below;
+      if (what == Have::kSent) have = std::max(have, st.commit_sent);
+      if (what == Have::kAcked) have = std::max(have, st.commit_acked);
       if (st.committed <= have) continue;
       rd_kafka_topic_partition_list_add(list.get(), config.topic.c_str(), p)->offset = st.committed;
       st.commit_sent = std::max(st.commit_sent, st.committed);
@@ -165,9 +176,9 @@ struct KafkaSource::Impl {
     return list;
   }
 
-  void CommitAsync() {
+  void CommitAsync(Have what = Have::kSent) {
     if (commits_wait_for_assignment) return;
-    internal::PartitionListPtr list = CommitList(nullptr, /*include_sent=*/true);
+    internal::PartitionListPtr list = CommitList(nullptr, what);
     if (list->cnt == 0) return;
     rd_kafka_resp_err_t err = rd_kafka_commit(rk, list.get(), 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -178,9 +189,10 @@ struct KafkaSource::Impl {
     }
   }
 
-  // Before partitions go: the group learns what has been published, synchronously.
+  // Before partitions go: the group learns what has been published, synchronously; the latest
+  // offsets again, also those it confirmed (see kCommitRefresh).
   void CommitSync(const std::set<int32_t>& partitions) {
-    internal::PartitionListPtr list = CommitList(&partitions, /*include_sent=*/false);
+    internal::PartitionListPtr list = CommitList(&partitions, Have::kAll);
     if (list->cnt == 0) return;
     rd_kafka_resp_err_t err = rd_kafka_commit(rk, list.get(), 0);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -512,7 +524,9 @@ struct KafkaSource::Impl {
         if (st.commit_sent > st.commit_acked && now - st.sent_at >= kCommitAnswerLimit)
           st.commit_sent = st.commit_acked;  // unanswered: sent again below
       }
-      CommitAsync();
+      const bool refresh = now - last_commit_refresh >= kCommitRefresh;
+      if (refresh) last_commit_refresh = now;
+      CommitAsync(refresh ? Have::kAll : Have::kSent);
     }
     last_positions.clear();
     pending.clear();
