@@ -49,11 +49,13 @@ struct KafkaSource::Impl {
   // generation, as after a broker restart that kept it) go out again.
   static constexpr std::chrono::seconds kCommitAnswerLimit{10};
   static constexpr std::chrono::seconds kCommitWaitLimit{10};
-  // The latest offsets are committed again this often, also when the group confirmed them: an
-  // older commit that reaches the coordinator late (one refused with NOT_COORDINATOR while the
-  // broker restarted, retried after a newer one) moves the group's offset back, and nothing else
-  // would ever move it forward again once the input has ended.
+  // After a commit failed for want of a coordinator (NOT_COORDINATOR while the broker restarted,
+  // a timeout), the latest offsets are committed again this often for a while, also when the
+  // group confirmed them: the refused commit may reach the coordinator late, after a newer one,
+  // and move the group's offset back, and nothing else would ever move it forward again once the
+  // input has ended. Only then: every commit risks landing in a rebalance (see OffsetCommitCb).
   static constexpr std::chrono::seconds kCommitRefresh{5};
+  static constexpr std::chrono::seconds kCommitRefreshFor{60};
   enum class Got { kNothing, kInput, kCaughtUp };
 
   KafkaConfig config;
@@ -64,6 +66,7 @@ struct KafkaSource::Impl {
   core::PositionLookup lookup;
   steady_clock::time_point last_commit_retry{};
   steady_clock::time_point last_commit_refresh{};
+  steady_clock::time_point refresh_until{};  // commits are refreshed until then (kCommitRefresh)
   // The group answered a commit with "rebalance in progress" (or "illegal generation", "unknown
   // member"): commits wait for the next assignment (see OffsetCommitCb).
   bool commits_wait_for_assignment = false;
@@ -183,6 +186,7 @@ struct KafkaSource::Impl {
     rd_kafka_resp_err_t err = rd_kafka_commit(rk, list.get(), 1);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       ForgetSent(list.get());
+      refresh_until = steady_clock::now() + kCommitRefreshFor;
       Warn("commit", "Kafka source " + name +
                          ": committing offsets failed (retried within a second): " +
                          internal::ErrorText(err));
@@ -380,6 +384,8 @@ struct KafkaSource::Impl {
             e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
           if (!self->commits_wait_for_assignment) self->waiting_since = steady_clock::now();
           self->commits_wait_for_assignment = true;
+        } else {
+          self->refresh_until = steady_clock::now() + kCommitRefreshFor;  // see kCommitRefresh
         }
         self->Warn("commit", "Kafka source " + self->name + ": committing offset " +
                                  std::to_string(tp.offset) + " of partition " +
@@ -524,7 +530,7 @@ struct KafkaSource::Impl {
         if (st.commit_sent > st.commit_acked && now - st.sent_at >= kCommitAnswerLimit)
           st.commit_sent = st.commit_acked;  // unanswered: sent again below
       }
-      const bool refresh = now - last_commit_refresh >= kCommitRefresh;
+      const bool refresh = now < refresh_until && now - last_commit_refresh >= kCommitRefresh;
       if (refresh) last_commit_refresh = now;
       CommitAsync(refresh ? Have::kAll : Have::kSent);
     }
