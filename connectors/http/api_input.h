@@ -18,6 +18,7 @@
 #include "connectors/http/principals.h"
 #include "engine/common/time.h"
 #include "engine/common/value.h"
+#include "engine/core/cloudevent.h"
 #include "engine/core/inbox.h"
 #include "engine/core/source.h"
 
@@ -43,7 +44,7 @@ struct InputRequest {
   std::string_view body;
   Timestamp received = 0;
   uint64_t number = 0;  // of the request in this process, for the dead letter's position
-  size_t max_event_bytes = size_t{256} * 1024;
+  size_t max_event_bytes = core::kDefaultMaxEventBytes;
 };
 
 // POST /api/v1/inputs. A body that is not a JSON object goes to the engine as it is (it is

@@ -38,6 +38,7 @@
 #include "engine/common/clock.h"
 #include "engine/common/status.h"
 #include "engine/core/catalog.h"
+#include "engine/core/cloudevent.h"
 #include "engine/core/inbox.h"
 #include "engine/dsl/directory.h"
 #include "engine/report/monitor.h"
@@ -73,7 +74,7 @@ struct ApiOptions {
   // here). Borrowed; Stop() closes it and waits for the answers of the inputs the engine has
   // taken, so the engine loop must go on, or have destroyed its InboxSource, until then.
   core::Inbox* inbox = nullptr;
-  size_t max_event_bytes = size_t{256} * 1024;  // larger inputs are dead-lettered as oversized
+  size_t max_event_bytes = core::kDefaultMaxEventBytes;  // larger inputs: dead letters (oversized)
   // Public monitoring without a token: GET /metrics (Prometheus text) and GET /status (the German
   // status page; GET / redirects there). Not served when null. Borrowed.
   report::Monitor* monitor = nullptr;

@@ -94,9 +94,9 @@ InboxSource::~InboxSource() {
 }
 
 void InboxSource::Abandon(std::string_view why) {
-  for (Inbox::Taken& t : taken_)
-    t.done(NotStored(std::string(why) + "; nothing was stored, send it again"));
-  taken_.clear();
+  for (InboxCallback& done : waiting_)
+    done(NotStored(std::string(why) + "; nothing was stored, send it again"));
+  waiting_.clear();
 }
 
 const std::string& InboxSource::name() const {
@@ -119,10 +119,10 @@ size_t InboxSource::TakeInbox(size_t max, std::vector<RawInput>* out) {
       continue;
     }
     t.input.lane = lane.value_or(0);
-    out->push_back(t.input);
-    taken_.push_back(std::move(t));
+    out->push_back(std::move(t.input));
+    waiting_.push_back(std::move(t.done));
   }
-  return taken_.size();
+  return waiting_.size();
 }
 
 Result<size_t> InboxSource::Poll(size_t max, std::chrono::milliseconds wait,
@@ -151,7 +151,7 @@ Result<size_t> InboxSource::Poll(size_t max, std::chrono::milliseconds wait,
 }
 
 void InboxSource::PositionsAfterPoll(Positions* out) const {
-  if (inner_ != nullptr && taken_.empty()) inner_->PositionsAfterPoll(out);
+  if (inner_ != nullptr && waiting_.empty()) inner_->PositionsAfterPoll(out);
 }
 
 void InboxSource::Committed(const Positions& positions) {
@@ -192,7 +192,7 @@ Status InboxSource::Pause(bool paused) {
 }
 
 void InboxSource::Decided(const std::vector<InputVerdict>& verdicts) {
-  for (size_t i = 0; i < taken_.size(); ++i) {
+  for (size_t i = 0; i < waiting_.size(); ++i) {
     InboxVerdict v;
     if (i >= verdicts.size()) {
       v = NotStored("the engine gave no verdict for it (a bug)");
@@ -204,9 +204,9 @@ void InboxSource::Decided(const std::vector<InputVerdict>& verdicts) {
       v.kind = verdicts[i].kind;
       v.reason = verdicts[i].reason;
     }
-    taken_[i].done(v);
+    waiting_[i](v);
   }
-  taken_.clear();
+  waiting_.clear();
 }
 
 }  // namespace amtsweg::core

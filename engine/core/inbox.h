@@ -122,7 +122,7 @@ class InboxSource : public Source {
   bool OwnsLane(uint32_t lane) const override;
   uint64_t LaneGeneration() const override;
   Status Pause(bool paused) override;
-  bool WantsVerdicts() const override { return !taken_.empty(); }
+  bool WantsVerdicts() const override { return !waiting_.empty(); }
   void Decided(const std::vector<InputVerdict>& verdicts) override;
 
  private:
@@ -135,7 +135,8 @@ class InboxSource : public Source {
   const std::chrono::milliseconds slice_;
   std::string name_;
   bool paused_ = false;
-  std::vector<Inbox::Taken> taken_;  // the inputs of the last Poll, if it returned the inbox's
+  // The callbacks of the inputs of the last Poll, in order, if it returned the inbox's.
+  std::vector<InboxCallback> waiting_;
 };
 
 }  // namespace amtsweg::core

@@ -13,17 +13,8 @@ namespace amtsweg::core {
 namespace {
 
 using amtsweg::testing::Application;
+using amtsweg::testing::CaseEvent;
 using amtsweg::testing::TempDir;
-
-std::string Event(std::string id, std::string_view type, std::string_view time, Value data,
-                  std::string participant = "") {
-  ObjectBuilder b;
-  b.Add("specversion", "1.0").Add("id", std::move(id)).Add("source", "test");
-  b.Add("type", type).Add("subject", "C-1").Add("time", time);
-  if (!participant.empty()) b.Add("participant", std::move(participant));
-  b.Add("data", std::move(data));
-  return b.Build().ToJson();
-}
 
 // `bytes` as read on a channel bound to `org` (none: a shared channel).
 RawInput On(std::string bytes, int line, std::string org = "") {
@@ -55,11 +46,11 @@ TEST(EngineSpeakerTest, AnInputSpeakingForAnotherOrganisationIsRefusedAndRecorde
   ManualClock clock;
   Engine engine(**st, world.registry, *world.directory, clock);
   ASSERT_TRUE(engine.Open().ok());
-  const std::string complete = Event("d1", runtime::input_type::kDocumentsCompleted,
-                                     "2026-01-15T10:00:00Z", Value::Object({}), "amt-kiel");
+  const std::string complete = CaseEvent("d1", runtime::input_type::kDocumentsCompleted,
+                                         "2026-01-15T10:00:00Z", Value::Object({}), "amt-kiel");
   std::vector<RawInput> inputs = {
-      On(Event("a1", runtime::input_type::kApplicationSubmitted, "2026-01-15T09:00:00Z",
-               Application("01002000")),
+      On(CaseEvent("a1", runtime::input_type::kApplicationSubmitted, "2026-01-15T09:00:00Z",
+                   Application("01002000")),
          1),
       // IHK Kiel's channel sends the Amt's documents.completed.
       On(complete, 2, "ihk-kiel"),
@@ -104,14 +95,14 @@ TEST(EngineSpeakerTest, WithoutAClaimABoundChannelSpeaksForItsOrganisation) {
   Engine engine(**st, world.registry, *world.directory, clock);
   ASSERT_TRUE(engine.Open().ok());
   std::vector<RawInput> inputs = {
-      On(Event("a1", runtime::input_type::kApplicationSubmitted, "2026-01-15T09:00:00Z",
-               Application("01002000")),
+      On(CaseEvent("a1", runtime::input_type::kApplicationSubmitted, "2026-01-15T09:00:00Z",
+                   Application("01002000")),
          1, "amt-kiel"),
-      On(Event("d1", runtime::input_type::kDocumentsCompleted, "2026-01-15T10:00:00Z",
-               Value::Object({})),
+      On(CaseEvent("d1", runtime::input_type::kDocumentsCompleted, "2026-01-15T10:00:00Z",
+                   Value::Object({})),
          2, "ihk-kiel"),  // IHK Kiel is no `from: amt`
-      On(Event("d2", runtime::input_type::kDocumentsCompleted, "2026-01-15T10:01:00Z",
-               Value::Object({})),
+      On(CaseEvent("d2", runtime::input_type::kDocumentsCompleted, "2026-01-15T10:01:00Z",
+                   Value::Object({})),
          3, "amt-kiel"),
   };
   ASSERT_TRUE(engine.ProcessBatch(inputs, "memory", {{"memory", "3"}}).ok());

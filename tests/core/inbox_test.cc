@@ -13,6 +13,7 @@
 
 #include "engine/core/engine.h"
 #include "tests/runtime/test_workflow.h"
+#include "tests/testing/dead_letters.h"
 #include "tests/testing/fixed_clock.h"
 #include "tests/testing/memory_source.h"
 #include "tests/testing/temp_dir.h"
@@ -21,27 +22,18 @@ namespace amtsweg::core {
 namespace {
 
 using amtsweg::testing::Application;
+using amtsweg::testing::CaseEvent;
 using amtsweg::testing::TempDir;
 using Outcome = InboxVerdict::Outcome;
 
-std::string Event(std::string id, std::string_view type, std::string_view time, Value data,
-                  std::string participant = "") {
-  ObjectBuilder b;
-  b.Add("specversion", "1.0").Add("id", std::move(id)).Add("source", "test");
-  b.Add("type", type).Add("subject", "C-1").Add("time", time);
-  if (!participant.empty()) b.Add("participant", std::move(participant));
-  b.Add("data", std::move(data));
-  return b.Build().ToJson();
-}
-
 std::string Submitted() {
-  return Event("a1", runtime::input_type::kApplicationSubmitted, "2026-01-15T09:00:00Z",
-               Application("01002000"));
+  return CaseEvent("a1", runtime::input_type::kApplicationSubmitted, "2026-01-15T09:00:00Z",
+                   Application("01002000"));
 }
 
 std::string Complete(std::string participant) {
-  return Event("d1", runtime::input_type::kDocumentsCompleted, "2026-01-16T10:00:00Z",
-               Value::Object({}), std::move(participant));
+  return CaseEvent("d1", runtime::input_type::kDocumentsCompleted, "2026-01-16T10:00:00Z",
+                   Value::Object({}), std::move(participant));
 }
 
 // An input as the HTTP API hands it in: bound to `org`'s principal.
@@ -85,14 +77,7 @@ class InboxTest : public ::testing::Test {
   }
 
   std::vector<std::string> Dead() const {
-    std::vector<std::string> out;
-    EXPECT_TRUE(store_
-                    ->ScanDeadLetters([&](const store::DeadLetter& d) {
-                      out.push_back(d.source + " " + d.kind);
-                      return true;
-                    })
-                    .ok());
-    return out;
+    return amtsweg::testing::DeadLetterSourcesAndKinds(*store_);
   }
 
   amtsweg::testing::TestWorld world_;
@@ -187,7 +172,7 @@ TEST_F(InboxTest, AnInputOfACaseOnALaneReadElsewhereIsNotProcessed) {
 }
 
 TEST_F(InboxTest, InboxInputsTakeTheirCasesLaneAndCarryNoPositions) {
-  amtsweg::testing::LaneSource lanes({{2, Event("x", "t", "2026-01-16T10:00:00Z", Value())}});
+  amtsweg::testing::LaneSource lanes({{2, CaseEvent("x", "t", "2026-01-16T10:00:00Z", Value())}});
   lanes.case_lanes["C-1"] = 2;
   InboxSource source(&lanes, inbox_);
   Answers answers;

@@ -19,8 +19,10 @@
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"
 #include "engine/core/inbox.h"
+#include "tests/testing/dead_letters.h"
 #include "tests/testing/fixed_clock.h"
 #include "tests/testing/memory_source.h"
+#include "tests/testing/principals.h"
 #include "tests/testing/shipped.h"
 #include "tests/testing/temp_dir.h"
 
@@ -35,15 +37,9 @@ constexpr char kCase[] = "HR-2026-0001";
 constexpr char kReceived[] = "2026-07-20T09:00:00Z";  // the server's clock
 
 std::string PrincipalsYaml() {
-  auto line = [](const std::string& name, const std::string& role, const std::string& org,
-                 const std::string& token) {
-    return "  - {name: " + name + ", role: " + role +
-           (org.empty() ? "" : ", organisation: " + org) +
-           ", token_sha256: " + ToHex(Sha256(token)) + "}\n";
-  };
-  return "principals:\n" + line("root", "admin", "", kAdmin) +
-         line("ihk", "participant", "ihk-kiel", kIhk) +
-         line("portal", "participant", "ozg-portal-sh", kPortal);
+  return testing::PrincipalsYaml({{"root", "admin", "", kAdmin},
+                                  {"ihk", "participant", "ihk-kiel", kIhk},
+                                  {"portal", "participant", "ozg-portal-sh", kPortal}});
 }
 
 // The first `n` lines of a shipped sample stream.
@@ -132,14 +128,7 @@ class ApiInputTest : public ::testing::Test {
   }
 
   std::vector<std::string> DeadLetters() const {
-    std::vector<std::string> out;
-    EXPECT_TRUE(store_
-                    ->ScanDeadLetters([&](const store::DeadLetter& d) {
-                      out.push_back(d.source + " " + d.kind);
-                      return true;
-                    })
-                    .ok());
-    return out;
+    return testing::DeadLetterSourcesAndKinds(*store_);
   }
 
   // The case's domain events caused by the input with `id`.

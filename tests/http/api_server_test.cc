@@ -27,6 +27,7 @@
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"
 #include "tests/testing/files.h"
+#include "tests/testing/principals.h"
 #include "tests/testing/shipped.h"
 #include "tests/testing/temp_dir.h"
 
@@ -43,14 +44,9 @@ constexpr char kIhk[] = "ihk-kiel-token-0003";
 using amtsweg::testing::ReadFile;
 
 std::string PrincipalsYaml() {
-  auto line = [](const std::string& name, const std::string& role, const std::string& org,
-                 const std::string& token) {
-    return "  - {name: " + name + ", role: " + role +
-           (org.empty() ? "" : ", organisation: " + org) +
-           ", token_sha256: " + ToHex(Sha256(token)) + "}\n";
-  };
-  return "principals:\n" + line("root", "admin", "", kAdmin) +
-         line("pruefer", "auditor", "", kAuditor) + line("ihk", "participant", "ihk-kiel", kIhk);
+  return testing::PrincipalsYaml({{"root", "admin", "", kAdmin},
+                                  {"pruefer", "auditor", "", kAuditor},
+                                  {"ihk", "participant", "ihk-kiel", kIhk}});
 }
 
 // The error body the API answers for a case that does not exist (or may not be seen).

@@ -32,6 +32,7 @@
 #include "engine/core/engine.h"
 #include "engine/core/inbox.h"
 #include "tests/testing/pki.h"
+#include "tests/testing/principals.h"
 #include "tests/testing/shipped.h"
 #include "tests/testing/temp_dir.h"
 
@@ -47,15 +48,10 @@ constexpr char kIhk[] = "ihk-kiel-token-0003";
 constexpr char kHwk[] = "hwk-luebeck-token-0004";
 
 std::string PrincipalsYaml() {
-  auto line = [](const std::string& name, const std::string& role, const std::string& org,
-                 const std::string& token) {
-    return "  - {name: " + name + ", role: " + role +
-           (org.empty() ? "" : ", organisation: " + org) +
-           ", token_sha256: " + ToHex(Sha256(token)) + "}\n";
-  };
-  return "principals:\n" + line("root", "admin", "", kAdmin) +
-         line("pruefer", "auditor", "", kAuditor) + line("ihk", "participant", "ihk-kiel", kIhk) +
-         line("hwk", "participant", "hwk-luebeck", kHwk);
+  return testing::PrincipalsYaml({{"root", "admin", "", kAdmin},
+                                  {"pruefer", "auditor", "", kAuditor},
+                                  {"ihk", "participant", "ihk-kiel", kIhk},
+                                  {"hwk", "participant", "hwk-luebeck", kHwk}});
 }
 
 // What the tests of a suite share: the certificates and a store the engine filled from the

@@ -128,6 +128,17 @@ inline runtime::InputEvent Input(std::string id, std::string_view type, std::str
   return in;
 }
 
+// The same input as a CloudEvent line for case C-1 (what a source reads), from source "test".
+inline std::string CaseEvent(std::string id, std::string_view type, std::string_view time,
+                             Value data, std::string participant = "") {
+  ObjectBuilder b;
+  b.Add("specversion", "1.0").Add("id", std::move(id)).Add("source", "test");
+  b.Add("type", type).Add("subject", "C-1").Add("time", time);
+  if (!participant.empty()) b.Add("participant", std::move(participant));
+  b.Add("data", std::move(data));
+  return b.Build().ToJson();
+}
+
 inline Value Application(std::string_view ags, bool craft = false, bool special = false) {
   return ObjectBuilder()
       .Add("leika", "99000000000001")
