@@ -275,6 +275,7 @@ struct Exchange {
   const Principal* who = nullptr;
   bool answered = false;  // a response is queued (perhaps before the body was read)
   bool served = false;    // the handler ran (on the pool); `response` is its answer
+  bool input = false;     // an input handed to the engine (counted in Impl::inputs_open)
   Response response;
 };
 
@@ -402,10 +403,12 @@ struct ApiServer::Impl {
   std::unordered_set<Connection*> connections;  // guarded by mu, with their phases
   std::thread sweeper;
 
-  // Inputs handed to the engine and not yet answered (Stop waits for them).
+  // Inputs handed to the engine (Stop waits for them): not yet decided, and not yet through
+  // with their request (their answer sent, or the client gone).
   std::mutex inputs_mu;
   std::condition_variable inputs_done;
   size_t inputs_waiting = 0;  // guarded by inputs_mu
+  size_t inputs_open = 0;     // guarded by inputs_mu
   std::atomic<uint64_t> input_requests{0};
 
   Impl(const ApiOptions& o, store::Store& st, core::Catalog& c, const dsl::Directory& d,
@@ -522,6 +525,7 @@ struct ApiServer::Impl {
                           MHD_RequestTerminationCode /*code*/) {
     std::unique_ptr<Exchange> ex(static_cast<Exchange*>(*con_cls));
     *con_cls = nullptr;
+    if (ex != nullptr && ex->input) static_cast<Impl*>(cls)->InputClosed();
     // Waiting for the next request on a kept-alive connection counts as reading headers.
     static_cast<Impl*>(cls)->SetPhase(ConnectionOf(c), Phase::kHeaders);
   }
@@ -884,15 +888,17 @@ struct ApiServer::Impl {
     {
       std::lock_guard<std::mutex> lock(inputs_mu);
       ++inputs_waiting;
+      ++inputs_open;
     }
+    ex->input = true;
     const std::string case_id = intake.case_id;
     Status offered = options.inbox->Offer(
-        std::move(intake.raw), intake.case_id,
+        std::move(intake.raw), case_id,
         [this, c, ex, case_id, echo = intake.echo](const core::InboxVerdict& v) {
           InputDecided(c, ex, case_id, echo, v);
         });
     if (offered.ok()) return std::nullopt;
-    InputAnswered();
+    InputAnswered();  // refused at once: answered below, and closed like any other input
     Response res = Problem({503, offered.message(), {}});
     res.SetHeader("Retry-After", "1");
     return Finish(*ex, case_id, std::move(res));
@@ -925,6 +931,14 @@ struct ApiServer::Impl {
     {
       std::lock_guard<std::mutex> lock(inputs_mu);
       --inputs_waiting;
+    }
+    inputs_done.notify_all();
+  }
+
+  void InputClosed() {
+    {
+      std::lock_guard<std::mutex> lock(inputs_mu);
+      --inputs_open;
     }
     inputs_done.notify_all();
   }
@@ -1632,6 +1646,12 @@ void ApiServer::Stop() {
     impl_->options.inbox->Close("the API server stops");
     std::unique_lock<std::mutex> lock(impl_->inputs_mu);
     impl_->inputs_done.wait(lock, [this] { return impl_->inputs_waiting == 0; });
+    // Resumed is not sent: MHD stopping now would close those connections unanswered. Bounded,
+    // for a client that does not read its answer.
+    if (!impl_->inputs_done.wait_for(lock, std::chrono::seconds(10),
+                                     [this] { return impl_->inputs_open == 0; })) {
+      spdlog::warn("api: stopping with {} answers to inputs not yet sent", impl_->inputs_open);
+    }
   }
   // The pool first: what it runs resumes its connections, and a request that comes after is
   // served on the polling thread, so no connection is suspended when MHD stops.

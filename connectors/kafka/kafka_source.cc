@@ -193,10 +193,13 @@ struct KafkaSource::Impl {
     }
   }
 
-  // Before partitions go: the group learns what has been published, synchronously; the latest
-  // offsets again, also those it confirmed (see kCommitRefresh).
+  // Before partitions go: the group learns what has been published, synchronously; within a
+  // minute of a coordinator failure the latest offsets again, also those it confirmed (see
+  // kCommitRefresh). Otherwise no more than it lacks: a commit in a rebalance that comes back
+  // ILLEGAL_GENERATION makes librdkafka drop the assignment.
   void CommitSync(const std::set<int32_t>& partitions) {
-    internal::PartitionListPtr list = CommitList(&partitions, Have::kAll);
+    const bool refresh = steady_clock::now() < refresh_until;
+    internal::PartitionListPtr list = CommitList(&partitions, refresh ? Have::kAll : Have::kAcked);
     if (list->cnt == 0) return;
     rd_kafka_resp_err_t err = rd_kafka_commit(rk, list.get(), 0);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
