@@ -142,6 +142,7 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
   }
   in->channel_organisation = raw.channel_organisation;
   in->channel = raw.channel;
+  in->admin = raw.admin;
   // Who speaks is checked before the duplicate check and the id is not marked seen: an input
   // that speaks for another organisation must not take the id of that organisation's own input.
   // Unlike the refusals above, it reaches its case (input.rejected while the case is open).

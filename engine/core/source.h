@@ -46,6 +46,10 @@ struct RawInput {
   // The source it came from, for dead letters, when not the polled source itself (an input of
   // the HTTP API that an InboxSource passes on: "api"); empty: the polled source.
   std::string origin;
+  // The administrator who issued it, for the engine's own commands (erasure, migration): set only
+  // by a local CLI command ("local:<user>") and by the HTTP API for an admin principal; empty for
+  // every other input. Such commands from any other channel are refused ("forbidden").
+  std::string admin;
 };
 
 // What the engine decided for one input of a committed batch (Source::Decided).

@@ -63,6 +63,9 @@ struct InputEvent {
   // for people (core::RawInput, set by the engine); empty: a shared channel. See CheckSpeaker.
   std::string channel_organisation;
   std::string channel;
+  // Not from the event: the administrator who issued an engine command (core::RawInput::admin);
+  // empty for every other input.
+  std::string admin;
 };
 
 // Stored as one byte: the numbers are part of the stored format.
