@@ -14,6 +14,7 @@
 #include "engine/calendar/german_time.h"
 #include "engine/cli/calendar_commands.h"
 #include "engine/cli/commands.h"
+#include "engine/cli/key_commands.h"
 #include "engine/cli/report_commands.h"
 
 namespace {
@@ -414,6 +415,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   AddReportCommands(app, data_dir, &commands);
   AddApiCommands(app, data_dir, &commands);
   CalendarCommands calendar_commands(app);  // holidays, period
+  KeyCommands key_commands(app, data_dir);  // keys new-kek, status, rotate
 
   try {
     app.parse(argc, argv);
@@ -431,6 +433,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     return kExitIO;
   }
   if (std::optional<int> code = calendar_commands.Run()) return *code;
+  if (std::optional<int> code = key_commands.Run()) return *code;
   for (const Command& c : commands) {
     if (*c.app) return c.action();
   }
