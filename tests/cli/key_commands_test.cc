@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -31,6 +32,13 @@ Value StatusJson(const std::string& args) {
   return v.ok() ? *v : Value();
 }
 
+// A key file as it should be: mode 0600 (else amtsweg warns on stderr).
+void WriteKeyFile(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
 // Exactly one line on stderr, containing `what`.
 void ExpectOneLineError(const Output& o, const std::string& what) {
   EXPECT_EQ(o.code, 1) << o.err;
@@ -51,7 +59,7 @@ TEST(KeyCommandsTest, StatusAndRotate) {
   const std::string data = dir.path() + "/data";
   const std::string old_line = crypto::NewKekLine("kek-old");
   const std::string old_file = dir.path() + "/old.kek";
-  std::ofstream(old_file) << old_line << "\n";
+  WriteKeyFile(old_file, old_line + "\n");
   {
     auto keks = crypto::ParseKeks(old_line, "test");
     ASSERT_TRUE(keks.ok());
@@ -78,7 +86,7 @@ TEST(KeyCommandsTest, StatusAndRotate) {
   // Rotation: the new KEK first, the old one after it.
   const std::string new_line = Keys("new-kek --id kek-new").out;
   const std::string both_file = dir.path() + "/both.kek";
-  std::ofstream(both_file) << "# rotating\n" << new_line << old_line << "\n";
+  WriteKeyFile(both_file, "# rotating\n" + new_line + old_line + "\n");
   Output rotate = Keys("rotate --data-dir " + data + " --kek-file " + both_file);
   ASSERT_EQ(rotate.code, 0) << rotate.err;
   EXPECT_EQ(rotate.err,
@@ -88,7 +96,7 @@ TEST(KeyCommandsTest, StatusAndRotate) {
 
   // Then the old line goes.
   const std::string new_file = dir.path() + "/new.kek";
-  std::ofstream(new_file) << new_line;
+  WriteKeyFile(new_file, new_line);
   Value after = StatusJson("--key-dir " + data + ".keys --kek-file " + new_file);
   EXPECT_EQ(after["current_kek"].as_string(), "kek-new");
   EXPECT_EQ(after["keys_by_kek"]["kek-new"].as_int(), 2499);
@@ -97,11 +105,11 @@ TEST(KeyCommandsTest, StatusAndRotate) {
   // Errors: one line each, exit code 1.
   ExpectOneLineError(Keys("status " + old_args), "holds keys wrapped by the KEK 'kek-new'");
   const std::string impostor = dir.path() + "/impostor.kek";
-  std::ofstream(impostor) << crypto::NewKekLine("kek-new") << "\n";
+  WriteKeyFile(impostor, crypto::NewKekLine("kek-new") + "\n");
   ExpectOneLineError(Keys("rotate --data-dir " + data + " --kek-file " + impostor),
                      "is not the one this key store was written with");
   const std::string broken = dir.path() + "/broken.kek";
-  std::ofstream(broken) << "kek-new c2hvcnQ=\n";
+  WriteKeyFile(broken, "kek-new c2hvcnQ=\n");
   ExpectOneLineError(Keys("status --data-dir " + data + " --kek-file " + broken),
                      "key file " + broken + ": line 1: ");
   ExpectOneLineError(Keys("status --data-dir " + dir.path() + "/nothing --kek-file " + new_file),

@@ -172,6 +172,8 @@ TEST(ResolveKeksTest, GivenFileThenEnvironmentThenDefaultFile) {
   std::ofstream(given) << NewKekLine("from-file") << "\n";
   const std::string env_file = dir.path() + "/env-file";
   std::ofstream(env_file) << NewKekLine("from-env-file") << "\n";
+  for (const std::string& f : {given, env_file})
+    fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write);
   KeyConfig config{dir.path() + "/keys", given};
 
   auto current = [&](const KeyConfig& c) {
