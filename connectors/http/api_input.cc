@@ -78,7 +78,8 @@ std::optional<InputRefusal> CloudEventInput(const InputRequest& req, Intake* out
   const Value* type = parsed->Find("type");
   if (type != nullptr && type->is_string() &&
       (type->as_string() == runtime::input_type::kClockAdvanced ||
-       type->as_string() == runtime::input_type::kTimerFired)) {
+       type->as_string() == runtime::input_type::kTimerFired ||
+       type->as_string() == runtime::input_type::kErasureRequested)) {
     return InputRefusal{403, "'" + type->as_string() +
                                  "' is the engine's own input type; it is not taken from "
                                  "participants"};
@@ -164,6 +165,29 @@ std::optional<InputRefusal> CaseInput(const InputRequest& req, const CaseInputKi
   out->raw.size = out->raw.bytes.size();
   out->echo =
       Echo(Value(idempotency_key), Value(source), Value(kind.type), out->case_id, req.received);
+  return std::nullopt;
+}
+
+std::optional<InputRefusal> ErasureInput(const InputRequest& req, std::string_view case_id,
+                                         std::string_view idempotency_key, Intake* out) {
+  static constexpr CaseInputKind kErasure{"erasure", runtime::input_type::kErasureRequested};
+  if (std::optional<InputRefusal> r = CaseInput(req, kErasure, case_id, idempotency_key, out))
+    return r;
+  // An administrator speaks for no organisation: no participant, a source of its own.
+  Result<Value> event = Value::ParseJson(out->raw.bytes);
+  if (!event.ok()) return InputRefusal{500, "the erasure request could not be built"};
+  const std::string source = "urn:amtsweg:admin:" + req.who->name;
+  std::vector<Member> members;
+  for (const Member& m : event->members()) {
+    if (m.first == "participant") continue;
+    members.emplace_back(m.first, m.first == "source" ? Value(source) : m.second);
+  }
+  out->raw.bytes = Value::Object(std::move(members)).ToJson();
+  out->raw.size = out->raw.bytes.size();
+  out->raw.channel_organisation.clear();
+  out->raw.admin = "api:" + req.who->name;
+  out->echo = Echo(Value(idempotency_key), Value(source), Value(kErasure.type), out->case_id,
+                   req.received);
   return std::nullopt;
 }
 

@@ -67,6 +67,12 @@ std::optional<InputRefusal> CaseInput(const InputRequest& req, const CaseInputKi
                                       std::string_view case_id, std::string_view idempotency_key,
                                       Intake* out);
 
+// POST /api/v1/admin/cases/{case_id}/erasure (administrators): the body {"reason", "basis"}
+// becomes the data of an erasure request (runtime::input_type::kErasureRequested) issued by
+// the principal (RawInput::admin "api:<name>"), its id from the Idempotency-Key header.
+std::optional<InputRefusal> ErasureInput(const InputRequest& req, std::string_view case_id,
+                                         std::string_view idempotency_key, Intake* out);
+
 // The answer to an input: status, body (JSON, or problem details when `problem`), headers. The
 // body has `outcome` (accepted, duplicate, refused, not-taken) and `input` (the echo); a
 // refusal also `kind`, the dead letter's kind.

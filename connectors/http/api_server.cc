@@ -450,7 +450,8 @@ struct ApiServer::Impl {
     r.roles = roles;
     r.params = std::move(params);
     r.case_data = case_data;
-    r.case_in_path = pattern.rfind("/api/v1/cases/*", 0) == 0;
+    r.case_in_path = pattern.rfind("/api/v1/cases/*", 0) == 0 ||
+                     pattern.rfind("/api/v1/admin/cases/*", 0) == 0;
     r.handler = std::move(handler);
     routes.push_back(std::move(r));
   }
@@ -1023,7 +1024,7 @@ struct ApiServer::Impl {
   // principal's organisation takes no part in it (indistinguishable on purpose).
   Result<std::optional<runtime::CaseState>> VisibleCase(const Call& call) const {
     ASSIGN_OR_RETURN(std::optional<runtime::CaseState> s,
-                     core::LoadCaseState(store, call.case_id, /*with_application=*/true));
+                     core::LoadCaseState(store, call.case_id, /*with_application=*/true, options.keys));
     if (!s.has_value()) return s;
     if (call.participant() && std::none_of(s->participants.begin(), s->participants.end(),
                                            [&](const runtime::Participant& p) {
@@ -1120,7 +1121,7 @@ struct ApiServer::Impl {
   Result<std::pair<Value, std::vector<Value>>> Views(const Call& call,
                                                      const runtime::CaseState& s) const {
     ASSIGN_OR_RETURN(std::vector<core::HistoryEntry> history,
-                     core::ReadHistory(store, call.case_id));
+                     core::ReadHistory(store, call.case_id, options.keys));
     std::vector<Value> events;
     if (!call.participant()) {
       for (const core::HistoryEntry& h : history) {
@@ -1182,7 +1183,7 @@ struct ApiServer::Impl {
     if (!visible.ok()) return FromStatus(visible.status());
     if (!visible->has_value()) return NoCase(call);
     Result<core::Replay> replay =
-        core::ReplayCase(store, call.case_id, upto, at.value_or(INT64_MAX));
+        core::ReplayCase(store, call.case_id, upto, at.value_or(INT64_MAX), options.keys);
     if (!replay.ok()) return FromStatus(replay.status());
     auto views = Views(call, replay->state);
     if (!views.ok()) return FromStatus(views.status());
@@ -1200,7 +1201,7 @@ struct ApiServer::Impl {
     Result<std::optional<runtime::CaseState>> s = VisibleCase(call);
     if (!s.ok()) return FromStatus(s.status());
     if (!s->has_value()) return NoCase(call);
-    Result<core::Verification> v = core::VerifyCase(store, call.case_id);
+    Result<core::Verification> v = core::VerifyCase(store, call.case_id, options.keys);
     if (!v.ok()) return FromStatus(v.status());
     Json(res, ObjectBuilder()
                   .Add("case", call.case_id)
@@ -1449,6 +1450,11 @@ struct ApiServer::Impl {
         return CaseInput(in, kind, call.case_id, call.req.Header("idempotency-key"), out);
       };
     }
+    // Erasure of a case's personal data: administrators only, through the engine like input.
+    Add("POST", "/api/v1/admin/cases/*/erasure", kAdmin, {}, true, nullptr);
+    routes.back().intake = [](const Call& call, const InputRequest& in, Intake* out) {
+      return ErasureInput(in, call.case_id, call.req.Header("idempotency-key"), out);
+    };
   }
 
   void Routes() {

@@ -39,6 +39,7 @@
 #include "engine/common/status.h"
 #include "engine/core/catalog.h"
 #include "engine/core/cloudevent.h"
+#include "engine/core/case_keys.h"
 #include "engine/core/inbox.h"
 #include "engine/dsl/directory.h"
 #include "engine/report/monitor.h"
@@ -74,6 +75,9 @@ struct ApiOptions {
   // here). Borrowed; Stop() closes it and waits for the answers of the inputs the engine has
   // taken, so the engine loop must go on, or have destroyed its InboxSource, until then.
   core::Inbox* inbox = nullptr;
+  // The cases' data keys: the personal values of the cases shown are opened with them (borrowed;
+  // null: shown as sealed, null).
+  const core::CaseKeys* keys = nullptr;
   size_t max_event_bytes = core::kDefaultMaxEventBytes;  // larger inputs: dead letters (oversized)
   // Public monitoring without a token: GET /metrics (Prometheus text) and GET /status (the German
   // status page; GET / redirects there). Not served when null. Borrowed.

@@ -89,6 +89,9 @@ std::string Describe(const Value& e) {
              " beendet: " + Field<&rt::DeadlineCancelled::reason>(e);
     case rt::DomainType::kCaseClosed:
       return "Fall abgeschlossen: " + Field<&rt::CaseClosed::outcome>(e);
+    case rt::DomainType::kCaseErased:
+      return "Personenbezogene Daten gelöscht (" + Field<&rt::CaseErased::basis>(e) +
+             "): " + Field<&rt::CaseErased::reason>(e);
     default:
       return e["data"].ToJson();
   }

@@ -2,9 +2,35 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 namespace amtsweg::cli {
+
+Result<OpenedKeys> OpenKeys(const std::string& data_dir, const KeyArgs& args, bool create) {
+  OpenedKeys out;
+  crypto::KeyConfig config;
+  config.key_dir = args.key_dir.empty() ? crypto::DefaultKeyDir(data_dir) : args.key_dir;
+  config.kek_file = args.kek_file;
+  if (!create && !std::filesystem::exists(config.key_dir)) return out;
+  ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyEncryptionKeys> keks,
+                   crypto::ResolveKeks(config, create));
+  crypto::KeyStore::Options options;
+  options.create_if_missing = create;
+  Result<std::unique_ptr<crypto::KeyStore>> opened =
+      crypto::KeyStore::Open(config.key_dir, std::move(keks), options);
+  if (!opened.ok()) return opened.status().WithContext("key store " + config.key_dir);
+  out.store = std::move(opened).value();
+  out.keys = std::make_unique<core::CaseKeys>(*out.store);
+  return out;
+}
+
+std::string LocalAdmin() {
+  const char* user = std::getenv("USER");
+  return std::string("local:") + (user != nullptr && *user != '\0' ? user : "unknown");
+}
+
 
 namespace {
 

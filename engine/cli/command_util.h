@@ -14,6 +14,9 @@
 #include "connectors/kafka/kafka_config.h"
 #include "engine/cli/commands.h"
 #include "engine/common/status.h"
+#include "engine/core/case_keys.h"
+#include "engine/crypto/kek.h"
+#include "engine/crypto/key_store.h"
 #include "engine/dsl/directory.h"
 
 namespace amtsweg::cli {
@@ -43,6 +46,20 @@ struct Progress {
     return true;
   }
 };
+
+// The cases' data keys beside a store (crypto::KeyConfig; docs/data-protection.md).
+struct OpenedKeys {
+  std::unique_ptr<crypto::KeyStore> store;
+  std::unique_ptr<core::CaseKeys> keys;
+  core::CaseKeys* get() const { return keys.get(); }
+};
+// Opens the key store of `data_dir` (KeyArgs: --key-dir, --kek-file; the environment and the
+// defaults otherwise). With `create`, creates it (and a default KEK file) when missing; without,
+// a missing key store gives empty OpenedKeys (a store written without encryption).
+Result<OpenedKeys> OpenKeys(const std::string& data_dir, const KeyArgs& args, bool create);
+
+// Who runs a local administrative command, for the audit trail: "local:<user>".
+std::string LocalAdmin();
 
 // Loads the principals of the HTTP API and fills `*options` from `api`.
 Result<std::unique_ptr<http::Principals>> LoadApi(const ApiArgs& api,

@@ -24,6 +24,7 @@
 #include "engine/dsl/loader.h"
 #include "engine/report/monitor.h"
 #include "engine/runtime/case_state.h"
+#include "engine/runtime/personal.h"
 #include "engine/store/store.h"
 
 namespace amtsweg::cli {
@@ -41,9 +42,10 @@ Result<std::unique_ptr<store::Store>> OpenExisting(const std::string& data_dir) 
 }
 
 Result<runtime::CaseState> LoadState(const store::Store& st, const std::string& id,
-                                     bool with_application = true) {
+                                     bool with_application = true,
+                                     const core::CaseKeys* keys = nullptr) {
   ASSIGN_OR_RETURN(std::optional<runtime::CaseState> s,
-                   core::LoadCaseState(st, id, with_application));
+                   core::LoadCaseState(st, id, with_application, keys));
   if (!s.has_value()) return Status::NotFound("no case '" + id + "'");
   return std::move(*s);
 }
@@ -269,7 +271,9 @@ int CaseList(const ListArgs& args) {
 int CaseShow(const std::string& data_dir, const std::string& id, bool json) {
   auto st = OpenExisting(data_dir);
   if (!st.ok()) return Fail(st.status(), "case show");
-  Result<runtime::CaseState> s = LoadState(**st, id);
+  Result<OpenedKeys> keys = OpenKeys(data_dir, {}, /*create=*/false);
+  if (!keys.ok()) return Fail(keys.status(), "case show");
+  Result<runtime::CaseState> s = LoadState(**st, id, true, keys->get());
   if (!s.ok()) {
     std::cerr << "amtsweg case show: " << s.status().message() << "\n";
     return s.status().IsNotFound() ? kExitFailed : kExitIO;
@@ -285,7 +289,9 @@ int CaseShow(const std::string& data_dir, const std::string& id, bool json) {
 int CaseHistory(const std::string& data_dir, const std::string& id) {
   auto st = OpenExisting(data_dir);
   if (!st.ok()) return Fail(st.status(), "case history");
-  Result<std::vector<core::HistoryEntry>> history = core::ReadHistory(**st, id);
+  Result<OpenedKeys> keys = OpenKeys(data_dir, {}, /*create=*/false);
+  if (!keys.ok()) return Fail(keys.status(), "case history");
+  Result<std::vector<core::HistoryEntry>> history = core::ReadHistory(**st, id, keys->get());
   if (!history.ok()) {
     if (!history.status().IsNotFound()) return Fail(history.status(), "case history");
     std::cerr << "amtsweg case history: " << history.status().message() << "\n";
@@ -299,6 +305,8 @@ int CaseHistory(const std::string& data_dir, const std::string& id) {
 int Replay(const ReplayArgs& args) {
   auto st = OpenExisting(args.data_dir);
   if (!st.ok()) return Fail(st.status(), "replay");
+  Result<OpenedKeys> keys = OpenKeys(args.data_dir, {}, /*create=*/false);
+  if (!keys.ok()) return Fail(keys.status(), "replay");
   Timestamp as_of = INT64_MAX;
   if (!args.as_of.empty()) {
     Result<Timestamp> t = ParseTimestamp(args.as_of);
@@ -306,7 +314,7 @@ int Replay(const ReplayArgs& args) {
     as_of = *t;
   }
   Result<core::Replay> replay =
-      core::ReplayCase(**st, args.id, args.upto.value_or(UINT64_MAX), as_of);
+      core::ReplayCase(**st, args.id, args.upto.value_or(UINT64_MAX), as_of, keys->get());
   if (!replay.ok()) {
     if (!replay.status().IsNotFound() && !replay.status().IsCorruption())
       return Fail(replay.status(), "replay");
@@ -316,7 +324,7 @@ int Replay(const ReplayArgs& args) {
   }
   std::cout << runtime::StateToValue(replay->state).ToJson() << "\n";
   if (!args.verify) return kExitOk;
-  Result<core::Verification> v = core::VerifyCase(**st, args.id);
+  Result<core::Verification> v = core::VerifyCase(**st, args.id, keys->get());
   if (!v.ok()) {
     std::cerr << "amtsweg replay: verification FAILED: " << v.status().message() << "\n";
     return kExitFailed;
@@ -435,6 +443,8 @@ int Deadlines(const std::string& data_dir, const std::string& due_before, bool j
 int Rebuild(const std::string& data_dir, bool quiet) {
   auto st = OpenExisting(data_dir);
   if (!st.ok()) return Fail(st.status(), "rebuild");
+  Result<OpenedKeys> keys = OpenKeys(data_dir, {}, /*create=*/false);
+  if (!keys.ok()) return Fail(keys.status(), "rebuild");
   std::vector<std::string> ids;
   Status s = (*st)->ScanCases([&](std::string_view id, const store::CaseRecord&) {
     ids.emplace_back(id);
@@ -450,9 +460,23 @@ int Rebuild(const std::string& data_dir, bool quiet) {
   for (size_t i = 0; i < ids.size(); ++i) {
     runtime::CaseState state;
     Status error;
+    core::SealerRef sealer;
+    if (keys->get() != nullptr) {
+      Result<core::SealerRef> found = keys->get()->SealerOf(ids[i]);
+      if (!found.ok()) return Fail(found.status(), "rebuild");
+      sealer = std::move(found).value();
+    }
     Status scan = (*st)->ScanEvents(ids[i], 1, UINT64_MAX, [&](const store::EventRecord& r) {
       Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
-      error = e.ok() ? runtime::Apply(&state, *e) : e.status();
+      error = e.status();
+      if (error.ok() && !e->sealed_paths.empty() && keys->get() == nullptr) {
+        // Snapshots rebuilt without the values would wipe them from the running cases.
+        error = Status::InvalidArgument("its events are sealed, and there is no key store at " +
+                                        crypto::DefaultKeyDir(data_dir));
+      }
+      if (error.ok() && keys->get() != nullptr)
+        error = runtime::UnsealEvent(ids[i], sealer.get(), &*e);
+      if (error.ok()) error = runtime::Apply(&state, *e);
       ++events;
       return error.ok();
     });
@@ -460,7 +484,8 @@ int Rebuild(const std::string& data_dir, bool quiet) {
     if (!error.ok()) return Fail(error.WithContext("case " + ids[i]), "rebuild");
     store::CaseWrite w;
     w.case_id = ids[i];
-    w.snapshot = runtime::EncodeSnapshot(state);
+    w.snapshot = sealer != nullptr ? runtime::EncodeSealedSnapshot(state, *sealer)
+                                   : runtime::EncodeSnapshot(state);
     w.index_add = core::IndexKeys(state);
     batch.cases.push_back(std::move(w));
     if (batch.cases.size() == kCasesPerCommit || i + 1 == ids.size()) {
@@ -505,6 +530,9 @@ int Serve(const ServeArgs& args) {
   }
   auto st = OpenExisting(args.data_dir);
   if (!st.ok()) return Fail(st.status(), "serve");
+  Result<OpenedKeys> keys = OpenKeys(args.data_dir, args.keys, /*create=*/false);
+  if (!keys.ok()) return Fail(keys.status(), "serve");
+  api_options.keys = keys->get();
   if (Status s = core::AddDeployedDefinitions(**st, directory->get(), &registry); !s.ok())
     return Fail(s, "definitions deployed through the API");
   report::StatusPageOptions page;

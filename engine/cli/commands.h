@@ -16,6 +16,13 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitIO = 3;
 
 // The HTTP API (connectors/http): where it listens and who may use it.
+// Where the cases' data keys are (docs/data-protection.md): the key store directory (default
+// DATA-DIR.keys) and the KEK file (default: env AMTSWEG_KEK, AMTSWEG_KEK_FILE, KEY-DIR/kek).
+struct KeyArgs {
+  std::string key_dir;
+  std::string kek_file;
+};
+
 struct ApiArgs {
   std::string listen;      // HOST:PORT; empty: no API
   std::string principals;  // principals file (YAML)
@@ -57,6 +64,8 @@ struct RunArgs {
   std::string crash_at;                                 // hidden, crash tests: crash point name
   uint64_t crash_after = 0;                             // hidden: crash in this commit (1-based)
   ApiArgs api;                                          // serve the HTTP API while running
+  KeyArgs keys;                                         // the cases' data keys
+  bool no_encryption = false;  // benchmarks only: store personal data unsealed (no erasure)
 };
 int Run(const RunArgs& args);
 
@@ -108,12 +117,35 @@ int DeadLetters(const std::string& data_dir, bool json, const std::string& kind 
 int Deadlines(const std::string& data_dir, const std::string& due_before, bool json);
 int Rebuild(const std::string& data_dir, bool quiet);
 
+// Erases the personal data of a closed case (crypto-shredding: its key is destroyed; the log
+// keeps its bytes), recording case.erased, through an engine on the store (which must not be
+// running: use the admin API then). docs/data-protection.md.
+struct EraseArgs {
+  std::string data_dir;
+  KeyArgs keys;
+  std::string directory;  // participant directory: where the erasure notices go
+  std::string workflows;  // optional: definitions from files, besides the deployed ones
+  std::string id, reason, basis;
+};
+int CaseErase(const EraseArgs& args);
+
+// Lists the cases whose retention period ends by `until` (all with an empty one): what the
+// engine's retention timers will erase. Only with `dry_run`.
+struct RetentionArgs {
+  std::string data_dir;
+  std::string until;  // RFC 3339
+  bool dry_run = false;
+  bool json = false;
+};
+int Retention(const RetentionArgs& args);
+
 // Serves the HTTP API on an existing store until SIGINT or SIGTERM.
 struct ServeArgs {
   std::string data_dir;
   std::string workflows;  // optional: definitions from files, besides the deployed ones
   std::string directory;
   ApiArgs api;
+  KeyArgs keys;
 };
 int Serve(const ServeArgs& args);
 // Prints a new API token and the principals-file line with its SHA-256.

@@ -52,6 +52,15 @@ void AddTlsOptions(CLI::App* cmd, amtsweg::cli::ApiArgs* api, CLI::Option* liste
   }
 }
 
+// --key-dir and --kek-file: where the cases' data keys are (docs/data-protection.md).
+void AddKeyOptions(CLI::App* cmd, amtsweg::cli::KeyArgs* keys) {
+  cmd->add_option("--key-dir", keys->key_dir,
+                  "Key store of the cases' data keys (default DATA-DIR.keys)");
+  cmd->add_option("--kek-file", keys->kek_file,
+                  "Key-encryption keys (default: env AMTSWEG_KEK, AMTSWEG_KEK_FILE, KEY-DIR/kek)")
+      ->check(CLI::ExistingFile);
+}
+
 void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
   using namespace amtsweg::cli;
   auto run = std::make_shared<RunArgs>();
@@ -124,6 +133,9 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
                   "Webhooks: CA certificates (PEM) for https (default: the system's)");
   cmd->add_flag("--quiet,-q", run->quiet, "No progress output");
   cmd->add_flag("--no-sync", run->no_sync, "Do not fsync commits (benchmarks only; unsafe)");
+  cmd->add_flag("--no-encryption", run->no_encryption,
+                "Store personal data unsealed (benchmarks only: such cases cannot be erased)");
+  AddKeyOptions(cmd, &run->keys);
   CLI::Option* listen =
       cmd->add_option("--listen", run->api.listen,
                       "Serve the HTTP API on HOST:PORT while running (needs --principals)");
@@ -232,6 +244,38 @@ void AddCaseCommands(CLI::App& app, const std::string& data_dir, Commands* out) 
   history_cmd->add_option("id", history->id, "Case id")->required();
   history_cmd->add_option("--data-dir", history->data_dir)->capture_default_str();
   out->push_back({history_cmd, [history] { return CaseHistory(history->data_dir, history->id); }});
+
+  auto erase = std::make_shared<EraseArgs>();
+  erase->data_dir = data_dir;
+  CLI::App* erase_cmd = case_cmd->add_subcommand(
+      "erase", "Erase a closed case's personal data (its key is destroyed; the log stays)");
+  erase_cmd->add_option("id", erase->id, "Case id")->required();
+  erase_cmd->add_option("--reason", erase->reason, "Why (recorded in case.erased)")->required();
+  erase_cmd->add_option("--basis", erase->basis, "Legal basis, e.g. \"Art. 17(1)(a) DSGVO\"")
+      ->required();
+  erase_cmd->add_option("--directory", erase->directory,
+                        "Participant directory (YAML): where the erasure notices go")
+      ->required()
+      ->check(CLI::ExistingFile);
+  erase_cmd->add_option("--workflows", erase->workflows,
+                        "Directory of workflow definitions, besides the deployed ones")
+      ->check(CLI::ExistingDirectory);
+  erase_cmd->add_option("--data-dir", erase->data_dir)->capture_default_str();
+  AddKeyOptions(erase_cmd, &erase->keys);
+  out->push_back({erase_cmd, [erase] { return CaseErase(*erase); }});
+}
+
+void AddRetentionCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
+  using namespace amtsweg::cli;
+  auto args = std::make_shared<RetentionArgs>();
+  args->data_dir = data_dir;
+  CLI::App* cmd = app.add_subcommand(
+      "retention", "Cases whose retention period ends by a date (what the engine will erase)");
+  cmd->add_option("--data-dir", args->data_dir)->capture_default_str();
+  cmd->add_option("--until", args->until, "RFC 3339 time; default: every retention timer");
+  cmd->add_flag("--dry-run", args->dry_run, "List only (required: the engine does the erasing)");
+  cmd->add_flag("--json", args->json, "JSON lines instead of a table");
+  out->push_back({cmd, [args] { return Retention(*args); }});
 }
 
 void AddReplayCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
@@ -350,6 +394,7 @@ void AddApiCommands(CLI::App& app, const std::string& data_dir, Commands* out) {
   serve_cmd->add_option("--principals", serve->api.principals, "API principals (YAML)")
       ->required()
       ->check(CLI::ExistingFile);
+  AddKeyOptions(serve_cmd, &serve->keys);
   serve_cmd->add_option("--listen", serve->api.listen, "HOST:PORT (port 0: any free port)")
       ->capture_default_str();
   serve_cmd
@@ -411,6 +456,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   AddValidateCommand(app, &commands);
   AddCaseCommands(app, data_dir, &commands);
   AddReplayCommand(app, data_dir, &commands);
+  AddRetentionCommand(app, data_dir, &commands);
   AddStoreCommands(app, data_dir, &commands);
   AddReportCommands(app, data_dir, &commands);
   AddApiCommands(app, data_dir, &commands);

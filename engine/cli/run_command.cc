@@ -396,8 +396,10 @@ constexpr size_t kInboxCapacity = 1000;
 constexpr int64_t kInboxWaitMs = 10'000;
 
 int StartApi(const RunArgs& args, Plan* plan, store::Store& store, const dsl::Directory& directory,
-             const core::LiveRegistry& registry, const Clock& wall_clock, Api* out) {
+             const core::LiveRegistry& registry, const Clock& wall_clock,
+             const core::CaseKeys* keys, Api* out) {
   if (plan->principals == nullptr) return kExitOk;
+  plan->api.keys = keys;
   report::StatusPageOptions page;
   page.service_names = report::ServiceNames(registry.view());
   out->monitor = std::make_unique<report::Monitor>(store, std::move(page));
@@ -561,14 +563,23 @@ int Run(const RunArgs& args) {
   Sinks sinks;
   if (int rc = OpenSinks(args, &plan, &sinks); rc != kExitOk) return rc;
 
+  OpenedKeys keys;
+  if (!args.no_encryption) {
+    Result<OpenedKeys> opened = OpenKeys(args.data_dir, args.keys, /*create=*/true);
+    if (!opened.ok()) return Fail(opened.status(), "opening the key store");
+    keys = std::move(opened).value();
+  }
+
   ManualClock clock(0);  // event time, restored from the store by Engine::Open
   SystemClock wall_clock;
   core::EngineOptions options;
   if (int rc = EngineOptionsOf(args, plan, wall_clock, &options); rc != kExitOk) return rc;
+  options.keys = keys.get();
   core::Engine engine(*store, registry.view(), directory, clock, options);
   if (int rc = OpenEngine(args, plan, engine); rc != kExitOk) return rc;
   Api api;
-  if (int rc = StartApi(args, &plan, *store, directory, registry, wall_clock, &api); rc != kExitOk)
+  if (int rc = StartApi(args, &plan, *store, directory, registry, wall_clock, keys.get(), &api);
+      rc != kExitOk)
     return rc;
   if (plan.kafka && args.create_topics) {
     if (Status s = EnsureOutboundTopics(plan.kafka_config, directory); !s.ok())

@@ -39,6 +39,8 @@ struct BatchWriter::Pending {
   std::vector<std::string> order;
   std::unordered_set<std::string> seen;
   TimerChanges timer_changes;
+  std::unordered_set<std::string> erased;  // cases erased by this batch
+  std::vector<store::OutboxEntry> notices;  // erasure notices, kept when the rest is dropped
   store::Batch batch;
   EngineStats counts;
   Status error;  // first store failure while building the batch
@@ -57,6 +59,7 @@ void BatchWriter::Begin() {
 void BatchWriter::Abandon() {
   // Nothing of the batch was stored: forget the cached states taken out for it.
   pending_.reset();
+  if (options_.keys != nullptr) options_.keys->DropNew();
   cache_.clear();
 }
 
@@ -87,7 +90,7 @@ const Status& BatchWriter::error() const {
 
 Result<std::optional<runtime::CaseState>> BatchWriter::LoadCase(const std::string& case_id) const {
   if (auto it = cache_.find(case_id); it != cache_.end()) return std::optional(it->second);
-  return LoadCaseState(store_, case_id);
+  return LoadCaseState(store_, case_id, /*with_application=*/true, options_.keys);
 }
 
 BatchWriter::WorkingCase* BatchWriter::Working(const std::string& case_id, bool* found) {
@@ -97,6 +100,14 @@ BatchWriter::WorkingCase* BatchWriter::Working(const std::string& case_id, bool*
     return &it->second.work;
   }
   Pending::CaseWork work;
+  if (options_.keys != nullptr) {
+    Result<SealerRef> sealer = options_.keys->SealerOf(case_id);
+    if (!sealer.ok()) {
+      Fail(sealer.status());
+      return nullptr;
+    }
+    work.work.sealer = std::move(sealer).value();
+  }
   if (auto cached = cache_.find(case_id); cached != cache_.end()) {
     // Taken out of the cache, not copied: Write puts it back after a successful write (a failed
     // batch clears the cache anyway).
@@ -104,7 +115,8 @@ BatchWriter::WorkingCase* BatchWriter::Working(const std::string& case_id, bool*
     work.work.state = std::move(work.cache_node.mapped());
     work.existed = true;
   } else {
-    Result<std::optional<runtime::CaseState>> loaded = LoadCaseState(store_, case_id);
+    Result<std::optional<runtime::CaseState>> loaded =
+        LoadCaseState(store_, case_id, /*with_application=*/true, work.work.sealer.get());
     if (!loaded.ok()) {
       Fail(loaded.status());
       return nullptr;
@@ -115,6 +127,10 @@ BatchWriter::WorkingCase* BatchWriter::Working(const std::string& case_id, bool*
     }
   }
   if (work.existed) work.old_index = IndexKeys(work.work.state);
+  // A case that does not exist yet gets its key now: its first events are sealed as they are
+  // encoded. The key is kept only if the case opens (Write).
+  if (!work.existed && options_.keys != nullptr && work.work.sealer == nullptr)
+    work.work.sealer = options_.keys->NewKey(case_id);
   *found = work.existed;
   pending_->order.push_back(case_id);
   return &pending_->cases.emplace(case_id, std::move(work)).first->second.work;
@@ -192,15 +208,70 @@ void BatchWriter::AddOutbox(const runtime::CaseState& s, const runtime::DomainEv
   pending_->batch.outbox.push_back(std::move(entry));
 }
 
+void BatchWriter::MarkErased(const std::string& case_id) {
+  pending_->erased.insert(case_id);
+}
+
+void BatchWriter::AddErasureNotice(const runtime::CaseState& s, const runtime::DomainEvent& e,
+                                   const std::string& organisation) {
+  const auto* erased = e.As<runtime::CaseErased>();
+  if (erased == nullptr) return;
+  const dsl::Organisation* org = directory_.Find(organisation);
+  store::OutboxEntry entry;
+  entry.destination =
+      org != nullptr ? OrganisationDestination(*org) : "amtsweg.org." + organisation;
+  entry.key = s.id;
+  entry.id = s.id + "/" + std::to_string(e.seq);
+  std::string data = R"({"workflow":)";
+  AppendJsonString(s.workflow, &data);
+  data.append(R"(,"version":)");
+  AppendInt(s.version, &data);
+  data.append(R"(,"leika":)");
+  AppendJsonString(s.leika, &data);
+  data.append(R"(,"seq":)");
+  AppendInt(static_cast<int64_t>(e.seq), &data);
+  data.append(R"(,"erased_at":)");
+  AppendJsonString(FormatTimestamp(e.time), &data);
+  data.append(R"(,"basis":)");
+  AppendJsonString(erased->basis, &data);
+  data.append(R"(,"message":"The personal data of this case that you received has been erased; )"
+              R"(erase your copies as far as you are obliged to (Art. 19 GDPR).")");
+  data.push_back('}');
+  std::string type = "de.amtsweg.";
+  type += runtime::DomainTypeName(e.type);
+  entry.payload = EncodeCloudEventJson(entry.id, options_.outbox_source, type, s.id, e.time, data);
+  pending_->notices.push_back(std::move(entry));
+}
+
 void BatchWriter::Stage(const Positions& positions) {
   Pending& p = *pending_;
+  if (!p.erased.empty()) {
+    // Nothing of an erased case's personal data is sent after its erasure: its waiting entries
+    // go (references to its events stay: they are read from the log, now sealed for good).
+    auto carries_data = [&p](const store::OutboxEntry& e) {
+      return !e.is_reference() && p.erased.count(e.key) > 0;
+    };
+    std::erase_if(p.batch.outbox, carries_data);
+    Status scanned = store_.ScanOutbox([&](const store::OutboxEntry& e) {
+      if (carries_data(e)) p.batch.outbox_delete.push_back(e.seq);
+      return true;
+    });
+    if (!scanned.ok()) Fail(scanned);
+    p.batch.erasures.assign(p.erased.begin(), p.erased.end());
+    std::sort(p.batch.erasures.begin(), p.batch.erasures.end());
+  }
+  for (store::OutboxEntry& notice : p.notices)
+    p.batch.outbox.push_back(std::move(notice));
+  p.notices.clear();
   for (const std::string& id : p.order) {
     Pending::CaseWork& work = p.cases[id];
     if (work.work.events.empty()) continue;
     store::CaseWrite w;
     w.case_id = id;
     w.events = std::move(work.work.events);
-    w.snapshot = runtime::EncodeSnapshot(work.work.state);
+    w.snapshot = work.work.sealer != nullptr
+                     ? runtime::EncodeSealedSnapshot(work.work.state, *work.work.sealer)
+                     : runtime::EncodeSnapshot(work.work.state);
     std::vector<std::string> now = IndexKeys(work.work.state);
     std::set_difference(now.begin(), now.end(), work.old_index.begin(), work.old_index.end(),
                         std::back_inserter(w.index_add));
@@ -223,7 +294,22 @@ bool BatchWriter::StagedEmpty() const {
 Result<BatchWriter::Written> BatchWriter::Write(std::optional<Timestamp> clock) {
   Pending& p = *pending_;
   Written written;
+  written_erasures_.clear();
+  if (!p.error.ok()) return p.error;
   p.batch.clock = clock;
+  if (options_.keys != nullptr) {
+    // The keys of the cases this batch opens are kept before anything is sealed under them in
+    // the store (case_keys.h).
+    std::vector<std::string> opened;
+    for (const auto& [id, work] : p.cases) {
+      if (!work.existed && work.work.state.seq > 0) opened.push_back(id);
+    }
+    if (Status kept = options_.keys->PersistNew(opened); !kept.ok()) {
+      spdlog::error("keeping the data keys of {} new case(s) failed, nothing stored: {}",
+                    opened.size(), kept.ToString());
+      return kept;
+    }
+  }
   if (!p.batch.empty()) {
     auto start = std::chrono::steady_clock::now();
     Result<store::CommitResult> committed = store_.Commit(p.batch);
@@ -236,6 +322,7 @@ Result<BatchWriter::Written> BatchWriter::Write(std::optional<Timestamp> clock) 
       return committed.status();
     }
     written.stored = true;
+    written_erasures_ = p.batch.erasures;
     written.last_outbox_seq = committed->last_outbox_seq;
     written.outbox_entries = p.batch.outbox.size();
   }

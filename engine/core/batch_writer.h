@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "engine/core/case_keys.h"
 #include "engine/core/deadline_scheduler.h"
 #include "engine/core/engine_stats.h"
 #include "engine/core/source.h"
@@ -44,6 +45,8 @@ struct BatchWriterOptions {
   std::string outbox_source = "amtsweg";  // CloudEvents source of outbound events
   std::string audit_destination;          // audit references go there; empty: none
   std::string dead_letter_destination;    // dead letters go there too; empty: none
+  // The cases' data keys (borrowed); null: nothing is sealed (personal.h).
+  CaseKeys* keys = nullptr;
 };
 
 class BatchWriter {
@@ -52,6 +55,9 @@ class BatchWriter {
   struct WorkingCase {
     runtime::CaseState state;
     std::vector<std::string> events;  // encoded; the caller appends
+    // The case's data key (null: its values are stored as they are): a new case's fresh key, or
+    // the stored one.
+    SealerRef sealer;
   };
 
   // What a write did.
@@ -92,6 +98,16 @@ class BatchWriter {
   // An audit reference entry for the case's domain events from..to (merged with the previous
   // entry when that one ends just before); the publisher expands it from the log.
   void AddAuditReference(const std::string& case_id, uint64_t from, uint64_t to);
+  // The case's personal data is erased by this batch: its outbox entries that are not delivered
+  // yet (stored or of this batch) are dropped when the batch is staged, except the erasure
+  // notices, and the store marks it for PurgeErased.
+  void MarkErased(const std::string& case_id);
+  // Tells `organisation` that the case's data it received was erased (`e`: the case.erased
+  // event; Art. 19 GDPR).
+  void AddErasureNotice(const runtime::CaseState& s, const runtime::DomainEvent& e,
+                        const std::string& organisation);
+  // The cases MarkErased named in the batch last written (Write), for the purge after it.
+  const std::vector<std::string>& written_erasures() const { return written_erasures_; }
   // The batch's timer writes (kept by DeadlineScheduler::Rearm and the firing of timers).
   TimerChanges& timer_changes();
   // The batch's counts, added to the engine's when the batch is committed.
@@ -124,6 +140,7 @@ class BatchWriter {
   std::unordered_map<std::string, runtime::CaseState> cache_;
   std::unique_ptr<Pending> pending_;
   std::string outbox_data_;  // scratch buffer of AddOutbox
+  std::vector<std::string> written_erasures_;
   uint64_t commit_us_ = 0;
 };
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "engine/core/case_keys.h"
 #include "engine/runtime/events.h"
+#include "engine/runtime/personal.h"
 
 namespace amtsweg::core {
 
@@ -61,16 +63,33 @@ std::vector<std::string> IndexKeys(const runtime::CaseState& s) {
 
 Result<std::optional<runtime::CaseState>> LoadCaseState(const store::Store& store,
                                                         const std::string& case_id,
-                                                        bool with_application) {
+                                                        bool with_application,
+                                                        const CaseKeys* keys) {
+  SealerRef sealer;
+  if (keys != nullptr) {
+    ASSIGN_OR_RETURN(sealer, keys->SealerOf(case_id));
+  }
+  return LoadCaseState(store, case_id, with_application, sealer.get());
+}
+
+Result<std::optional<runtime::CaseState>> LoadCaseState(const store::Store& store,
+                                                        const std::string& case_id,
+                                                        bool with_application,
+                                                        const runtime::Sealer* sealer) {
   ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store.GetCase(case_id));
   if (!rec.has_value()) return std::optional<runtime::CaseState>();
-  Result<runtime::CaseState> state = runtime::DecodeSnapshot(rec->snapshot);
+  Result<runtime::CaseState> state = runtime::DecodeStoredSnapshot(rec->snapshot, case_id, sealer);
   if (!state.ok()) return state.status().WithContext("case '" + case_id + "'");
   if (with_application) {
     Status restored = Status::Corruption("case '" + case_id + "' has no event 1");
     RETURN_IF_ERROR(store.ScanEvents(case_id, 1, 1, [&](const store::EventRecord& r) {
       Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
-      restored = e.ok() ? runtime::RestoreApplication(&*state, *e) : e.status();
+      if (!e.ok()) {
+        restored = e.status();
+        return false;
+      }
+      restored = runtime::UnsealEvent(case_id, sealer, &*e);
+      if (restored.ok()) restored = runtime::RestoreApplication(&*state, *e);
       return false;
     }));
     RETURN_IF_ERROR(restored);

@@ -12,9 +12,12 @@
 
 #include "engine/common/status.h"
 #include "engine/runtime/case_state.h"
+#include "engine/runtime/personal.h"
 #include "engine/store/store.h"
 
 namespace amtsweg::core {
+
+class CaseKeys;
 
 // Index key layout (the index column family); every key ends with the case id:
 // "w/<workflow>\0<case>", "s/<state>\0<case>", "p/<organisation>\0<case>",
@@ -35,10 +38,17 @@ std::string OutcomePrefix(std::string_view outcome);
 std::vector<std::string> IndexKeys(const runtime::CaseState& s);
 
 // A case's committed state from its snapshot, with the application restored from its first
-// event when `with_application`. nullopt when there is no such case; Corruption when the snapshot
-// or the first event does not decode.
+// event when `with_application`. Personal values sealed under the case's key are opened with
+// `keys` (case_keys.h); without `keys`, or once the key is gone, they read as null. nullopt when
+// there is no such case; Corruption when the snapshot or the first event does not decode or open.
 Result<std::optional<runtime::CaseState>> LoadCaseState(const store::Store& store,
                                                         const std::string& case_id,
-                                                        bool with_application = true);
+                                                        bool with_application = true,
+                                                        const CaseKeys* keys = nullptr);
+// The same with the case's sealer already looked up (nullptr: none).
+Result<std::optional<runtime::CaseState>> LoadCaseState(const store::Store& store,
+                                                        const std::string& case_id,
+                                                        bool with_application,
+                                                        const runtime::Sealer* sealer);
 
 }  // namespace amtsweg::core

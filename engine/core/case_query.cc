@@ -71,16 +71,36 @@ Result<CasePage> ListCases(const store::Store& store, const CaseFilter& filter) 
   return page;
 }
 
-Result<std::vector<HistoryEntry>> ReadHistory(const store::Store& store,
-                                              const std::string& case_id) {
+namespace {
+
+// Decodes a stored event and opens its sealed values with the case's key: with `keys`, a case
+// without a key reads as erased; without `keys`, sealed values stay null (and named "sealed").
+Result<runtime::DomainEvent> ReadEvent(const store::EventRecord& r, const std::string& case_id,
+                                       const CaseKeys* keys, const runtime::Sealer* sealer) {
+  Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+  if (!e.ok()) return e.status().WithContext("case " + case_id + " event " + std::to_string(r.seq));
+  if (keys != nullptr) RETURN_IF_ERROR(runtime::UnsealEvent(case_id, sealer, &*e));
+  return e;
+}
+
+Result<SealerRef> SealerFor(const CaseKeys* keys, const std::string& case_id) {
+  if (keys == nullptr) return SealerRef();
+  return keys->SealerOf(case_id);
+}
+
+}  // namespace
+
+Result<std::vector<HistoryEntry>> ReadHistory(const store::Store& store, const std::string& case_id,
+                                              const CaseKeys* keys) {
   ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store.GetCase(case_id));
   if (!rec.has_value()) return Status::NotFound("no case '" + case_id + "'");
+  ASSIGN_OR_RETURN(SealerRef sealer, SealerFor(keys, case_id));
   std::vector<HistoryEntry> out;
   Status decode_error;
   RETURN_IF_ERROR(store.ScanEvents(case_id, 1, UINT64_MAX, [&](const store::EventRecord& r) {
-    Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+    Result<runtime::DomainEvent> e = ReadEvent(r, case_id, keys, sealer.get());
     if (!e.ok()) {
-      decode_error = e.status().WithContext("case " + case_id + " event " + std::to_string(r.seq));
+      decode_error = e.status();
       return false;
     }
     out.push_back({std::move(e).value(), r.hash});
@@ -91,16 +111,17 @@ Result<std::vector<HistoryEntry>> ReadHistory(const store::Store& store,
 }
 
 Result<Replay> ReplayCase(const store::Store& store, const std::string& case_id, uint64_t upto_seq,
-                          Timestamp as_of) {
+                          Timestamp as_of, const CaseKeys* keys) {
   ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store.GetCase(case_id));
   if (!rec.has_value()) return Status::NotFound("no case '" + case_id + "'");
+  ASSIGN_OR_RETURN(SealerRef sealer, SealerFor(keys, case_id));
   Replay out;
   out.last_seq = rec->last_seq;
   Status error;
   RETURN_IF_ERROR(store.ScanEvents(case_id, 1, upto_seq, [&](const store::EventRecord& r) {
-    Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
+    Result<runtime::DomainEvent> e = ReadEvent(r, case_id, keys, sealer.get());
     if (!e.ok()) {
-      error = e.status().WithContext("case " + case_id + " event " + std::to_string(r.seq));
+      error = e.status();
       return false;
     }
     if (e->time > as_of) return false;
@@ -115,7 +136,8 @@ Result<Replay> ReplayCase(const store::Store& store, const std::string& case_id,
   return out;
 }
 
-Result<Verification> VerifyCase(const store::Store& store, const std::string& case_id) {
+Result<Verification> VerifyCase(const store::Store& store, const std::string& case_id,
+                                const CaseKeys* keys) {
   ASSIGN_OR_RETURN(std::optional<store::CaseRecord> rec, store.GetCase(case_id));
   if (!rec.has_value()) return Status::NotFound("no case '" + case_id + "'");
   Verification v;
@@ -126,14 +148,16 @@ Result<Verification> VerifyCase(const store::Store& store, const std::string& ca
     if (!chain.IsCorruption()) return chain;
     v.chain_error = chain.message();
   }
-  Result<Replay> replay = ReplayCase(store, case_id);
+  Result<Replay> replay =
+      ReplayCase(store, case_id, UINT64_MAX, std::numeric_limits<Timestamp>::max(), keys);
   if (!replay.ok()) {
     // A log that does not replay is a finding, like a broken chain.
     if (!replay.status().IsCorruption() && !replay.status().IsNotFound()) return replay.status();
     if (v.chain_error.empty()) v.chain_error = replay.status().message();
     return v;
   }
-  ASSIGN_OR_RETURN(std::optional<runtime::CaseState> snap, LoadCaseState(store, case_id));
+  ASSIGN_OR_RETURN(std::optional<runtime::CaseState> snap,
+                   LoadCaseState(store, case_id, /*with_application=*/true, keys));
   v.snapshot_matches = snap.has_value() && replay->state.seq == replay->last_seq &&
                        runtime::StateToValue(*snap) == runtime::StateToValue(replay->state);
   return v;
@@ -265,6 +289,7 @@ std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e,
     std::optional<Value> operator()(const rt::DeadlineCancelled&) const { return All(); }
     std::optional<Value> operator()(const rt::CertificateIssued&) const { return All(); }
     std::optional<Value> operator()(const rt::CaseClosed&) const { return All(); }
+    std::optional<Value> operator()(const rt::CaseErased&) const { return All(); }
 
     Value All() const { return rt::DataToValue(e.data); }
     std::optional<Value> Own(const std::string& addressed_to) const {

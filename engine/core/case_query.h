@@ -16,6 +16,7 @@
 #include "engine/common/status.h"
 #include "engine/common/time.h"
 #include "engine/common/value.h"
+#include "engine/core/case_keys.h"
 #include "engine/runtime/case_state.h"
 #include "engine/runtime/events.h"
 #include "engine/store/store.h"
@@ -53,8 +54,11 @@ struct HistoryEntry {
 
 // Every domain event of a case, in order. NotFound when there is no such case; Corruption when
 // an event does not decode.
+// Personal values are opened with `keys` (case_keys.h): erased ones are null and named in the
+// event's `erased` list. Without `keys` they stay null too (sealed, not erased).
 Result<std::vector<HistoryEntry>> ReadHistory(const store::Store& store,
-                                              const std::string& case_id);
+                                              const std::string& case_id,
+                                              const CaseKeys* keys = nullptr);
 
 // A case's state rebuilt from its log: the events with seq <= upto_seq and time <= as_of.
 struct Replay {
@@ -66,7 +70,8 @@ struct Replay {
 // does not decode or fit.
 Result<Replay> ReplayCase(const store::Store& store, const std::string& case_id,
                           uint64_t upto_seq = std::numeric_limits<uint64_t>::max(),
-                          Timestamp as_of = std::numeric_limits<Timestamp>::max());
+                          Timestamp as_of = std::numeric_limits<Timestamp>::max(),
+                          const CaseKeys* keys = nullptr);
 
 // The audit of one case: the hash chain recomputed, and the stored snapshot compared with the
 // state replayed from the whole log.
@@ -79,7 +84,8 @@ struct Verification {
 };
 // NotFound when there is no such case; other errors are read failures, not findings (a broken
 // chain or an undecodable event is a finding, reported in the Verification).
-Result<Verification> VerifyCase(const store::Store& store, const std::string& case_id);
+Result<Verification> VerifyCase(const store::Store& store, const std::string& case_id,
+                                const CaseKeys* keys = nullptr);
 
 // The application paths disclosed to `organisation` by the events with seq <= upto_seq
 // (notification.disclosed and task.requested addressed to it), sorted, without duplicates.

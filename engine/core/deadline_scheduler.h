@@ -147,6 +147,11 @@ class DeadlineScheduler {
   // --- Timers.
   // The earliest armed timer due at or before `upto`, disarmed; nullopt when there is none.
   std::optional<TimerKey> TakeDue(Timestamp upto);
+  // Arms a timer that is no deadline of the case's state (a retention period), in the batch.
+  void Arm(const TimerKey& key, TimerChanges* changes) {
+    timers_.insert(key);
+    (*changes)[key] = true;
+  }
   // Disarms `key`; false when it was not armed (e.g. it just fired).
   bool Disarm(const TimerKey& key) { return timers_.erase(key) > 0; }
   // The timers of the case's active deadlines due by `upto`, earliest first, armed or not.

@@ -72,14 +72,25 @@ Engine::Engine(store::Store& store, const dsl::Registry& registry, const dsl::Di
       scheduler_(store, std::move(clock)),
       writer_(store, directory,
               BatchWriterOptions{options_.case_cache_entries, options_.outbox_source,
-                                 options_.audit_destination, options_.dead_letter_destination}),
-      publisher_(store, OutboxPublisherOptions{options_.max_in_flight, options_.outbox_source}) {}
+                                 options_.audit_destination, options_.dead_letter_destination,
+                                 options_.keys}),
+      publisher_(store, OutboxPublisherOptions{options_.max_in_flight, options_.outbox_source,
+                                                options_.keys}) {}
 
 Engine::~Engine() = default;
 
 Status Engine::Open() {
   RETURN_IF_ERROR(scheduler_.Open());
-  return publisher_.Open();
+  RETURN_IF_ERROR(publisher_.Open());
+  // Erasures a crash interrupted between their commit and their purge are finished first.
+  std::vector<std::string> pending;
+  RETURN_IF_ERROR(store_.ScanPendingErasures([&](std::string_view id) {
+    pending.emplace_back(id);
+    return true;
+  }));
+  if (pending.empty()) return Status::OK();
+  spdlog::info("finishing {} interrupted erasure(s)", pending.size());
+  return FinishErasures(pending);
 }
 
 Status Engine::Abandon(const Status& error) {
@@ -178,6 +189,8 @@ void Engine::HandleRaw(const RawInput& raw, Result<runtime::InputEvent>& in, boo
 Engine::Outcome Engine::HandleInput(const runtime::InputEvent& in, const RawInput* raw,
                                     const std::string& source_name, bool replay,
                                     const runtime::Rejection* refused) {
+  if (in.type == runtime::input_type::kErasureRequested && refused == nullptr)
+    return HandleErasure(in, raw, source_name, replay);
   if (in.type == runtime::input_type::kClockAdvanced) {
     // Time has passed on this lane; the clock follows as far as the other lanes allow, so that
     // input still unread on a lagging partition is not overtaken by the deadlines it may stop.
@@ -211,10 +224,15 @@ Engine::Outcome Engine::HandleInput(const runtime::InputEvent& in, const RawInpu
   runtime::StepResult r =
       refused != nullptr ? runtime_.Refuse(in, *refused, &state) : runtime_.Handle(in, &state);
 
+  const dsl::Definition* def = r.events.empty() ? nullptr : runtime_.DefinitionOf(state);
+  const runtime::PersonalPaths& personal =
+      def != nullptr ? def->personal : runtime::DefaultPersonalPaths();
   for (const runtime::DomainEvent& e : r.events) {
-    runtime::EncodeEvent(e, &work->events.emplace_back());
+    runtime::EncodeStoredEvent(e, in.subject, personal, work->sealer.get(),
+                               &work->events.emplace_back());
     if (!replay) writer_.AddOutbox(state, e);
   }
+  if (def != nullptr && def->retention.has_value()) ArmRetention(state, r);
   if (!r.events.empty() && !replay && !options_.audit_destination.empty())
     writer_.AddAuditReference(in.subject, r.events.front().seq, r.events.back().seq);
   EngineStats& counts = writer_.counts();
@@ -246,6 +264,17 @@ void Engine::FireCaseDue(const runtime::CaseState& s, Timestamp upto, bool repla
 void Engine::FireTimer(const TimerKey& key, bool replay) {
   writer_.timer_changes()[key] = false;
   const auto& [due, case_id, name] = key;
+  if (name == kRetentionTimer) {
+    runtime::InputEvent in;
+    in.id = "retention:" + case_id + ":" + FormatTimestamp(due);
+    in.source = kTimerSource;
+    in.type = runtime::input_type::kErasureRequested;
+    in.subject = case_id;
+    in.time = due;
+    Outcome outcome = HandleErasure(in, nullptr, kTimerSource, replay);
+    if (outcome != Outcome::kFailed) writer_.counts().timers_fired++;
+    return;
+  }
   runtime::InputEvent in;
   in.id = "timer:" + case_id + ":" + name + ":" + FormatTimestamp(due);
   in.source = kTimerSource;
@@ -291,6 +320,19 @@ Status Engine::Commit(const Positions& positions) {
         CommittedBatch{written->last_outbox_seq, written->outbox_entries, positions});
   }
   AddCounts(written->counts, &stats_);
+  // The batch is stored whatever happens now: an erasure whose purge fails stays marked in the
+  // store and is finished after the next batch, or by the next Open.
+  std::vector<std::string> erasures = writer_.written_erasures();
+  erasures.insert(erasures.end(), unfinished_erasures_.begin(), unfinished_erasures_.end());
+  unfinished_erasures_.clear();
+  if (!erasures.empty()) {
+    if (Status finished = FinishErasures(erasures); !finished.ok()) {
+      spdlog::error("erasure of {} case(s) committed, its purge failed (retried after the next "
+                    "batch and on restart): {}",
+                    erasures.size(), finished.ToString());
+      unfinished_erasures_ = std::move(erasures);
+    }
+  }
   return Status::OK();
 }
 

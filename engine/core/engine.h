@@ -71,7 +71,14 @@ struct EngineOptions {
   // the event-time clock for every case and let deadlines expire early.
   int64_t max_future_ms = 0;
   const Clock* wall_clock = nullptr;  // borrowed; must outlive the engine
+  // The cases' data keys (borrowed; must outlive the engine). When set, the personal values of
+  // new cases are sealed under their own keys (runtime/personal.h), and cases can be erased
+  // (crypto-shredding, docs/data-protection.md). Null: nothing is sealed, erasure is refused.
+  CaseKeys* keys = nullptr;
 };
+
+// The timer name of a case's retention period (dsl::Retention); no deadline can be named so.
+inline constexpr std::string_view kRetentionTimer = "~retention";
 
 // How Engine::Run reads a source.
 struct RunOptions {
@@ -200,6 +207,16 @@ class Engine {
   Outcome HandleInput(const runtime::InputEvent& in, const RawInput* raw,
                       const std::string& source_name, bool replay,
                       const runtime::Rejection* refused = nullptr);
+  // An erasure request (runtime::input_type::kErasureRequested) from `raw`, or the expiry of
+  // the case's retention period (`raw` null): checks it, records case.erased with the case's
+  // state folded from its erased events, tells the recipients and drops what waits for them.
+  Outcome HandleErasure(const runtime::InputEvent& in, const RawInput* raw,
+                        const std::string& source_name, bool replay);
+  // Arms the case's retention timer when the event its retention counts from was just recorded.
+  void ArmRetention(const runtime::CaseState& state, const runtime::StepResult& step);
+  // After a batch with erasures is stored (and on Open, for those a crash interrupted): destroys
+  // the cases' keys (with their erasure records) and purges the store.
+  Status FinishErasures(const std::vector<std::string>& case_ids);
   // Fires every timer due on the clock by `upto` (published: they belong to no replayed input).
   void FireDue(Timestamp upto);
   // Fires the case's own timers due by `upto` (before an input of that time reaches the case).
@@ -230,6 +247,7 @@ class Engine {
   const RawInput* deciding_ = nullptr;
   RunPhase phase_ = RunPhase::kOutside;
   const Source* running_ = nullptr;  // the source Run reads (phase_ != kOutside)
+  std::vector<std::string> unfinished_erasures_;  // committed, purge failed: retried
 };
 
 }  // namespace amtsweg::core

@@ -25,6 +25,7 @@ struct EngineStats {
   uint64_t domain_events = 0;
   uint64_t cases_opened = 0;
   uint64_t cases_closed = 0;
+  uint64_t cases_erased = 0;  // erasures finished (key destroyed, store purged)
   uint64_t batches = 0;
   uint64_t published = 0;  // messages acknowledged by the sink
   uint64_t replayed = 0;   // inputs rebuilt without publishing (see RawInput::replay)

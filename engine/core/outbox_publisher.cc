@@ -5,6 +5,7 @@
 #include "engine/common/hash.h"
 #include "engine/core/cloudevent.h"
 #include "engine/runtime/events.h"
+#include "engine/runtime/personal.h"
 
 namespace amtsweg::core {
 
@@ -141,11 +142,18 @@ Status OutboxPublisher::Expand(const store::OutboxEntry& ref, std::vector<Outbou
   size_t expected = ref.event_to - ref.event_from + 1;
   size_t first = out->size();
   std::string data;
+  SealerRef sealer;
+  if (options_.keys != nullptr) {
+    ASSIGN_OR_RETURN(sealer, options_.keys->SealerOf(ref.key));
+  }
   RETURN_IF_ERROR(
       store_.ScanEvents(ref.key, ref.event_from, ref.event_to, [&](const store::EventRecord& r) {
         Result<runtime::DomainEvent> e = runtime::DecodeEvent(r.payload);
-        if (!e.ok()) {
-          status = e.status().WithContext("case '" + ref.key + "' event " + std::to_string(r.seq));
+        if (e.ok() && options_.keys != nullptr)
+          status = runtime::UnsealEvent(ref.key, sealer.get(), &*e);
+        if (!e.ok() || !status.ok()) {
+          if (!e.ok()) status = e.status();
+          status = status.WithContext("case '" + ref.key + "' event " + std::to_string(r.seq));
           return false;
         }
         // The domain event as `case history` shows it, with the chain hash after it, so that

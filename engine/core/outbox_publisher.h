@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "engine/common/status.h"
+#include "engine/core/case_keys.h"
 #include "engine/core/source.h"
 #include "engine/store/store.h"
 
@@ -54,6 +55,8 @@ namespace amtsweg::core {
 struct OutboxPublisherOptions {
   size_t max_in_flight = 50000;           // outbox entries handed over and not acknowledged
   std::string outbox_source = "amtsweg";  // CloudEvents source of expanded audit events
+  // Opens the personal values of expanded audit events (borrowed; null: none sealed).
+  const CaseKeys* keys = nullptr;
 };
 
 // What the batch writer hands the publisher after a stored batch.

@@ -580,6 +580,38 @@ Status KeyStore::Create(const std::vector<std::string>& case_ids) {
   return m.DeleteObsoleteFilesIfAny();
 }
 
+Status KeyStore::Put(const std::vector<std::pair<std::string, DataKey>>& keys) {
+  Impl& m = *impl_;
+  for (const auto& entry : keys)
+    RETURN_IF_ERROR(ValidateCaseId(entry.first).WithContext("Put"));
+  if (keys.empty()) return Status::OK();
+  std::lock_guard writer(m.writer_mu);
+  std::vector<std::string> erasure_keys;
+  erasure_keys.reserve(keys.size());
+  for (const auto& entry : keys)
+    erasure_keys.push_back(Prefixed(kErasurePrefix, entry.first));
+  std::vector<Slice> slices(erasure_keys.begin(), erasure_keys.end());
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> statuses = m.db->MultiGet(rocksdb::ReadOptions(), slices, &values);
+  rocksdb::WriteBatch wb;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) {
+      return Status::InvalidArgument("Put: case '" + keys[i].first +
+                                     "' was erased; an erased case never gets a key again");
+    }
+    if (!statuses[i].IsNotFound()) return FromRocks(statuses[i], "Put: reading the register");
+    std::string kek_id;
+    ASSIGN_OR_RETURN(std::string wrapped, m.keks->Wrap(keys[i].first, keys[i].second, &kek_id));
+    wb.Put(Prefixed(kKeyPrefix, keys[i].first), WrappedValue(kek_id, wrapped));
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> checked, m.StageCheckRecord(&wb));
+  RETURN_IF_ERROR(FromRocks(m.db->Write(m.Write(), &wb), "Put: writing keys"));
+  if (checked) m.check_ids.insert(*checked);
+  for (const auto& entry : keys)
+    m.cache.Insert(entry.first, entry.second);
+  return m.DeleteObsoleteFilesIfAny();
+}
+
 Result<std::optional<DataKey>> KeyStore::Get(std::string_view case_id) const {
   Impl& m = *impl_;
   RETURN_IF_ERROR(ValidateCaseId(case_id).WithContext("Get"));

@@ -73,6 +73,12 @@ class KeyStore {
   // a key again); nothing is written then.
   Status Create(const std::vector<std::string>& case_ids);
 
+  // Stores the given keys (made by the caller, who seals with them before the keys are written:
+  // the engine), all in one synced write; a case's key made earlier is replaced (a key kept for a
+  // case whose commit a crash then lost). InvalidArgument as Create (bad id, erased case);
+  // nothing is written then.
+  Status Put(const std::vector<std::pair<std::string, DataKey>>& keys);
+
   // The case's key; nullopt when it has none (never created, or destroyed). Corruption / NotFound
   // when the stored key does not unwrap (see KeyEncryptionKeys::Unwrap). Unwrapped keys are cached.
   Result<std::optional<DataKey>> Get(std::string_view case_id) const;

@@ -1,6 +1,7 @@
 #include "engine/dsl/loader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <deque>
 #include <filesystem>
@@ -216,7 +217,8 @@ class DefinitionLoader {
     MapReader m(
         root, "the workflow",
         {"name", "version", "title", "description", "leika", "authority", "roles", "variables",
-         "deadlines", "tasks", "start", "states", "on_withdrawal", "on_certificate"},
+         "deadlines", "tasks", "start", "states", "on_withdrawal", "on_certificate",
+         "personal_data", "retention"},
         top_, &errors_);
     if (!m.ok()) return;
     Definition& d = *def_;
@@ -279,6 +281,8 @@ class DefinitionLoader {
     if (m.Has("on_withdrawal")) {
       ParseActions(m.Get("on_withdrawal"), m.ValueMark("on_withdrawal"), &d.on_withdrawal);
     }
+    if (m.Has("personal_data")) ParsePersonalData(m);
+    if (m.Has("retention")) ParseRetention(m);
     if (m.Has("on_certificate")) {
       ParseActions(m.Get("on_certificate"), m.ValueMark("on_certificate"), &d.on_certificate);
       for (const Action& a : d.on_certificate) {
@@ -288,6 +292,88 @@ class DefinitionLoader {
         }
       }
     }
+  }
+
+  // `all` or a list of dotted paths.
+  void PersonalPathsOf(const MapReader& m, std::string_view key, bool* all,
+                       std::vector<std::string>* paths) {
+    if (!m.Has(key)) return;
+    const YAML::Node n = m.Get(key);
+    if (n.IsScalar() && n.Scalar() == "all") return;
+    if (!n.IsSequence()) {
+      Error(m.ValueMark(key), "personal_data." + std::string(key) +
+                                  " must be 'all' or a list of dotted paths (e.g. [inhaber, "
+                                  "betrieb.anschrift])");
+      return;
+    }
+    *all = false;
+    for (const YAML::Node& item : n) {
+      std::string path;
+      if (!internal::ReadString(item, MarkOr(item, m.ValueMark(key)), key, &errors_, &path))
+        continue;
+      bool ok = !path.empty() && path.front() != '.' && path.back() != '.' &&
+                path.find("..") == std::string::npos;
+      for (char c : path) {
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' ||
+                    c == '.');
+      }
+      if (!ok) {
+        Error(MarkOr(item, m.ValueMark(key)),
+              "personal_data." + std::string(key) + ": '" + path +
+                  "' is not a dotted path of member names ([A-Za-z0-9_-] separated by '.')");
+        continue;
+      }
+      paths->push_back(path);
+    }
+  }
+
+  void ParsePersonalData(const MapReader& top) {
+    MapReader m(top.Get("personal_data"), "personal_data", {"application", "responses"},
+                top.ValueMark("personal_data"), &errors_);
+    if (!m.ok()) return;
+    PersonalData& p = def_->personal;
+    PersonalPathsOf(m, "application", &p.all_application, &p.application);
+    PersonalPathsOf(m, "responses", &p.all_responses, &p.responses);
+  }
+
+  void ParseRetention(const MapReader& top) {
+    Retention r;
+    r.pos = PosOf(top.KeyMark("retention"));
+    const YAML::Node n = top.Get("retention");
+    YAML::Mark period_mark = top.ValueMark("retention");
+    if (n.IsMap()) {
+      MapReader m(n, "retention", {"period", "after", "basis"}, top.ValueMark("retention"),
+                  &errors_);
+      if (!m.ok()) return;
+      if (!m.Has("period")) {
+        Error(m.mark(), "retention: missing 'period' (ISO 8601, e.g. P5Y)");
+        return;
+      }
+      if (!Str(m, "period", &r.period_text)) return;
+      period_mark = m.ValueMark("period");
+      if (m.Has("after") && Str(m, "after", &r.after) && r.after != "case.closed" &&
+          r.after != "certificate.issued" && r.after != "deadline.expired") {
+        Error(m.ValueMark("after"), "retention.after '" + r.after +
+                                        "' must be case.closed, certificate.issued or "
+                                        "deadline.expired");
+        return;
+      }
+      if (m.Has("basis")) Str(m, "basis", &r.basis);
+    } else if (!internal::ReadString(n, period_mark, "retention", &errors_, &r.period_text)) {
+      return;
+    }
+    Result<Duration> period = ParseDuration(r.period_text);
+    if (!period.ok()) {
+      Error(period_mark, "retention period '" + r.period_text +
+                             "' is not an ISO 8601 duration (e.g. P5Y, P6M, P30D)");
+      return;
+    }
+    r.period = *period;
+    if (r.basis.empty()) {
+      r.basis = "retention period " + r.period_text + " after " + r.after + " (workflow " +
+                def_->name + " version " + std::to_string(def_->version) + ")";
+    }
+    def_->retention = std::move(r);
   }
 
   void ParseRoles(const MapReader& top) {

@@ -170,6 +170,26 @@ struct Start {
   SourcePos pos;
 };
 
+// Which values of a case are personal data, sealed under the case's key and erased with it
+// (`personal_data:`, docs/data-protection.md). Paths are dotted, below the application or the
+// response data, and cover everything beneath them.
+struct PersonalData {
+  bool all_application = true;  // default: all application data (the municipality keys aside)
+  std::vector<std::string> application;
+  bool all_responses = true;  // default: all response data (its `task` aside)
+  std::vector<std::string> responses;
+};
+
+// How long a closed case's personal data is kept (`retention:`): `period` after the case's
+// closing or after the first domain event of type `after`; then it is erased with `basis`.
+struct Retention {
+  Duration period;
+  std::string period_text;           // as written, e.g. "P5Y"
+  std::string after = "case.closed";  // or "certificate.issued", "deadline.expired"
+  std::string basis;                  // the legal basis named in the erasure
+  SourcePos pos;
+};
+
 struct Definition {
   std::string name;  // [a-z0-9_-]+
   int version = 0;   // >= 1
@@ -190,6 +210,8 @@ struct Definition {
   // Run when a certificate of a deemed approval is issued (§42a Abs. 3 VwVfG), on the closed
   // case: notifications only. `data` is the certificate.
   std::vector<Action> on_certificate;
+  PersonalData personal;
+  std::optional<Retention> retention;
 
   // Lookups; nullptr when absent. Built by the loader.
   const Role* FindRole(std::string_view n) const;

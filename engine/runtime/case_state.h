@@ -64,6 +64,7 @@ struct CaseState {
   Timestamp opened_at = 0;
   Timestamp updated_at = 0;
   Timestamp closed_at = 0;
+  Timestamp erased_at = 0;  // when its personal data was erased (case.erased); 0: not erased
   uint64_t seq = 0;   // last applied domain event
   Value application;  // data of the opening event
   Value vars;         // object of case variables
@@ -72,6 +73,7 @@ struct CaseState {
   std::vector<DeadlineState> deadlines;
 
   bool open() const { return seq > 0 && outcome.empty(); }
+  bool erased() const { return erased_at != 0; }
   const std::string* OrganisationOf(std::string_view role) const;
   // The roles an organisation holds on this case.
   std::vector<std::string> RolesOf(std::string_view organisation) const;
@@ -109,6 +111,7 @@ class Checkpoint {
   std::optional<Value> vars_;
   std::optional<std::vector<TaskState>> tasks_;
   std::optional<std::vector<DeadlineState>> deadlines_;
+  std::optional<Timestamp> erased_at_;
 };
 
 // Full state as a JSON-able value (for `case show`, snapshots and comparisons).
@@ -119,6 +122,9 @@ Result<CaseState> StateFromValue(const Value& v);
 // and is kept once, in the case.opened event. DecodeSnapshot leaves `application` null; use
 // RestoreApplication (or core::LoadCaseState) to fill it in.
 std::string EncodeSnapshot(const CaseState& s);
+// The same with null in place of the personal values (the variables, then each response in task
+// and role order), which are appended to *personal (personal.h seals them).
+std::string EncodeSnapshot(const CaseState& s, std::vector<const Value*>* personal);
 Result<CaseState> DecodeSnapshot(std::string_view in);
 // Sets s->application from the case's first event (case.opened).
 Status RestoreApplication(CaseState* s, const DomainEvent& opened);

@@ -24,12 +24,16 @@ constexpr std::array<std::string_view, kDomainTypeCount> kNames = {
     "case.closed",
     "input.rejected",
     "notification.undeliverable",
+    "case.erased",
 };
 
 // Encoding 1: every type's data at version 1. Encoding 2 (for types past their first version):
 // the type's version, a varint, follows the type byte.
 constexpr uint8_t kEncodingVersion = 1;
 constexpr uint8_t kEncodingVersioned = 2;
+// Encoding 3: with personal values sealed (personal.h). The type's version always follows the
+// type byte, and the data is followed by varint(n), n x lp(JSON Pointer), lp(ciphertext).
+constexpr uint8_t kEncodingSealed = 3;
 constexpr size_t kTypicalEventBytes = 256;
 
 template <size_t I>
@@ -323,18 +327,27 @@ void EncodeEvent(const DomainEvent& e, std::string* out) {
   out->reserve(out->size() + kTypicalEventBytes);
   const DomainType type = TypeOf(e.data);
   const uint32_t version = VersionOf(type);
-  out->push_back(static_cast<char>(version == 1 ? kEncodingVersion : kEncodingVersioned));
+  const bool sealed = !e.sealed_paths.empty();
+  out->push_back(static_cast<char>(sealed         ? kEncodingSealed
+                                   : version == 1 ? kEncodingVersion
+                                                  : kEncodingVersioned));
   PutVarint(e.seq, out);
   PutVarint(static_cast<uint64_t>(e.time), out);
   out->push_back(static_cast<char>(type));
-  if (version != 1) PutVarint(version, out);
+  if (sealed || version != 1) PutVarint(version, out);
   PutLengthPrefixed(e.cause, out);
   std::visit([out](const auto& d) { PutData(d, out); }, e.data);
+  if (!sealed) return;
+  PutVarint(e.sealed_paths.size(), out);
+  for (const std::string& path : e.sealed_paths)
+    PutLengthPrefixed(path, out);
+  PutLengthPrefixed(e.sealed, out);
 }
 
 Result<DomainEvent> DecodeEvent(std::string_view in) {
   const uint8_t encoding = in.empty() ? 0 : static_cast<uint8_t>(in[0]);
-  if (encoding != kEncodingVersion && encoding != kEncodingVersioned) {
+  if (encoding != kEncodingVersion && encoding != kEncodingVersioned &&
+      encoding != kEncodingSealed) {
     return Status::Corruption("domain event: unknown encoding version");
   }
   in.remove_prefix(1);
@@ -357,10 +370,29 @@ Result<DomainEvent> DecodeEvent(std::string_view in) {
     if (!GetVarint(&in, &version) || version < 2) {
       return Status::Corruption("domain event: bad type version");
     }
+  } else if (encoding == kEncodingSealed) {
+    if (!GetVarint(&in, &version) || version < 1) {
+      return Status::Corruption("domain event: bad type version");
+    }
   }
   if (!GetLengthPrefixed(&in, &cause)) return Status::Corruption("domain event: truncated cause");
   e.cause = std::string(cause);
   RETURN_IF_ERROR(kDecoders[type - 1](version, &in, &e.data));
+  if (encoding == kEncodingSealed) {
+    uint64_t n = 0;
+    std::string_view blob;
+    if (!GetVarint(&in, &n) || n == 0 || n > in.size()) {
+      return Status::Corruption("domain event: bad sealed section");
+    }
+    e.sealed_paths.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string_view path;
+      if (!GetLengthPrefixed(&in, &path)) return Status::Corruption("domain event: truncated path");
+      e.sealed_paths.emplace_back(path);
+    }
+    if (!GetLengthPrefixed(&in, &blob)) return Status::Corruption("domain event: truncated seal");
+    e.sealed = std::string(blob);
+  }
   if (!in.empty()) return Status::Corruption("domain event: trailing bytes");
   return e;
 }
@@ -380,13 +412,18 @@ Value EventToValue(const DomainEvent& e) {
 }
 
 Value EventToValue(const DomainEvent& e, Value data) {
-  return ObjectBuilder(5)
-      .Add("seq", static_cast<int64_t>(e.seq))
+  ObjectBuilder b(6);
+  b.Add("seq", static_cast<int64_t>(e.seq))
       .Add("time", FormatTimestamp(e.time))
       .Add("type", DomainTypeName(e.type))
       .Add("cause", e.cause)
-      .Add("data", std::move(data))
-      .Build();
+      .Add("data", std::move(data));
+  if (!e.sealed_paths.empty()) {
+    // Erased: the key is gone. Sealed: read without the key store (the values exist).
+    std::vector<Value> paths(e.sealed_paths.begin(), e.sealed_paths.end());
+    b.Add(e.erased ? "erased" : "sealed", Value::Array(std::move(paths)));
+  }
+  return b.Build();
 }
 
 }  // namespace amtsweg::runtime

@@ -49,6 +49,9 @@ inline constexpr std::string_view kApplicationWithdrawn = "de.amtsweg.applicatio
 inline constexpr std::string_view kClockAdvanced = "de.amtsweg.clock.advanced";
 // Synthetic: a due deadline timer. Never accepted from outside.
 inline constexpr std::string_view kTimerFired = "de.amtsweg.timer.fired";
+// Engine command: erase the personal data of a closed case (crypto-shredding). Only from an
+// administrator (InputEvent::admin); data {"reason": "..", "basis": ".."}.
+inline constexpr std::string_view kErasureRequested = "de.amtsweg.case.erasure.requested";
 }  // namespace input_type
 
 struct InputEvent {
@@ -86,8 +89,9 @@ enum class DomainType : uint8_t {
   kCaseClosed,
   kInputRejected,
   kNotificationUndeliverable,
+  kCaseErased,
 };
-inline constexpr int kDomainTypeCount = 16;
+inline constexpr int kDomainTypeCount = 17;
 
 std::string_view DomainTypeName(DomainType t);  // "case.opened", ...
 std::optional<DomainType> ParseDomainType(std::string_view name);
@@ -279,12 +283,25 @@ struct NotificationUndeliverable {
   bool operator==(const NotificationUndeliverable&) const = default;
 };
 
+// The case's personal data was erased: its data key destroyed (crypto-shredding, see
+// docs/data-protection.md). Every sealed value of the case's events is unreadable from now on.
+struct CaseErased {
+  static constexpr DomainType kType = DomainType::kCaseErased;
+  static constexpr uint32_t kVersion = 1;
+  std::string by;      // who erased it: an administrator ("local:<user>", "api:<principal>") or
+                       // "retention" when the workflow's retention period ran out
+  std::string reason;  // why, for people
+  std::string basis;   // the legal basis, e.g. "Art. 17(1)(a) DSGVO" or the retention rule
+  std::vector<std::string> notified;  // organisations told of the erasure (Art. 19 GDPR)
+  bool operator==(const CaseErased&) const = default;
+};
+
 // One of the types above; the alternatives are in DomainType order (index = type - 1).
 using EventData =
     std::variant<CaseOpened, ParticipantResolved, StateEntered, VariableSet, NotificationDisclosed,
                  TaskRequested, ResponseRecorded, TaskCompleted, DeadlineStarted, DeadlineExtended,
                  DeadlineExpired, DeadlineCancelled, CertificateIssued, CaseClosed, InputRejected,
-                 NotificationUndeliverable>;
+                 NotificationUndeliverable, CaseErased>;
 static_assert(std::variant_size_v<EventData> == kDomainTypeCount);
 
 inline DomainType TypeOf(const EventData& d) {
@@ -301,6 +318,13 @@ struct DomainEvent {
   DomainType type = DomainType::kCaseOpened;
   std::string cause;  // id of the input event that caused it
   EventData data;
+  // Personal values stored sealed under the case's data key (personal.h): `data` holds null
+  // (strings: "") where they were. `sealed_paths` names them (JSON Pointers into the data, e.g.
+  // "/application/inhaber/name"); `sealed` holds the ciphertext until Unseal puts the values back.
+  // After the key is gone, Unseal leaves the nulls and sets `erased`.
+  std::vector<std::string> sealed_paths;
+  std::string sealed;
+  bool erased = false;
 
   // The data as T, or nullptr when the event is of another type.
   template <typename T>
@@ -330,7 +354,8 @@ Result<DomainEvent> DecodeEvent(std::string_view in);
 // The data as an untyped object, members in stored order: what `case history` shows, and the
 // `data` of expressions run on an extension or certificate.
 Value DataToValue(const EventData& d);
-// {"seq":..,"time":"..","type":"..","cause":"..","data":{..}}
+// {"seq":..,"time":"..","type":"..","cause":"..","data":{..}}, and "erased": [JSON Pointers]
+// when the event's personal values were erased (null in `data`).
 Value EventToValue(const DomainEvent& e);
 // The same with `data` shown instead of the event's (a reader's view of it).
 Value EventToValue(const DomainEvent& e, Value data);
@@ -534,6 +559,16 @@ struct schema::Of<InputRejected> {
       F("participant", &T::participant),
       F("kind", &T::kind),
       F("reason", &T::reason)
+  };
+};
+template <>
+struct schema::Of<CaseErased> {
+  using T = CaseErased;
+  static constexpr auto kFields = std::tuple{
+      F("by", &T::by),
+      F("reason", &T::reason),
+      F("basis", &T::basis),
+      F("notified", &T::notified)
   };
 };
 template <>

@@ -59,6 +59,8 @@ inline constexpr std::string_view kMetaSchemaVersion = "schema_version";
 inline constexpr std::string_view kMetaClock = "clock";
 inline constexpr std::string_view kMetaPositionPrefix = "pos/";
 inline constexpr std::string_view kMetaDefinitionPrefix = "def/";
+// "erase/<case id>" -> empty: the case's erasure is committed, its purge not finished.
+inline constexpr std::string_view kMetaErasurePrefix = "erase/";
 
 void PutFixed64BE(uint64_t v, std::string* out);
 // Reads 8 bytes big-endian from the front of `*in` and advances it.

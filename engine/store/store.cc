@@ -450,6 +450,10 @@ Result<CommitResult> Store::Commit(const Batch& batch) {
   }
   const bool clock_moved = batch.clock.has_value() && batch.clock != m.clock;
   if (clock_moved) wb.Put(m.meta, ToSlice(codec::kMetaClock), codec::ClockValue(*batch.clock));
+  for (uint64_t seq : batch.outbox_delete)
+    wb.Delete(m.outbox, codec::SeqKey(seq));
+  for (const std::string& id : batch.erasures)
+    wb.Put(m.meta, std::string(codec::kMetaErasurePrefix) + id, Slice());
   m.Crash(CrashPoint::kBeforeWrite);
 
   RETURN_IF_ERROR(m.Write(&wb, "Commit"));
@@ -716,6 +720,45 @@ Status Store::DeleteOutbox(const std::vector<uint64_t>& seqs) {
   // with stable ids); the next synced commit makes it durable.
   RETURN_IF_ERROR(impl_->Write(&wb, "DeleteOutbox", /*sync=*/false));
   impl_->Crash(CrashPoint::kAfterOutboxDelete);
+  return Status::OK();
+}
+
+Status Store::ScanPendingErasures(const std::function<bool(std::string_view)>& fn) const {
+  const std::string prefix(codec::kMetaErasurePrefix);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->meta));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view key = ToView(it->key());
+    key.remove_prefix(prefix.size());
+    if (!fn(key)) return Status::OK();
+  }
+  return FromRocks(it->status(), "scanning pending erasures");
+}
+
+Status Store::PurgeErased(const std::vector<std::string>& case_ids,
+                          const std::function<bool(const DeadLetter&)>& drop) {
+  Impl& m = *impl_;
+  rocksdb::WriteBatch wb;
+  RETURN_IF_ERROR(ScanDeadLetters([&](const DeadLetter& d) {
+    if (drop(d)) wb.Delete(m.dead, codec::SeqKey(d.seq));
+    return true;
+  }));
+  if (wb.Count() > 0) RETURN_IF_ERROR(m.Write(&wb, "PurgeErased"));
+  // Everything in memtables goes to files, so that no WAL file holds a deleted value any more.
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  RETURN_IF_ERROR(FromRocks(m.db->Flush(fo, m.handles), "PurgeErased: flush"));
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  co.exclusive_manual_compaction = false;
+  for (ColumnFamilyHandle* cf : {m.outbox, m.dead}) {
+    RETURN_IF_ERROR(
+        FromRocks(m.db->CompactRange(co, cf, nullptr, nullptr), "PurgeErased: compaction"));
+  }
+  rocksdb::WriteBatch done;
+  for (const std::string& id : case_ids)
+    done.Delete(m.meta, std::string(codec::kMetaErasurePrefix) + id);
+  if (done.Count() > 0) RETURN_IF_ERROR(m.Write(&done, "PurgeErased: marks"));
   return Status::OK();
 }
 

@@ -148,9 +148,15 @@ struct Batch {
   std::vector<std::pair<std::string, std::string>> positions;
   // The engine clock after this batch, when it moved. Never earlier than the stored clock.
   std::optional<Timestamp> clock;
+  // Outbox entries removed with the batch (not yet delivered entries of an erased case).
+  std::vector<uint64_t> outbox_delete;
+  // Cases erased by this batch: marked until PurgeErased has physically removed what is left of
+  // their personal data (ScanPendingErasures), so that a crash in between is finished on restart.
+  std::vector<std::string> erasures;
   bool empty() const {
     return cases.empty() && timers_add.empty() && timers_remove.empty() && outbox.empty() &&
-           dead.empty() && seen_ids.empty() && positions.empty() && !clock.has_value();
+           dead.empty() && seen_ids.empty() && positions.empty() && !clock.has_value() &&
+           outbox_delete.empty() && erasures.empty();
   }
 };
 
@@ -222,6 +228,17 @@ class Store {
   // Removes delivered outbox entries. Not synced: a deletion lost in a crash only means the
   // entries are published again (delivery is at least once).
   Status DeleteOutbox(const std::vector<uint64_t>& seqs);
+
+  // Erasure (docs/data-protection.md). The cases erased by a committed batch whose purge has not
+  // finished, in id order.
+  Status ScanPendingErasures(const std::function<bool(std::string_view case_id)>& fn) const;
+  // Removes the dead letters `drop` selects, then makes sure no old version of a deleted value
+  // survives in any file of the store: flushes every column family (so that the WAL files holding
+  // them become obsolete and are deleted) and compacts the outbox and dead-letter families down to
+  // the bottommost level (the other families hold personal values only sealed). Then clears the
+  // pending marks of `case_ids`. Idempotent; synced.
+  Status PurgeErased(const std::vector<std::string>& case_ids,
+                     const std::function<bool(const DeadLetter&)>& drop);
 
   // Checks one case's chain: every event's hash recomputed from the previous one, seqs
   // consecutive from 1, and the head in the case record equal to the last hash. Corruption

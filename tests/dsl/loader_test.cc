@@ -298,7 +298,7 @@ states:
             (Strings{
                 "4:1: unknown key 'colour' in the workflow; allowed: name, version, title, "
                 "description, leika, authority, roles, variables, deadlines, tasks, start, "
-                "states, on_withdrawal, on_certificate",
+                "states, on_withdrawal, on_certificate, personal_data, retention",
                 "6:58: unknown key 'size' in role 'r'; allowed: title, when, bind",
                 "6:48: unknown key 'size' in binding of role 'r'; allowed: when, organisation, "
                 "function, area",

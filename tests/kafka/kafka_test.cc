@@ -823,8 +823,11 @@ class KafkaTest : public ::testing::Test {
     return *children_.back();
   }
 
+  // Runs without sealing (--no-encryption): these tests compare the Kafka run's stored bytes and
+  // chain hashes with the file run's, and each store would seal with keys of its own. Sealing is
+  // tested through the binary in tests/cli (data_protection_test.cc).
   std::vector<std::string> Definitions() const {
-    return {"--workflows", kRepo + "/workflows", "--directory", directory_};
+    return {"--workflows", kRepo + "/workflows", "--directory", directory_, "--no-encryption"};
   }
 
   // `run --source kafka` on this test's topics into `data`, plus `extra`.

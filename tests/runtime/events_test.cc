@@ -303,6 +303,17 @@ std::vector<Sample> Samples() {
                    .Add("basis", "§71b Abs. 3 VwVfG")
                    .Add("reason", "no reply channel")
                    .Build()});
+  s.push_back({"case.erased",
+               CaseErased{.by = "local:admin",
+                          .reason = "Antrag auf Löschung",
+                          .basis = "Art. 17(1)(a) DSGVO",
+                          .notified = {"ihk-kiel", "hwk-luebeck"}},
+               ObjectBuilder()
+                   .Add("by", "local:admin")
+                   .Add("reason", "Antrag auf Löschung")
+                   .Add("basis", "Art. 17(1)(a) DSGVO")
+                   .Add("notified", Value::Array({"ihk-kiel", "hwk-luebeck"}))
+                   .Build()});
   return s;
 }
 
