@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/calendar/german_time.h"
+#include "engine/cli/backup_commands.h"
 #include "engine/cli/calendar_commands.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/key_commands.h"
@@ -460,8 +461,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   AddStoreCommands(app, data_dir, &commands);
   AddReportCommands(app, data_dir, &commands);
   AddApiCommands(app, data_dir, &commands);
-  CalendarCommands calendar_commands(app);  // holidays, period
-  KeyCommands key_commands(app, data_dir);  // keys new-kek, status, rotate
+  CalendarCommands calendar_commands(app);        // holidays, period
+  KeyCommands key_commands(app, data_dir);        // keys new-kek, status, rotate
+  BackupCommands backup_commands(app, data_dir);  // backup create, list, verify, restore
 
   try {
     app.parse(argc, argv);
@@ -480,6 +482,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   }
   if (std::optional<int> code = calendar_commands.Run()) return *code;
   if (std::optional<int> code = key_commands.Run()) return *code;
+  if (std::optional<int> code = backup_commands.Run()) return *code;
   for (const Command& c : commands) {
     if (*c.app) return c.action();
   }

@@ -18,6 +18,8 @@
 #include <unordered_map>
 
 #include "engine/store/codec.h"
+#include "engine/store/internal/backup.h"
+#include "engine/store/internal/rocks_status.h"
 
 namespace amtsweg::store {
 namespace {
@@ -32,21 +34,7 @@ std::string_view ToView(const Slice& s) {
   return std::string_view(s.data(), s.size());
 }
 
-// Translates a RocksDB status at the edge, keeping RocksDB's text after our context.
-Status FromRocks(const rocksdb::Status& s, std::string_view context) {
-  if (s.ok()) return Status::OK();
-  std::string msg(context);
-  msg += ": ";
-  msg += s.ToString();
-  if (s.IsNotFound()) return Status::NotFound(std::move(msg));
-  if (s.IsCorruption()) return Status::Corruption(std::move(msg));
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(std::move(msg));
-  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIncomplete()) {
-    return Status::Unavailable(std::move(msg));
-  }
-  if (s.IsNotSupported()) return Status::Internal(std::move(msg));
-  return Status::IOError(std::move(msg));  // IOError, NoSpace, Aborted, ...
-}
+using internal::FromRocks;
 
 std::string CaseContext(std::string_view case_id) {
   std::string s("case ");
@@ -163,6 +151,7 @@ struct Store::Impl {
   ColumnFamilyHandle* seen = nullptr;
   ColumnFamilyHandle* access = nullptr;
   std::mutex access_mu;  // serialises AppendAccess; guards access_seq
+  std::mutex backup_mu;  // serialises CreateBackup
   uint64_t access_seq = 0;
   // Last assigned seqs; written only by the writer thread, read by StatsSummary.
   std::atomic<uint64_t> outbox_seq{0};
@@ -851,6 +840,55 @@ Status Store::OverwriteEventPayloadForTest(std::string_view case_id, uint64_t se
   rocksdb::WriteBatch wb;
   wb.Put(impl_->events, key, codec::EventValue(hash, payload));
   return impl_->Write(&wb, "OverwriteEventPayloadForTest");
+}
+
+Result<BackupInfo> Store::CreateBackup(const std::string& backup_dir,
+                                       const BackupProgressFn& progress) {
+  std::lock_guard<std::mutex> lock(impl_->backup_mu);
+  return backup::BackupOpenDatabase(
+      *impl_->db, backup_dir, backup::Metadata(backup::kKindStore, impl_->db->GetName()), progress);
+}
+
+Result<std::vector<BackupInfo>> Store::ListBackups(const std::string& backup_dir) {
+  return backup::ListBackups(backup_dir);
+}
+
+Status Store::VerifyBackup(const std::string& backup_dir, uint32_t id) {
+  return backup::VerifyBackup(backup_dir, id);
+}
+
+Result<RestoredBackup> Store::RestoreBackup(const std::string& backup_dir, uint32_t id,
+                                            const std::string& target_dir, bool force,
+                                            const BackupProgressFn& progress) {
+  ASSIGN_OR_RETURN(BackupInfo found, backup::FindBackup(backup_dir, id));
+  if (backup::MetadataKind(found.metadata) != backup::kKindStore) {
+    return Status::InvalidArgument(
+        "backup " + std::to_string(found.id) + " in " + backup_dir +
+        " is not a backup of an amtsweg store (metadata: " + found.metadata + ")");
+  }
+  RestoredBackup restored;
+  backup::RestoreOptions options;
+  options.force = force;
+  options.progress = progress;
+  // Before the restored copy becomes the target: it opens as a store and every chain verifies.
+  options.check = [&restored](const std::string& dir) -> Status {
+    Options open_options;
+    open_options.create_if_missing = false;
+    ASSIGN_OR_RETURN(std::unique_ptr<Store> st, Store::Open(dir, open_options));
+    std::vector<std::string> ids;
+    RETURN_IF_ERROR(st->ScanCases([&](std::string_view case_id, const CaseRecord& r) {
+      ids.emplace_back(case_id);
+      restored.events += r.last_seq;
+      return true;
+    }));
+    for (const std::string& case_id : ids)
+      RETURN_IF_ERROR(st->VerifyChain(case_id));
+    restored.cases = ids.size();
+    return Status::OK();
+  };
+  ASSIGN_OR_RETURN(restored.backup,
+                   backup::RestoreBackup(backup_dir, found.id, target_dir, options));
+  return restored;
 }
 
 void Store::SetCrashHook(std::function<void(CrashPoint)> hook) {

@@ -170,6 +170,34 @@ struct CommitResult {
   uint64_t last_outbox_seq = 0;  // the highest outbox seq assigned so far (by any commit)
 };
 
+// One backup in a backup directory (rocksdb::BackupEngine's layout: meta/, private/,
+// shared_checksum/; table files are shared between the backups of one directory).
+struct BackupInfo {
+  uint32_t id = 0;          // 1, 2, ... in the order made
+  Timestamp created = 0;    // wall clock when it was made (whole seconds)
+  uint64_t size_bytes = 0;  // its files, including those shared with other backups
+  uint32_t files = 0;
+  // What the engine stored with it: a JSON object, for the engine's own backups with "format":
+  // "amtsweg store backup v1", "kind" ("store", "key store"), "created", "amtsweg" (version)
+  // and "source" (the directory backed up).
+  std::string metadata;
+};
+
+// How far a backup or restore is: bytes copied so far of an estimated total. The last call of
+// an operation that succeeded has bytes_done == bytes_total.
+struct BackupProgress {
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+};
+using BackupProgressFn = std::function<void(const BackupProgress&)>;
+
+// What RestoreBackup restored and verified.
+struct RestoredBackup {
+  BackupInfo backup;
+  uint64_t cases = 0;   // cases whose chain was verified
+  uint64_t events = 0;  // events in them
+};
+
 class Store {
  public:
   // Opens (or creates) the store in directory `path`. IOError / Corruption on failure.
@@ -257,6 +285,37 @@ class Store {
 
   // Crash tests: called at each CrashPoint; a test hook typically calls _exit() for one point.
   void SetCrashHook(std::function<void(CrashPoint)> hook);
+
+  // Backups, on rocksdb::BackupEngine (shared with the engine's other RocksDB databases:
+  // engine/store/internal/backup.h).
+  //
+  // Backs up the store into `backup_dir`, created if missing (an existing directory must be
+  // empty or a backup directory, and outside the store's). Incremental: table files already in
+  // `backup_dir` are not copied again. Consistent while Commit() and AppendAccess() run on
+  // other threads: the memtables are flushed and the WAL is copied up to one moment, so the
+  // backup holds exactly the batches committed before it. `progress` (may be empty) is called
+  // at most a few times a second from a RocksDB copy thread, never concurrently with itself.
+  // Thread-safe; backups of one Store run one at a time. No other process may write to
+  // `backup_dir` meanwhile. IOError / Unavailable on failure; a failed backup is not listed.
+  Result<BackupInfo> CreateBackup(const std::string& backup_dir, const BackupProgressFn& progress);
+
+  // The backups in `backup_dir`, oldest first. NotFound when it is no backup directory.
+  static Result<std::vector<BackupInfo>> ListBackups(const std::string& backup_dir);
+  // Checks the size and checksum of every file of backup `id` (0: the newest) against those
+  // recorded when it was made. Corruption names the backup and the bad file; NotFound when the
+  // directory or the backup does not exist.
+  static Status VerifyBackup(const std::string& backup_dir, uint32_t id);
+  // Restores backup `id` (0: the newest) of a store into `target_dir`, which must not exist or
+  // be empty (InvalidArgument "refusing to overwrite ..." otherwise). With `force`, an existing
+  // store there is replaced, but only when no process has it open (Unavailable otherwise: its
+  // LOCK is held). The backup is restored into a directory beside the target, opened, every
+  // case's chain verified (as VerifyChain), and only then renamed to `target_dir`: after any
+  // failure the target is as it was. InvalidArgument when the backup is not a store's;
+  // Corruption when a file or a chain does not verify. `progress` as for CreateBackup, called
+  // from a helper thread.
+  static Result<RestoredBackup> RestoreBackup(const std::string& backup_dir, uint32_t id,
+                                              const std::string& target_dir, bool force,
+                                              const BackupProgressFn& progress);
 
   // RocksDB statistics line for progress output (e.g. bytes written, compactions).
   std::string StatsSummary() const;
