@@ -24,6 +24,7 @@ constexpr std::array<std::string_view, kDomainTypeCount> kNames = {
     "case.closed",
     "input.rejected",
     "notification.undeliverable",
+    "case.migrated",
 };
 
 // Encoding 1: every type's data at version 1. Encoding 2 (for types past their first version):
