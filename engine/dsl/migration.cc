@@ -305,14 +305,15 @@ std::vector<MigrationError> ValidateMigration(const Migration& m, const Registry
   const std::string v2 = "version " + std::to_string(m.to);
   std::set<std::string> seen;
   for (const StateMigration& s : m.states) {
-    if (from->FindState(s.from) == nullptr) {
+    const State* source = from->FindState(s.from);
+    if (source == nullptr) {
       error(s.pos, v1 + " of " + m.workflow + " has no state " + Quoted(s.from));
     }
     const State* target = to->FindState(s.to);
     if (target == nullptr) {
       error(s.pos, "state " + Quoted(s.from) + " is mapped to " + Quoted(s.to) + ", but " + v2 +
                        " has no state " + Quoted(s.to));
-    } else if (target->terminal.has_value()) {
+    } else if (target->terminal.has_value() && source != nullptr && !source->terminal.has_value()) {
       error(s.pos, "state " + Quoted(s.from) + " is mapped to " + Quoted(s.to) +
                        ", a final state of " + v2 + ": a running case cannot rest in it");
     }
