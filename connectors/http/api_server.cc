@@ -1342,9 +1342,15 @@ struct ApiServer::Impl {
     dsl::MigrationParse parsed =
         dsl::MigrationFromValue(Value::Object(std::move(members)), "mapping");
     auto invalid = [](const std::vector<dsl::MigrationError>& errors) {
-      std::vector<Value> list;
-      for (const dsl::MigrationError& e : errors)
-        list.emplace_back(e.message);
+      std::vector<Value> list;  // as Diagnostic (docs/api.yaml): no lines in a JSON body
+      for (const dsl::MigrationError& e : errors) {
+        list.push_back(ObjectBuilder(4)
+                           .Add("line", e.pos.line)
+                           .Add("column", e.pos.column)
+                           .Add("message", e.message)
+                           .Add("text", e.ToString())
+                           .Build());
+      }
       return Failure{422,
                      "the mapping is not valid: " + std::to_string(errors.size()) + " error(s)",
                      {{"errors", Value::Array(std::move(list))}}};

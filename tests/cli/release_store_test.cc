@@ -112,7 +112,9 @@ TEST_F(ReleaseStoreTest, EveryStoredEventEncodesBackToItsStoredBytes) {
                     .ok());
   }
   EXPECT_EQ(events, 452u);
-  EXPECT_EQ(types.size(), static_cast<size_t>(runtime::kDomainTypeCount));  // every type
+  // Every type of release 0.1.0: those up to notification.undeliverable (16); the later ones
+  // (case.migrated, 17) have their encoding checked in tests/runtime/events_test.cc.
+  EXPECT_EQ(types.size(), static_cast<size_t>(runtime::DomainType::kNotificationUndeliverable));
 }
 
 }  // namespace

@@ -174,8 +174,10 @@ TEST_F(ApiMigrationTest, OnlyAdminsMigrate) {
 TEST_F(ApiMigrationTest, AnInvalidMappingIs422WithItsErrors) {
   Value v = Post(kAdmin, Body(true, R"("pruefung":"nirgends")"), 422);
   ASSERT_EQ(v["errors"].size(), 2u) << v.ToJson();
-  EXPECT_NE(v["errors"].items()[0].as_string().find("has no state 'nirgends'"), std::string::npos);
-  EXPECT_NE(v["errors"].items()[1].as_string().find("'eingegangen' of version 1 is not mapped"),
+  EXPECT_NE(v["errors"].items()[0]["message"].as_string().find("has no state 'nirgends'"),
+            std::string::npos);
+  EXPECT_NE(v["errors"].items()[1]["message"].as_string().find(
+                "'eingegangen' of version 1 is not mapped"),
             std::string::npos);
   Post(kAdmin, R"({"workflow":"anders","from":1,"to":2,"mapping":{"states":{}}})", 404);
   Post(kAdmin, R"({"workflow":"migflow","from":1,"to":9,"mapping":{"states":{}}})", 422);
