@@ -29,6 +29,7 @@
 #include "connectors/http/internal/tls.h"
 #include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
+#include "engine/core/migration.h"
 
 namespace amtsweg::http {
 
@@ -1304,6 +1305,148 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
+  // --- migration of running cases (docs/api.md, "Migrating running cases") ----------------
+
+  std::optional<Failure> Migrate(Call& call, Response& res) const {
+    if (auto e = NeedBody(call)) return e;
+    Result<Value> body = Value::ParseJson(call.req.body);
+    if (!body.ok() || !body->is_object()) {
+      return Failure{400, "the body must be a JSON object: workflow, from, to, mapping", {}};
+    }
+    for (const Member& m : body->members()) {
+      static const std::set<std::string> kKeys = {"workflow", "from", "to",    "mapping",
+                                                  "dry_run",  "case", "reason"};
+      if (kKeys.count(m.first) == 0) {
+        return Failure{400,
+                       "unknown member '" + m.first +
+                           "' (expected workflow, from, to, mapping, dry_run, case, reason)",
+                       {}};
+      }
+    }
+    const Value& mapping = (*body)["mapping"];
+    if (!mapping.is_object()) return Failure{400, "'mapping' must be the mapping as an object", {}};
+    // The mapping may leave workflow, from and to to the body; when it names them, they agree.
+    std::vector<Member> members = mapping.members();
+    for (std::string_view key : {"workflow", "from", "to"}) {
+      const Value& given = (*body)[key];
+      const Value* in_mapping = mapping.Find(key);
+      if (given.is_null()) continue;
+      if (in_mapping == nullptr) {
+        members.emplace_back(std::string(key), given);
+      } else if (!(*in_mapping == given)) {
+        return Failure{422,
+                       "'" + std::string(key) + "' is " + given.ToJson() + ", the mapping's " +
+                           in_mapping->ToJson(),
+                       {}};
+      }
+    }
+    dsl::MigrationParse parsed =
+        dsl::MigrationFromValue(Value::Object(std::move(members)), "mapping");
+    auto invalid = [](const std::vector<dsl::MigrationError>& errors) {
+      std::vector<Value> list;  // as Diagnostic (docs/api.yaml): no lines in a JSON body
+      for (const dsl::MigrationError& e : errors) {
+        list.push_back(ObjectBuilder(4)
+                           .Add("line", e.pos.line)
+                           .Add("column", e.pos.column)
+                           .Add("message", e.message)
+                           .Add("text", e.ToString())
+                           .Build());
+      }
+      return Failure{422,
+                     "the mapping is not valid: " + std::to_string(errors.size()) + " error(s)",
+                     {{"errors", Value::Array(std::move(list))}}};
+    };
+    if (!parsed.migration.has_value()) return invalid(parsed.errors);
+    const dsl::Migration& m = *parsed.migration;
+    std::shared_ptr<const dsl::Registry> registry = catalog.Snapshot();
+    if (registry->Latest(m.workflow) == nullptr)
+      return Failure{404, "no workflow '" + m.workflow + "' is deployed", {}};
+    if (std::vector<dsl::MigrationError> errors = dsl::ValidateMigration(m, *registry);
+        !errors.empty()) {
+      return invalid(errors);
+    }
+    const Value& only = (*body)["case"];
+    if (!only.is_null() && (!only.is_string() || only.as_string().empty()))
+      return Failure{400, "'case' must be a case id", {}};
+    const Value& reason = (*body)["reason"];
+    if (!reason.is_null() && !reason.is_string()) return Failure{400, "'reason' must be text", {}};
+    const Value& dry_run = (*body)["dry_run"];
+    if (!dry_run.is_null() && !dry_run.is_bool())
+      return Failure{400, "'dry_run' must be true or false", {}};
+    std::vector<std::string> cases;
+    if (only.is_string()) {
+      call.case_id = only.as_string();
+      if (Status s = core::CheckCaseToMigrate(store, m, only.as_string()); !s.ok()) {
+        return s.IsInvalidArgument() ? Failure{422, s.message(), {}} : FromStatus(s);
+      }
+      cases.push_back(only.as_string());
+    } else {
+      Result<std::vector<std::string>> found = core::CasesToMigrate(store, m);
+      if (!found.ok()) return FromStatus(found.status());
+      cases = std::move(found).value();
+    }
+    core::MigrationIssuer by;
+    by.admin = "api:" + call.who.name;
+    by.source = "urn:amtsweg:admin:api";
+    by.reason = reason.is_string() ? reason.as_string() : "";
+    by.issued = clock.Now();
+    Result<std::optional<Timestamp>> committed = store.GetClock();
+    if (!committed.ok()) return FromStatus(committed.status());
+    by.time = committed->value_or(by.issued);  // the engine clock: the command moves no time
+    ObjectBuilder b;
+    b.Add("workflow", m.workflow).Add("from", m.from).Add("to", m.to).Add("mapping", m.Digest());
+    if (dry_run.as_bool()) {
+      runtime::Runtime rt(*registry, directory);
+      std::vector<Value> plans;
+      int64_t refused = 0;
+      for (const std::string& id : cases) {
+        Result<std::optional<runtime::CaseState>> state = core::LoadCaseState(store, id);
+        if (!state.ok()) return FromStatus(state.status());
+        if (!state->has_value()) continue;
+        core::MigrationPreview p =
+            core::PreviewMigration(rt, std::move(**state), core::MigrationInput(m, id, by));
+        refused += p.refused.has_value() ? 1 : 0;
+        plans.push_back(p.ToValue());
+      }
+      b.Add("dry_run", true)
+          .Add("would_migrate", static_cast<int64_t>(plans.size()) - refused)
+          .Add("would_refuse", refused)
+          .Add("cases", Value::Array(std::move(plans)));
+      Json(res, b.Build());
+      return std::nullopt;
+    }
+    if (options.inbox == nullptr) {
+      return Failure{503,
+                     "no engine runs in this process (amtsweg serve): migrate through the "
+                     "amtsweg run --listen that processes this store, or with amtsweg migrate",
+                     {}};
+    }
+    std::vector<Value> queued, not_queued;
+    for (const std::string& id : cases) {
+      core::RawInput raw = core::MigrationRawInput(m, id, by);
+      const std::string input_id = core::MigrationInputId(m, id, by.issued);
+      // The verdict is the case's history (case.migrated) or a dead letter; nobody waits here.
+      Status offered = options.inbox->Offer(std::move(raw), id, [id](const core::InboxVerdict& v) {
+        if (v.outcome != core::InboxVerdict::Outcome::kAccepted)
+          spdlog::warn("api: migration of case {} not taken: {} {}", id, v.kind, v.reason);
+      });
+      if (offered.ok()) {
+        queued.push_back(ObjectBuilder(2).Add("case", id).Add("input", input_id).Build());
+      } else {
+        not_queued.push_back(
+            ObjectBuilder(2).Add("case", id).Add("reason", offered.message()).Build());
+      }
+    }
+    spdlog::info("api: {} queued the migration of {} case(s) of {} from version {} to {}",
+                 call.who.name, queued.size(), m.workflow, m.from, m.to);
+    b.Add("dry_run", false)
+        .Add("queued", static_cast<int64_t>(queued.size()))
+        .Add("inputs", Value::Array(std::move(queued)))
+        .Add("not_queued", Value::Array(std::move(not_queued)));
+    Json(res, b.Build(), 202);
+    return std::nullopt;
+  }
+
   // --- dead letters and the access log ------------------------------------------------------
 
   std::optional<Failure> Cursor(const Call& call, uint64_t* after) const {
@@ -1474,6 +1617,7 @@ struct ApiServer::Impl {
     Add("GET", "/api/v1/workflows", kReaders, {}, false, bind(&Impl::ListWorkflows));
     Add("POST", "/api/v1/workflows/validate", kAdmin, {}, false, bind(&Impl::ValidateWorkflow));
     Add("POST", "/api/v1/workflows", kAdmin, {}, false, bind(&Impl::DeployWorkflow));
+    Add("POST", "/api/v1/admin/migrations", kAdmin, {}, true, bind(&Impl::Migrate));
     Add("GET", "/api/v1/dead-letters", kAdmin | kAuditor, {"limit", "cursor", "kind"}, true,
         bind(&Impl::DeadLetters));
     Add("GET", "/api/v1/dead-letters/*", kAdmin | kAuditor, {}, true, bind(&Impl::DeadLetter));

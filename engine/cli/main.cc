@@ -16,6 +16,7 @@
 #include "engine/cli/calendar_commands.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/key_commands.h"
+#include "engine/cli/migrate_command.h"
 #include "engine/cli/report_commands.h"
 
 namespace {
@@ -199,13 +200,52 @@ void AddValidateCommand(CLI::App& app, Commands* out) {
   struct Args {
     std::vector<std::string> files;
     std::string directory;
+    std::string migration, workflows;
   };
   auto args = std::make_shared<Args>();
-  CLI::App* cmd = app.add_subcommand("validate", "Check workflow definitions before deployment");
-  cmd->add_option("files", args->files, "Definition files")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "validate", "Check workflow definitions (or a migration mapping) before deployment");
+  CLI::Option* files = cmd->add_option("files", args->files, "Definition files");
   cmd->add_option("--directory", args->directory,
                   "Participant directory to check organisations and functions against");
-  out->push_back({cmd, [args] { return amtsweg::cli::Validate(args->files, args->directory); }});
+  CLI::Option* migration =
+      cmd->add_option("--migration", args->migration,
+                      "A migration mapping (YAML) to check against --workflows instead")
+          ->check(CLI::ExistingFile);
+  CLI::Option* workflows =
+      cmd->add_option("--workflows", args->workflows, "Directory of the mapping's definitions")
+          ->check(CLI::ExistingDirectory);
+  migration->needs(workflows)->excludes(files);
+  workflows->needs(migration);
+  out->push_back({cmd, [args] {
+                    if (!args->migration.empty())
+                      return amtsweg::cli::ValidateMigrationFile(args->migration, args->workflows);
+                    if (args->files.empty()) {
+                      std::cerr << "amtsweg validate: give definition files or --migration\n";
+                      return amtsweg::cli::kExitUsage;
+                    }
+                    return amtsweg::cli::Validate(args->files, args->directory);
+                  }});
+}
+
+void AddMigrateCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
+  auto args = std::make_shared<amtsweg::cli::MigrateArgs>();
+  args->data_dir = data_dir;
+  CLI::App* cmd = app.add_subcommand(
+      "migrate", "Move the open cases of a workflow version to another version by a mapping");
+  cmd->add_option("--workflow", args->workflow, "Workflow name")->required();
+  cmd->add_option("--from", args->from, "The cases' version")->required();
+  cmd->add_option("--to", args->to, "The version they move to")->required();
+  cmd->add_option("--map", args->map, "Migration mapping (YAML)")->required();
+  cmd->add_flag("--dry-run", args->dry_run, "Show what each case would record; change nothing");
+  cmd->add_option("--case", args->case_id, "Only this case");
+  cmd->add_option("--reason", args->reason, "Why (recorded in case.migrated)");
+  cmd->add_flag("--json", args->json, "--dry-run: JSON lines instead of text");
+  cmd->add_option("--data-dir", args->data_dir, "Store directory")->capture_default_str();
+  cmd->add_option("--workflows", args->workflows, "Directory of workflow definitions (*.yaml)")
+      ->required();
+  cmd->add_option("--directory", args->directory, "Participant directory (YAML)")->required();
+  out->push_back({cmd, [args] { return amtsweg::cli::Migrate(*args); }});
 }
 
 // case list, case show, case history.
@@ -455,6 +495,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   AddProduceCommand(app, &commands);
   AddForwardCommand(app, &commands);
   AddValidateCommand(app, &commands);
+  AddMigrateCommand(app, data_dir, &commands);
   AddCaseCommands(app, data_dir, &commands);
   AddReplayCommand(app, data_dir, &commands);
   AddRetentionCommand(app, data_dir, &commands);

@@ -290,6 +290,23 @@ std::optional<Value> ParticipantEventView(const runtime::DomainEvent& e,
     std::optional<Value> operator()(const rt::CertificateIssued&) const { return All(); }
     std::optional<Value> operator()(const rt::CaseClosed&) const { return All(); }
     std::optional<Value> operator()(const rt::CaseErased&) const { return All(); }
+    // The procedure's version, state and deadlines; not who migrated it and why (the
+    // authorities' administration), nor the tasks (some are other organisations').
+    std::optional<Value> operator()(const rt::CaseMigrated& d) const {
+      using M = rt::CaseMigrated;
+      return ObjectBuilder(8)
+          .Add(std::string(rt::KeyOf<&M::workflow>()), d.workflow)
+          .Add(std::string(rt::KeyOf<&M::from_version>()), d.from_version)
+          .Add(std::string(rt::KeyOf<&M::to_version>()), d.to_version)
+          .Add(std::string(rt::KeyOf<&M::from_state>()), d.from_state)
+          .Add(std::string(rt::KeyOf<&M::to_state>()), d.to_state)
+          .Add(std::string(rt::KeyOf<&M::deadlines_kept>()),
+               Value::Array({d.deadlines_kept.begin(), d.deadlines_kept.end()}))
+          .Add(std::string(rt::KeyOf<&M::deadlines_renamed>()), d.deadlines_renamed)
+          .Add(std::string(rt::KeyOf<&M::deadlines_cancelled>()),
+               Value::Array({d.deadlines_cancelled.begin(), d.deadlines_cancelled.end()}))
+          .Build();
+    }
 
     Value All() const { return rt::DataToValue(e.data); }
     std::optional<Value> Own(const std::string& addressed_to) const {

@@ -11,6 +11,7 @@
 
 #include "engine/common/status.h"
 #include "engine/dsl/directory.h"
+#include "engine/dsl/migration.h"
 #include "engine/dsl/registry.h"
 #include "engine/dsl/workflow.h"
 
@@ -42,5 +43,10 @@ struct RegistryLoadResult {
   std::vector<Diagnostic> errors;
 };
 RegistryLoadResult LoadRegistry(const std::string& dir, const Directory* directory = nullptr);
+
+// Reads a migration mapping (migration.h) from YAML: one document, its keys and kinds, each
+// problem with its line. It is then checked against the definitions by ValidateMigration.
+MigrationParse LoadMigration(std::string_view yaml, const std::string& file);
+MigrationParse LoadMigrationFile(const std::string& path);
 
 }  // namespace amtsweg::dsl

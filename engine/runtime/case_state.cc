@@ -210,6 +210,80 @@ Status Fold(CaseState* s, const DomainEvent& e, const DeadlineCancelled& d) {
   return Status::OK();
 }
 
+// The new name of `name` in a renamed object (old name -> new name), or nullptr.
+const std::string* RenamedTo(const Value& renamed, std::string_view name) {
+  const Value* to = renamed.is_object() ? renamed.Find(name) : nullptr;
+  return to != nullptr && to->is_string() ? &to->as_string() : nullptr;
+}
+
+bool Listed(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// Whether something is renamed to `name`.
+bool RenamedOnto(const Value& renamed, std::string_view name) {
+  if (!renamed.is_object()) return false;
+  return std::any_of(renamed.members().begin(), renamed.members().end(), [&](const Member& m) {
+    return m.second.is_string() && m.second.as_string() == name;
+  });
+}
+
+// What a migration applies to: open tasks and running deadlines. A finished task or deadline
+// stays as its record, unless one is renamed onto its name (the running one replaces it).
+Status Fold(CaseState* s, const DomainEvent& e, const CaseMigrated& d) {
+  if (s->workflow != d.workflow || s->version != d.from_version) {
+    return Malformed(
+        e, "the case is not on " + d.workflow + " version " + std::to_string(d.from_version));
+  }
+  if (!s->open()) return Malformed(e, "the case is closed");
+  // Checked before anything changes: Apply leaves the state as it was when it fails.
+  if (!d.tasks_renamed.is_object() || !d.deadlines_renamed.is_object())
+    return Malformed(e, "renamed tasks and deadlines must be objects");
+  for (const std::string& name : d.tasks_cancelled) {
+    if (s->FindTask(name) == nullptr) return Malformed(e, "unknown task '" + name + "'");
+  }
+  for (const Member& m : d.tasks_renamed.members()) {
+    if (s->FindTask(m.first) == nullptr || !m.second.is_string())
+      return Malformed(e, "unknown task '" + m.first + "'");
+  }
+  for (const Member& m : d.deadlines_renamed.members()) {
+    const DeadlineState* dl = s->FindDeadline(m.first);
+    if (dl == nullptr || !dl->active() || !m.second.is_string())
+      return Malformed(e, "no running deadline '" + m.first + "'");
+  }
+  for (const std::string& name : d.deadlines_cancelled) {
+    if (s->FindDeadline(name) == nullptr) return Malformed(e, "unknown deadline '" + name + "'");
+  }
+  s->version = static_cast<int>(d.to_version);
+  s->state = d.to_state;
+  std::vector<TaskState> tasks;
+  for (TaskState& t : s->tasks) {
+    if (t.complete) {
+      if (!RenamedOnto(d.tasks_renamed, t.name)) tasks.push_back(std::move(t));
+      continue;
+    }
+    if (Listed(d.tasks_cancelled, t.name)) continue;  // dropped: nobody is asked any more
+    if (const std::string* to = RenamedTo(d.tasks_renamed, t.name)) t.name = *to;
+    tasks.push_back(std::move(t));
+  }
+  s->tasks = std::move(tasks);
+  std::vector<DeadlineState> deadlines;
+  for (DeadlineState& dl : s->deadlines) {
+    if (!dl.active()) {
+      if (!RenamedOnto(d.deadlines_renamed, dl.name)) deadlines.push_back(std::move(dl));
+      continue;
+    }
+    if (Listed(d.deadlines_cancelled, dl.name)) {
+      dl.status = "cancelled";
+    } else if (const std::string* to = RenamedTo(d.deadlines_renamed, dl.name)) {
+      dl.name = *to;  // keeps its due time
+    }
+    deadlines.push_back(std::move(dl));
+  }
+  s->deadlines = std::move(deadlines);
+  return Status::OK();
+}
+
 Status Fold(CaseState* s, const DomainEvent& e, const CaseClosed& d) {
   s->outcome = d.outcome;
   s->closed_at = e.time;
@@ -273,6 +347,12 @@ void Checkpoint::Save(const CaseState& s, const DomainEvent& e) {
     case DomainType::kCaseErased:
       if (!erased_at_.has_value()) erased_at_ = s.erased_at;
       break;
+    case DomainType::kCaseMigrated:
+      if (!version_.has_value()) version_ = s.version;
+      if (!state_.has_value()) state_ = s.state;
+      if (!tasks_.has_value()) tasks_ = s.tasks;
+      if (!deadlines_.has_value()) deadlines_ = s.deadlines;
+      break;
     case DomainType::kCaseOpened:           // refused by Apply on an existing case
     case DomainType::kParticipantResolved:  // appends: participants_
     case DomainType::kNotificationDisclosed:
@@ -292,6 +372,7 @@ void Checkpoint::Restore(CaseState* s) {
   s->seq = seq_;
   s->updated_at = updated_at_;
   s->participants.resize(participants_);
+  if (version_.has_value()) s->version = *version_;
   if (state_.has_value()) s->state = std::move(*state_);
   if (outcome_.has_value()) std::tie(s->outcome, s->closed_at) = std::move(*outcome_);
   if (vars_.has_value()) s->vars = std::move(*vars_);

@@ -106,6 +106,7 @@ class Checkpoint {
   uint64_t seq_ = 0;
   Timestamp updated_at_ = 0;
   size_t participants_ = 0;
+  std::optional<int> version_;
   std::optional<std::string> state_;
   std::optional<std::pair<std::string, Timestamp>> outcome_;  // with closed_at
   std::optional<Value> vars_;

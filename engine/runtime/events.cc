@@ -25,6 +25,7 @@ constexpr std::array<std::string_view, kDomainTypeCount> kNames = {
     "input.rejected",
     "notification.undeliverable",
     "case.erased",
+    "case.migrated",
 };
 
 // Encoding 1: every type's data at version 1. Encoding 2 (for types past their first version):

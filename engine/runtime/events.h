@@ -47,6 +47,9 @@ inline constexpr std::string_view kCertificateRequested = "de.amtsweg.certificat
 inline constexpr std::string_view kApplicationWithdrawn = "de.amtsweg.application.withdrawn";
 // Moves the engine clock to the event's `time` (file sources); has no case.
 inline constexpr std::string_view kClockAdvanced = "de.amtsweg.clock.advanced";
+// An administrator moves a case to another version of its workflow (data: to, mapping, reason;
+// docs/workflow-language.md, "Migration of running cases"). Only with InputEvent::admin.
+inline constexpr std::string_view kMigrationRequested = "de.amtsweg.case.migration.requested";
 // Synthetic: a due deadline timer. Never accepted from outside.
 inline constexpr std::string_view kTimerFired = "de.amtsweg.timer.fired";
 // Engine command: erase the personal data of a closed case (crypto-shredding). Only from an
@@ -90,8 +93,9 @@ enum class DomainType : uint8_t {
   kInputRejected,
   kNotificationUndeliverable,
   kCaseErased,
+  kCaseMigrated,
 };
-inline constexpr int kDomainTypeCount = 17;
+inline constexpr int kDomainTypeCount = 18;
 
 std::string_view DomainTypeName(DomainType t);  // "case.opened", ...
 std::optional<DomainType> ParseDomainType(std::string_view name);
@@ -296,12 +300,37 @@ struct CaseErased {
   bool operator==(const CaseErased&) const = default;
 };
 
+// An administrator moved the open case to another version of its workflow (an explicit
+// migration, docs/workflow-language.md). The case continues on `to_version`, in `to_state`. Of
+// its open tasks and running deadlines, each is kept, renamed (old name -> new name; a deadline
+// keeps its due time) or cancelled (a cancelled task is dropped; each cancelled deadline has its
+// deadline.cancelled event just before this one).
+struct CaseMigrated {
+  static constexpr DomainType kType = DomainType::kCaseMigrated;
+  static constexpr uint32_t kVersion = 1;
+  std::string workflow;
+  int64_t from_version = 0;
+  int64_t to_version = 0;
+  std::string from_state;
+  std::string to_state;
+  std::vector<std::string> tasks_kept;
+  Value tasks_renamed;  // object: old name -> new name
+  std::vector<std::string> tasks_cancelled;
+  std::vector<std::string> deadlines_kept;
+  Value deadlines_renamed;  // object: old name -> new name
+  std::vector<std::string> deadlines_cancelled;
+  std::string by;  // the administrator (InputEvent::admin), e.g. "local:jensen"
+  std::optional<std::string> reason;
+  std::string mapping;  // "sha256:<hex>" of the mapping's JSON form (dsl::Migration::Digest)
+  bool operator==(const CaseMigrated&) const = default;
+};
+
 // One of the types above; the alternatives are in DomainType order (index = type - 1).
 using EventData =
     std::variant<CaseOpened, ParticipantResolved, StateEntered, VariableSet, NotificationDisclosed,
                  TaskRequested, ResponseRecorded, TaskCompleted, DeadlineStarted, DeadlineExtended,
                  DeadlineExpired, DeadlineCancelled, CertificateIssued, CaseClosed, InputRejected,
-                 NotificationUndeliverable, CaseErased>;
+                 NotificationUndeliverable, CaseErased, CaseMigrated>;
 static_assert(std::variant_size_v<EventData> == kDomainTypeCount);
 
 inline DomainType TypeOf(const EventData& d) {
@@ -579,6 +608,26 @@ struct schema::Of<NotificationUndeliverable> {
       F("message", &T::message),
       F("basis", &T::basis),
       F("reason", &T::reason)
+  };
+};
+template <>
+struct schema::Of<CaseMigrated> {
+  using T = CaseMigrated;
+  static constexpr auto kFields = std::tuple{
+      F("workflow", &T::workflow),
+      F("from_version", &T::from_version),
+      F("to_version", &T::to_version),
+      F("from_state", &T::from_state),
+      F("to_state", &T::to_state),
+      F("tasks_kept", &T::tasks_kept),
+      F("tasks_renamed", &T::tasks_renamed),
+      F("tasks_cancelled", &T::tasks_cancelled),
+      F("deadlines_kept", &T::deadlines_kept),
+      F("deadlines_renamed", &T::deadlines_renamed),
+      F("deadlines_cancelled", &T::deadlines_cancelled),
+      F("by", &T::by),
+      F("reason", &T::reason),
+      F("mapping", &T::mapping)
   };
 };
 // clang-format on

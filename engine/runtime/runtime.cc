@@ -4,6 +4,7 @@
 
 #include "engine/calendar/period.h"
 #include "engine/common/identifiers.h"
+#include "engine/dsl/migration.h"
 
 namespace amtsweg::runtime {
 
@@ -16,7 +17,15 @@ bool IsEngineType(std::string_view type) {
   return type == input_type::kApplicationSubmitted || type == input_type::kTaskResponded ||
          type == input_type::kDeadlineExtended || type == input_type::kCertificateRequested ||
          type == input_type::kApplicationWithdrawn || type == input_type::kDocumentsCompleted ||
-         type == input_type::kTimerFired;
+         type == input_type::kTimerFired || type == input_type::kMigrationRequested;
+}
+
+// The problems of a mapping, for a refusal's reason: "a; b; c".
+std::string Joined(const std::vector<dsl::MigrationError>& errors) {
+  std::string out;
+  for (const dsl::MigrationError& e : errors)
+    out += (out.empty() ? "" : "; ") + e.message;
+  return out;
 }
 
 std::string_view JoinName(dsl::JoinKind k) {
@@ -146,6 +155,8 @@ class Runtime::Step {
   bool MayWithdraw();
   void HandleTimer();
   void HandleEvent();
+  // An administrator's migration of the case to another version (docs/workflow-language.md).
+  void HandleMigration();
 
   void RunActions(const std::vector<dsl::Action>& actions);
   // Runs `actions` with `data` as the expressions' data (an extension's or certificate's facts).
@@ -185,6 +196,13 @@ class Runtime::Step {
 };
 
 void Runtime::Step::Run() {
+  if (in_.type == input_type::kMigrationRequested && in_.admin.empty()) {
+    // An engine command: only the local command line and the API's admins issue it.
+    Reject("forbidden", in_.type +
+                            " is an administrator's command; it is taken only from `amtsweg "
+                            "migrate` and the API's admins, not from a participant's channel");
+    return;
+  }
   if (s_->seq == 0) {
     Open();
     return;
@@ -371,6 +389,8 @@ void Runtime::Step::Dispatch() {
     HandleExtension();
   } else if (type == input_type::kApplicationWithdrawn) {
     HandleWithdrawal();
+  } else if (type == input_type::kMigrationRequested) {
+    HandleMigration();
   } else if (type == input_type::kCertificateRequested) {
     Reject("no-deemed-approval", "case '" + s_->id + "' is open in state '" + s_->state +
                                      "'; a certificate exists only for a deemed approval");
@@ -700,6 +720,113 @@ void Runtime::Step::HandleTimer() {
       .deadline = name, .due = FormatTimestamp(dl->due), .effect = d->legal_effect});
   RunActions(d->on_expiry);
   if (!d->target.empty() && s_->open()) Enter(d->target);
+}
+
+void Runtime::Step::HandleMigration() {
+  const Value* mapping = in_.data.Find("mapping");
+  dsl::MigrationParse parsed =
+      dsl::MigrationFromValue(mapping != nullptr ? *mapping : Value(), "data.mapping");
+  if (mapping == nullptr) {
+    Reject("invalid-mapping", "data.mapping is missing: the migration mapping as a JSON object");
+    return;
+  }
+  if (!parsed.migration.has_value()) {
+    Reject("invalid-mapping", Joined(parsed.errors));
+    return;
+  }
+  const dsl::Migration& m = *parsed.migration;
+  const Value* to = in_.data.Find("to");
+  if (to != nullptr && (!to->is_int() || to->as_int() != m.to)) {
+    Reject("invalid-mapping", "data.to (" + to->ToJson() + ") is not the mapping's 'to' (" +
+                                  std::to_string(m.to) + ")");
+    return;
+  }
+  if (std::vector<dsl::MigrationError> errors = dsl::ValidateMigration(m, rt_.registry_);
+      !errors.empty()) {
+    Reject("invalid-mapping", Joined(errors));
+    return;
+  }
+  if (s_->workflow != m.workflow || s_->version != m.from) {
+    Reject("wrong-version", "case '" + s_->id + "' runs on " + s_->workflow + " version " +
+                                std::to_string(s_->version) + ", not on " + m.workflow +
+                                " version " + std::to_string(m.from));
+    return;
+  }
+  const dsl::Definition* target = rt_.registry_.Find(m.workflow, m.to);
+  const dsl::StateMigration* state = m.FindState(s_->state);
+  if (state == nullptr) {  // a final state; a case in one is closed
+    Reject("invalid-mapping", "the mapping has no state for '" + s_->state + "'");
+    return;
+  }
+  const std::string reason = "migration to version " + std::to_string(m.to);
+  CaseMigrated event{.workflow = m.workflow,
+                     .from_version = m.from,
+                     .to_version = m.to,
+                     .from_state = s_->state,
+                     .to_state = state->to,
+                     .tasks_kept = {},
+                     .tasks_renamed = Value(),
+                     .tasks_cancelled = {},
+                     .deadlines_kept = {},
+                     .deadlines_renamed = Value(),
+                     .deadlines_cancelled = {},
+                     .by = in_.admin,
+                     .reason = std::nullopt,
+                     .mapping = m.Digest()};
+  if (const Value* why = in_.data.Find("reason");
+      why != nullptr && why->is_string() && !why->as_string().empty()) {
+    event.reason = why->as_string();
+  }
+  std::vector<Member> tasks_renamed, deadlines_renamed;
+  for (const TaskState& t : s_->tasks) {
+    if (t.complete) continue;
+    std::optional<dsl::ItemMigration> fate = m.TaskFate(t.name, *target);
+    if (!fate.has_value()) {  // a task the definition no longer has: nothing can answer it
+      event.tasks_cancelled.push_back(t.name);
+      continue;
+    }
+    switch (fate->action) {
+      case dsl::MigrationAction::kKeep:
+        event.tasks_kept.push_back(t.name);
+        break;
+      case dsl::MigrationAction::kRename:
+        tasks_renamed.emplace_back(t.name, fate->target);
+        break;
+      case dsl::MigrationAction::kCancel:
+        event.tasks_cancelled.push_back(t.name);
+        break;
+    }
+  }
+  for (const DeadlineState& d : s_->deadlines) {
+    if (!d.active()) continue;
+    std::optional<dsl::ItemMigration> fate = m.DeadlineFate(d.name, *target);
+    const dsl::MigrationAction action =
+        fate.has_value() ? fate->action : dsl::MigrationAction::kCancel;
+    switch (action) {
+      case dsl::MigrationAction::kKeep:
+        event.deadlines_kept.push_back(d.name);
+        break;
+      case dsl::MigrationAction::kRename:
+        deadlines_renamed.emplace_back(d.name, fate->target);
+        break;
+      case dsl::MigrationAction::kCancel:
+        event.deadlines_cancelled.push_back(d.name);
+        break;
+    }
+  }
+  event.tasks_renamed = Value::Object(std::move(tasks_renamed));
+  event.deadlines_renamed = Value::Object(std::move(deadlines_renamed));
+  // A cancelled deadline ends as every cancelled deadline does (its timer goes with it).
+  for (const std::string& name : event.deadlines_cancelled)
+    Emit(DeadlineCancelled{.deadline = name, .reason = reason});
+  Emit(std::move(event));
+  if (failed()) return;
+  def_ = target;
+  // Variables the new version declares and the case lacks start at their declared values.
+  for (const dsl::Variable& v : def_->variables) {
+    if (s_->vars.Find(v.name) == nullptr) Emit(VariableSet{.name = v.name, .value = v.initial});
+  }
+  // Settle (after Dispatch) then takes the new state's automatic transitions that hold.
 }
 
 void Runtime::Step::RunActions(const std::vector<dsl::Action>& actions) {

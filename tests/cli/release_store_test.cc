@@ -112,9 +112,9 @@ TEST_F(ReleaseStoreTest, EveryStoredEventEncodesBackToItsStoredBytes) {
                     .ok());
   }
   EXPECT_EQ(events, 452u);
-  // Every type the release knew: case.erased came after it.
-  EXPECT_EQ(types.size(), static_cast<size_t>(runtime::kDomainTypeCount) - 1);
-  EXPECT_EQ(types.count(runtime::DomainType::kCaseErased), 0u);
+  // Every type of release 0.1.0: those up to notification.undeliverable (16); the later ones
+  // (case.erased, case.migrated) have their encoding checked in tests/runtime/events_test.cc.
+  EXPECT_EQ(types.size(), static_cast<size_t>(runtime::DomainType::kNotificationUndeliverable));
 }
 
 }  // namespace

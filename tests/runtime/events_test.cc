@@ -314,6 +314,36 @@ std::vector<Sample> Samples() {
                    .Add("basis", "Art. 17(1)(a) DSGVO")
                    .Add("notified", Value::Array({"ihk-kiel", "hwk-luebeck"}))
                    .Build()});
+  s.push_back({"case.migrated",
+               CaseMigrated{.workflow = "gewerbeanmeldung",
+                            .from_version = 1,
+                            .to_version = 2,
+                            .from_state = "pruefung",
+                            .to_state = "in_pruefung",
+                            .tasks_kept = {"stellungnahme"},
+                            .tasks_renamed = Value::Object({{"pruefen", "entscheidung"}}),
+                            .tasks_cancelled = {},
+                            .deadlines_kept = {},
+                            .deadlines_renamed = Value::Object({}),
+                            .deadlines_cancelled = {"erinnerung"},
+                            .by = "local:jensen",
+                            .reason = std::nullopt,
+                            .mapping = "sha256:00"},
+               ObjectBuilder()
+                   .Add("workflow", "gewerbeanmeldung")
+                   .Add("from_version", 1)
+                   .Add("to_version", 2)
+                   .Add("from_state", "pruefung")
+                   .Add("to_state", "in_pruefung")
+                   .Add("tasks_kept", Value::Array({"stellungnahme"}))
+                   .Add("tasks_renamed", Value::Object({{"pruefen", "entscheidung"}}))
+                   .Add("tasks_cancelled", Value::Array({}))
+                   .Add("deadlines_kept", Value::Array({}))
+                   .Add("deadlines_renamed", Value::Object({}))
+                   .Add("deadlines_cancelled", Value::Array({"erinnerung"}))
+                   .Add("by", "local:jensen")
+                   .Add("mapping", "sha256:00")
+                   .Build()});
   return s;
 }
 
