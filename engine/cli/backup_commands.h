@@ -1,6 +1,6 @@
 // `amtsweg backup create|list|verify|restore`: backups of a stopped engine's store, and of its
 // key store `<data-dir>.keys` apart, on RocksDB's BackupEngine (engine/store/internal/backup.h,
-// docs/data-protection-backups.md). Every backup and restore is recorded in the store's access
+// docs/data-protection.md). Every backup and restore is recorded in the store's access
 // log (principal "local:$USER", role admin, method CLI). Exit codes as in commands.h: 1 for a
 // backup that does not verify.
 #pragma once
