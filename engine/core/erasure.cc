@@ -69,6 +69,13 @@ Engine::Outcome Engine::HandleErasure(const runtime::InputEvent& in, const RawIn
   if (!found) return refuse("unknown-case", "no case '" + in.subject + "'");
   runtime::CaseState& state = work->state;
   if (state.erased()) return Outcome::kIgnored;  // erased before: nothing more to do
+  if (work->sealer == nullptr) {
+    // Its values were stored as they are (before encryption, or with --no-encryption): there is
+    // no key whose destruction would erase them.
+    return refuse("not-encrypted", "case '" + in.subject +
+                                       "' was stored without a data key, so its personal data "
+                                       "cannot be erased by destroying one");
+  }
   if (state.open()) {
     return refuse("open-case", "case '" + in.subject + "' is open (state " + state.state +
                                    "): its data is needed for the procedure; it can be erased "
