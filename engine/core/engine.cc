@@ -88,9 +88,11 @@ Status Engine::Open() {
     pending.emplace_back(id);
     return true;
   }));
-  if (pending.empty()) return Status::OK();
-  spdlog::info("finishing {} interrupted erasure(s)", pending.size());
-  return FinishErasures(pending);
+  if (!pending.empty()) {
+    spdlog::info("finishing {} interrupted erasure(s)", pending.size());
+    RETURN_IF_ERROR(FinishErasures(pending));
+  }
+  return options_.keys != nullptr ? ReapplyErasures() : Status::OK();
 }
 
 Status Engine::Abandon(const Status& error) {

@@ -210,8 +210,14 @@ class Engine {
   // An erasure request (runtime::input_type::kErasureRequested) from `raw`, or the expiry of
   // the case's retention period (`raw` null): checks it, records case.erased with the case's
   // state folded from its erased events, tells the recipients and drops what waits for them.
+  // `restored`: an erasure the key store recorded that the store lacks (a store restored from a
+  // backup older than the erasure), recorded again from the key store's register.
   Outcome HandleErasure(const runtime::InputEvent& in, const RawInput* raw,
-                        const std::string& source_name, bool replay);
+                        const std::string& source_name, bool replay,
+                        const crypto::Erasure* restored = nullptr);
+  // Records case.erased for every case the key store's register names as erased that the store
+  // does not show erased (Open, after a restore).
+  Status ReapplyErasures();
   // Arms the case's retention timer when the event its retention counts from was just recorded.
   void ArmRetention(const runtime::CaseState& state, const runtime::StepResult& step);
   // After a batch with erasures is stored (and on Open, for those a crash interrupted): destroys

@@ -15,6 +15,7 @@
 
 #include <set>
 
+#include "engine/core/case_index.h"
 #include "engine/core/engine.h"
 #include "engine/runtime/personal.h"
 
@@ -43,7 +44,8 @@ std::string DataString(const Value& data, std::string_view key) {
 }  // namespace
 
 Engine::Outcome Engine::HandleErasure(const runtime::InputEvent& in, const RawInput* raw,
-                                      const std::string& source_name, bool replay) {
+                                      const std::string& source_name, bool replay,
+                                      const crypto::Erasure* restored) {
   auto refuse = [&](std::string_view kind, const std::string& reason) {
     if (raw != nullptr) {
       DeadLetter(*raw, source_name, kind, reason);
@@ -52,8 +54,8 @@ Engine::Outcome Engine::HandleErasure(const runtime::InputEvent& in, const RawIn
     }
     return Outcome::kRefused;
   };
-  const bool retention = raw == nullptr;
-  if (!retention && in.admin.empty()) {
+  const bool retention = raw == nullptr && restored == nullptr;
+  if (raw != nullptr && in.admin.empty()) {
     return refuse("forbidden",
                   "only an administrator may erase a case (amtsweg case erase, or the admin "
                   "API's POST /api/v1/admin/cases/{id}/erasure); this came through " +
@@ -69,7 +71,7 @@ Engine::Outcome Engine::HandleErasure(const runtime::InputEvent& in, const RawIn
   if (!found) return refuse("unknown-case", "no case '" + in.subject + "'");
   runtime::CaseState& state = work->state;
   if (state.erased()) return Outcome::kIgnored;  // erased before: nothing more to do
-  if (work->sealer == nullptr) {
+  if (work->sealer == nullptr && restored == nullptr) {
     // Its values were stored as they are (before encryption, or with --no-encryption): there is
     // no key whose destruction would erase them.
     return refuse("not-encrypted", "case '" + in.subject +
@@ -83,7 +85,12 @@ Engine::Outcome Engine::HandleErasure(const runtime::InputEvent& in, const RawIn
   }
   const dsl::Definition* def = runtime_.DefinitionOf(state);
   runtime::CaseErased erased;
-  if (retention) {
+  if (restored != nullptr) {
+    erased.by = restored->by;
+    erased.reason = restored->reason + " (recorded again: the key store erased the case at " +
+                    FormatTimestamp(restored->at) + ", after the backup this store was restored from)";
+    erased.basis = restored->basis;
+  } else if (retention) {
     if (def == nullptr || !def->retention.has_value()) {
       return refuse("no-retention", "workflow " + state.workflow + " version " +
                                         std::to_string(state.version) +
@@ -153,6 +160,38 @@ Engine::Outcome Engine::HandleErasure(const runtime::InputEvent& in, const RawIn
   writer_.counts().domain_events++;
   // A retention timer still armed finds the case erased and does nothing.
   return Outcome::kAccepted;
+}
+
+Status Engine::ReapplyErasures() {
+  std::vector<crypto::Erasure> missing;
+  Status failed;
+  RETURN_IF_ERROR(options_.keys->store().ScanErasures([&](const crypto::Erasure& r) {
+    Result<std::optional<runtime::CaseState>> s =
+        LoadCaseState(store_, r.case_id, /*with_application=*/false,
+                      static_cast<const runtime::Sealer*>(nullptr));
+    if (!s.ok()) {
+      failed = s.status();
+      return false;
+    }
+    if (s->has_value() && !(*s)->erased()) missing.push_back(r);
+    return true;
+  }));
+  RETURN_IF_ERROR(failed);
+  if (missing.empty()) return Status::OK();
+  spdlog::warn("{} case(s) were erased after the state of this store: recording case.erased again",
+               missing.size());
+  writer_.Begin();
+  for (const crypto::Erasure& r : missing) {
+    runtime::InputEvent in;
+    in.id = "erasure-register:" + r.case_id;
+    in.source = "amtsweg:key-store";
+    in.type = runtime::input_type::kErasureRequested;
+    in.subject = r.case_id;
+    in.time = std::max(now(), r.at);
+    // Replay: the recipients were told when the case was erased.
+    HandleErasure(in, nullptr, "amtsweg:key-store", /*replay=*/true, &r);
+  }
+  return Commit({});
 }
 
 void Engine::ArmRetention(const runtime::CaseState& state, const runtime::StepResult& step) {
