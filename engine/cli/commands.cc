@@ -21,6 +21,7 @@
 #include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
 #include "engine/core/catalog.h"
+#include "engine/core/engine.h"
 #include "engine/dsl/loader.h"
 #include "engine/report/monitor.h"
 #include "engine/runtime/case_state.h"
@@ -411,6 +412,8 @@ int Deadlines(const std::string& data_dir, const std::string& due_before, bool j
   Table table({"DUE", "CASE", "DEADLINE", "WORKFLOW", "STATE"});
   Status error;
   Status s = (*st)->DueTimers(upto, [&](const store::Timer& t) {
+    // A retention period is no deadline of the procedure: `amtsweg retention --dry-run`.
+    if (t.name == core::kRetentionTimer) return true;
     Result<runtime::CaseState> c = LoadState(**st, t.case_id, /*with_application=*/false);
     if (!c.ok()) {
       error = c.status();
