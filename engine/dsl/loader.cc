@@ -214,12 +214,11 @@ class DefinitionLoader {
   // --- Sections -------------------------------------------------------------------------------
 
   void ParseTop(const YAML::Node& root) {
-    MapReader m(
-        root, "the workflow",
-        {"name", "version", "title", "description", "leika", "authority", "roles", "variables",
-         "deadlines", "tasks", "start", "states", "on_withdrawal", "on_certificate",
-         "personal_data", "retention"},
-        top_, &errors_);
+    MapReader m(root, "the workflow",
+                {"name", "version", "title", "description", "leika", "authority", "roles",
+                 "variables", "deadlines", "tasks", "start", "states", "on_withdrawal",
+                 "on_certificate", "personal_data", "retention"},
+                top_, &errors_);
     if (!m.ok()) return;
     Definition& d = *def_;
 
@@ -314,8 +313,8 @@ class DefinitionLoader {
       bool ok = !path.empty() && path.front() != '.' && path.back() != '.' &&
                 path.find("..") == std::string::npos;
       for (char c : path) {
-        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' ||
-                    c == '.');
+        ok = ok &&
+             (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.');
       }
       if (!ok) {
         Error(MarkOr(item, m.ValueMark(key)),
@@ -351,11 +350,11 @@ class DefinitionLoader {
       }
       if (!Str(m, "period", &r.period_text)) return;
       period_mark = m.ValueMark("period");
+      // Both are recorded on a closed case, which is what an erasure needs.
       if (m.Has("after") && Str(m, "after", &r.after) && r.after != "case.closed" &&
-          r.after != "certificate.issued" && r.after != "deadline.expired") {
-        Error(m.ValueMark("after"), "retention.after '" + r.after +
-                                        "' must be case.closed, certificate.issued or "
-                                        "deadline.expired");
+          r.after != "certificate.issued") {
+        Error(m.ValueMark("after"),
+              "retention.after '" + r.after + "' must be case.closed or certificate.issued");
         return;
       }
       if (m.Has("basis")) Str(m, "basis", &r.basis);

@@ -184,8 +184,8 @@ struct PersonalData {
 // closing or after the first domain event of type `after`; then it is erased with `basis`.
 struct Retention {
   Duration period;
-  std::string period_text;           // as written, e.g. "P5Y"
-  std::string after = "case.closed";  // or "certificate.issued", "deadline.expired"
+  std::string period_text;            // as written, e.g. "P5Y"
+  std::string after = "case.closed";  // or "certificate.issued"
   std::string basis;                  // the legal basis named in the erasure
   SourcePos pos;
 };

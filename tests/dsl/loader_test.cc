@@ -797,3 +797,78 @@ TEST(RegistryTest, LoadRegistryReportsDuplicatesAcrossFiles) {
 
 }  // namespace
 }  // namespace amtsweg::dsl
+
+namespace amtsweg::dsl {
+namespace {
+
+constexpr char kDataProtectionTail[] = R"(start: {to: done}
+states:
+  done: {terminal: approved}
+)";
+
+TEST(LoaderDataProtectionTest, PersonalDataAndRetentionAreRead) {
+  std::string yaml = std::string(R"(name: test
+version: 1
+leika: "99050012104000"
+personal_data:
+  application: [inhaber, betrieb.anschrift]
+  responses: all
+retention: {period: P5Y, after: certificate.issued, basis: "Aktenordnung"}
+)") + kDataProtectionTail;
+  LoadResult r = LoadDefinition(yaml, "wf.yaml", nullptr);
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front().ToString();
+  EXPECT_FALSE(r.definition->personal.all_application);
+  EXPECT_EQ(r.definition->personal.application,
+            (std::vector<std::string>{"inhaber", "betrieb.anschrift"}));
+  EXPECT_TRUE(r.definition->personal.all_responses);
+  ASSERT_TRUE(r.definition->retention.has_value());
+  EXPECT_EQ(r.definition->retention->period_text, "P5Y");
+  EXPECT_EQ(r.definition->retention->after, "certificate.issued");
+  EXPECT_EQ(r.definition->retention->basis, "Aktenordnung");
+
+  LoadResult plain = LoadDefinition(std::string(R"(name: test
+version: 2
+leika: "99050012104000"
+retention: P6M
+)") + kDataProtectionTail,
+                                    "wf.yaml", nullptr);
+  ASSERT_TRUE(plain.errors.empty());
+  EXPECT_TRUE(plain.definition->personal.all_application);  // the default
+  EXPECT_EQ(plain.definition->retention->after, "case.closed");
+  EXPECT_EQ(plain.definition->retention->basis,
+            "retention period P6M after case.closed (workflow test version 2)");
+}
+
+TEST(LoaderDataProtectionTest, BadDeclarationsAreErrorsThatSayWhere) {
+  auto errors = [](std::string_view lines) {
+    LoadResult r = LoadDefinition(std::string(R"(name: test
+version: 1
+leika: "99050012104000"
+)") + std::string(lines) + kDataProtectionTail,
+                                  "wf.yaml", nullptr);
+    std::vector<std::string> out;
+    for (const Diagnostic& d : r.errors)
+      out.push_back(std::to_string(d.line) + ":" + std::to_string(d.column) + ": " + d.message);
+    return out;
+  };
+  std::vector<std::string> e = errors("personal_data: {application: [\"a..b\"], other: x}\n");
+  ASSERT_EQ(e.size(), 2u) << ::testing::PrintToString(e);
+  EXPECT_NE(e[0].find("unknown key 'other' in personal_data"), std::string::npos) << e[0];
+  EXPECT_NE(e[1].find("'a..b' is not a dotted path"), std::string::npos) << e[1];
+  e = errors("personal_data: {application: some}\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("must be 'all' or a list"), std::string::npos) << e[0];
+  e = errors("retention: five years\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].rfind("4:", 0), 0u) << e[0];
+  EXPECT_NE(e[0].find("not an ISO 8601 duration"), std::string::npos) << e[0];
+  e = errors("retention: {period: P1Y, after: deadline.expired}\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("must be case.closed or certificate.issued"), std::string::npos) << e[0];
+  e = errors("retention: {after: case.closed}\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("missing 'period'"), std::string::npos) << e[0];
+}
+
+}  // namespace
+}  // namespace amtsweg::dsl
