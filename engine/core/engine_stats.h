@@ -34,6 +34,11 @@ struct EngineStats {
   uint64_t process_us = 0;  // decoding, the runtime, building the batch
   uint64_t commit_us = 0;   // the store's write (with its fsync)
   uint64_t publish_us = 0;  // expanding, sending, collecting acknowledgements
+  // Finishing erasures after their batch is stored (part of process_us): reading the erasure
+  // records and KeyStore::Destroy (its synced write and the key store's purge), then
+  // Store::PurgeErased (dead letters, flush, compaction).
+  uint64_t erase_keys_us = 0;
+  uint64_t erase_purge_us = 0;
 };
 
 }  // namespace amtsweg::core

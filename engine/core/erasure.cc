@@ -13,6 +13,7 @@
 // fold, and readers look at case.erased, not at the key.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <set>
 
 #include "engine/core/case_index.h"
@@ -212,6 +213,12 @@ Status Engine::FinishErasures(const std::vector<std::string>& case_ids) {
   if (options_.keys == nullptr) {
     return Status::InvalidArgument("erasures are pending but no key store is configured");
   }
+  auto micros_since = [](std::chrono::steady_clock::time_point start) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - start)
+                                     .count());
+  };
+  auto start = std::chrono::steady_clock::now();
   std::vector<crypto::Erasure> records;
   records.reserve(case_ids.size());
   for (const std::string& id : case_ids) {
@@ -231,14 +238,19 @@ Status Engine::FinishErasures(const std::vector<std::string>& case_ids) {
     }));
     records.push_back(std::move(r));
   }
-  RETURN_IF_ERROR(options_.keys->store().Destroy(records));
+  Status destroyed = options_.keys->store().Destroy(records);
+  stats_.erase_keys_us += micros_since(start);
+  RETURN_IF_ERROR(destroyed);
+  start = std::chrono::steady_clock::now();
   std::set<std::string, std::less<>> ids(case_ids.begin(), case_ids.end());
   // A dead letter names its case in its subject: it holds the refused input as received.
   auto of_erased_case = [&ids](const store::DeadLetter& d) {
     Result<Value> v = Value::ParseJson(d.raw);
     return v.ok() && ids.count((*v)["subject"].as_string()) > 0;
   };
-  RETURN_IF_ERROR(store_.PurgeErased(case_ids, of_erased_case));
+  Status purged = store_.PurgeErased(case_ids, of_erased_case);
+  stats_.erase_purge_us += micros_since(start);
+  RETURN_IF_ERROR(purged);
   stats_.cases_erased += case_ids.size();
   return Status::OK();
 }

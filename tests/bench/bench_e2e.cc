@@ -10,6 +10,12 @@
 // files after every batch) spread over as many keys as the engine left in the store (a lower
 // bound of the keys it wrote), in the same column families. The ratio is the engine's cost on
 // top of the durable write itself. A sync=false run is printed too, clearly labelled.
+//
+// Encryption: after each durable run the same run again with the personal values sealed under
+// per-case data keys (a crypto::KeyStore beside the store, synced like the engine's: one more
+// fsync per batch for the batch's new keys), so that runs alternate off, on, off, on. Printed:
+// the medians on and off and their ratio (as e2e_sync_encrypted_batchN with the unencrypted
+// median in the ceiling column), the WAL bytes per input of both and the key store's.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -21,8 +27,11 @@
 
 #include "connectors/file/file_source.h"
 #include "engine/common/clock.h"
+#include "engine/core/case_keys.h"
 #include "engine/core/cloudevent.h"
 #include "engine/core/engine.h"
+#include "engine/crypto/kek.h"
+#include "engine/crypto/key_store.h"
 #include "engine/store/store.h"
 #include "tests/bench/bench_util.h"
 
@@ -56,6 +65,7 @@ struct Run {
   double seconds = 0;
   core::EngineStats stats;
   uint64_t wal_bytes = 0;
+  uint64_t key_wal_bytes = 0;                   // the key store's WAL (encrypted runs)
   std::map<std::string, uint64_t> keys_per_cf;  // keys left in the store
 };
 
@@ -83,30 +93,50 @@ std::map<std::string, uint64_t> CountKeys(const std::string& dir) {
   return out;
 }
 
+// `encrypt`: with a key store in dir + ".keys" (fresh, synced), else without encryption.
 Run EngineRun(const Workflows& w, const std::string& events, const std::string& dir, size_t batch,
-              bool sync, bool count_keys) {
+              bool sync, bool count_keys, bool encrypt = false) {
+  const std::string key_dir = dir + ".keys";
   fs::remove_all(dir);
+  fs::remove_all(key_dir);
   Run run;
   {
     store::Options so;
     so.sync = sync;
     auto st = store::Store::Open(dir, so);
     if (!st.ok()) Die(st.status().ToString());
+    std::unique_ptr<crypto::KeyStore> key_store;
+    std::unique_ptr<core::CaseKeys> case_keys;
+    if (encrypt) {
+      auto keks = crypto::ParseKeks(crypto::NewKekLine("bench"), "bench");
+      if (!keks.ok()) Die(keks.status().ToString());
+      auto ks = crypto::KeyStore::Open(key_dir, std::move(*keks));
+      if (!ks.ok()) Die(ks.status().ToString());
+      key_store = std::move(*ks);
+      case_keys = std::make_unique<core::CaseKeys>(*key_store);
+    }
+    core::EngineOptions options;
+    options.keys = case_keys.get();
     ManualClock clock(0);
-    core::Engine engine(**st, w.registry, *w.directory, clock);
+    core::Engine engine(**st, w.registry, *w.directory, clock, options);
     if (Status s = engine.Open(); !s.ok()) Die(s.ToString());
     auto src = connectors::FileSource::Open(events, core::kDefaultMaxEventBytes);
     if (!src.ok()) Die(src.status().ToString());
-    WalMeter wal;
+    WalMeter wal, key_wal;
     double t0 = Seconds();
-    Status s =
-        engine.Drain(**src, nullptr, batch, [&](const core::EngineStats&) { wal.Poll(dir); });
+    Status s = engine.Drain(**src, nullptr, batch, [&](const core::EngineStats&) {
+      wal.Poll(dir);
+      if (encrypt) key_wal.Poll(key_dir);
+    });
     run.seconds = Seconds() - t0;
     if (!s.ok()) Die(s.ToString());
     wal.Poll(dir);
+    if (encrypt) key_wal.Poll(key_dir);
     run.stats = engine.stats();
     run.wal_bytes = wal.Total();
+    run.key_wal_bytes = key_wal.Total();
   }
+  fs::remove_all(key_dir);
   if (count_keys) run.keys_per_cf = CountKeys(dir);
   return run;
 }
@@ -186,8 +216,8 @@ int Main(int argc, char** argv) {
   fs::create_directories(tmp);
 
   for (size_t batch : sizes) {
-    std::vector<double> engine_rates, ceiling_rates;
-    Run first;
+    std::vector<double> engine_rates, ceiling_rates, encrypted_rates;
+    Run first, first_encrypted;
     for (int r = 0; r < runs; ++r) {
       Run run = EngineRun(w, events, tmp + "/engine", batch, true, r == 0);
       if (r == 0) first = run;
@@ -201,6 +231,20 @@ int Main(int argc, char** argv) {
                   batch, r, run.seconds, engine_rates.back(), run.stats.batches,
                   static_cast<double>(run.wal_bytes) / 1048576.0, secs,
                   static_cast<double>(written) / 1048576.0);
+      Run enc = EngineRun(w, events, tmp + "/engine", batch, true, false, /*encrypt=*/true);
+      if (r == 0) first_encrypted = enc;
+      encrypted_rates.push_back(static_cast<double>(enc.stats.inputs) / enc.seconds);
+      std::printf(
+          "e2e: batch %zu sync run %d encrypted: engine %.2fs (%.0f inputs/s), WAL %.1f "
+          "MiB, key store WAL %.1f MiB\n",
+          batch, r, enc.seconds, encrypted_rates.back(),
+          static_cast<double>(enc.wal_bytes) / 1048576.0,
+          static_cast<double>(enc.key_wal_bytes) / 1048576.0);
+      if (enc.stats.accepted != run.stats.accepted || enc.stats.rejected != run.stats.rejected ||
+          enc.stats.domain_events != run.stats.domain_events ||
+          enc.stats.cases_closed != run.stats.cases_closed) {
+        Die("the encrypted run did not process the stream as the plain one did");
+      }
     }
     const core::EngineStats& st = first.stats;
     uint64_t keys = 0;
@@ -221,6 +265,27 @@ int Main(int argc, char** argv) {
     std::printf("e2e: domain events/s at batch %zu: %.0f\n", batch,
                 Median(engine_rates) * static_cast<double>(st.domain_events) /
                     static_cast<double>(st.inputs));
+    const double inputs = static_cast<double>(st.inputs);
+    std::printf(
+        "e2e: encryption at batch %zu: on %.0f inputs/s, off %.0f inputs/s (medians of "
+        "%d alternating runs each), on/off %.3f; WAL bytes/input on %.0f, off %.0f; key "
+        "store WAL bytes/input %.0f\n",
+        batch, Median(encrypted_rates), Median(engine_rates), runs,
+        Median(encrypted_rates) / Median(engine_rates),
+        static_cast<double>(first_encrypted.wal_bytes) / inputs,
+        static_cast<double>(first.wal_bytes) / inputs,
+        static_cast<double>(first_encrypted.key_wal_bytes) / inputs);
+    // The unencrypted median stands in the ceiling column: the ratio is on/off.
+    // Where the difference lies: Run's timers (the key store's synced write of a batch's new keys
+    // is in process, before the store's commit).
+    auto secs = [](uint64_t us) { return static_cast<double>(us) / 1e6; };
+    std::printf(
+        "e2e: encryption at batch %zu, first runs: off process %.2fs commit %.2fs; on "
+        "process %.2fs commit %.2fs\n",
+        batch, secs(first.stats.process_us), secs(first.stats.commit_us),
+        secs(first_encrypted.stats.process_us), secs(first_encrypted.stats.commit_us));
+    std::string enc_name = "e2e_sync_encrypted_batch" + std::to_string(batch);
+    Report(enc_name.c_str(), Median(encrypted_rates), "events/s", Median(engine_rates));
   }
 
   // Without fsync: what the engine costs when the disk is out of the picture.
