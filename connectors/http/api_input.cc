@@ -186,8 +186,8 @@ std::optional<InputRefusal> ErasureInput(const InputRequest& req, std::string_vi
   out->raw.size = out->raw.bytes.size();
   out->raw.channel_organisation.clear();
   out->raw.admin = "api:" + req.who->name;
-  out->echo = Echo(Value(idempotency_key), Value(source), Value(kErasure.type), out->case_id,
-                   req.received);
+  out->echo =
+      Echo(Value(idempotency_key), Value(source), Value(kErasure.type), out->case_id, req.received);
   return std::nullopt;
 }
 

@@ -451,8 +451,8 @@ struct ApiServer::Impl {
     r.roles = roles;
     r.params = std::move(params);
     r.case_data = case_data;
-    r.case_in_path = pattern.rfind("/api/v1/cases/*", 0) == 0 ||
-                     pattern.rfind("/api/v1/admin/cases/*", 0) == 0;
+    r.case_in_path =
+        pattern.rfind("/api/v1/cases/*", 0) == 0 || pattern.rfind("/api/v1/admin/cases/*", 0) == 0;
     r.handler = std::move(handler);
     routes.push_back(std::move(r));
   }
@@ -1024,8 +1024,9 @@ struct ApiServer::Impl {
   // The case `id` as `call`'s principal may see it: nullopt when it does not exist or the
   // principal's organisation takes no part in it (indistinguishable on purpose).
   Result<std::optional<runtime::CaseState>> VisibleCase(const Call& call) const {
-    ASSIGN_OR_RETURN(std::optional<runtime::CaseState> s,
-                     core::LoadCaseState(store, call.case_id, /*with_application=*/true, options.keys));
+    ASSIGN_OR_RETURN(
+        std::optional<runtime::CaseState> s,
+        core::LoadCaseState(store, call.case_id, /*with_application=*/true, options.keys));
     if (!s.has_value()) return s;
     if (call.participant() && std::none_of(s->participants.begin(), s->participants.end(),
                                            [&](const runtime::Participant& p) {

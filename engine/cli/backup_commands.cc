@@ -360,8 +360,8 @@ int BackupRestore(const BackupRestoreArgs& args) {
 }
 
 BackupCommands::BackupCommands(CLI::App& app, const std::string& data_dir) {
-  CLI::App* backup = app.add_subcommand(
-      "backup", "Backups of a stopped engine's store (docs/data-protection.md)");
+  CLI::App* backup =
+      app.add_subcommand("backup", "Backups of a stopped engine's store (docs/data-protection.md)");
   backup->require_subcommand(1);
   create_.data_dir = data_dir;
   restore_.data_dir = data_dir;

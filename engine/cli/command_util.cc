@@ -31,7 +31,6 @@ std::string LocalAdmin() {
   return std::string("local:") + (user != nullptr && *user != '\0' ? user : "unknown");
 }
 
-
 namespace {
 
 std::atomic<bool> g_stop{false};

@@ -294,12 +294,14 @@ void AddCaseCommands(CLI::App& app, const std::string& data_dir, Commands* out) 
   erase_cmd->add_option("--reason", erase->reason, "Why (recorded in case.erased)")->required();
   erase_cmd->add_option("--basis", erase->basis, "Legal basis, e.g. \"Art. 17(1)(a) DSGVO\"")
       ->required();
-  erase_cmd->add_option("--directory", erase->directory,
-                        "Participant directory (YAML): where the erasure notices go")
+  erase_cmd
+      ->add_option("--directory", erase->directory,
+                   "Participant directory (YAML): where the erasure notices go")
       ->required()
       ->check(CLI::ExistingFile);
-  erase_cmd->add_option("--workflows", erase->workflows,
-                        "Directory of workflow definitions, besides the deployed ones")
+  erase_cmd
+      ->add_option("--workflows", erase->workflows,
+                   "Directory of workflow definitions, besides the deployed ones")
       ->check(CLI::ExistingDirectory);
   erase_cmd->add_option("--data-dir", erase->data_dir)->capture_default_str();
   AddKeyOptions(erase_cmd, &erase->keys);

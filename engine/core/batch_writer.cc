@@ -39,7 +39,7 @@ struct BatchWriter::Pending {
   std::vector<std::string> order;
   std::unordered_set<std::string> seen;
   TimerChanges timer_changes;
-  std::unordered_set<std::string> erased;  // cases erased by this batch
+  std::unordered_set<std::string> erased;   // cases erased by this batch
   std::vector<store::OutboxEntry> notices;  // erasure notices, kept when the rest is dropped
   store::Batch batch;
   EngineStats counts;

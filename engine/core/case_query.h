@@ -56,8 +56,7 @@ struct HistoryEntry {
 // an event does not decode.
 // Personal values are opened with `keys` (case_keys.h): erased ones are null and named in the
 // event's `erased` list. Without `keys` they stay null too (sealed, not erased).
-Result<std::vector<HistoryEntry>> ReadHistory(const store::Store& store,
-                                              const std::string& case_id,
+Result<std::vector<HistoryEntry>> ReadHistory(const store::Store& store, const std::string& case_id,
                                               const CaseKeys* keys = nullptr);
 
 // A case's state rebuilt from its log: the events with seq <= upto_seq and time <= as_of.

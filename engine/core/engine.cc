@@ -75,7 +75,7 @@ Engine::Engine(store::Store& store, const dsl::Registry& registry, const dsl::Di
                                  options_.audit_destination, options_.dead_letter_destination,
                                  options_.keys}),
       publisher_(store, OutboxPublisherOptions{options_.max_in_flight, options_.outbox_source,
-                                                options_.keys}) {}
+                                               options_.keys}) {}
 
 Engine::~Engine() = default;
 
@@ -329,9 +329,10 @@ Status Engine::Commit(const Positions& positions) {
   unfinished_erasures_.clear();
   if (!erasures.empty()) {
     if (Status finished = FinishErasures(erasures); !finished.ok()) {
-      spdlog::error("erasure of {} case(s) committed, its purge failed (retried after the next "
-                    "batch and on restart): {}",
-                    erasures.size(), finished.ToString());
+      spdlog::error(
+          "erasure of {} case(s) committed, its purge failed (retried after the next "
+          "batch and on restart): {}",
+          erasures.size(), finished.ToString());
       unfinished_erasures_ = std::move(erasures);
     }
   }

@@ -252,7 +252,7 @@ class Engine {
   std::vector<InputVerdict>* verdicts_ = nullptr;
   const RawInput* deciding_ = nullptr;
   RunPhase phase_ = RunPhase::kOutside;
-  const Source* running_ = nullptr;  // the source Run reads (phase_ != kOutside)
+  const Source* running_ = nullptr;               // the source Run reads (phase_ != kOutside)
   std::vector<std::string> unfinished_erasures_;  // committed, purge failed: retried
 };
 

@@ -89,7 +89,8 @@ Engine::Outcome Engine::HandleErasure(const runtime::InputEvent& in, const RawIn
   if (restored != nullptr) {
     erased.by = restored->by;
     erased.reason = restored->reason + " (recorded again: the key store erased the case at " +
-                    FormatTimestamp(restored->at) + ", after the backup this store was restored from)";
+                    FormatTimestamp(restored->at) +
+                    ", after the backup this store was restored from)";
     erased.basis = restored->basis;
   } else if (retention) {
     if (def == nullptr || !def->retention.has_value()) {

@@ -65,9 +65,9 @@ struct CaseState {
   Timestamp updated_at = 0;
   Timestamp closed_at = 0;
   Timestamp erased_at = 0;  // when its personal data was erased (case.erased); 0: not erased
-  uint64_t seq = 0;   // last applied domain event
-  Value application;  // data of the opening event
-  Value vars;         // object of case variables
+  uint64_t seq = 0;         // last applied domain event
+  Value application;        // data of the opening event
+  Value vars;               // object of case variables
   std::vector<Participant> participants;
   std::vector<TaskState> tasks;
   std::vector<DeadlineState> deadlines;
