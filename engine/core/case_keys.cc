@@ -20,7 +20,7 @@ Result<SealerRef> CaseKeys::SealerOf(std::string_view case_id) const {
   }
   ASSIGN_OR_RETURN(std::optional<crypto::DataKey> key, keys_.Get(case_id));
   if (!key.has_value()) return SealerRef();
-  return SealerRef(std::make_shared<KeySealer>(std::move(*key)));
+  return SealerRef(std::make_shared<KeySealer>(*key));
 }
 
 SealerRef CaseKeys::NewKey(const std::string& case_id) {

@@ -26,7 +26,7 @@ namespace amtsweg::core {
 // A runtime::Sealer over one data key (AES-256-GCM).
 class KeySealer final : public runtime::Sealer {
  public:
-  explicit KeySealer(crypto::DataKey key) : key_(std::move(key)) {}
+  explicit KeySealer(const crypto::DataKey& key) : key_(key) {}
   void Seal(std::string_view aad, std::string_view plaintext, std::string* out) const override;
   Result<std::string> Open(std::string_view aad, std::string_view sealed) const override;
 

@@ -635,6 +635,7 @@ Status KeyStore::Destroy(const std::vector<Erasure>& erasures) {
       if (seen.insert(e.case_id).second) todo.push_back(&e);
     }
     std::vector<std::string> keys;
+    keys.reserve(todo.size());
     for (const Erasure* e : todo)
       keys.push_back(Prefixed(kErasurePrefix, e->case_id));
     std::vector<Slice> slices(keys.begin(), keys.end());

@@ -9,6 +9,14 @@ namespace amtsweg::dsl {
 
 namespace {
 
+// The message of a diagnostic, appended piece by piece (clang-tidy: no temporaries in loops).
+template <typename... Parts>
+std::string Cat(const Parts&... parts) {
+  std::string out;
+  (out.append(parts), ...);
+  return out;
+}
+
 constexpr std::string_view kKeys = "workflow, from, to, states, tasks, deadlines";
 
 std::string Quoted(std::string_view s) {
@@ -183,25 +191,25 @@ void CheckItems(const Migration& m, std::string_view kind, std::string_view sect
   };
   for (const ItemMigration& i : items) {
     if ((from.*find)(i.name) == nullptr) {
-      error(i.pos, v1 + " of " + m.workflow + " has no " + k + " " + Quoted(i.name));
+      error(i.pos, Cat(v1, " of ", m.workflow, " has no ", k, " ", Quoted(i.name)));
       continue;
     }
     if (i.action == MigrationAction::kKeep && (to.*find)(i.name) == nullptr) {
-      error(i.pos, k + " " + Quoted(i.name) + " is kept, but " + v2 + " has no " + k + " " +
-                       Quoted(i.name) + " (rename or cancel it)");
+      error(i.pos, Cat(k, " ", Quoted(i.name), " is kept, but ", v2, " has no ", k, " ",
+                       Quoted(i.name), " (rename or cancel it)"));
     }
     if (i.action == MigrationAction::kRename && (to.*find)(i.target) == nullptr) {
-      error(i.pos, k + " " + Quoted(i.name) + " is renamed to " + Quoted(i.target) + ", but " + v2 +
-                       " has no " + k + " " + Quoted(i.target));
+      error(i.pos, Cat(k, " ", Quoted(i.name), " is renamed to ", Quoted(i.target), ", but ", v2,
+                       " has no ", k, " ", Quoted(i.target)));
     }
   }
   std::map<std::string, std::string> onto;  // name in `to` -> the name in `from` that takes it
   for (const T& t : from_items) {
     std::optional<ItemMigration> fate = Fate(items, t.name, (to.*find)(t.name) != nullptr);
     if (!fate.has_value()) {
-      error(m.At(section), k + " " + Quoted(t.name) + " of " + v1 + " is not in " + v2 +
-                               ": say what becomes of it (" + t.name +
-                               ": {rename: NAME} or cancel)");
+      error(m.At(section),
+            Cat(k, " ", Quoted(t.name), " of ", v1, " is not in ", v2, ": say what becomes of it (",
+                t.name, ": {rename: NAME} or cancel)"));
       continue;
     }
     if (fate->action == MigrationAction::kCancel) continue;
@@ -209,8 +217,8 @@ void CheckItems(const Migration& m, std::string_view kind, std::string_view sect
     auto [it, added] = onto.emplace(target, t.name);
     if (!added) {
       error(fate->pos.line > 0 ? fate->pos : m.At(section),
-            k + "s " + Quoted(it->second) + " and " + Quoted(t.name) + " would both become " +
-                Quoted(target) + " in " + v2);
+            Cat(k, "s ", Quoted(it->second), " and ", Quoted(t.name), " would both become ",
+                Quoted(target), " in ", v2));
     }
   }
 }
@@ -320,9 +328,9 @@ std::vector<MigrationError> ValidateMigration(const Migration& m, const Registry
   }
   for (const State& s : from->states) {
     if (s.terminal.has_value() || m.FindState(s.name) != nullptr) continue;
-    error(m.At("states"), "state " + Quoted(s.name) + " of " + v1 +
-                              " is not mapped: a running case may be in it (give " + s.name +
-                              ": <a state of " + v2 + ">)");
+    error(m.At("states"), Cat("state ", Quoted(s.name), " of ", v1,
+                              " is not mapped: a running case may be in it (give ", s.name,
+                              ": <a state of ", v2, ">)"));
   }
   CheckItems(m, "task", "tasks", m.tasks, from->tasks, *from, *to, &Definition::FindTask, &errors);
   CheckItems(m, "deadline", "deadlines", m.deadlines, from->deadlines, *from, *to,

@@ -71,8 +71,11 @@ struct Splitter {
     std::vector<Member> members;
     members.reserve(v.size());
     for (const auto& [k, member] : v.members()) {
-      std::string child_pointer = pointer + "/" + JsonPointer({k}).substr(1);
-      std::string child_dotted = dotted.empty() ? k : dotted + "." + k;
+      std::string child_pointer = pointer;
+      child_pointer += JsonPointer({k});
+      std::string child_dotted = dotted;
+      if (!child_dotted.empty()) child_dotted += '.';
+      child_dotted += k;
       members.emplace_back(k, Split(member, rule, child_pointer, child_dotted, k));
     }
     return Value::Object(std::move(members));

@@ -336,6 +336,7 @@ Result<BackupInfo> BackupClosedDatabase(const std::string& db_dir_in, const std:
     RETURN_IF_ERROR(FromRocks(rocksdb::DB::ListColumnFamilies(db_options, db_dir, &names),
                               "listing the column families of " + db_dir));
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    families.reserve(names.size());
     for (const std::string& name : names)
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     handles.clear();
