@@ -12,13 +12,16 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -29,6 +32,7 @@
 #include "connectors/http/internal/tls.h"
 #include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
+#include "engine/core/key_store_backup.h"
 #include "engine/core/migration.h"
 
 namespace amtsweg::http {
@@ -372,7 +376,7 @@ struct ApiServer::Impl {
     std::vector<std::string> segments;  // "*" matches one non-empty segment
     Roles roles = 0;
     std::set<std::string> params;
-    bool case_data = false;     // access-logged
+    bool case_data = false;     // access-logged (case data and administrators' operations)
     bool case_in_path = false;  // the wildcard is a case id
     Handler handler;            // for authenticated principals
     PublicHandler open;         // instead: public, no token
@@ -411,6 +415,7 @@ struct ApiServer::Impl {
   size_t inputs_waiting = 0;  // guarded by inputs_mu
   size_t inputs_open = 0;     // guarded by inputs_mu
   std::atomic<uint64_t> input_requests{0};
+  std::mutex backup_mu;  // one POST /api/v1/admin/backups at a time
 
   Impl(const ApiOptions& o, store::Store& st, core::Catalog& c, const dsl::Directory& d,
        const Principals& p, const Clock& cl)
@@ -1448,6 +1453,179 @@ struct ApiServer::Impl {
     return std::nullopt;
   }
 
+  // --- backups and data keys (docs/api.md, "Backups" and "Data keys") ----------------------
+
+  // A failure of the store, the key store or a backup directory: the server's, not the
+  // client's (a bad --backup-dir is InvalidArgument, but no request can fix it).
+  static Failure ServerFailure(const Status& s, const std::string& context) {
+    if (s.code() == Status::Code::kUnavailable) return {503, context + ": " + s.message(), {}};
+    spdlog::error("api: {}: {}", context, s.ToString());
+    return {500, context + ": " + s.ToString(), {}};
+  }
+
+  // Progress lines in the server's log, at most one a second and one at the end. RocksDB calls
+  // it from one copy thread at a time.
+  static store::BackupProgressFn LogProgress(std::string what) {
+    auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+    return [what = std::move(what), last](const store::BackupProgress& p) {
+      const auto now = std::chrono::steady_clock::now();
+      if (p.bytes_done < p.bytes_total && now - *last < std::chrono::seconds(1)) return;
+      *last = now;
+      spdlog::info("api: {}: {} of {} bytes", what, p.bytes_done, p.bytes_total);
+    };
+  }
+
+  static Value BackupValue(const store::BackupInfo& b, const std::string& dir) {
+    Result<Value> meta = Value::ParseJson(b.metadata);
+    return ObjectBuilder(6)
+        .Add("id", static_cast<int64_t>(b.id))
+        .Add("created", FormatTimestamp(b.created))
+        .Add("size_bytes", static_cast<int64_t>(b.size_bytes))
+        .Add("files", static_cast<int64_t>(b.files))
+        .Add("backup_dir", dir)
+        .Add("metadata", meta.ok() ? *meta : Value(b.metadata))
+        .Build();
+  }
+
+  std::optional<Failure> NeedBackupDir() const {
+    if (!options.backup_dir.empty()) return std::nullopt;
+    return Failure{503,
+                   "this server has no backup directory: start it (run --listen, serve) with "
+                   "--backup-dir DIR, or back up a stopped engine with amtsweg backup create",
+                   {}};
+  }
+
+  std::string KeyBackupDir() const { return options.backup_dir + ".keys"; }
+
+  // Runs on the handler thread until both backups are made: a large store holds one handler
+  // thread for the time of its copy (the other threads go on serving).
+  std::optional<Failure> CreateBackup(Call& call, Response& res) {
+    if (auto e = NeedBackupDir()) return e;
+    std::unique_lock<std::mutex> one(backup_mu, std::try_to_lock);
+    if (!one.owns_lock()) {
+      return Failure{409, "a backup is in progress; send the request again when it is done", {}};
+    }
+    const std::string& dir = options.backup_dir;
+    spdlog::info("api: {} backs up the store into {}", call.who.name, dir);
+    Result<store::BackupInfo> made = store.CreateBackup(dir, LogProgress("backup of the store"));
+    if (!made.ok()) return ServerFailure(made.status(), "backing up the store into " + dir);
+    spdlog::info("api: backup {} of the store in {}: {} files, {} bytes", made->id, dir,
+                 made->files, made->size_bytes);
+    const Value info = BackupValue(*made, dir);
+    ObjectBuilder b;
+    for (const Member& m : info.members())
+      b.Add(m.first, m.second);
+    if (options.keys == nullptr) {
+      b.Add("key_store", Value());
+      Json(res, b.Build(), 201);
+      return std::nullopt;
+    }
+    const std::string keys_dir = KeyBackupDir();
+    Result<core::KeyStoreBackup> keys =
+        core::BackupKeyStore(options.keys->store(), keys_dir, clock.Now(), options.key_retention_ms,
+                             LogProgress("backup of the key store"));
+    if (!keys.ok()) {
+      Failure f =
+          ServerFailure(keys.status(), "store backup " + std::to_string(made->id) +
+                                           " was made; backing up the key store into " + keys_dir);
+      f.extra.emplace_back("backup", BackupValue(*made, dir));
+      return f;
+    }
+    spdlog::info("api: backup {} of the key store in {}; {} older deleted", keys->backup.id,
+                 keys_dir, keys->deleted.size());
+    Value key_info = BackupValue(keys->backup, keys_dir);
+    std::vector<Value> deleted;
+    for (uint32_t id : keys->deleted)
+      deleted.emplace_back(static_cast<int64_t>(id));
+    std::vector<Member> members = key_info.members();
+    members.emplace_back("deleted", Value::Array(std::move(deleted)));
+    b.Add("key_store", Value::Object(std::move(members)));
+    Json(res, b.Build(), 201);
+    return std::nullopt;
+  }
+
+  // The backups in `dir`, oldest first; none when the directory does not exist yet.
+  static Result<Value> BackupsIn(const std::string& dir) {
+    std::error_code ec;
+    if (!std::filesystem::exists(dir, ec)) return Value::Array({});
+    ASSIGN_OR_RETURN(std::vector<store::BackupInfo> list, store::Store::ListBackups(dir));
+    std::vector<Value> out;
+    for (const store::BackupInfo& b : list)
+      out.push_back(BackupValue(b, dir));
+    return Value::Array(std::move(out));
+  }
+
+  std::optional<Failure> ListBackups(Call&, Response& res) const {
+    if (auto e = NeedBackupDir()) return e;
+    Result<Value> backups = BackupsIn(options.backup_dir);
+    if (!backups.ok()) return ServerFailure(backups.status(), "listing " + options.backup_dir);
+    ObjectBuilder b;
+    b.Add("backup_dir", options.backup_dir).Add("backups", *backups);
+    if (options.keys == nullptr) {
+      b.Add("key_store_backup_dir", Value()).Add("key_store_backups", Value::Array({}));
+    } else {
+      Result<Value> keys = BackupsIn(KeyBackupDir());
+      if (!keys.ok()) return ServerFailure(keys.status(), "listing " + KeyBackupDir());
+      b.Add("key_store_backup_dir", KeyBackupDir()).Add("key_store_backups", *keys);
+    }
+    Json(res, b.Build());
+    return std::nullopt;
+  }
+
+  std::optional<Failure> NeedKeys() const {
+    if (options.keys != nullptr) return std::nullopt;
+    return Failure{503,
+                   "this server has no key store: the store's personal data is not sealed "
+                   "(started with --no-encryption, or the store predates encryption)",
+                   {}};
+  }
+
+  Result<Value> KeysValue() const {
+    const crypto::KeyStore& keys = options.keys->store();
+    ASSIGN_OR_RETURN(crypto::KeyStore::Stats stats, keys.GetStats());
+    std::vector<Member> by_kek;
+    for (const auto& [id, n] : stats.keys_by_kek)
+      by_kek.emplace_back(id, static_cast<int64_t>(n));
+    return ObjectBuilder(4)
+        .Add("current_kek", keys.keks().current_id())
+        .Add("keys", static_cast<int64_t>(stats.keys))
+        .Add("keys_by_kek", Value::Object(std::move(by_kek)))
+        .Add("erased", static_cast<int64_t>(stats.erased))
+        .Build();
+  }
+
+  std::optional<Failure> KeysStatus(Call&, Response& res) const {
+    if (auto e = NeedKeys()) return e;
+    Result<Value> v = KeysValue();
+    if (!v.ok()) return ServerFailure(v.status(), "reading the key store");
+    Json(res, *v);
+    return std::nullopt;
+  }
+
+  // Runs on the handler thread until every key is rewrapped (batches of about 1000 keys; the
+  // engine's writes to the key store wait only for the batch in progress, reads go on).
+  std::optional<Failure> RotateKeys(Call& call, Response& res) const {
+    if (auto e = NeedKeys()) return e;
+    crypto::KeyStore& keys = options.keys->store();
+    spdlog::info("api: {} rotates the data keys to the KEK '{}'", call.who.name,
+                 keys.keks().current_id());
+    auto last = std::chrono::steady_clock::now();
+    Result<uint64_t> rewrapped = keys.Rotate([&last](uint64_t done, uint64_t total) {
+      const auto now = std::chrono::steady_clock::now();
+      if (done < total && now - last < std::chrono::seconds(1)) return;
+      last = now;
+      spdlog::info("api: rotation: rewrapped {} of {} keys", done, total);
+    });
+    if (!rewrapped.ok()) return ServerFailure(rewrapped.status(), "rotating the data keys");
+    Result<Value> after = KeysValue();
+    if (!after.ok()) return ServerFailure(after.status(), "reading the key store");
+    std::vector<Member> members = {{"rewrapped", static_cast<int64_t>(*rewrapped)}};
+    for (const Member& m : after->members())
+      members.push_back(m);
+    Json(res, Value::Object(std::move(members)));
+    return std::nullopt;
+  }
+
   // --- dead letters and the access log ------------------------------------------------------
 
   std::optional<Failure> Cursor(const Call& call, uint64_t* after) const {
@@ -1619,6 +1797,11 @@ struct ApiServer::Impl {
     Add("POST", "/api/v1/workflows/validate", kAdmin, {}, false, bind(&Impl::ValidateWorkflow));
     Add("POST", "/api/v1/workflows", kAdmin, {}, false, bind(&Impl::DeployWorkflow));
     Add("POST", "/api/v1/admin/migrations", kAdmin, {}, true, bind(&Impl::Migrate));
+    // Administrators' operations are in the access log like reads of case data.
+    Add("POST", "/api/v1/admin/backups", kAdmin, {}, true, bind(&Impl::CreateBackup));
+    Add("GET", "/api/v1/admin/backups", kAdmin, {}, true, bind(&Impl::ListBackups));
+    Add("GET", "/api/v1/admin/keys", kAdmin, {}, true, bind(&Impl::KeysStatus));
+    Add("POST", "/api/v1/admin/keys/rotation", kAdmin, {}, true, bind(&Impl::RotateKeys));
     Add("GET", "/api/v1/dead-letters", kAdmin | kAuditor, {"limit", "cursor", "kind"}, true,
         bind(&Impl::DeadLetters));
     Add("GET", "/api/v1/dead-letters/*", kAdmin | kAuditor, {}, true, bind(&Impl::DeadLetter));

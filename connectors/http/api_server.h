@@ -25,7 +25,9 @@
 // the process through ApiOptions::inbox (api_input.h), and the answer, given once the engine's
 // batch is committed, says whether it was accepted, refused (with the reason) or a duplicate.
 // The server writes to the store only the access log and deployed definitions, which the engine
-// never writes, so it may run beside an engine that writes in the same process.
+// never writes, so it may run beside an engine that writes in the same process. Administrators'
+// backups (of the store and the key store) and key rotations run beside the engine too, each on
+// the handler thread that serves the request (it is busy until the answer).
 // Thread-safety: requests are served by a thread pool; Start/Stop from one owning thread.
 #pragma once
 
@@ -75,9 +77,17 @@ struct ApiOptions {
   // here). Borrowed; Stop() closes it and waits for the answers of the inputs the engine has
   // taken, so the engine loop must go on, or have destroyed its InboxSource, until then.
   core::Inbox* inbox = nullptr;
-  // The cases' data keys: the personal values of the cases shown are opened with them (borrowed;
-  // null: shown as sealed, null).
-  const core::CaseKeys* keys = nullptr;
+  // The cases' data keys: the personal values of the cases shown are opened with them, and
+  // administrators rotate (POST /api/v1/admin/keys/rotation), inspect (GET /api/v1/admin/keys)
+  // and back up their key store (keys->store()). Borrowed; null: shown as sealed, null, and the
+  // key endpoints answer 503.
+  core::CaseKeys* keys = nullptr;
+  // Where POST /api/v1/admin/backups backs up the live store (a RocksDB backup directory, see
+  // store::Store::CreateBackup), and, with `keys`, the key store into `<backup_dir>.keys`, whose
+  // backups older than `key_retention_ms` are deleted then (the newest is kept). Empty: the
+  // backup endpoints answer 503. No other process may write these directories meanwhile.
+  std::string backup_dir;
+  int64_t key_retention_ms = int64_t{7} * 86400 * 1000;  // P7D, as `backup create`'s default
   size_t max_event_bytes = core::kDefaultMaxEventBytes;  // larger inputs: dead letters (oversized)
   // Public monitoring without a token: GET /metrics (Prometheus text) and GET /status (the German
   // status page; GET / redirects there). Not served when null. Borrowed.

@@ -16,6 +16,7 @@
 #include "engine/cli/output.h"
 #include "engine/common/time.h"
 #include "engine/common/value.h"
+#include "engine/core/key_store_backup.h"
 #include "engine/store/internal/backup.h"
 #include "engine/store/store.h"
 
@@ -106,18 +107,6 @@ class ProgressLines {
   bool printed_ = false;
 };
 
-// "P7D" -> 7 days in milliseconds; only whole days are accepted.
-Result<Timestamp> ParseRetention(const std::string& text) {
-  Result<Duration> d = ParseDuration(text);
-  const bool days_only = d.ok() && d->years == 0 && d->months == 0 && d->weeks == 0 &&
-                         !d->has_time_part() && d->days > 0;
-  if (!days_only) {
-    return Status::InvalidArgument("--key-retention '" + text +
-                                   "': give whole days as an ISO 8601 duration, e.g. P7D");
-  }
-  return Timestamp{d->days} * 86400 * 1000;
-}
-
 constexpr std::string_view kInUse =
     "is in use by a running engine: back it up through the running server's admin API (POST "
     "/api/v1/admin/backups) or stop the engine first";
@@ -149,7 +138,7 @@ int BackupCreate(const BackupCreateArgs& args) {
   const std::string keys_dir = data_dir + ".keys";
   const std::string keys_to = args.keys_to.empty() ? to + ".keys" : Normalise(args.keys_to);
   // Everything that can be refused is checked before anything is written.
-  Result<Timestamp> retention = ParseRetention(args.key_retention);
+  Result<int64_t> retention = core::ParseKeyRetention(args.key_retention);
   if (!retention.ok()) return Failed("create", retention.status());
   const bool with_keys = fs::exists(keys_dir + "/CURRENT");
   if (!args.keys_to.empty() && !with_keys) {

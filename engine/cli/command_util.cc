@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include "engine/core/key_store_backup.h"
+
 namespace amtsweg::cli {
 
 Result<OpenedKeys> OpenKeys(const std::string& data_dir, const KeyArgs& args, bool create) {
@@ -67,6 +69,10 @@ Result<std::unique_ptr<http::Principals>> LoadApi(const ApiArgs& api,
   options->tls_cert_file = api.tls_cert;
   options->tls_key_file = api.tls_key;
   options->tls_client_ca_file = api.tls_client_ca;
+  options->backup_dir = api.backup_dir;
+  while (options->backup_dir.size() > 1 && options->backup_dir.back() == '/')
+    options->backup_dir.pop_back();
+  ASSIGN_OR_RETURN(options->key_retention_ms, core::ParseKeyRetention(api.key_retention));
   RETURN_IF_ERROR(http::CheckTls(*options));
   return http::Principals::Load(api.principals, directory);
 }

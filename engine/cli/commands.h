@@ -33,6 +33,10 @@ struct ApiArgs {
   // https: the server's certificate and key (PEM), and the CA of participants' client
   // certificates (see connectors/http/api_server.h). Empty: plain http.
   std::string tls_cert, tls_key, tls_client_ca;
+  // POST /api/v1/admin/backups: the backup directory of the store (the key store's is
+  // <backup_dir>.keys), and how long key-store backups are kept (ISO 8601 days). Empty: none.
+  std::string backup_dir;
+  std::string key_retention = "P7D";
 };
 
 struct RunArgs {

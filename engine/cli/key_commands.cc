@@ -1,13 +1,17 @@
 #include "engine/cli/key_commands.h"
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <vector>
 
+#include "engine/cli/command_util.h"
 #include "engine/cli/commands.h"
 #include "engine/common/value.h"
 #include "engine/crypto/key_store.h"
+#include "engine/store/store.h"
 
 namespace amtsweg::cli {
 namespace {
@@ -26,6 +30,34 @@ Result<std::unique_ptr<crypto::KeyStore>> OpenExisting(const KeyStoreArgs& args)
   options.create_if_missing = false;
   options.cache_entries = 0;  // each key is read once at most
   return crypto::KeyStore::Open(config.key_dir, std::move(keks), std::move(options));
+}
+
+// The data store beside the key store, for the audit trail of a key operation. NotFound naming
+// --data-dir when there is none; Unavailable when an engine has it open.
+Result<std::unique_ptr<store::Store>> OpenAuditLog(const std::string& data_dir) {
+  if (!std::filesystem::exists(data_dir + "/CURRENT")) {
+    return Status::NotFound("no amtsweg store in '" + data_dir +
+                            "', whose access log records the rotation: give its --data-dir");
+  }
+  store::Options options;
+  options.create_if_missing = false;
+  Result<std::unique_ptr<store::Store>> st = store::Store::Open(data_dir, options);
+  if (!st.ok()) return st.status().WithContext("the store " + data_dir);
+  return st;
+}
+
+// One access record of a local administrator's key operation.
+Status Record(store::Store& st, const std::string& path, int status) {
+  store::AccessRecord r;
+  r.at = std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+             .count();
+  r.principal = LocalAdmin();
+  r.role = "admin";
+  r.method = "CLI";
+  r.path = path;
+  r.status = status;
+  return st.AppendAccess(r).status();
 }
 
 int Flushed() {
@@ -98,11 +130,22 @@ int KeysStatus(const KeyStoreArgs& args) {
 int KeysRotate(const KeyStoreArgs& args) {
   Result<std::unique_ptr<crypto::KeyStore>> store = OpenExisting(args);
   if (!store.ok()) return KeysFailed("rotate", store.status());
+  // The audit trail is the data store's access log: it must open before anything is rewrapped.
+  Result<std::unique_ptr<store::Store>> data = OpenAuditLog(args.data_dir);
+  if (!data.ok()) return KeysFailed("rotate", data.status());
   const std::string current = (*store)->keks().current_id();
+  const std::string path = "keys rotate --key-dir " + (*store)->dir() + " (KEK " + current + ")";
   Result<uint64_t> rotated = (*store)->Rotate([](uint64_t done, uint64_t total) {
     std::cerr << "rewrapped " << done << " of " << total << " keys\n";
   });
-  if (!rotated.ok()) return KeysFailed("rotate", rotated.status());
+  if (!rotated.ok()) {
+    Record(**data, path, 1).IgnoreError();  // the failure is what the user needs to see
+    return KeysFailed("rotate", rotated.status());
+  }
+  if (Status s = Record(**data, path, 0); !s.ok()) {
+    return KeysFailed("rotate", s.WithContext("rewrapped " + std::to_string(*rotated) +
+                                              " keys, but recording it in the access log"));
+  }
   Result<crypto::KeyStore::Stats> stats = (*store)->GetStats();
   if (!stats.ok()) return KeysFailed("rotate", stats.status());
   std::cout << "rewrapped " << *rotated << " keys; all " << stats->keys

@@ -29,7 +29,9 @@ crypto::KeyConfig KeyConfigOf(const KeyStoreArgs& args);
 int KeysNewKek(const std::string& id);
 // Prints the key store's keys per KEK id, the erased cases and the current KEK (text or JSON).
 int KeysStatus(const KeyStoreArgs& args);
-// Rewraps every key under the current KEK, with progress lines on stderr and a summary.
+// Rewraps every key under the current KEK, with progress lines on stderr and a summary, and
+// records it in the access log of the store in `data_dir` (refused, nothing rewrapped, when
+// there is no store there or it cannot be opened).
 int KeysRotate(const KeyStoreArgs& args);
 
 // Registers `keys new-kek|status|rotate` on `app`, which must outlive this object; after

@@ -54,6 +54,22 @@ void AddTlsOptions(CLI::App* cmd, amtsweg::cli::ApiArgs* api, CLI::Option* liste
   }
 }
 
+// --backup-dir and --key-retention of the HTTP API's backups (POST /api/v1/admin/backups); each
+// needs `listen` when that is given.
+void AddBackupOptions(CLI::App* cmd, amtsweg::cli::ApiArgs* api, CLI::Option* listen = nullptr) {
+  for (CLI::Option* o : {
+           cmd->add_option("--backup-dir", api->backup_dir,
+                           "API: backup directory of POST /api/v1/admin/backups (the key "
+                           "store's backups go to DIR.keys)"),
+           cmd->add_option("--key-retention", api->key_retention,
+                           "API: delete key-store backups older than this many days (ISO 8601, "
+                           "e.g. P7D) after each backup, keeping the newest")
+               ->capture_default_str(),
+       }) {
+    if (listen != nullptr) o->needs(listen);
+  }
+}
+
 // --key-dir and --kek-file: where the cases' data keys are (docs/data-protection.md).
 void AddKeyOptions(CLI::App* cmd, amtsweg::cli::KeyArgs* keys) {
   cmd->add_option("--key-dir", keys->key_dir,
@@ -144,6 +160,7 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
   cmd->add_option("--principals", run->api.principals, "API principals (YAML)")
       ->check(CLI::ExistingFile);
   AddTlsOptions(cmd, &run->api, listen);
+  AddBackupOptions(cmd, &run->api, listen);
   cmd->add_option("--crash-at", run->crash_at)->group("");  // crash tests only
   cmd->add_option("--crash-after", run->crash_after)->group("");
   out->push_back({cmd, [run] {
@@ -440,6 +457,7 @@ void AddApiCommands(CLI::App& app, const std::string& data_dir, Commands* out) {
   AddKeyOptions(serve_cmd, &serve->keys);
   serve_cmd->add_option("--listen", serve->api.listen, "HOST:PORT (port 0: any free port)")
       ->capture_default_str();
+  AddBackupOptions(serve_cmd, &serve->api);
   serve_cmd
       ->add_option("--workflows", serve->workflows,
                    "Directory of workflow definitions (*.yaml), besides the deployed ones")

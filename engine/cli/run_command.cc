@@ -396,8 +396,8 @@ constexpr size_t kInboxCapacity = 1000;
 constexpr int64_t kInboxWaitMs = 10'000;
 
 int StartApi(const RunArgs& args, Plan* plan, store::Store& store, const dsl::Directory& directory,
-             const core::LiveRegistry& registry, const Clock& wall_clock,
-             const core::CaseKeys* keys, Api* out) {
+             const core::LiveRegistry& registry, const Clock& wall_clock, core::CaseKeys* keys,
+             Api* out) {
   if (plan->principals == nullptr) return kExitOk;
   plan->api.keys = keys;
   report::StatusPageOptions page;

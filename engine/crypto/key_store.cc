@@ -846,4 +846,14 @@ rocksdb::DB* internal::KeyStoreAccess::Db(KeyStore& store) {
   return store.impl_->db.get();
 }
 
+Status internal::KeyStoreAccess::WithWritersPaused(KeyStore& store,
+                                                   const std::function<Status(rocksdb::DB&)>& fn) {
+  KeyStore::Impl& m = *store.impl_;
+  std::lock_guard writer(m.writer_mu);
+  Status s = fn(*m.db);
+  // The backup's flush left a WAL (perhaps more) obsolete; it goes now, as after any writer.
+  Status deleted = m.DeleteObsoleteFilesIfAny();
+  return s.ok() ? deleted : s;
+}
+
 }  // namespace amtsweg::crypto

@@ -11,6 +11,7 @@
 #include "engine/common/value.h"
 #include "engine/crypto/kek.h"
 #include "engine/crypto/key_store.h"
+#include "engine/store/store.h"
 #include "tests/testing/binary.h"
 #include "tests/testing/temp_dir.h"
 
@@ -87,12 +88,35 @@ TEST(KeyCommandsTest, StatusAndRotate) {
   const std::string new_line = Keys("new-kek --id kek-new").out;
   const std::string both_file = dir.path() + "/both.kek";
   WriteKeyFile(both_file, "# rotating\n" + new_line + old_line + "\n");
+  // Without the data store, whose access log records it, nothing is rewrapped.
+  ExpectOneLineError(Keys("rotate --data-dir " + data + " --kek-file " + both_file),
+                     "no amtsweg store in '" + data + "'");
+  EXPECT_EQ(StatusJson(old_args)["keys_by_kek"]["kek-old"].as_int(), 2499);
+  ASSERT_TRUE(store::Store::Open(data).ok());
   Output rotate = Keys("rotate --data-dir " + data + " --kek-file " + both_file);
   ASSERT_EQ(rotate.code, 0) << rotate.err;
   EXPECT_EQ(rotate.err,
             "rewrapped 1000 of 2499 keys\nrewrapped 2000 of 2499 keys\n"
             "rewrapped 2499 of 2499 keys\n");
   EXPECT_NE(rotate.out.find("rewrapped 2499 keys"), std::string::npos) << rotate.out;
+  {  // in the audit trail
+    auto st = store::Store::Open(data);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    std::vector<store::AccessRecord> log;
+    ASSERT_TRUE((*st)
+                    ->ScanAccess(0,
+                                 [&](const store::AccessRecord& r) {
+                                   log.push_back(r);
+                                   return true;
+                                 })
+                    .ok());
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0].principal.rfind("local:", 0), 0u) << log[0].principal;
+    EXPECT_EQ(log[0].role, "admin");
+    EXPECT_EQ(log[0].method, "CLI");
+    EXPECT_EQ(log[0].path, "keys rotate --key-dir " + data + ".keys (KEK kek-new)");
+    EXPECT_EQ(log[0].status, 0);
+  }
 
   // Then the old line goes.
   const std::string new_file = dir.path() + "/new.kek";

@@ -119,7 +119,8 @@ class Server:
         self.proc = subprocess.Popen(
             [amtsweg, "run", "--workflows", WORKFLOWS, "--directory", DIRECTORY,
              "--data-dir", data_dir] + samples() +
-            ["--listen", "127.0.0.1:0", "--principals", principals],
+            ["--listen", "127.0.0.1:0", "--principals", principals,
+             "--backup-dir", data_dir + ".backups"],
             stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.PIPE, text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
