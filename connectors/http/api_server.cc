@@ -1350,6 +1350,7 @@ struct ApiServer::Impl {
         dsl::MigrationFromValue(Value::Object(std::move(members)), "mapping");
     auto invalid = [](const std::vector<dsl::MigrationError>& errors) {
       std::vector<Value> list;  // as Diagnostic (docs/api.yaml): no lines in a JSON body
+      list.reserve(errors.size());
       for (const dsl::MigrationError& e : errors) {
         list.push_back(ObjectBuilder(4)
                            .Add("line", e.pos.line)
@@ -1414,8 +1415,9 @@ struct ApiServer::Impl {
         refused += p.refused.has_value() ? 1 : 0;
         plans.push_back(p.ToValue());
       }
+      const auto planned = static_cast<int64_t>(plans.size());
       b.Add("dry_run", true)
-          .Add("would_migrate", static_cast<int64_t>(plans.size()) - refused)
+          .Add("would_migrate", planned - refused)
           .Add("would_refuse", refused)
           .Add("cases", Value::Array(std::move(plans)));
       Json(res, b.Build());
@@ -1445,8 +1447,9 @@ struct ApiServer::Impl {
     }
     spdlog::info("api: {} queued the migration of {} case(s) of {} from version {} to {}",
                  call.who.name, queued.size(), m.workflow, m.from, m.to);
+    const auto queued_count = static_cast<int64_t>(queued.size());
     b.Add("dry_run", false)
-        .Add("queued", static_cast<int64_t>(queued.size()))
+        .Add("queued", queued_count)
         .Add("inputs", Value::Array(std::move(queued)))
         .Add("not_queued", Value::Array(std::move(not_queued)));
     Json(res, b.Build(), 202);
@@ -1550,6 +1553,7 @@ struct ApiServer::Impl {
     if (!std::filesystem::exists(dir, ec)) return Value::Array({});
     ASSIGN_OR_RETURN(std::vector<store::BackupInfo> list, store::Store::ListBackups(dir));
     std::vector<Value> out;
+    out.reserve(list.size());
     for (const store::BackupInfo& b : list)
       out.push_back(BackupValue(b, dir));
     return Value::Array(std::move(out));

@@ -31,7 +31,9 @@ class Converter {
             continue;
           }
           const std::string name = key.Scalar();
-          const std::string child = path.empty() ? name : path + "." + name;
+          std::string child = path;
+          if (!child.empty()) child += '.';
+          child += name;
           if (positions_->count(child) != 0) {
             Error(key.Mark(), "duplicate key '" + name + "'");
             continue;
