@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "engine/crypto/internal/key_store_db.h"
+#include "engine/store/internal/rocks_status.h"
 
 namespace amtsweg::crypto {
 namespace {
@@ -47,19 +48,8 @@ std::string_view ToView(const Slice& s) {
   return {s.data(), s.size()};
 }
 
-Status FromRocks(const rocksdb::Status& s, std::string_view context) {
-  if (s.ok()) return Status::OK();
-  std::string msg(context);
-  msg += ": ";
-  msg += s.ToString();
-  if (s.IsNotFound()) return Status::NotFound(std::move(msg));
-  if (s.IsCorruption()) return Status::Corruption(std::move(msg));
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(std::move(msg));
-  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIncomplete()) {
-    return Status::Unavailable(std::move(msg));
-  }
-  return Status::IOError(std::move(msg));
-}
+// RocksDB's statuses are translated as the store translates them (header-only).
+using store::internal::FromRocks;
 
 Status ValidateCaseId(std::string_view case_id) {
   if (case_id.empty()) return Status::InvalidArgument("empty case id");

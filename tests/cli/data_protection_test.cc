@@ -10,12 +10,14 @@
 #include <vector>
 
 #include "tests/testing/binary.h"
+#include "tests/testing/files.h"
 #include "tests/testing/temp_dir.h"
 
 namespace amtsweg {
 namespace {
 
 namespace fs = std::filesystem;
+using amtsweg::testing::FilesContaining;
 using amtsweg::testing::Output;
 
 const std::string kRepo = AMTSWEG_SOURCE_DIR;
@@ -23,19 +25,6 @@ const std::string kDirectory = kRepo + "/workflows/directory/schleswig-holstein.
 
 Output Amtsweg(const std::string& args) {
   return amtsweg::testing::RunAmtsweg(args);
-}
-
-// The files under `dir` (recursively) whose raw bytes contain `needle`.
-std::vector<std::string> FilesContaining(const std::string& dir, const std::string& needle) {
-  std::vector<std::string> found;
-  for (const auto& f : fs::recursive_directory_iterator(dir)) {
-    if (!f.is_regular_file()) continue;
-    std::ifstream in(f.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    if (bytes.str().find(needle) != std::string::npos) found.push_back(f.path().string());
-  }
-  return found;
 }
 
 class DataProtectionTest : public ::testing::Test {

@@ -18,12 +18,14 @@
 #include "engine/crypto/kek.h"
 #include "engine/crypto/key_store.h"
 #include "tests/runtime/test_workflow.h"
+#include "tests/testing/files.h"
 #include "tests/testing/temp_dir.h"
 
 namespace amtsweg::core {
 namespace {
 
 namespace fs = std::filesystem;
+using amtsweg::testing::FilesContaining;
 using amtsweg::testing::TempDir;
 
 constexpr char kSecret[] = "not for chambers";  // a value of the application (test_workflow.h)
@@ -71,18 +73,6 @@ RawInput Erasure(std::string id = "e1", std::string admin = "local:test") {
                        .Add("basis", "Art. 17(1)(a) DSGVO")
                        .Build()),
              std::move(admin));
-}
-
-std::vector<std::string> FilesContaining(const std::string& dir, const std::string& needle) {
-  std::vector<std::string> found;
-  for (const auto& f : fs::recursive_directory_iterator(dir)) {
-    if (!f.is_regular_file()) continue;
-    std::ifstream in(f.path(), std::ios::binary);
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    if (bytes.str().find(needle) != std::string::npos) found.push_back(f.path().string());
-  }
-  return found;
 }
 
 class ErasureTest : public ::testing::Test {

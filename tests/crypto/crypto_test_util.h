@@ -15,8 +15,11 @@
 #include "engine/crypto/internal/key_store_db.h"
 #include "engine/crypto/kek.h"
 #include "engine/crypto/key_store.h"
+#include "tests/testing/files.h"
 
 namespace amtsweg::crypto::testing {
+
+using amtsweg::testing::FilesContaining;
 
 // KEKs parsed from `text` (lines made by NewKekLine); fails the test on an error.
 inline std::unique_ptr<KeyEncryptionKeys> Keks(const std::string& text) {
@@ -35,15 +38,6 @@ inline std::map<std::string, std::string> ReadFiles(const std::string& dir) {
                                         std::istreambuf_iterator<char>());
   }
   return files;
-}
-
-// The files under `dir` whose raw bytes contain `needle`.
-inline std::vector<std::string> FilesContaining(const std::string& dir, std::string_view needle) {
-  std::vector<std::string> found;
-  for (const auto& [path, content] : ReadFiles(dir)) {
-    if (content.find(needle) != std::string::npos) found.push_back(path);
-  }
-  return found;
 }
 
 // The stored value of a case's key record ("k/<case id>"), read from RocksDB; empty when none.
