@@ -147,11 +147,31 @@ void ParseConfig(const YAML::Node& root, Diagnostics* diag, KafkaConfig* config)
     } else if (key == "audit_topic") {
       (void)ReadTopic(v, k.Mark(), key, diag, &config->audit_topic);
     } else if (key == "trust_channel_headers") {
-      if (!v.IsScalar() || (v.Scalar() != "true" && v.Scalar() != "false")) {
+      // YAML 1.2's booleans (core schema), as docs/kafka-config.schema.json reads them.
+      const std::string b = v.IsScalar() ? v.Scalar() : "";
+      const bool yes = b == "true" || b == "True" || b == "TRUE";
+      const bool no = b == "false" || b == "False" || b == "FALSE";
+      if (!v.IsScalar() || v.Tag() == "!" || (!yes && !no)) {
         diag->Add(MarkOf(v, k.Mark()), "'trust_channel_headers' must be true or false");
         continue;
       }
-      config->trust_channel_headers = v.Scalar() == "true";
+      config->trust_channel_headers = yes;
+    } else if (key == "partitioner") {
+      std::optional<KafkaPartitioner> p;
+      if (v.IsScalar()) p = ParsePartitioner(v.Scalar());
+      if (!p.has_value()) {
+        diag->Add(MarkOf(v, k.Mark()),
+                  "'partitioner' must be murmur2 (Java's default), crc32 (librdkafka's default: "
+                  "kcat, confluent-kafka) or fnv1a");
+        continue;
+      }
+      config->partitioner = *p;
+    } else if (key == "group_instance_id") {
+      if (!v.IsScalar() || v.Scalar().empty()) {
+        diag->Add(MarkOf(v, k.Mark()), "'group_instance_id' must be a non-empty string");
+        continue;
+      }
+      config->group_instance_id = v.Scalar();
     } else if (key == "properties") {
       ReadProperties(v, k.Mark(), key, diag, &config->properties);
     } else if (key == "consumer") {
@@ -161,8 +181,8 @@ void ParseConfig(const YAML::Node& root, Diagnostics* diag, KafkaConfig* config)
     } else {
       diag->Add(k.Mark(), "unknown key '" + key +
                               "' in 'kafka'; allowed: bootstrap, topic, group, "
-                              "dead_letter_topic, audit_topic, trust_channel_headers, properties, "
-                              "consumer, producer");
+                              "dead_letter_topic, audit_topic, trust_channel_headers, partitioner, "
+                              "group_instance_id, properties, consumer, producer");
     }
   }
   if (!has_bootstrap) diag->Add(kafka_mark, "missing 'bootstrap' in 'kafka'");
@@ -171,6 +191,55 @@ void ParseConfig(const YAML::Node& root, Diagnostics* diag, KafkaConfig* config)
 }
 
 }  // namespace
+
+std::string_view PartitionerName(KafkaPartitioner partitioner) {
+  switch (partitioner) {
+    case KafkaPartitioner::kCrc32:
+      return "crc32";
+    case KafkaPartitioner::kFnv1a:
+      return "fnv1a";
+    case KafkaPartitioner::kMurmur2:
+      break;
+  }
+  return "murmur2";
+}
+
+std::optional<KafkaPartitioner> ParsePartitioner(std::string_view name) {
+  for (KafkaPartitioner p :
+       {KafkaPartitioner::kMurmur2, KafkaPartitioner::kCrc32, KafkaPartitioner::kFnv1a}) {
+    if (name == PartitionerName(p)) return p;
+  }
+  return std::nullopt;
+}
+
+std::string_view LibrdkafkaPartitioner(KafkaPartitioner partitioner) {
+  switch (partitioner) {
+    case KafkaPartitioner::kCrc32:
+      return "consistent_random";
+    case KafkaPartitioner::kFnv1a:
+      return "fnv1a_random";
+    case KafkaPartitioner::kMurmur2:
+      break;
+  }
+  return "murmur2_random";
+}
+
+int32_t PartitionOf(KafkaPartitioner partitioner, std::string_view key, int32_t partition_count) {
+  // librdkafka's deterministic partitioners (those without "_random", which would need a topic
+  // handle for an empty key) use neither the topic handle nor the opaques.
+  switch (partitioner) {
+    case KafkaPartitioner::kCrc32:
+      return rd_kafka_msg_partitioner_consistent(nullptr, key.data(), key.size(), partition_count,
+                                                 nullptr, nullptr);
+    case KafkaPartitioner::kFnv1a:
+      return rd_kafka_msg_partitioner_fnv1a(nullptr, key.data(), key.size(), partition_count,
+                                            nullptr, nullptr);
+    case KafkaPartitioner::kMurmur2:
+      break;
+  }
+  return rd_kafka_msg_partitioner_murmur2(nullptr, key.data(), key.size(), partition_count, nullptr,
+                                          nullptr);
+}
 
 bool IsValidTopicName(const std::string& name) {
   if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;

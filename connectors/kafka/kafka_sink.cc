@@ -200,7 +200,7 @@ Result<std::unique_ptr<KafkaSink>> KafkaSink::Open(const KafkaConfig& config) {
       {"acks", "all"},
       {"linger.ms", "5"},
       {"message.timeout.ms", "0"},
-      {"partitioner", "murmur2_random"},
+      {"partitioner", std::string(LibrdkafkaPartitioner(config.partitioner))},
       {"compression.type", "lz4"},
   };
   ASSIGN_OR_RETURN(internal::ConfPtr conf,

@@ -61,6 +61,9 @@ struct KafkaSource::Impl {
   KafkaConfig config;
   std::string name;
   std::string key_prefix;  // "kafka:<topic>:"
+  // Stored beside the positions: the partitioner the store's input was read with (see Start).
+  std::string partitioner_key;      // "kafka:<topic>:partitioner"
+  bool partitioner_stored = false;  // the store has it, and it is config.partitioner
   size_t max_event_bytes = 0;
   rd_kafka_t* rk = nullptr;
   core::PositionLookup lookup;
@@ -143,6 +146,8 @@ struct KafkaSource::Impl {
     core::Positions out;
     for (const auto& [p, offset] : next)
       out.emplace_back(PositionKey(p), std::to_string(offset));
+    if (!out.empty())
+      out.emplace_back(partitioner_key, std::string(PartitionerName(config.partitioner)));
     return out;
   }
 
@@ -254,6 +259,7 @@ struct KafkaSource::Impl {
           Raise(stored.status().WithContext("reading the stored position '" + key + "'"));
         } else if (stored->has_value()) {
           int64_t offset = 0;
+          if (!partitioner_stored) CheckStoredPartitioner();
           if (ParseDecimal(**stored, &offset)) {
             start = offset;
           } else {
@@ -414,6 +420,62 @@ struct KafkaSource::Impl {
     assigned[partition].eof = false;
   }
 
+  // A partition has a stored position: the store's partitioner must be ours. Positions are stored
+  // with it (PendingPositions); one without it is older than the setting, from murmur2 days.
+  void CheckStoredPartitioner() {
+    Result<std::optional<std::string>> stored = lookup(partitioner_key);
+    if (!stored.ok()) {
+      Raise(stored.status().WithContext("reading the stored position '" + partitioner_key + "'"));
+    } else if (!stored->has_value()) {
+      if (config.partitioner != KafkaPartitioner::kMurmur2)
+        Raise(PartitionerChanged("murmur2 (stored before partitioners were recorded)"));
+      partitioner_stored = config.partitioner == KafkaPartitioner::kMurmur2;
+    } else if (**stored != PartitionerName(config.partitioner)) {
+      Raise(PartitionerChanged(**stored));
+    } else {
+      partitioner_stored = true;
+    }
+  }
+
+  // The store's input was read with another partitioner than the configured one.
+  Status PartitionerChanged(const std::string& stored) const {
+    return Status::InvalidArgument(
+        "this data directory read input topic " + config.topic + " with partitioner " + stored +
+        ", not " + std::string(PartitionerName(config.partitioner)) +
+        ": the topic's input is partitioned that way, and under another partitioner a case's new "
+        "input would land on another partition than its history. Keep partitioner " +
+        stored.substr(0, stored.find(' ')) +
+        " for this topic, or move to a new input topic with a new data directory");
+  }
+
+  // Why a keyed message is not where the topic's partitioner puts it, with the fix: the
+  // partitioners that would have put it there (a producer with another client's default), else
+  // how to produce it right.
+  std::string MisroutedReason(std::string_view key, int32_t expected, int32_t p) const {
+    std::string shown(key.substr(0, kKeyInMessage));
+    if (key.size() > kKeyInMessage) shown += "...";
+    const std::string ours(PartitionerName(config.partitioner));
+    std::string reason = "message key '" + shown + "' belongs to partition " +
+                         std::to_string(expected) + " of " + config.topic + ", not to " +
+                         std::to_string(p) + ", under the topic's partitioner " + ours;
+    std::string others;
+    for (KafkaPartitioner other :
+         {KafkaPartitioner::kMurmur2, KafkaPartitioner::kCrc32, KafkaPartitioner::kFnv1a}) {
+      if (other == config.partitioner || PartitionOf(other, key, partition_count) != p) continue;
+      if (!others.empty()) others += " or ";
+      others += PartitionerName(other);
+    }
+    if (!others.empty()) {
+      reason += "; the producer may use " + others +
+                " (crc32 is the default of librdkafka's clients: kcat, confluent-kafka): set the "
+                "input topic's partitioner (`partitioner:` in the Kafka configuration, `run "
+                "--partitioner`) to the one all its producers use";
+    }
+    reason += "; or produce with the " + ours + " partitioner (librdkafka: -X partitioner=" +
+              std::string(LibrdkafkaPartitioner(config.partitioner)) + ")";
+    return reason;
+  }
+
   // The channel the forwarder stamped (kafka_forwarder.h); only with trust_channel_headers.
   static void ReadChannel(const std::vector<internal::HeaderView>& headers, core::RawInput* in) {
     for (const internal::HeaderView& h : headers) {
@@ -476,13 +538,8 @@ struct KafkaSource::Impl {
         Rewind(p, m->offset);
         return Got::kNothing;
       }
-      int32_t expected = internal::JavaPartition(*key, partition_count);
-      if (expected != p) {
-        std::string shown(key->substr(0, kKeyInMessage));
-        if (key->size() > kKeyInMessage) shown += "...";
-        misrouted = "message key '" + shown + "' belongs to partition " + std::to_string(expected) +
-                    " of " + config.topic + ", not to " + std::to_string(p);
-      }
+      int32_t expected = PartitionOf(config.partitioner, *key, partition_count);
+      if (expected != p) misrouted = MisroutedReason(*key, expected, p);
     }
 
     core::RawInput in;
@@ -620,6 +677,80 @@ struct KafkaSource::Impl {
     return Status::OK();
   }
 
+  // For each assigned partition with a stored position: the group's committed offset (from the
+  // coordinator) is behind it. Empty when all have caught up; nullopt with *problem when the
+  // coordinator did not answer.
+  std::optional<std::string> Behind(std::string* problem) {
+    if (assigned.empty()) return std::string();
+    internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(4));
+    for (const auto& [p, st] : assigned)
+      rd_kafka_topic_partition_list_add(list.get(), config.topic.c_str(), p);
+    rd_kafka_resp_err_t err =
+        rd_kafka_committed(rk, list.get(), static_cast<int>(kCommittedTimeout.count()));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *problem = internal::ErrorText(err);
+      return std::nullopt;
+    }
+    std::string behind;
+    for (int i = 0; i < list->cnt; ++i) {
+      const rd_kafka_topic_partition_t& tp = list->elems[i];
+      if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        *problem = "partition " + std::to_string(tp.partition) + ": " + internal::ErrorText(tp.err);
+        return std::nullopt;
+      }
+      Result<std::optional<std::string>> stored = lookup(PositionKey(tp.partition));
+      int64_t want = 0;
+      if (!stored.ok()) {
+        Raise(stored.status().WithContext("reading the stored position '" +
+                                          PositionKey(tp.partition) + "'"));
+        return std::string();
+      }
+      if (!stored->has_value() || !ParseDecimal(**stored, &want)) continue;
+      auto it = assigned.find(tp.partition);
+      if (it != assigned.end()) {
+        // What the store holds is what the group must have (the engine delivered it first).
+        it->second.committed = std::max(it->second.committed, want);
+        if (tp.offset >= want) it->second.commit_acked = std::max(it->second.commit_acked, want);
+      }
+      if (tp.offset < want) {
+        behind += " " + std::to_string(tp.partition) + ": " +
+                  (tp.offset >= 0 ? std::to_string(tp.offset) : std::string("none")) + " of " +
+                  std::to_string(want);
+      }
+    }
+    return behind;
+  }
+
+  Status AwaitCommitted(milliseconds timeout) {
+    if (!started || rk == nullptr)
+      return Status::InvalidArgument("Kafka source " + name + " is not running");
+    RETURN_IF_ERROR(Pause(true));
+    const steady_clock::time_point deadline = steady_clock::now() + timeout;
+    std::string state = "not asked yet";
+    for (;;) {
+      RETURN_IF_ERROR(error);
+      std::string problem;
+      std::optional<std::string> behind = Behind(&problem);
+      RETURN_IF_ERROR(error);
+      if (behind.has_value() && behind->empty()) return Status::OK();
+      state = behind.has_value() ? "committed offsets behind the store:" + *behind
+                                 : "the group coordinator did not answer: " + problem;
+      if (steady_clock::now() >= deadline) break;
+      Warn("await",
+           "Kafka source " + name + ": waiting for group '" + config.group + "': " + state);
+      // The offsets again, also those the group confirmed once (it may have lost or overwritten
+      // them), then serve the consumer (commit results, rebalances) for a second.
+      CommitAsync(Have::kAll);
+      std::vector<core::RawInput> none;
+      Result<size_t> n = Poll(1, std::chrono::seconds(1), &none);
+      RETURN_IF_ERROR(n.status());
+    }
+    return Status::Unavailable("the group '" + config.group + "' did not confirm the offsets of " +
+                               config.topic + " within " + std::to_string(timeout.count() / 1000) +
+                               " s (" + state +
+                               "); a later owner of those partitions publishes their events again");
+  }
+
   Status Close() {
     if (rk == nullptr) return Status::OK();
     closed = true;
@@ -650,6 +781,7 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaConfig& config
   impl->config = config;
   impl->name = "kafka:" + config.topic;
   impl->key_prefix = impl->name + ":";
+  impl->partitioner_key = impl->key_prefix + "partitioner";
   impl->max_event_bytes = max_event_bytes;
 
   const KafkaProperties defaults = {
@@ -660,8 +792,11 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::Open(const KafkaConfig& config
       {"auto.offset.reset", "earliest"},
       {"partition.assignment.strategy", "cooperative-sticky"},
   };
+  KafkaProperties with_instance = defaults;
+  if (!config.group_instance_id.empty())
+    with_instance.emplace_back("group.instance.id", config.group_instance_id);
   ASSIGN_OR_RETURN(internal::ConfPtr conf,
-                   internal::NewConf(config.bootstrap, defaults,
+                   internal::NewConf(config.bootstrap, with_instance,
                                      {&config.properties, &config.consumer_properties}));
   rd_kafka_conf_set_opaque(conf.get(), impl.get());
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::RebalanceCb);
@@ -692,6 +827,19 @@ Status KafkaSource::Start(const core::PositionLookup& lookup) {
     return Status::InvalidArgument("Kafka source " + impl_->name + " is closed");
   if (impl_->started)
     return Status::InvalidArgument("Kafka source " + impl_->name + " already started");
+  // The partitioner is the topic's: a store that read it with another one refuses to go on.
+  if (lookup) {
+    Result<std::optional<std::string>> stored = lookup(impl_->partitioner_key);
+    if (!stored.ok()) {
+      return stored.status().WithContext("reading the stored position '" + impl_->partitioner_key +
+                                         "'");
+    }
+    if (stored->has_value()) {
+      if (**stored != PartitionerName(impl_->config.partitioner))
+        return impl_->PartitionerChanged(**stored);
+      impl_->partitioner_stored = true;
+    }
+  }
   impl_->lookup = lookup;
   internal::PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(topics.get(), impl_->config.topic.c_str(),
@@ -724,7 +872,8 @@ bool KafkaSource::CaughtUp() const {
 
 std::optional<uint32_t> KafkaSource::CaseLane(std::string_view case_id) const {
   if (impl_->partition_count <= 0) return std::nullopt;
-  return static_cast<uint32_t>(internal::JavaPartition(case_id, impl_->partition_count));
+  return static_cast<uint32_t>(
+      PartitionOf(impl_->config.partitioner, case_id, impl_->partition_count));
 }
 
 bool KafkaSource::OwnsLane(uint32_t lane) const {
@@ -748,6 +897,10 @@ Status KafkaSource::Pause(bool paused) {
 
 void KafkaSource::SetRevokeHandler(RevokeHandler handler) {
   impl_->revoke_handler = std::move(handler);
+}
+
+Status KafkaSource::AwaitCommitted(std::chrono::milliseconds timeout) {
+  return impl_->AwaitCommitted(timeout);
 }
 
 Status KafkaSource::Close() {

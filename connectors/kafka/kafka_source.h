@@ -23,7 +23,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/kafka/kafka_config.h"
@@ -91,6 +93,14 @@ class KafkaSource final : public core::Source {
   // Sets the handler called before partitions are given up (nullptr: none; pending input of the
   // revoked partitions is then dropped and read again by their next owner).
   void SetRevokeHandler(RevokeHandler handler);
+
+  // Waits until the group's committed offset of every assigned partition, as the coordinator
+  // answers it, has reached the position the store holds for it (through the lookup given to
+  // Start): what `run --until-idle` must see before it returns, so that no later owner publishes
+  // again what this one published. Pauses fetching for good (Poll returns no more input) and keeps
+  // committing, at most once a second. Unavailable after `timeout`, naming the partitions behind;
+  // other errors as Poll's.
+  Status AwaitCommitted(std::chrono::milliseconds timeout);
 
   // Leaves the group: revokes the assignment (calling the revoke handler and committing), then
   // destroys the consumer. Idempotent; Poll fails afterwards.

@@ -50,6 +50,8 @@ struct RunArgs {
   std::vector<std::string> kafka_properties;  // "name=value", passed to librdkafka
   bool create_topics = true;                  // create missing outbound topics at start
   bool trust_channel_headers = false;         // see connectors/kafka/kafka_forwarder.h
+  std::string partitioner;                    // murmur2, crc32, fnv1a; empty: the config's
+  std::string group_instance_id;              // static group membership; empty: the config's
   std::string max_future;  // ISO 8601 duration (time part): refuse inputs stamped further ahead
   std::string out_dir;     // outbound events; default <data-dir>/out
   bool until_idle = false;

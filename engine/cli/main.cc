@@ -109,6 +109,13 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
   cmd->add_flag("--trust-channel-headers", run->trust_channel_headers,
                 "Kafka: pass the channel the forwarder stamped to the engine (only when nobody "
                 "but `amtsweg forward` may write to the input topic)");
+  cmd->add_option("--partitioner", run->partitioner,
+                  "Kafka: the input topic's partitioner, murmur2 (Java's default), crc32 "
+                  "(librdkafka's: kcat, confluent-kafka) or fnv1a (default murmur2)")
+      ->check(CLI::IsMember({"murmur2", "crc32", "fnv1a"}));
+  cmd->add_option("--group-instance-id", run->group_instance_id,
+                  "Kafka: static group membership (group.instance.id), unique per instance and "
+                  "kept across restarts");
   cmd->add_option("-X", run->kafka_properties,
                   "librdkafka property NAME=VALUE (TLS, SASL, ...), repeatable");
   cmd->add_option("--out", run->out_dir, "Directory for outbound events (default DATA-DIR/out)");

@@ -87,6 +87,15 @@ Result<connectors::KafkaConfig> KafkaConfigOf(const RunArgs& args) {
   if (!args.audit_topic.empty()) config.audit_topic = args.audit_topic;
   if (!args.dead_letter_topic.empty()) config.dead_letter_topic = args.dead_letter_topic;
   if (args.trust_channel_headers) config.trust_channel_headers = true;
+  if (!args.partitioner.empty()) {
+    std::optional<connectors::KafkaPartitioner> p = connectors::ParsePartitioner(args.partitioner);
+    if (!p.has_value()) {
+      return Status::InvalidArgument("--partitioner must be murmur2, crc32 or fnv1a, not '" +
+                                     args.partitioner + "'");
+    }
+    config.partitioner = *p;
+  }
+  if (!args.group_instance_id.empty()) config.group_instance_id = args.group_instance_id;
   ASSIGN_OR_RETURN(connectors::KafkaProperties extra, ParseProperties(args.kafka_properties));
   config.properties.insert(config.properties.end(), extra.begin(), extra.end());
   std::string missing;
@@ -274,7 +283,8 @@ int MakePlan(const RunArgs& args, const dsl::Directory& directory, Plan* plan) {
     }
     plan->kafka_config = std::move(config).value();
   } else if (!args.kafka_config.empty() || !args.bootstrap.empty() || !args.topic.empty() ||
-             !args.group.empty() || !args.kafka_properties.empty() || args.trust_channel_headers) {
+             !args.group.empty() || !args.kafka_properties.empty() || args.trust_channel_headers ||
+             !args.partitioner.empty() || !args.group_instance_id.empty()) {
     std::cerr << "amtsweg run: Kafka options need --source kafka\n";
     return kExitUsage;
   }
@@ -498,6 +508,12 @@ int RunKafka(const RunArgs& args, const Plan& plan, core::Engine& engine, core::
       return Fail(s, "advancing the clock");
     if (Status s = engine.FlushOutbox(sink, &src, std::chrono::hours(1), StopRequested); !s.ok())
       return Fail(s, "publishing");
+  }
+  // --until-idle returns only once the group's committed offsets are the store's: a later owner
+  // would otherwise publish again what this run published (e.g. after a broker restart).
+  if (args.until_idle && !StopRequested()) {
+    if (Status s = kafka.AwaitCommitted(std::chrono::minutes(2)); !s.ok())
+      return Fail(s, "committing the group's offsets");
   }
   if (Status s = kafka.Close(); !s.ok())
     spdlog::warn("leaving the consumer group: {}", s.ToString());

@@ -1007,9 +1007,9 @@ class KafkaTest : public ::testing::Test {
         if (m.key != subject && ++bad <= 3)
           ADD_FAILURE() << topic << " " << id << ": key '" << m.key.value_or("(none)")
                         << "' is not the case id '" << subject << "'";
-        if (m.partition != JavaPartition(subject, partitions) && ++bad <= 3)
+        if (m.partition != CasePartition(subject, partitions) && ++bad <= 3)
           ADD_FAILURE() << topic << " " << id << ": on partition " << m.partition
-                        << ", not on its case's " << JavaPartition(subject, partitions);
+                        << ", not on its case's " << CasePartition(subject, partitions);
         auto [it, fresh] = got.emplace(id, m.value);
         if (!fresh) {
           ++repeats;
@@ -1088,7 +1088,7 @@ class KafkaTest : public ::testing::Test {
         ADD_FAILURE() << "audit: event " << id << " differs from the file run's log:\n  audit "
                       << (*v)["data"].ToJson() << "\n  file  " << it->second;
       std::string subject = (*v)["subject"].as_string();
-      if ((m.key != subject || m.partition != JavaPartition(subject, partitions)) && ++bad <= 5)
+      if ((m.key != subject || m.partition != CasePartition(subject, partitions)) && ++bad <= 5)
         ADD_FAILURE() << "audit: event " << id << " keyed '" << m.key.value_or("(none)")
                       << "' on partition " << m.partition;
     }
@@ -1265,9 +1265,15 @@ class KafkaTest : public ::testing::Test {
     return path;
   }
 
+  // The partition of a case's outbound and audit events: the input topic's partitioner's.
+  int32_t CasePartition(const std::string& case_id, int32_t partitions) const {
+    return connectors::PartitionOf(partitioner_, case_id, partitions);
+  }
+
   std::string name_;
   std::string prefix_;
   std::string bootstrap_;
+  connectors::KafkaPartitioner partitioner_ = connectors::KafkaPartitioner::kMurmur2;
   std::unique_ptr<testing::TempDir> tmp_;
   std::string dir_;  // tmp_'s path
   std::string directory_;
@@ -1325,6 +1331,112 @@ TEST_F(KafkaE2E, SamplesMatchFileSource) {
 
 TEST_F(KafkaE2E, BinaryModeMatchesStructured) {
   Samples(/*binary=*/true);
+}
+
+// librdkafka's clients partition keyed messages by CRC32 by default (consistent_random). The
+// samples produced by kcat (half of the files) and confluent-kafka (the other half), both with
+// their default partitioners, are processed as the file run does with `--partitioner crc32`;
+// outbound and audit events follow the same partitioner. The same input read as murmur2 (the
+// default) is dead-lettered as misrouted wherever the partitioners disagree, and the reason
+// names the fix.
+TEST_F(KafkaE2E, KcatAndConfluentKafkaDefaultsWithTheCrc32Partitioner) {
+  std::mt19937_64 rng(seed_);
+  std::vector<std::string> files = SampleFiles();
+  ASSERT_EQ(files.size(), 5u);
+  std::string ref = FileReference(files, "file");
+  ASSERT_NO_FATAL_FAILURE(CreateTopic(Input(), 4));
+  const std::string python = Env("AMTSWEG_PYTHON");
+  ASSERT_FALSE(python.empty()) << "AMTSWEG_PYTHON (the test venv with confluent-kafka) is not set";
+
+  // Each producer gets whole files, so that a case's events keep their order (one producer, one
+  // partition); keyed by the subject, unkeyed when there is none, blank lines skipped, as
+  // `amtsweg produce` does.
+  size_t keyed_lines = 0;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (i % 2 == 0) {
+      std::ostringstream kcat_input;
+      for (const std::string& line : Lines(ReadFile(files[i]))) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        Result<Value> v = Value::ParseJson(line);
+        if (v.ok() && v->is_object() && (*v)["subject"].is_string()) {
+          kcat_input << (*v)["subject"].as_string() << '\t';
+          ++keyed_lines;
+        }
+        kcat_input << line << '\n';
+      }
+      std::string path = WriteLines(Lines(kcat_input.str()), "kcat-" + std::to_string(i));
+      Output o = RunProgram(
+          {"/usr/bin/kcat", "-P", "-b", bootstrap_, "-t", Input(), "-K", "\t", "-l", path}, "kcat");
+      ASSERT_EQ(o.code, 0) << o.out << o.err;
+    } else {
+      Output o =
+          RunProgram({python, "-c",
+                      "import json, sys\n"
+                      "from confluent_kafka import Producer\n"
+                      "p = Producer({'bootstrap.servers': sys.argv[1]})\n"
+                      "for line in open(sys.argv[3], encoding='utf-8'):\n"
+                      "    line = line.rstrip('\\n')\n"
+                      "    if not line.strip(' \\t\\r'):\n"
+                      "        continue\n"
+                      "    try:\n"
+                      "        v = json.loads(line)\n"
+                      "    except ValueError:\n"
+                      "        v = None\n"
+                      "    key = v.get('subject') if isinstance(v, dict) else None\n"
+                      "    p.produce(sys.argv[2], value=line.encode('utf-8'),\n"
+                      "              key=key.encode('utf-8') if isinstance(key, str) else None)\n"
+                      "    p.poll(0)\n"
+                      "sys.exit(1 if p.flush(60) else 0)\n",
+                      bootstrap_, Input(), files[i]},
+                     "confluent-kafka");
+      ASSERT_EQ(o.code, 0) << o.out << o.err;
+    }
+  }
+
+  // With the topic's partitioner: as the file run.
+  partitioner_ = connectors::KafkaPartitioner::kCrc32;
+  std::string data = dir_ + "/kafka";
+  Output run = Amtsweg(KafkaRun(data, {"--until-idle", "--partitioner", "crc32"}), "kafka-run");
+  ASSERT_EQ(run.code, 0) << run.out << run.err;
+  std::cout << "kafka run: " << run.out;
+  EXPECT_NE(run.out.find("processed 90 inputs"), std::string::npos) << run.out;
+  ExpectSameCases(data, ref, 20, rng);
+  WaitCommittedAtEnd(4, 30s);
+  TopicReader reader(bootstrap_, OutputTopics(), prefix_ + ".reader");
+  ASSERT_TRUE(reader.CatchUp());
+  ExpectOutboundLikeReference(ref, reader, 4);
+  ExpectAuditCoversLog(DumpStore(ref), reader.Messages(Audit()), 4);
+  for (const store::DeadLetter& d : StoredDeadLetters(data))
+    EXPECT_EQ(d.reason.find("misrouted"), std::string::npos) << d.reason;
+
+  // Read as murmur2 (the default; after the checks above, since it publishes too): misrouted
+  // wherever the two partitioners disagree.
+  {
+    std::vector<std::string> args = KafkaRun(dir_ + "/as-murmur2", {"--until-idle"});
+    auto g = std::find(args.begin(), args.end(), "--group");
+    ASSERT_NE(g, args.end());
+    *(g + 1) = Group() + "-murmur2";
+    Output run = Amtsweg(args, "kafka-run-murmur2");
+    ASSERT_EQ(run.code, 0) << run.out << run.err;
+    size_t misrouted = 0, naming_the_fix = 0;
+    for (const store::DeadLetter& d : StoredDeadLetters(dir_ + "/as-murmur2")) {
+      if (d.reason.rfind("misrouted: message key '", 0) != 0) continue;
+      ++misrouted;
+      if (d.reason.find("under the topic's partitioner murmur2; the producer may use crc32") !=
+              std::string::npos &&
+          d.reason.find("`run --partitioner`") != std::string::npos)
+        ++naming_the_fix;
+    }
+    std::cout << "read as murmur2: " << misrouted << " of " << keyed_lines
+              << " keyed messages misrouted" << std::endl;
+    EXPECT_GT(misrouted, keyed_lines / 2) << "with 4 partitions about 3 in 4 should disagree";
+    EXPECT_EQ(naming_the_fix, misrouted);
+  }
+
+  // The data directory now belongs to crc32: the default is refused, naming both.
+  Output again = Amtsweg(KafkaRun(data, {"--until-idle"}), "kafka-run-again");
+  EXPECT_NE(again.code, 0);
+  EXPECT_NE(again.err.find("with partitioner crc32, not murmur2"), std::string::npos) << again.err;
 }
 
 // Bad input of every kind, between good events on two partitions: each bad message is a dead

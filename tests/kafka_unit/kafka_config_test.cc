@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "tests/testing/temp_dir.h"
 
@@ -56,6 +57,50 @@ TEST_F(KafkaConfigTest, DefaultsForOptionalTopics) {
   EXPECT_EQ(c->dead_letter_topic, "amtsweg.dead-letters");
   EXPECT_EQ(c->audit_topic, "amtsweg.audit");
   EXPECT_TRUE(c->properties.empty());
+}
+
+TEST_F(KafkaConfigTest, PartitionerAndGroupInstanceId) {
+  Result<KafkaConfig> c = LoadKafkaConfig(
+      Write("kafka:\n  bootstrap: b:1\n  topic: t\n  group: g\n  partitioner: crc32\n"
+            "  group_instance_id: amtsweg-1\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->partitioner, KafkaPartitioner::kCrc32);
+  EXPECT_EQ(c->group_instance_id, "amtsweg-1");
+  Result<KafkaConfig> d =
+      LoadKafkaConfig(Write("kafka:\n  bootstrap: b:1\n  topic: t\n  group: g\n"));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->partitioner, KafkaPartitioner::kMurmur2);
+  EXPECT_EQ(d->group_instance_id, "");
+
+  std::string path = Write(
+      "kafka:\n  bootstrap: b:1\n  topic: t\n  group: g\n  partitioner: java\n"
+      "  group_instance_id:\n");
+  Result<KafkaConfig> bad = LoadKafkaConfig(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(path + ":5:16: 'partitioner' must be murmur2 (Java's "
+                                               "default), crc32 (librdkafka's default"),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(bad.status().message().find(path + ":6:3: 'group_instance_id' must be a non-empty "
+                                               "string"),
+            std::string::npos)
+      << bad.status().message();
+}
+
+TEST(KafkaPartitionerTest, NamesAndPartitionsAreLibrdkafkas) {
+  for (KafkaPartitioner p :
+       {KafkaPartitioner::kMurmur2, KafkaPartitioner::kCrc32, KafkaPartitioner::kFnv1a}) {
+    EXPECT_EQ(ParsePartitioner(PartitionerName(p)), p);
+  }
+  EXPECT_FALSE(ParsePartitioner("consistent_random").has_value());
+  EXPECT_EQ(LibrdkafkaPartitioner(KafkaPartitioner::kCrc32), "consistent_random");
+  // crc32 is zlib's CRC-32 (IEEE): crc32("123456789") = 0xcbf43926, the standard check value.
+  EXPECT_EQ(PartitionOf(KafkaPartitioner::kCrc32, "123456789", 1000),
+            static_cast<int32_t>(0xcbf43926u % 1000u));
+  // FNV-1a 32-bit of "a" is 0xe40c292c: negative as int32, so its absolute value is taken.
+  EXPECT_EQ(
+      PartitionOf(KafkaPartitioner::kFnv1a, "a", 1000),
+      static_cast<int32_t>((-static_cast<int64_t>(static_cast<int32_t>(0xe40c292cu))) % 1000));
 }
 
 TEST_F(KafkaConfigTest, UnknownKeyNamesLineAndColumn) {
@@ -114,6 +159,46 @@ TEST_F(KafkaConfigTest, MissingFileIsAnIOError) {
   Result<KafkaConfig> c = LoadKafkaConfig(dir_ + "/none.yaml");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), Status::Code::kIOError);
+}
+
+// The corpus that docs/kafka-config.schema.json is checked against as well
+// (kafka_config_schema.py): the loader accepts exactly the documents in accepted/.
+TEST(KafkaConfigCorpusTest, TheLoaderAgreesWithTheSchemasCorpus) {
+  const std::string corpus = std::string(AMTSWEG_SOURCE_DIR) + "/tests/kafka_unit/config-corpus";
+  size_t seen = 0;
+  for (const char* dir : {"accepted", "refused"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(corpus + "/" + dir)) {
+      ++seen;
+      Result<KafkaConfig> c = LoadKafkaConfig(entry.path().string());
+      if (std::string(dir) == "accepted") {
+        EXPECT_TRUE(c.ok()) << entry.path() << ": " << c.status().ToString();
+      } else {
+        EXPECT_TRUE(c.status().IsInvalidArgument()) << entry.path() << " was accepted";
+      }
+    }
+  }
+  EXPECT_GE(seen, 15u);
+}
+
+// The examples in the docs load.
+TEST_F(KafkaConfigTest, TheDocumentedExamplesLoad) {
+  for (const char* doc : {"docs/operations.md", "connectors/kafka/README.md"}) {
+    std::ifstream in(std::string(AMTSWEG_SOURCE_DIR) + "/" + doc);
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string t = text.str();
+    size_t examples = 0;
+    for (size_t at = t.find("```yaml\nkafka:"); at != std::string::npos;
+         at = t.find("```yaml\nkafka:", at + 1)) {
+      size_t begin = at + 8;
+      size_t end = t.find("```", begin);
+      ASSERT_NE(end, std::string::npos) << doc;
+      Result<KafkaConfig> c = LoadKafkaConfig(Write(t.substr(begin, end - begin)));
+      EXPECT_TRUE(c.ok()) << doc << ": " << c.status().ToString();
+      ++examples;
+    }
+    EXPECT_GE(examples, 1u) << doc << " has no ```yaml block starting with kafka:";
+  }
 }
 
 TEST(KafkaPropertiesTest, ApplyNamesThePropertyAndLibrdkafkasMessage) {

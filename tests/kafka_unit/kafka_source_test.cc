@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <vector>
 
 #include "connectors/kafka/internal/kafka_internal.h"
 #include "engine/common/value.h"
@@ -102,8 +103,17 @@ TEST(KafkaSourceTest, ConvertsEachKindOfMessage) {
 
   const core::RawInput* c = FindByWhere(inputs, Where(wrong, oc));
   ASSERT_NE(c, nullptr);
-  EXPECT_EQ(c->misrouted, "message key 'case-c' belongs to partition " + std::to_string(pc) +
-                              " of in, not to " + std::to_string(wrong));
+  EXPECT_EQ(c->misrouted.rfind("message key 'case-c' belongs to partition " + std::to_string(pc) +
+                                   " of in, not to " + std::to_string(wrong) +
+                                   ", under the topic's partitioner murmur2",
+                               0),
+            0u)
+      << c->misrouted;
+  // The reason names the fix.
+  EXPECT_NE(c->misrouted.find("or produce with the murmur2 partitioner (librdkafka: -X "
+                              "partitioner=murmur2_random)"),
+            std::string::npos)
+      << c->misrouted;
 
   const core::RawInput* d = FindByWhere(inputs, Where(pd, od));
   ASSERT_NE(d, nullptr);
@@ -126,7 +136,9 @@ TEST(KafkaSourceTest, ConvertsEachKindOfMessage) {
   core::Positions expected;
   for (const auto& [p, offset] : next)
     expected.emplace_back("kafka:in:" + std::to_string(p), std::to_string(offset));
+  expected.emplace_back("kafka:in:partitioner", "murmur2");  // stored with them (see Start)
   std::sort(positions.begin(), positions.end());
+  std::sort(expected.begin(), expected.end());
   EXPECT_EQ(positions, expected);
 
   // Every partition read to its end: caught up, no busy lanes, and an empty Poll has no positions.
@@ -179,7 +191,8 @@ TEST_P(KafkaSourceReplayTest, InputBelowTheGroupsCommittedOffsetIsReplay) {
     ASSERT_EQ(inputs.size(), 5u);
     for (const core::RawInput& in : inputs)
       EXPECT_FALSE(in.replay) << in.where;
-    EXPECT_EQ(positions, (core::Positions{{"kafka:in:0", "5"}}));
+    EXPECT_EQ(positions,
+              (core::Positions{{"kafka:in:0", "5"}, {"kafka:in:partitioner", "murmur2"}}));
     // Published up to offset 3; positions of other sources are not this source's business.
     (*first)->Committed({{"kafka:in:0", "3"}, {"kafka:other:0", "9"}, {"file:/x", "1"}});
     ASSERT_TRUE((*first)->Close().ok());
@@ -194,12 +207,15 @@ TEST_P(KafkaSourceReplayTest, InputBelowTheGroupsCommittedOffsetIsReplay) {
       (*second)
           ->Start([&looked_up](const std::string& key) -> Result<std::optional<std::string>> {
             looked_up.push_back(key);
+            // A store from before the partitioner was recorded with the positions.
+            if (key == "kafka:in:partitioner") return std::optional<std::string>();
             return std::optional<std::string>("1");
           })
           .ok());
   std::vector<core::RawInput> inputs = PollUntil(**second, 4);
   ASSERT_EQ(inputs.size(), 4u);
-  EXPECT_EQ(looked_up, std::vector<std::string>{"kafka:in:0"});
+  EXPECT_EQ(looked_up, (std::vector<std::string>{"kafka:in:partitioner", "kafka:in:0",
+                                                 "kafka:in:partitioner"}));
   for (int64_t offset = 1; offset <= 4; ++offset) {
     const core::RawInput* in = FindByWhere(inputs, Where(0, offset));
     ASSERT_NE(in, nullptr) << offset;
@@ -333,6 +349,159 @@ TEST(KafkaSourceTest, ARevokedPartitionIsCommittedForItsNextOwner) {
   EXPECT_TRUE(a_inputs.empty());
 }
 
+// With the input topic's partitioner set to crc32 (librdkafka's default), input where librdkafka's
+// clients put it is accepted and a case's lane is its key's crc32 partition; input where only
+// Java's partitioner would put it is misrouted, and the reason names both partitioners. The store
+// records the partitioner with the positions, and a store that read the topic with another one
+// (or before partitioners were recorded, i.e. with murmur2) refuses the setting.
+TEST(KafkaSourceTest, TheTopicsPartitionerDecidesWhereAKeyBelongs) {
+  MockCluster cluster;
+  cluster.CreateTopic("in", 4);
+  // Keys whose partitions differ under the two partitioners.
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < 3 && i < 1000; ++i) {
+    std::string k = "GA-2026-" + std::to_string(1000 + i);
+    if (PartitionOf(KafkaPartitioner::kCrc32, k, 4) != JavaPartition(k, 4)) keys.push_back(k);
+  }
+  ASSERT_EQ(keys.size(), 3u);
+  std::map<std::string, int64_t> at_crc, at_java;
+  for (const std::string& k : keys) {
+    at_crc[k] = cluster.Produce("in", PartitionOf(KafkaPartitioner::kCrc32, k, 4), k, "{}");
+    at_java[k] = cluster.Produce("in", JavaPartition(k, 4), k, "{}");
+  }
+  ASSERT_FALSE(::testing::Test::HasFailure());
+
+  KafkaConfig config = cluster.Config("in", "g");
+  config.partitioner = KafkaPartitioner::kCrc32;
+  std::map<std::string, std::string> store;  // what the engine would have stored
+  auto lookup = [&store](const std::string& key) -> Result<std::optional<std::string>> {
+    auto it = store.find(key);
+    if (it == store.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  };
+  {
+    auto source = KafkaSource::Open(config, 1 << 20);
+    ASSERT_TRUE(source.ok()) << source.status().ToString();
+    KafkaSource& s = **source;
+    ASSERT_TRUE(s.Start(lookup).ok());
+    core::Positions positions;
+    std::vector<core::RawInput> inputs = PollUntil(s, 2 * keys.size(), &positions);
+    ASSERT_EQ(inputs.size(), 2 * keys.size());
+    for (const std::string& k : keys) {
+      const int32_t crc = PartitionOf(KafkaPartitioner::kCrc32, k, 4);
+      const int32_t java = JavaPartition(k, 4);
+      EXPECT_EQ(s.CaseLane(k), static_cast<uint32_t>(crc)) << k;
+      const core::RawInput* good = FindByWhere(inputs, Where(crc, at_crc[k]));
+      ASSERT_NE(good, nullptr) << k;
+      EXPECT_EQ(good->misrouted, "") << k;
+      const core::RawInput* bad = FindByWhere(inputs, Where(java, at_java[k]));
+      ASSERT_NE(bad, nullptr) << k;
+      EXPECT_EQ(
+          bad->misrouted.rfind("message key '" + k + "' belongs to partition " +
+                                   std::to_string(crc) + " of in, not to " + std::to_string(java) +
+                                   ", under the topic's partitioner crc32; the producer "
+                                   "may use murmur2",
+                               0),
+          0u)
+          << bad->misrouted;
+      EXPECT_NE(bad->misrouted.find("partitioner=consistent_random"), std::string::npos)
+          << bad->misrouted;
+    }
+    for (const auto& [key, token] : positions)
+      store[key] = token;
+    EXPECT_EQ(store["kafka:in:partitioner"], "crc32");
+  }
+
+  // The same store with murmur2: refused at Start, naming what the store holds.
+  KafkaConfig java = config;
+  java.partitioner = KafkaPartitioner::kMurmur2;
+  {
+    auto source = KafkaSource::Open(java, 1 << 20);
+    ASSERT_TRUE(source.ok()) << source.status().ToString();
+    Status started = (*source)->Start(lookup);
+    EXPECT_TRUE(started.IsInvalidArgument()) << started.ToString();
+    EXPECT_NE(started.message().find("read input topic in with partitioner crc32, not murmur2"),
+              std::string::npos)
+        << started.message();
+  }
+
+  // A store from before partitioners were recorded (positions only) read the topic as murmur2:
+  // crc32 is refused when a partition with a stored position is assigned.
+  store.erase("kafka:in:partitioner");
+  {
+    auto source = KafkaSource::Open(config, 1 << 20);
+    ASSERT_TRUE(source.ok()) << source.status().ToString();
+    ASSERT_TRUE((*source)->Start(lookup).ok());
+    std::vector<core::RawInput> out;
+    Status error;
+    auto deadline = std::chrono::steady_clock::now() + 2 * testing::kDeadline;
+    while (error.ok() && std::chrono::steady_clock::now() < deadline) {
+      Result<size_t> n = (*source)->Poll(10, std::chrono::milliseconds(100), &out);
+      if (!n.ok()) error = n.status();
+    }
+    EXPECT_TRUE(error.IsInvalidArgument()) << error.ToString();
+    EXPECT_NE(error.message().find("with partitioner murmur2 (stored before partitioners were "
+                                   "recorded), not crc32"),
+              std::string::npos)
+        << error.message();
+    EXPECT_TRUE(out.empty());
+  }
+}
+
+// `run --until-idle` waits with AwaitCommitted until the coordinator holds the store's positions
+// as the group's offsets: commits the coordinator refuses are sent again until it takes them, and
+// a coordinator that keeps refusing makes it fail, naming the partition behind.
+TEST(KafkaSourceTest, AwaitCommittedWaitsForTheCoordinatorToHoldTheStoredPositions) {
+  MockCluster cluster;
+  cluster.CreateTopic("in", 1);
+  for (int i = 0; i < 3; ++i)
+    cluster.Produce("in", 0, std::nullopt, "{}");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  std::map<std::string, std::string> store;
+  auto lookup = [&store](const std::string& key) -> Result<std::optional<std::string>> {
+    auto it = store.find(key);
+    if (it == store.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  };
+  auto source = KafkaSource::Open(cluster.Config("in", "g"), 1 << 20);
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  KafkaSource& s = **source;
+  ASSERT_TRUE(s.Start(lookup).ok());
+  ASSERT_EQ(PollUntil(s, 3).size(), 3u);
+  GroupMember observer(cluster, "g");
+
+  // Stored, and Committed() told, but the coordinator refuses the commits for a while.
+  store[s.PositionKey(0)] = "2";
+  rd_kafka_mock_push_request_errors(
+      cluster.mock(), /*OffsetCommit*/ 8, 3, RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+      RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
+  s.Committed({{s.PositionKey(0), "2"}});
+  Status awaited = s.AwaitCommitted(testing::kDeadline);
+  EXPECT_TRUE(awaited.ok()) << awaited.ToString();
+  EXPECT_EQ(observer.Committed("in", 0), 2);
+
+  // Stored but never given to Committed() (e.g. the commit was lost with a broker restart): it
+  // is committed all the same. A coordinator that refuses every commit: Unavailable.
+  store[s.PositionKey(0)] = "3";
+  const std::vector<rd_kafka_resp_err_t> refusals(1000, RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
+  rd_kafka_mock_push_request_errors_array(cluster.mock(), /*OffsetCommit*/ 8, refusals.size(),
+                                          refusals.data());
+  Status refused = s.AwaitCommitted(std::chrono::seconds(3));
+  EXPECT_EQ(refused.code(), Status::Code::kUnavailable) << refused.ToString();
+  EXPECT_NE(refused.message().find("committed offsets behind the store: 0: 2 of 3"),
+            std::string::npos)
+      << refused.message();
+  // Once the coordinator takes commits again, the stored position goes through.
+  rd_kafka_mock_clear_request_errors(cluster.mock(), 8);
+  Status later = s.AwaitCommitted(testing::kDeadline);
+  EXPECT_TRUE(later.ok()) << later.ToString();
+  EXPECT_EQ(observer.Committed("in", 0), 3);
+  std::vector<core::RawInput> none;
+  Result<size_t> n = s.Poll(10, std::chrono::milliseconds(0), &none);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);  // paused for good
+}
+
 TEST(KafkaSourceTest, AStoredPositionThatCannotBeReadStopsThePoll) {
   MockCluster cluster;
   cluster.CreateTopic("in", 1);
@@ -340,7 +509,8 @@ TEST(KafkaSourceTest, AStoredPositionThatCannotBeReadStopsThePoll) {
   auto source = KafkaSource::Open(cluster.Config("in", "g"), 1 << 20);
   ASSERT_TRUE(source.ok()) << source.status().ToString();
   ASSERT_TRUE((*source)
-                  ->Start([](const std::string&) -> Result<std::optional<std::string>> {
+                  ->Start([](const std::string& key) -> Result<std::optional<std::string>> {
+                    if (key == "kafka:in:partitioner") return std::optional<std::string>();
                     return Status::IOError("disk on fire");
                   })
                   .ok());
