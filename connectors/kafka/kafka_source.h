@@ -14,9 +14,10 @@
 // Each message becomes one RawInput: the value as is (structured mode) or, when the message has
 // a `ce_specversion` header (binary mode), a structured CloudEvent built from its `ce_*` headers
 // with the value as `data`. A value over the size limit is cut to its first 64 KiB and marked
-// oversized. A keyed message whose key belongs to another partition under the Java default
-// partitioner (murmur2) is marked misrouted. Transient cluster problems are logged and retried by
-// librdkafka; Poll then returns what it has. Not thread-safe: one engine loop uses it.
+// oversized. A keyed message whose key belongs to another partition under the topic's
+// partitioner (config.partitioner; stored beside the positions, see Start) is marked misrouted.
+// Transient cluster problems are logged and retried by librdkafka; Poll then returns what it has.
+// Not thread-safe: one engine loop uses it.
 #pragma once
 
 #include <chrono>
@@ -59,7 +60,8 @@ class KafkaSource final : public core::Source {
   // "kafka:" + topic.
   const std::string& name() const override;
   // Keeps `lookup` for every later assignment and subscribes to the topic. InvalidArgument when
-  // called twice.
+  // called twice, or when the store read the topic with another partitioner (the position key
+  // "kafka:<topic>:partitioner", which PositionsAfterPoll adds to every non-empty batch).
   Status Start(const core::PositionLookup& lookup) override;
   // Waits up to `wait` for the first message, then takes only what has already arrived, up to
   // `max` (> 0). Serves rebalances (which may call the revoke handler) and group membership.
@@ -68,7 +70,7 @@ class KafkaSource final : public core::Source {
   Result<size_t> Poll(size_t max, std::chrono::milliseconds wait,
                       std::vector<core::RawInput>* out) override;
   // Appends {"kafka:<topic>:<partition>", next offset} for each partition the last Poll returned
-  // input from.
+  // input from, and then {"kafka:<topic>:partitioner", its name}.
   void PositionsAfterPoll(core::Positions* out) const override;
   // Remembers the positions of this topic (others are ignored) and commits them to the group
   // asynchronously for partitions still assigned; once the group has refused a commit as
@@ -80,7 +82,7 @@ class KafkaSource final : public core::Source {
   bool CaughtUp() const override;
   // The assigned partitions not read to their end.
   void BusyLanes(std::vector<uint32_t>* out) const override;
-  // The partition of the case id as message key (Java client's partitioner); nullopt while the
+  // The partition of the case id as message key under the topic's partitioner; nullopt while the
   // topic's partition count is unknown.
   std::optional<uint32_t> CaseLane(std::string_view case_id) const override;
   // The partition is assigned to this consumer.
