@@ -247,7 +247,14 @@ def main():
     args = p.parse_args()
     with open(args.events, encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
-    lines = [line for line in lines if isinstance(json.loads(line).get("subject"), str)]
+    def subject(line):  # gen-events mixes in bad input; the rounds use the keyed events only
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return None
+        return event.get("subject") if isinstance(event, dict) else None
+
+    lines = [line for line in lines if isinstance(subject(line), str)]
     lines = lines[:args.events_per_round]
     templates = [line for line in lines
                  if json.loads(line)["type"] == "de.amtsweg.application.submitted"]
