@@ -218,7 +218,7 @@ std::string RenderStatusPage(const std::vector<CaseFacts>& facts,
   tile("gesamt-offen", "Offene Verfahren", Int(open));
   tile("gesamt-median", "Bearbeitungsdauer (Median)", Days(total.median_lead_days));
   tile("gesamt-fristgerecht", "Fristgerecht entschieden", Percent(total.share_within_deadline()));
-  tile("gesamt-fiktionen", "Genehmigungsfiktionen", Int(total.deemed_approvals));
+  tile("gesamt-fiktionen", "Genehmigungs\u00adfiktionen", Int(total.deemed_approvals));
   out += "</dl>\n</section>\n";
 
   // Per service.
