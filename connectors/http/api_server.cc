@@ -1238,6 +1238,10 @@ struct ApiServer::Impl {
     file.viewer = std::string(RoleName(call.who.role)) + " " + call.who.name +
                   (call.participant() ? " (" + call.who.organisation + ")" : "");
     file.generated_at = clock.Now();
+    // The titles and names of the HTML case file; the registry snapshot outlives the rendering.
+    std::shared_ptr<const dsl::Registry> registry = catalog.Snapshot();
+    file.workflow = registry->Find((*s)->workflow, (*s)->version);
+    file.directory = &directory;
     std::string name = SafeFileName(call.case_id) + "." + format;
     res.SetHeader("Content-Disposition", "attachment; filename=\"" + name + "\"");
     res.status = 200;

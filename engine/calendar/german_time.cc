@@ -94,4 +94,32 @@ std::string FormatGermanTime(Timestamp t) {
   return out;
 }
 
+std::string GermanDateTimeText(Timestamp t, bool with_seconds) {
+  const int64_t local = t + GermanOffset(t);
+  const CivilDate d = CivilDate::FromDays(FloorDiv(local, kMsPerDay));
+  const int64_t ms = local - d.days_since_epoch() * kMsPerDay;
+  char buf[64];
+  if (with_seconds) {
+    std::snprintf(buf, sizeof buf, "%02d.%02d.%04d, %02d:%02d:%02d Uhr", d.day(), d.month(),
+                  d.year(), static_cast<int>(ms / 3600000), static_cast<int>(ms / 60000 % 60),
+                  static_cast<int>(ms / 1000 % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%02d.%02d.%04d, %02d:%02d Uhr", d.day(), d.month(), d.year(),
+                  static_cast<int>(ms / 3600000), static_cast<int>(ms / 60000 % 60));
+  }
+  return buf;
+}
+
+std::string GermanDateText(CivilDate d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02d.%02d.%04d", d.day(), d.month(), d.year());
+  return std::string(buf) + " (" + std::string(WeekdayName(d.weekday())) + ")";
+}
+
+std::optional<CivilDate> LegalDayEndingAt(Timestamp due) {
+  const CivilDate next = GermanDate(due);
+  if (GermanStartOfDay(next) != due) return std::nullopt;
+  return next.AddDays(-1);
+}
+
 }  // namespace amtsweg::calendar

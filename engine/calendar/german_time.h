@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "engine/calendar/civil_date.h"
@@ -37,5 +38,17 @@ int64_t GermanOffset(Timestamp t);
 // `t` as RFC 3339 in German civil time, with its offset: "2027-05-19T00:00:00+02:00"
 // (milliseconds only when non-zero).
 std::string FormatGermanTime(Timestamp t);
+
+// For readers: `t` in German civil time as Germans write it, "12.10.2026, 14:05 Uhr" (to the
+// minute; `with_seconds`: "12.10.2026, 14:05:09 Uhr").
+std::string GermanDateTimeText(Timestamp t, bool with_seconds = false);
+
+// For readers: date `d` with its weekday, "12.10.2026 (Montag)".
+std::string GermanDateText(CivilDate d);
+
+// The German civil day at whose end (24:00) a period ending at `due` ends: the day before `due`
+// when `due` is a German midnight (how the legal calendar stores an end of day, legal-calendar.md),
+// else nullopt (an exact end inside a day).
+std::optional<CivilDate> LegalDayEndingAt(Timestamp due);
 
 }  // namespace amtsweg::calendar

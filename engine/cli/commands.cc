@@ -540,6 +540,7 @@ int Serve(const ServeArgs& args) {
     return Fail(s, "definitions deployed through the API");
   report::StatusPageOptions page;
   page.service_names = report::ServiceNames(registry);
+  page.region_names = report::RegionNames(**directory);
   report::Monitor monitor(**st, std::move(page));
   api_options.monitor = &monitor;
   core::Catalog catalog(**st, **directory, std::move(registry));

@@ -442,6 +442,10 @@ void AddReportCommands(CLI::App& app, const std::string& data_dir, Commands* out
       ->add_option("--workflows", page->workflows,
                    "Directory of workflow definitions whose titles name the services")
       ->check(CLI::ExistingDirectory);
+  page_cmd
+      ->add_option("--directory", page->directory,
+                   "Participant directory (YAML) whose `municipalities` name the municipalities")
+      ->check(CLI::ExistingFile);
   page_cmd->add_option("--as-of", page->as_of, "The \"Stand\" shown, RFC 3339 (default: now)");
   out->push_back({page_cmd, [page] { return StatusPage(*page); }});
 }

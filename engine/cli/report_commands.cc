@@ -6,7 +6,9 @@
 #include <iostream>
 
 #include "engine/cli/commands.h"
+#include "engine/dsl/directory.h"
 #include "engine/dsl/loader.h"
+#include "engine/report/monitor.h"
 #include "engine/report/statistics.h"
 #include "engine/report/status_page.h"
 #include "engine/store/store.h"
@@ -70,6 +72,11 @@ int StatusPage(const StatusPageArgs& args) {
     }
     for (const dsl::Definition* def : loaded.registry.All())
       options.service_names.emplace(def->leika, def->title);
+  }
+  if (!args.directory.empty()) {
+    Result<std::unique_ptr<dsl::Directory>> directory = dsl::Directory::Load(args.directory);
+    if (!directory.ok()) return Failed("status-page", directory.status());
+    options.region_names = report::RegionNames(**directory);
   }
   Result<std::vector<report::CaseFacts>> facts = FactsOf(args.data_dir);
   if (!facts.ok()) return Failed("status-page", facts.status());

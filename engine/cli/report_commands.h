@@ -16,12 +16,14 @@ struct StatsArgs {
 int Stats(const StatsArgs& args);
 
 // Writes the public status page (HTML) to `out`. `workflows` (optional): a directory of
-// definitions whose titles name the services; `as_of` (optional, RFC 3339): the "Stand" shown,
+// definitions whose titles name the services; `directory` (optional): a participant directory
+// whose `municipalities` name the municipalities; `as_of` (optional, RFC 3339): the "Stand" shown,
 // default now.
 struct StatusPageArgs {
   std::string data_dir;
   std::string out;
   std::string workflows;
+  std::string directory;
   std::string as_of;
 };
 int StatusPage(const StatusPageArgs& args);

@@ -412,6 +412,7 @@ int StartApi(const RunArgs& args, Plan* plan, store::Store& store, const dsl::Di
   plan->api.keys = keys;
   report::StatusPageOptions page;
   page.service_names = report::ServiceNames(registry.view());
+  page.region_names = report::RegionNames(directory);
   out->monitor = std::make_unique<report::Monitor>(store, std::move(page));
   out->latency = std::make_unique<report::BatchLatencyRecorder>(out->monitor->latency());
   plan->api.monitor = out->monitor.get();

@@ -46,6 +46,11 @@ const std::vector<std::string>* Directory::SubmittersOf(std::string_view workflo
   return it == submitters_.end() ? nullptr : &it->second;
 }
 
+const std::string* Directory::MunicipalityName(std::string_view ags) const {
+  auto it = municipalities_.find(ags);
+  return it == municipalities_.end() ? nullptr : &it->second;
+}
+
 bool Directory::HasFunction(std::string_view function) const {
   return by_function_.find(function) != by_function_.end();
 }

@@ -4,7 +4,7 @@
 // has an id, a kind (state, municipal, chamber, federal), a name, the functions it performs
 // ("gewerbeamt", "bauaufsicht", "ihk", "hwk", ...), the area it covers as AGS prefixes (empty =
 // everywhere) and how it receives events (Kafka topic, or a webhook URL with a reference to its
-// signing secret; see docs/webhooks.md).
+// signing secret; see docs/webhooks.md). It may name municipalities by their AGS, for readers.
 // Immutable after loading; thread-safe for reads.
 #pragma once
 
@@ -81,6 +81,14 @@ class Directory {
   // The portals (ids) the directory's `submitters` allow to open cases of `workflow` (by name):
   // nullptr when it names none for the workflow, which may then be opened from any source.
   const std::vector<std::string>* SubmittersOf(std::string_view workflow) const;
+  // The name of the municipality with this AGS (`municipalities:`, e.g. "Kiel" for "01002000"),
+  // or nullptr when the directory names none. For readers (the public status page); no
+  // responsibility follows from it.
+  const std::string* MunicipalityName(std::string_view ags) const;
+  // Every named municipality: AGS -> name.
+  const std::map<std::string, std::string, std::less<>>& municipalities() const {
+    return municipalities_;
+  }
 
  private:
   std::vector<Organisation> orgs_;
@@ -89,11 +97,15 @@ class Directory {
   std::map<std::string, size_t, std::less<>> by_source_;                 // portals' sources
   std::map<std::string, size_t, std::less<>> speaks_for_;  // by_source_ and the `sources` map
   std::map<std::string, std::vector<std::string>, std::less<>> submitters_;  // workflow: portals
+  std::map<std::string, std::string, std::less<>> municipalities_;           // AGS: name
   bool participants_must_be_bound_ = false;
 
   // The loader's part for the top-level `sources` and `submitters` (directory_loader.cc).
   static void ReadSourcesAndSubmitters(const internal::MapReader& file, Directory* dir,
                                        internal::Errors* errors);
+  // The loader's part for the top-level `municipalities` (directory_loader.cc).
+  static void ReadMunicipalities(const internal::MapReader& file, Directory* dir,
+                                 internal::Errors* errors);
 };
 
 }  // namespace amtsweg::dsl

@@ -100,9 +100,10 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
   YAML::Mark top;
   top.line = 0;
   top.column = 0;
-  MapReader file(root, "the directory",
-                 {"organisations", "participants_must_be_bound", "sources", "submitters"}, top,
-                 &errors);
+  MapReader file(
+      root, "the directory",
+      {"organisations", "participants_must_be_bound", "sources", "submitters", "municipalities"},
+      top, &errors);
   auto dir = std::make_unique<Directory>();
   if (file.ok() && file.Has("participants_must_be_bound")) {
     YAML::Node flag = file.Get("participants_must_be_bound");
@@ -366,6 +367,7 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
   if (!diags.empty()) return JoinErrors(diags);
   dir->speaks_for_ = dir->by_source_;
   ReadSourcesAndSubmitters(file, dir.get(), &errors);
+  ReadMunicipalities(file, dir.get(), &errors);
   if (!diags.empty()) return JoinErrors(diags);
   return dir;
 }
@@ -428,6 +430,37 @@ void Directory::ReadSourcesAndSubmitters(const internal::MapReader& file, Direct
       }
       if (ok) dir->submitters_.emplace(e.key, std::move(portals));
     }
+  }
+}
+
+void Directory::ReadMunicipalities(const internal::MapReader& file, Directory* dir,
+                                   internal::Errors* errors) {
+  if (!file.ok() || !file.Has("municipalities")) return;
+  // AGS: name. Names for readers (the status page shows "Kiel", not "01002000").
+  YAML::Node map = file.Get("municipalities");
+  MapReader m(map, "'municipalities' (AGS: name of the municipality)", {},
+              file.ValueMark("municipalities"), errors);
+  for (const MapReader::Entry& e : m.entries()) {
+    YAML::Mark at = internal::MarkOr(e.value, e.key_node.Mark());
+    if (!ids::IsAgs(e.key)) {
+      errors->Add(e.key_node.Mark(), "municipalities: '" + e.key +
+                                         "' must be an AGS (Amtlicher Gemeindeschlüssel: 8 "
+                                         "digits, Land 01 to 16), quoted");
+      continue;
+    }
+    if (!internal::IsQuoted(e.key_node)) {
+      // YAML 1.2 tools read 01002000 as the number 1002000: insist on quotes.
+      errors->Add(e.key_node.Mark(),
+                  "municipalities: '" + e.key + "' must be quoted (\"" + e.key + "\")");
+      continue;
+    }
+    std::string name;
+    if (!internal::ReadString(e.value, at, e.key, errors, &name)) continue;
+    if (name.empty()) {
+      errors->Add(at, "municipalities: the name of '" + e.key + "' must not be empty");
+      continue;
+    }
+    dir->municipalities_.emplace(e.key, std::move(name));
   }
 }
 

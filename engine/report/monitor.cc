@@ -57,4 +57,8 @@ std::map<std::string, std::string> ServiceNames(const dsl::Registry& registry) {
   return names;
 }
 
+std::map<std::string, std::string> RegionNames(const dsl::Directory& directory) {
+  return {directory.municipalities().begin(), directory.municipalities().end()};
+}
+
 }  // namespace amtsweg::report

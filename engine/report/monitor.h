@@ -17,6 +17,7 @@
 #include "engine/common/status.h"
 #include "engine/common/time.h"
 #include "engine/core/engine_stats.h"
+#include "engine/dsl/directory.h"
 #include "engine/dsl/registry.h"
 #include "engine/report/latency.h"
 #include "engine/report/metrics.h"
@@ -68,5 +69,7 @@ class Monitor {
 
 // Names of services for the page: each definition's title by its LeiKa key (latest version).
 std::map<std::string, std::string> ServiceNames(const dsl::Registry& registry);
+// Names of municipalities for the page: the directory's `municipalities` by AGS.
+std::map<std::string, std::string> RegionNames(const dsl::Directory& directory);
 
 }  // namespace amtsweg::report

@@ -21,6 +21,8 @@ AMTSWEG_DEPS=(
   nlohmann-json3-dev rapidjson-dev   # only for the JSON library benchmark
   openjdk-17-jre-headless maven      # scripts/kafka: the test broker runs on Java, Maven fetches it
   chromium                           # tests labelled browser: the status page, headless
+  nodejs                             # tests labelled browser: axe-core (npm from Debian's `npm`
+                                     # where node has none; scripts/test, node-tools.sh)
   kcat                               # tests labelled kafka: a third-party producer (CRC32 keys)
 )
 

@@ -80,6 +80,21 @@ TEST(GermanTimeTest, FormatsWithTheOffset) {
   EXPECT_EQ(FormatGermanTime(T("2027-02-17T09:00:00.250Z")), "2027-02-17T10:00:00.250+01:00");
 }
 
+TEST(GermanTimeTest, TextForReaders) {
+  EXPECT_EQ(GermanDateTimeText(T("2026-10-12T12:05:09Z")), "12.10.2026, 14:05 Uhr");  // CEST
+  EXPECT_EQ(GermanDateTimeText(T("2026-10-12T12:05:09Z"), true), "12.10.2026, 14:05:09 Uhr");
+  EXPECT_EQ(GermanDateTimeText(T("2026-12-31T23:30:00Z")), "01.01.2027, 00:30 Uhr");  // CET
+  EXPECT_EQ(GermanDateText(*CivilDate::FromYmd(2026, 10, 12)), "12.10.2026 (Montag)");
+  // A period that ends at the end of 12 October: stored as the first instant of the 13th.
+  ASSERT_TRUE(LegalDayEndingAt(T("2026-10-12T22:00:00Z")).has_value());
+  EXPECT_EQ(LegalDayEndingAt(T("2026-10-12T22:00:00Z"))->ToString(), "2026-10-12");
+  EXPECT_EQ(LegalDayEndingAt(T("2027-02-17T23:00:00Z"))->ToString(), "2027-02-17");  // CET
+  // The day after the change back to CET (25 October 2026 has 25 hours).
+  EXPECT_EQ(LegalDayEndingAt(T("2026-10-25T23:00:00Z"))->ToString(), "2026-10-25");
+  EXPECT_FALSE(LegalDayEndingAt(T("2026-10-12T21:00:00Z")).has_value());  // 23:00 CEST
+  EXPECT_FALSE(LegalDayEndingAt(T("2026-10-12T22:00:00.001Z")).has_value());
+}
+
 TEST(GermanTimeTest, IsSafeToUseFromManyThreads) {
   std::vector<std::thread> threads;
   std::vector<int64_t> sums(4, 0);

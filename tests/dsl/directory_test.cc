@@ -317,3 +317,65 @@ organisations:
 
 }  // namespace
 }  // namespace amtsweg::dsl
+
+namespace amtsweg::dsl {
+namespace {
+
+TEST(DirectoryMunicipalitiesTest, NamesMunicipalitiesByTheirKey) {
+  auto dir = Directory::Parse(R"(municipalities:
+  "01002000": Kiel
+  "01056015": "Elmshorn"
+organisations: []
+)",
+                              "m.yaml");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  ASSERT_NE((*dir)->MunicipalityName("01002000"), nullptr);
+  EXPECT_EQ(*(*dir)->MunicipalityName("01002000"), "Kiel");
+  EXPECT_EQ(*(*dir)->MunicipalityName("01056015"), "Elmshorn");
+  EXPECT_EQ((*dir)->MunicipalityName("01003000"), nullptr);
+  EXPECT_EQ((*dir)->MunicipalityName("01002"), nullptr);  // a prefix names no municipality
+  EXPECT_EQ((*dir)->municipalities().size(), 2u);
+
+  auto none = Directory::Parse("organisations: []\n", "none.yaml");
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE((*none)->municipalities().empty());
+}
+
+TEST(DirectoryMunicipalitiesTest, ReportsBadKeysAndNames) {
+  auto bad = Directory::Parse(R"(municipalities:
+  01002000: Kiel
+  "0100200": Kiel
+  "17000000": Nirgendwo
+  "01003000": ""
+  "01004000": [Neumünster]
+organisations: []
+)",
+                              "bad.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "bad.yaml:2:3: municipalities: '01002000' must be quoted (\"01002000\")\n"
+            "bad.yaml:3:3: municipalities: '0100200' must be an AGS (Amtlicher "
+            "Gemeindeschlüssel: 8 digits, Land 01 to 16), quoted\n"
+            "bad.yaml:4:3: municipalities: '17000000' must be an AGS (Amtlicher "
+            "Gemeindeschlüssel: 8 digits, Land 01 to 16), quoted\n"
+            "bad.yaml:5:15: municipalities: the name of '01003000' must not be empty\n"
+            "bad.yaml:6:15: '01004000' must be a string");
+
+  auto not_a_map = Directory::Parse("municipalities: [Kiel]\norganisations: []\n", "l.yaml");
+  ASSERT_FALSE(not_a_map.ok());
+  EXPECT_NE(not_a_map.status().message().find("l.yaml:1:17"), std::string::npos)
+      << not_a_map.status().message();
+}
+
+TEST(DirectoryMunicipalitiesTest, TheShippedDirectoryNamesItsSampleMunicipalities) {
+  auto dir = Directory::Load(std::string(AMTSWEG_SOURCE_DIR) +
+                             "/workflows/directory/schleswig-holstein.yaml");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  ASSERT_NE((*dir)->MunicipalityName("01002000"), nullptr);
+  EXPECT_EQ(*(*dir)->MunicipalityName("01002000"), "Kiel");
+  ASSERT_NE((*dir)->MunicipalityName("01058043"), nullptr);
+  EXPECT_EQ(*(*dir)->MunicipalityName("01058043"), "Eckernförde");
+}
+
+}  // namespace
+}  // namespace amtsweg::dsl

@@ -538,7 +538,9 @@ TEST_F(ApiTest, ExportsAsJsonCsvAndHtml) {
   EXPECT_EQ(html->get_header_value("Content-Type"), "text/html; charset=utf-8");
   EXPECT_EQ(html->body.rfind("<!DOCTYPE html>", 0), 0u);
   for (const char* part :
-       {"Fallakte GA-2026-0001", "Verlauf", "Mitteilungen", "Fristen", "ihk-kiel", "notified"})
+       {"Fallakte GA-2026-0001", "Verlauf", "Mitteilungen", "Fristen", "ihk-kiel",
+        // The outcome in German, the organisation by its name in the directory.
+        "Anzeige entgegengenommen", "IHK"})
     EXPECT_NE(html->body.find(part), std::string::npos) << part;
   EXPECT_EQ(html->get_header_value("Content-Disposition"),
             "attachment; filename=\"GA-2026-0001.html\"");

@@ -106,15 +106,18 @@ TEST(StatusPage, IsSelfContainedAndAccessible) {
     EXPECT_EQ(page.find(external), std::string::npos) << external;
   EXPECT_NE(page.find("<meta charset=\"utf-8\">"), std::string::npos);
   EXPECT_NE(page.find("<style>"), std::string::npos);
-  // Each chart is an image with a title and description and has its table beside it.
+  // Each chart is one image to assistive technology, named, and has its table beside it.
   size_t charts = 0;
-  for (size_t at = 0; (at = page.find("<svg ", at)) != std::string::npos; ++at, ++charts) {
+  for (size_t at = 0; (at = page.find("class=\"balkendiagramm\"", at)) != std::string::npos;
+       ++at, ++charts) {
     std::string tag = page.substr(at, page.find('>', at) - at);
     EXPECT_NE(tag.find("role=\"img\""), std::string::npos);
-    EXPECT_NE(tag.find("aria-labelledby="), std::string::npos);
-    EXPECT_EQ(page.compare(page.find('>', at) + 1, 7, "<title "), 0);
+    // Named by its title and description: "Eingegangene Anträge je ... . Balkendiagramm: ..."
+    EXPECT_NE(tag.find(". Balkendiagramm: "), std::string::npos) << tag;
+    EXPECT_NE(tag.find("aria-label=\""), std::string::npos) << tag;
   }
   EXPECT_EQ(charts, 3u);
+  EXPECT_GE(page.find("<svg "), page.find("class=\"balkendiagramm\""));
   EXPECT_EQ(std::count(page.begin(), page.end(), '\0'), 0);
   auto count = [&](std::string_view s) {
     size_t n = 0;
@@ -123,7 +126,9 @@ TEST(StatusPage, IsSelfContainedAndAccessible) {
     return n;
   };
   EXPECT_EQ(count("<figcaption>"), 3u);
-  EXPECT_EQ(count("<caption>"), 3u);
+  EXPECT_EQ(count("<caption id=\"tabelle-"), 3u);
+  // Each table scrolls in its own focusable, named region on a narrow screen.
+  EXPECT_EQ(count("<div class=\"tabelle\" role=\"region\" tabindex=\"0\" aria-labelledby="), 3u);
   EXPECT_EQ(count("<table "), 3u);
   EXPECT_GE(count("<th scope=\"col\">"), 15u);
   EXPECT_EQ(count("<h1>"), 1u);
@@ -145,6 +150,24 @@ TEST(StatusPage, EscapesEveryString) {
     EXPECT_EQ(page.find(raw), std::string::npos) << raw;
   EXPECT_NE(page.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
   EXPECT_NE(page.find("Titel &amp; &lt;Untertitel&gt;"), std::string::npos);
+}
+
+TEST(StatusPage, NamesMunicipalitiesAndShowsWholeLabels) {
+  StatusPageOptions o;
+  o.region_names["01002000"] = "Kiel";
+  o.service_names["99050012104000"] = "Gewerbeanmeldung (§14 GewO)";
+  std::string page = SamplePage(o);
+  // Table 2 names the municipality with its key, the chart and table 3 by name.
+  EXPECT_NE(page.find("<tr id=\"gemeinde-01002000\"><th scope=\"row\">Kiel (01002000)</th>"),
+            std::string::npos);
+  EXPECT_NE(page.find("<span class=\"beschriftung\">Kiel</span>"), std::string::npos);
+  EXPECT_NE(page.find("-01002000\"><th scope=\"row\">"), std::string::npos);
+  EXPECT_NE(page.find("</td><td>Kiel</td><td data-kennzahl="), std::string::npos);
+  // A key without a name is shown as the key.
+  EXPECT_NE(page.find("<span class=\"beschriftung\">01003000</span>"), std::string::npos);
+  // Chart labels are text that wraps, never cut to fit a fixed width.
+  EXPECT_NE(page.find("<span class=\"beschriftung\">Gewerbeanmeldung (§14 GewO)</span>"),
+            std::string::npos);
 }
 
 TEST(StatusPage, EmptyStore) {
