@@ -11,8 +11,8 @@ read the same documents, so the two cannot drift:
 - tests/schema-corpus/<kind>/loader-only: valid by the schema, refused by the loader, which
   checks what a schema cannot say (references, reachability, uniqueness).
 
-Besides: every shipped definition, the complete example of docs/workflow-language.md and the
-shipped directory are valid, and every shipped file names its schema in its first line.
+Besides: every shipped definition, the complete example of docs/workflow-language.md, the
+principals example of docs/api.md and the shipped directory are valid, and every shipped file names its schema in its first line.
 
 YAML is read as YAML 1.2 (the core schema), as the YAML language server and amtsweg's loaders
 read it: `yes` and `on` are strings, 01002 is the number 1002, 1e3 is a number, and a mapping's
@@ -167,6 +167,15 @@ def main():
     errors = errors_of(validators["workflow"], doc[begin:doc.index("```", begin)])
     for e in errors:
         print(f"docs/workflow-language.md (example): {e}")
+    failed += bool(errors)
+    checked += 1
+
+    with open(os.path.join(REPO, "docs", "api.md"), encoding="utf-8") as f:
+        doc = f.read()
+    begin = doc.index("```yaml\nprincipals:") + len("```yaml\n")
+    errors = errors_of(validators["principals"], doc[begin:doc.index("```", begin)])
+    for e in errors:
+        print(f"docs/api.md (principals example): {e}")
     failed += bool(errors)
     checked += 1
 
