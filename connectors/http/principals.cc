@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "engine/dsl/yaml_scalar.h"
+
 namespace amtsweg::http {
 
 std::string_view RoleName(Role r) {
@@ -40,6 +42,13 @@ Result<std::unique_ptr<Principals>> Principals::Parse(std::string_view yaml,
   } catch (const YAML::Exception& e) {
     return ErrorAt(file, e.mark, e.msg);
   }
+  if (root.IsMap()) {
+    for (const auto& kv : root) {
+      if (kv.first.Scalar() != "principals")
+        return ErrorAt(file, kv.first.Mark(),
+                       "unknown key '" + kv.first.Scalar() + "'; expected principals");
+    }
+  }
   YAML::Node list = root.IsMap() ? root["principals"] : root;
   if (!list.IsSequence()) {
     return ErrorAt(file, root.Mark(), "expected a list of principals (or `principals:` with one)");
@@ -55,6 +64,13 @@ Result<std::unique_ptr<Principals>> Principals::Parse(std::string_view yaml,
         return ErrorAt(file, kv.first.Mark(), "unknown key '" + key + "'");
       }
       if (!kv.second.IsScalar()) return ErrorAt(file, kv.second.Mark(), key + ": expected text");
+      // As the schema (docs/principals.schema.json) and YAML tools read it: `name: 2024` is a
+      // number, not text.
+      if (dsl::ScalarType t = dsl::ScalarTypeOf(kv.second); t != dsl::ScalarType::kString) {
+        return ErrorAt(file, kv.second.Mark(),
+                       key + ": expected text, not " + std::string(dsl::ScalarTypeName(t)) +
+                           ": quote it (\"" + kv.second.Scalar() + "\")");
+      }
     }
     auto text = [&](const char* key) {
       YAML::Node n = entry[key];

@@ -39,7 +39,6 @@ void AddCounts(const EngineStats& d, EngineStats* s) {
   s->cases_opened += d.cases_opened;
   s->cases_closed += d.cases_closed;
   s->replayed += d.replayed;
-  s->batches++;
 }
 
 }  // namespace
@@ -322,6 +321,8 @@ Status Engine::Commit(const Positions& positions) {
         CommittedBatch{written->last_outbox_seq, written->outbox_entries, positions});
   }
   AddCounts(written->counts, &stats_);
+  // Only a batch that wrote something counts: an idle poll commits an empty batch.
+  if (written->stored) stats_.batches++;
   // The batch is stored whatever happens now: an erasure whose purge fails stays marked in the
   // store and is finished after the next batch, or by the next Open.
   std::vector<std::string> erasures = writer_.written_erasures();
@@ -494,7 +495,9 @@ Status Engine::Run(Source& source, Sink* sink, const RunOptions& options) {
     if (wants_verdicts) source.Decided(verdicts);
     if (*got > 0) ++n;
     RETURN_IF_ERROR(PublishAfterBatch(source, sink));
-    if (*got > 0 && options.progress) options.progress(stats_);
+    // After idle polls too: acknowledgements arrive while no input does, and a monitor fed from
+    // here would otherwise show a stale backlog until the next input.
+    if (options.progress) options.progress(stats_);
     if (*got == 0 && options.until_caught_up && (source.AtEnd() || source.CaughtUp()) && !paused) {
       if (sink == nullptr) break;
       start = std::chrono::steady_clock::now();

@@ -89,7 +89,8 @@ struct RunOptions {
   uint64_t max_batches = UINT64_MAX;
   // Return soon when it answers true. Called between batches (a LiveRegistry may change then).
   std::function<bool()> stop;
-  // After each batch that read input, between batches.
+  // After each poll, with input or not (idle polls too, so that published and backlog figures fed
+  // from here stay current while no input arrives), between batches.
   std::function<void(const EngineStats&)> progress;
 };
 

@@ -26,9 +26,9 @@ struct EngineStats {
   uint64_t cases_opened = 0;
   uint64_t cases_closed = 0;
   uint64_t cases_erased = 0;  // erasures finished (key destroyed, store purged)
-  uint64_t batches = 0;
-  uint64_t published = 0;  // messages acknowledged by the sink
-  uint64_t replayed = 0;   // inputs rebuilt without publishing (see RawInput::replay)
+  uint64_t batches = 0;       // batches committed that wrote something (not idle polls)
+  uint64_t published = 0;     // messages acknowledged by the sink
+  uint64_t replayed = 0;      // inputs rebuilt without publishing (see RawInput::replay)
   // Where Run spends its time, in microseconds of wall time.
   uint64_t poll_us = 0;     // waiting for and reading input
   uint64_t process_us = 0;  // decoding, the runtime, building the batch

@@ -6,6 +6,7 @@
 #include "engine/common/identifiers.h"
 #include "engine/dsl/directory.h"
 #include "engine/dsl/loader.h"
+#include "engine/dsl/yaml_scalar.h"
 #include "engine/dsl/yaml_util.h"
 
 namespace amtsweg::dsl {
@@ -107,12 +108,11 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
   auto dir = std::make_unique<Directory>();
   if (file.ok() && file.Has("participants_must_be_bound")) {
     YAML::Node flag = file.Get("participants_must_be_bound");
-    if (!flag.IsScalar() || internal::IsQuoted(flag) ||
-        (flag.Scalar() != "true" && flag.Scalar() != "false")) {
+    if (!flag.IsScalar() || ScalarTypeOf(flag) != ScalarType::kBool) {
       errors.Add(file.ValueMark("participants_must_be_bound"),
                  "participants_must_be_bound must be true or false");
     } else {
-      dir->participants_must_be_bound_ = flag.Scalar() == "true";
+      dir->participants_must_be_bound_ = flag.Scalar()[0] == 't' || flag.Scalar()[0] == 'T';
     }
   }
   if (file.ok()) {
@@ -184,7 +184,7 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
           std::vector<YAML::Mark> marks;
           YAML::Node area = m.Get("area");
           if (internal::ReadStringList(area, m.ValueMark("area"), "area", &errors, &org.area,
-                                       &marks)) {
+                                       &marks, /*text=*/true)) {
             size_t i = 0;
             for (const YAML::Node& a : area) {
               const std::string& p = org.area[i];
@@ -206,7 +206,7 @@ Result<std::unique_ptr<Directory>> Directory::Parse(std::string_view yaml,
           }
         }
         if (m.Has("seat") &&
-            internal::ReadString(m.Get("seat"), m.ValueMark("seat"), "seat", &errors, &org.seat)) {
+            internal::ReadText(m.Get("seat"), m.ValueMark("seat"), "seat", &errors, &org.seat)) {
           if (!ids::IsAgs(org.seat)) {
             errors.Add(m.ValueMark("seat"), "seat '" + org.seat +
                                                 "' must be the AGS of the municipality where the "

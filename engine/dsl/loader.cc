@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "engine/common/identifiers.h"
+#include "engine/dsl/yaml_scalar.h"
 #include "engine/dsl/yaml_util.h"
 
 namespace amtsweg::dsl {
@@ -144,9 +145,15 @@ class DefinitionLoader {
   }
 
   // A non-empty name matching IsIdentifier; reports otherwise.
+  // `key_name`: the node is a mapping's key, text whatever it looks like (JSON, and so the
+  // schema, has only string keys: a state may be called `null`).
   bool Name(const YAML::Node& node, const YAML::Mark& where, std::string_view what,
-            std::string* out) {
-    if (!internal::ReadString(node, where, what, &errors_, out)) return false;
+            std::string* out, bool key_name = false) {
+    if (key_name && node.IsScalar()) {
+      *out = node.Scalar();
+    } else if (!internal::ReadString(node, where, what, &errors_, out)) {
+      return false;
+    }
     if (!IsIdentifier(*out)) {
       Error(MarkOr(node, where), std::string(what) + " '" + *out + "' must match [a-z_][a-z0-9_]*");
       return false;
@@ -249,7 +256,8 @@ class DefinitionLoader {
     }
     if (!m.Has("leika")) {
       Error(top_, "missing 'leika' (the 14-digit LeiKa service key, e.g. \"99050012104000\")");
-    } else if (Str(m, "leika", &d.leika)) {
+    } else if (internal::ReadText(m.Get("leika"), m.ValueMark("leika"), "leika", &errors_,
+                                  &d.leika)) {
       if (!ids::IsLeika(d.leika)) {
         Error(m.ValueMark("leika"),
               "leika '" + d.leika + "' must be 14 digits starting with 99 (^99\\d{12}$)");
@@ -367,6 +375,10 @@ class DefinitionLoader {
                              "' is not an ISO 8601 duration (e.g. P5Y, P6M, P30D)");
       return;
     }
+    if (period->is_zero()) {
+      Error(period_mark, "retention period '" + r.period_text + "' must not be zero");
+      return;
+    }
     r.period = *period;
     if (r.basis.empty()) {
       r.basis = "retention period " + r.period_text + " after " + r.after + " (workflow " +
@@ -380,7 +392,7 @@ class DefinitionLoader {
     for (const auto& e : roles.entries()) {
       Role role;
       role.pos = PosOf(e.key_node.Mark());
-      if (!Name(e.key_node, e.key_node.Mark(), "role", &role.name)) continue;
+      if (!Name(e.key_node, e.key_node.Mark(), "role", &role.name, true)) continue;
       MapReader m(e.value, "role '" + role.name + "'", {"title", "when", "bind"}, e.key_node.Mark(),
                   &errors_);
       if (!m.ok()) continue;
@@ -462,9 +474,18 @@ class DefinitionLoader {
       return b.Build();
     }
     const std::string& s = n.Scalar();
-    if (internal::IsQuoted(n)) return Value(s);
-    if (s == "true") return Value(true);
-    if (s == "false") return Value(false);
+    // Typed as the schema sees it (the YAML 1.2 core schema).
+    switch (ScalarTypeOf(n)) {
+      case ScalarType::kString:
+        return Value(s);
+      case ScalarType::kNull:
+        return Value();
+      case ScalarType::kBool:
+        return Value(s[0] == 't' || s[0] == 'T');
+      case ScalarType::kInt:
+      case ScalarType::kFloat:
+        break;
+    }
     int64_t i = 0;
     auto r = std::from_chars(s.data(), s.data() + s.size(), i);
     if (r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty()) return Value(i);
@@ -479,7 +500,7 @@ class DefinitionLoader {
     for (const auto& e : vars.entries()) {
       Variable v;
       v.pos = PosOf(e.key_node.Mark());
-      if (!Name(e.key_node, e.key_node.Mark(), "variable", &v.name)) continue;
+      if (!Name(e.key_node, e.key_node.Mark(), "variable", &v.name, true)) continue;
       MapReader m(e.value, "variable '" + v.name + "'", {"type", "default", "title"},
                   e.key_node.Mark(), &errors_);
       if (!m.ok()) continue;
@@ -512,7 +533,7 @@ class DefinitionLoader {
     for (const auto& e : deadlines.entries()) {
       Deadline d;
       d.pos = PosOf(e.key_node.Mark());
-      if (!Name(e.key_node, e.key_node.Mark(), "deadline", &d.name)) continue;
+      if (!Name(e.key_node, e.key_node.Mark(), "deadline", &d.name, true)) continue;
       MapReader m(e.value, "deadline '" + d.name + "'",
                   {"title", "duration", "calendar", "authority", "extensions", "max_extension",
                    "extendable_by", "on_expiry", "on_extension"},
@@ -598,7 +619,7 @@ class DefinitionLoader {
     for (const auto& e : tasks.entries()) {
       Task t;
       t.pos = PosOf(e.key_node.Mark());
-      if (!Name(e.key_node, e.key_node.Mark(), "task", &t.name)) continue;
+      if (!Name(e.key_node, e.key_node.Mark(), "task", &t.name, true)) continue;
       if (!e.value.IsDefined() || e.value.IsNull()) {  // `task:` with nothing to declare
         def_->tasks.push_back(std::move(t));
         continue;
@@ -670,7 +691,7 @@ class DefinitionLoader {
     for (const auto& e : states.entries()) {
       State st;
       st.pos = PosOf(e.key_node.Mark());
-      if (!Name(e.key_node, e.key_node.Mark(), "state", &st.name)) continue;
+      if (!Name(e.key_node, e.key_node.Mark(), "state", &st.name, true)) continue;
       MapReader m(e.value, "state '" + st.name + "'",
                   {"title", "terminal", "on_enter", "transitions"}, e.key_node.Mark(), &errors_);
       if (!m.ok()) {
@@ -920,16 +941,20 @@ class DefinitionLoader {
       request_refs_.push_back({a->task, PosOf(m.ValueMark("task"))});
     }
     a->join = JoinKind::kAll;
-    std::string join;
-    if (Str(m, "join", &join)) {
-      if (join == "all") {
-        a->join = JoinKind::kAll;
-      } else if (join == "any") {
-        a->join = JoinKind::kAny;
-      } else {
-        int n = 0;
-        auto r = std::from_chars(join.data(), join.data() + join.size(), n);
-        if (r.ec != std::errc() || r.ptr != join.data() + join.size() || n < 1) {
+    if (m.Has("join")) {
+      // all, any, or a count: an integer (as the schema says; "2" quoted is a string).
+      const YAML::Node join = m.Get("join");
+      long long n = 0;
+      if (join.IsScalar() && ScalarTypeOf(join) == ScalarType::kString) {
+        if (join.Scalar() == "all") {
+          a->join = JoinKind::kAll;
+        } else if (join.Scalar() == "any") {
+          a->join = JoinKind::kAny;
+        } else {
+          Error(m.ValueMark("join"), "join must be all, any or a number >= 1");
+        }
+      } else if (internal::ReadInt(join, m.ValueMark("join"), "join", &errors_, &n)) {
+        if (n < 1) {
           Error(m.ValueMark("join"), "join must be all, any or a number >= 1");
         } else if (static_cast<size_t>(n) > a->roles.size()) {
           Error(m.ValueMark("join"), "join " + std::to_string(n) +
@@ -937,7 +962,7 @@ class DefinitionLoader {
                                          std::to_string(a->roles.size()) + " roles asked");
         } else {
           a->join = JoinKind::kCount;
-          a->join_count = n;
+          a->join_count = static_cast<int>(n);
         }
       }
     }

@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <sstream>
+
+#include "engine/dsl/yaml_scalar.h"
 
 namespace amtsweg::dsl::internal {
 
@@ -240,6 +243,23 @@ bool ReadString(const YAML::Node& node, const YAML::Mark& where, std::string_vie
     errors->Add(MarkOr(node, where), "'" + std::string(key) + "' must be a string");
     return false;
   }
+  if (ScalarType t = ScalarTypeOf(node); t != ScalarType::kString) {
+    // As the schema and YAML tools read it (YAML 1.2 core schema): not a string.
+    errors->Add(MarkOr(node, where), "'" + std::string(key) + "' must be a string, not " +
+                                         std::string(ScalarTypeName(t)) + ": quote it (\"" +
+                                         node.Scalar() + "\")");
+    return false;
+  }
+  *out = node.Scalar();
+  return true;
+}
+
+bool ReadText(const YAML::Node& node, const YAML::Mark& where, std::string_view key, Errors* errors,
+              std::string* out) {
+  if (!node.IsScalar()) {
+    errors->Add(MarkOr(node, where), "'" + std::string(key) + "' must be a string");
+    return false;
+  }
   *out = node.Scalar();
   return true;
 }
@@ -248,23 +268,51 @@ bool ReadInt(const YAML::Node& node, const YAML::Mark& where, std::string_view k
              long long* out) {
   if (node.IsScalar()) {
     const std::string& s = node.Scalar();
-    auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-    if (r.ec == std::errc() && r.ptr == s.data() + s.size() && !s.empty()) return true;
+    ScalarType t = ScalarTypeOf(node);
+    if (t == ScalarType::kInt) {
+      // 0o17 and 0x1F are integers of the core schema too.
+      int base = 10;
+      size_t skip = 0;
+      if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) {
+        base = s[1] == 'o' ? 8 : 16;
+        skip = 2;
+      }
+      size_t sign = s[skip] == '+' ? 1 : 0;  // from_chars takes '-' but not '+'
+      auto r = std::from_chars(s.data() + skip + sign, s.data() + s.size(), *out, base);
+      if (r.ec == std::errc() && r.ptr == s.data() + s.size()) return true;
+    } else if (t == ScalarType::kFloat) {
+      // A number with no fraction is an integer (1.0, 1e3), as in JSON Schema.
+      double d = 0;
+      auto r = std::from_chars(s.data() + (s[0] == '+' ? 1 : 0), s.data() + s.size(), d);
+      if (r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(d) &&
+          d == std::trunc(d) && std::fabs(d) < 9e15) {
+        *out = static_cast<long long>(d);
+        return true;
+      }
+    } else if (t == ScalarType::kString && !s.empty() && PlainScalarType(s) == ScalarType::kInt) {
+      errors->Add(MarkOr(node, where), "'" + std::string(key) +
+                                           "' must be an integer, not a quoted string: write " + s +
+                                           " without quotes");
+      return false;
+    }
   }
   errors->Add(MarkOr(node, where), "'" + std::string(key) + "' must be an integer");
   return false;
 }
 
 bool ReadStringList(const YAML::Node& node, const YAML::Mark& where, std::string_view key,
-                    Errors* errors, std::vector<std::string>* out, std::vector<YAML::Mark>* marks) {
+                    Errors* errors, std::vector<std::string>* out, std::vector<YAML::Mark>* marks,
+                    bool text) {
   if (!node.IsSequence()) {
     errors->Add(MarkOr(node, where), "'" + std::string(key) + "' must be a list");
     return false;
   }
   bool ok = true;
   for (const YAML::Node& item : node) {
-    if (!item.IsScalar()) {
-      errors->Add(MarkOr(item, node.Mark()), "items of '" + std::string(key) + "' must be strings");
+    if (!item.IsScalar() || (!text && ScalarTypeOf(item) != ScalarType::kString)) {
+      std::string msg = "items of '" + std::string(key) + "' must be strings";
+      if (item.IsScalar()) msg += ": quote " + item.Scalar() + " (\"" + item.Scalar() + "\")";
+      errors->Add(MarkOr(item, node.Mark()), msg);
       ok = false;
       continue;
     }

@@ -71,16 +71,23 @@ class MapReader {
 // Mark of a value node, falling back to `fallback` for empty (null) values.
 YAML::Mark MarkOr(const YAML::Node& node, const YAML::Mark& fallback);
 
-// A quoted or plain scalar as text. Reports "'key' must be a string" (etc.) otherwise.
+// A string as the schema sees it (yaml_scalar.h): a quoted scalar, or a plain one that is not
+// null, a boolean or a number. Reports "'key' must be a string" (etc.) otherwise.
 bool ReadString(const YAML::Node& node, const YAML::Mark& where, std::string_view key,
                 Errors* errors, std::string* out);
-// A plain or quoted integer.
+// Any scalar as its text (for values with a check of their own that names the quoting, such as
+// leika and AGS keys). Reports "'key' must be a string" for a map, list or null.
+bool ReadText(const YAML::Node& node, const YAML::Mark& where, std::string_view key, Errors* errors,
+              std::string* out);
+// An integer as the schema sees it: a plain integer (decimal, 0o, 0x) or a number without a
+// fraction (1.0); a quoted "1" is a string and refused.
 bool ReadInt(const YAML::Node& node, const YAML::Mark& where, std::string_view key, Errors* errors,
              long long* out);
-// A list of strings (with their marks when `marks` is given).
+// A list of strings (with their marks when `marks` is given); with `text`, of any scalars
+// (as ReadText).
 bool ReadStringList(const YAML::Node& node, const YAML::Mark& where, std::string_view key,
                     Errors* errors, std::vector<std::string>* out,
-                    std::vector<YAML::Mark>* marks = nullptr);
+                    std::vector<YAML::Mark>* marks = nullptr, bool text = false);
 
 // True if the scalar was written in quotes (or as a block scalar) rather than plain.
 inline bool IsQuoted(const YAML::Node& node) {

@@ -31,7 +31,11 @@ void BatchLatencyRecorder::operator()(const core::EngineStats& stats) {
   // A smaller total means a new engine's statistics: start over from zero.
   uint64_t spent = now >= last_us_ ? now - last_us_ : now;
   last_us_ = now;
-  histogram_.Observe(spent);
+  // Called after idle polls too (RunOptions::progress): only a committed batch is observed, and
+  // the idle polls' time before it is not part of its latency.
+  bool batch = stats.batches != last_batches_;
+  last_batches_ = stats.batches;
+  if (batch) histogram_.Observe(spent);
 }
 
 }  // namespace amtsweg::report

@@ -42,9 +42,10 @@ class LatencyHistogram {
   uint64_t sum_micros_ = 0;
 };
 
-// Feeds a histogram from core::RunOptions::progress (called after each batch with input): each
-// call observes the processing and commit time (EngineStats::process_us + commit_us) spent since
-// the previous call, i.e. one batch's latency from decoding to its synced commit. Not
+// Feeds a histogram from core::RunOptions::progress (called after each poll): a call after a
+// committed batch (EngineStats::batches grew) observes the processing and commit time
+// (EngineStats::process_us + commit_us) spent since the previous call, i.e. one batch's latency
+// from decoding to its synced commit; a call after an idle poll observes nothing. Not
 // thread-safe itself (one engine thread calls it); the histogram is borrowed.
 class BatchLatencyRecorder {
  public:
@@ -54,6 +55,7 @@ class BatchLatencyRecorder {
  private:
   LatencyHistogram& histogram_;
   uint64_t last_us_ = 0;
+  uint64_t last_batches_ = 0;
 };
 
 }  // namespace amtsweg::report

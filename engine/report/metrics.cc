@@ -128,6 +128,12 @@ Result<StoreTotals> ScanTotals(const store::Store& store) {
 
 std::string RenderMetrics(const MetricsInput& in) {
   Writer w;
+  if (in.build != nullptr) {
+    w.Family("amtsweg_build_info", "gauge",
+             "Always 1; the labels say which version and commit this process runs.");
+    w.Sample("amtsweg_build_info", {{"version", in.build->version}, {"commit", in.build->commit}},
+             "1");
+  }
   if (in.stats != nullptr) {
     const core::EngineStats& s = *in.stats;
     w.Family("amtsweg_events_consumed_total", "counter",
@@ -211,6 +217,28 @@ std::string RenderMetrics(const MetricsInput& in) {
     w.Sample(bucket, {{"le", "+Inf"}}, std::to_string(h.count));
     w.Sample(std::string(kName) + "_sum", {}, FormatDouble(h.sum_seconds));
     w.Sample(std::string(kName) + "_count", {}, std::to_string(h.count));
+  }
+  if (in.process != nullptr) {
+    // The names, types and units of the Prometheus clients' process collectors.
+    const ProcessFigures& p = *in.process;
+    w.Family("process_cpu_seconds_total", "counter",
+             "Total user and system CPU time spent in seconds.");
+    w.Sample("process_cpu_seconds_total", {}, FormatDouble(p.cpu_seconds));
+    w.Family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    w.Sample("process_resident_memory_bytes", p.resident_bytes);
+    w.Family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+    w.Sample("process_virtual_memory_bytes", p.virtual_bytes);
+    w.Family("process_start_time_seconds", "gauge",
+             "Start time of the process since unix epoch in seconds.");
+    w.Sample("process_start_time_seconds", {}, FormatDouble(p.start_time_seconds));
+    if (p.open_fds.has_value()) {
+      w.Family("process_open_fds", "gauge", "Number of open file descriptors.");
+      w.Sample("process_open_fds", *p.open_fds);
+    }
+    if (p.max_fds.has_value()) {
+      w.Family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
+      w.Sample("process_max_fds", *p.max_fds);
+    }
   }
   return w.Take();
 }

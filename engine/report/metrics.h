@@ -15,6 +15,7 @@
 
 #include "engine/core/engine_stats.h"
 #include "engine/report/latency.h"
+#include "engine/report/process_metrics.h"
 #include "engine/report/statistics.h"
 #include "engine/store/store.h"
 
@@ -46,12 +47,20 @@ Result<uint64_t> CountDeadLetters(const store::Store& store);
 // CountDeadLetters(store)). For commands and start-up; it reads the whole event log.
 Result<StoreTotals> ScanTotals(const store::Store& store);
 
+// What the binary was built from (amtsweg::BuildVersion, BuildCommit).
+struct BuildLabels {
+  std::string version;
+  std::string commit;
+};
+
 struct MetricsInput {
   const StoreTotals* totals = nullptr;        // required
   const core::EngineStats* stats = nullptr;   // optional: process counters left out when null
   uint64_t outbox_backlog = 0;                // Engine::outbox_backlog()
   std::optional<uint64_t> webhook_backlog;    // webhook deliveries waiting; left out when none
   const LatencyHistogram* latency = nullptr;  // optional: histogram left out when null
+  const BuildLabels* build = nullptr;         // optional: amtsweg_build_info left out when null
+  const ProcessFigures* process = nullptr;    // optional: process_* left out when null
 };
 
 // The exposition text: every family with # HELP and # TYPE, label values escaped.

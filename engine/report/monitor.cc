@@ -1,10 +1,21 @@
 #include "engine/report/monitor.h"
 
+#include <spdlog/spdlog.h>
+
+#include "engine/common/build_info.h"
+
 namespace amtsweg::report {
 
 Monitor::Monitor(const store::Store& store, StatusPageOptions page,
-                 std::chrono::milliseconds min_refresh)
-    : store_(store), min_refresh_(min_refresh), page_(std::move(page)) {}
+                 std::chrono::milliseconds min_refresh, ProcessReader process,
+                 std::optional<BuildLabels> build)
+    : store_(store),
+      min_refresh_(min_refresh),
+      process_(std::move(process)),
+      build_(build.has_value()
+                 ? std::move(*build)
+                 : BuildLabels{std::string(BuildVersion()), std::string(BuildCommit())}),
+      page_(std::move(page)) {}
 
 void Monitor::Update(const core::EngineStats& stats, uint64_t outbox_backlog) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -37,6 +48,16 @@ Result<std::string> Monitor::Metrics() {
   input.outbox_backlog = outbox_backlog_;
   input.webhook_backlog = webhook_backlog_;
   input.latency = stats_.has_value() ? &latency_ : nullptr;
+  input.build = &build_;
+  std::optional<ProcessFigures> process;
+  if (process_) {
+    Result<ProcessFigures> read = process_();
+    if (read.ok())
+      process = std::move(read).value();
+    else
+      spdlog::debug("process metrics left out: {}", read.status().ToString());
+  }
+  input.process = process.has_value() ? &*process : nullptr;
   return RenderMetrics(input);
 }
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,18 +22,24 @@
 #include "engine/dsl/registry.h"
 #include "engine/report/latency.h"
 #include "engine/report/metrics.h"
+#include "engine/report/process_metrics.h"
 #include "engine/report/statistics.h"
 #include "engine/report/status_page.h"
 #include "engine/store/store.h"
 
 namespace amtsweg::report {
 
+// Reads the process's figures at each scrape (ReadProcessFigures; a test passes fixed ones).
+using ProcessReader = std::function<Result<ProcessFigures>()>;
+
 class Monitor {
  public:
   // Borrows `store`, which must outlive the monitor. `page` gives the page's names; its as_of is
-  // replaced by the time passed to StatusPage().
+  // replaced by the time passed to StatusPage(). The metrics carry `build` (default: this
+  // binary's BuildVersion and BuildCommit) and what `process` reads (left out when it fails).
   Monitor(const store::Store& store, StatusPageOptions page,
-          std::chrono::milliseconds min_refresh = std::chrono::seconds(1));
+          std::chrono::milliseconds min_refresh = std::chrono::seconds(1),
+          ProcessReader process = ReadProcessFigures, std::optional<BuildLabels> build = {});
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
 
@@ -54,6 +61,8 @@ class Monitor {
 
   const store::Store& store_;
   const std::chrono::milliseconds min_refresh_;
+  const ProcessReader process_;
+  const BuildLabels build_;
   StatusPageOptions page_;
   LatencyHistogram latency_;
 

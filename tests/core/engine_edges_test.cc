@@ -1271,5 +1271,54 @@ TEST_F(EngineEdges, InputFromTheFutureIsRefused) {
       << dead[0].headers[0].second;
 }
 
+// ---------------------------------------------------------------------------------------------
+// 11. Progress while idle: acknowledgements that arrive while no input does reach the progress
+// callback (the monitor of `run --listen` is fed from it), and idle polls are no batches.
+
+TEST_F(EngineEdges, ProgressReportsAcknowledgementsWhileTheInputIsIdle) {
+  auto st = OpenStore();
+  ManualClock clock;
+  auto engine = NewEngine(*st, clock);
+  LaneSource src({{0, Submit("s1", "C-1", At("2026-01-15T09:00:00Z"))}});
+  src.held = {0};  // the lane stays assigned: the source is never at its end
+  MemorySink sink;
+  sink.auto_ack = false;
+  struct Seen {
+    uint64_t inputs, published, backlog, batches;
+  };
+  std::vector<Seen> seen;
+  RunOptions run = Batches(10, 100, false);
+  run.progress = [&](const EngineStats& s) {
+    seen.push_back({s.inputs, s.published, engine->outbox_backlog(), s.batches});
+  };
+  size_t acked_at = 0;  // progress calls before the acknowledgement (0: not yet)
+  run.stop = [&] {
+    if (seen.empty()) return false;
+    const Seen& last = seen.back();
+    if (acked_at == 0 && last.backlog > 0) {  // sent, not acknowledged: acknowledge now
+      sink.AckAll();
+      acked_at = seen.size();
+    }
+    // Done once the acknowledgement is reported; the poll count is a guard against a hang.
+    return (acked_at > 0 && last.backlog == 0) || src.polls > 1000;
+  };
+  ASSERT_TRUE(engine->Run(src, &sink, run).ok());
+  ASSERT_LE(src.polls, 1000u) << "the acknowledgement never reached the progress callback";
+  ASSERT_GT(acked_at, 0u) << "nothing was sent";
+  ASSERT_FALSE(sink.sent.empty());
+  const Seen& before = seen[acked_at - 1];
+  const Seen& after = seen.back();
+  EXPECT_EQ(before.published, 0u);
+  EXPECT_EQ(before.backlog, sink.sent.size());
+  // The same input as before (no new one arrived), yet the figures moved.
+  EXPECT_EQ(after.inputs, 1u);
+  EXPECT_EQ(after.inputs, before.inputs);
+  EXPECT_EQ(after.published, sink.sent.size());
+  EXPECT_EQ(after.backlog, 0u);
+  EXPECT_GT(src.polls, 1u);
+  // One batch with the input; the idle polls after it wrote nothing and are not counted.
+  EXPECT_EQ(after.batches, 1u);
+}
+
 }  // namespace
 }  // namespace amtsweg::core

@@ -1,17 +1,38 @@
 #!/usr/bin/env python3
-"""docs/workflow.schema.json against the shipped workflows and the documented example.
+"""The JSON Schemas in docs/ against the shipped files and the corpus of tests/schema-corpus.
 
-The schema is what editors validate with; the loader checks more (tests/dsl). This test keeps the
-two from drifting: every shipped definition and the complete example of docs/workflow-language.md
-must be valid by the schema, and a definition with an unknown key must not be. Needs jsonschema
-and PyYAML (tests/dsl/schema-requirements.txt, in the venv of scripts/test); fails without them.
+docs/workflow.schema.json, docs/directory.schema.json and docs/principals.schema.json are what
+editors validate with (the YAML language server); the loaders are what the engine runs. This
+test and the loaders' corpus tests (tests/dsl/schema_corpus_test.cc, tests/http/principals_test.cc)
+read the same documents, so the two cannot drift:
+
+- tests/schema-corpus/<kind>/accepted: valid by the schema (and loaded by the loader);
+- tests/schema-corpus/<kind>/refused: invalid by the schema (and refused by the loader);
+- tests/schema-corpus/<kind>/loader-only: valid by the schema, refused by the loader, which
+  checks what a schema cannot say (references, reachability, uniqueness).
+
+Besides: every shipped definition, the complete example of docs/workflow-language.md, the
+principals example of docs/api.md and the shipped directory are valid, and every shipped file names its schema in its first line.
+
+YAML is read as YAML 1.2 (the core schema), as the YAML language server and amtsweg's loaders
+read it: `yes` and `on` are strings, 01002 is the number 1002, 1e3 is a number, and a mapping's
+keys are text. Needs jsonschema and PyYAML (tests/dsl/schema-requirements.txt, in the venv of
+scripts/test); fails without them.
 """
 import glob
 import json
+import math
 import os
+import re
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS = os.path.join(REPO, "tests", "schema-corpus")
+SCHEMAS = {
+    "workflow": "docs/workflow.schema.json",
+    "directory": "docs/directory.schema.json",
+    "principals": "docs/principals.schema.json",
+}
 
 try:
     import jsonschema
@@ -23,43 +44,166 @@ except ImportError as e:
 
 
 class Yaml12Loader(yaml.SafeLoader):
-    """PyYAML reads YAML 1.1, where `on`, `yes`, `no` are booleans; amtsweg's yaml-cpp does not."""
+    """PyYAML reads YAML 1.1; this reads plain scalars by the YAML 1.2 core schema."""
 
 
-for first in "oOyYnN":
-    Yaml12Loader.yaml_implicit_resolvers.pop(first, None)
+Yaml12Loader.yaml_implicit_resolvers = {}
+_RESOLVERS = [
+    ("tag:yaml.org,2002:null", r"^(?:null|Null|NULL|~|)$", "nN~"),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    ("tag:yaml.org,2002:float",
+     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+.0123456789"),
+]
+for tag, pattern, first in _RESOLVERS:
+    Yaml12Loader.add_implicit_resolver(tag, re.compile(pattern), list(first))
+# The empty plain scalar is null too (PyYAML resolves it through the '' first character).
+Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^$"), [""])
+
+
+def _int(loader, node):
+    text = loader.construct_scalar(node)
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text)
+
+
+def _float(loader, node):
+    text = loader.construct_scalar(node).lower()
+    if text.endswith("inf"):
+        return -math.inf if text.startswith("-") else math.inf
+    if text == ".nan":
+        return math.nan
+    return float(text)
+
+
+def _bool(loader, node):
+    return loader.construct_scalar(node).lower() == "true"
+
+
+def _mapping(loader, node):
+    # Keys are text, as in JSON (and in amtsweg's loaders): `null:` is the key "null".
+    loader.flatten_mapping(node)
+    out = {}
+    for key_node, value_node in node.value:
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else \
+            loader.construct_object(key_node, deep=True)
+        out[key] = loader.construct_object(value_node, deep=True)
+    return out
+
+
+Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _int)
+Yaml12Loader.add_constructor("tag:yaml.org,2002:float", _float)
+Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _bool)
+Yaml12Loader.add_constructor("tag:yaml.org,2002:map", _mapping)
 
 
 def load(text):
+    """The document, as YAML 1.2; a text that is not one YAML document raises yaml.YAMLError."""
     return yaml.load(text, Loader=Yaml12Loader)
 
 
-def main():
-    with open(os.path.join(REPO, "docs", "workflow.schema.json"), encoding="utf-8") as f:
+def self_test():
+    """The YAML 1.2 reading the corpus relies on; returns the number of failures."""
+    cases = {"yes": "yes", "on": "on", "True": True, "01002": 1002, "1e3": 1000.0, "1.0": 1.0,
+             "0x1F": 31, "0o17": 15, "~": None, '"1"': "1", "P3M": "P3M", "1_000": "1_000"}
+    failed = 0
+    for text, want in cases.items():
+        got = load(f"v: {text}")["v"]
+        if got != want or type(got) is not type(want):
+            print(f"YAML 1.2 reading: {text!r} read as {got!r}, expected {want!r}")
+            failed += 1
+    if load("{null: 1, true: 2}") != {"null": 1, "true": 2}:
+        print("YAML 1.2 reading: keys are not read as text")
+        failed += 1
+    return failed
+
+
+def validator(kind):
+    with open(os.path.join(REPO, SCHEMAS[kind]), encoding="utf-8") as f:
         schema = json.load(f)
     jsonschema.Draft202012Validator.check_schema(schema)
-    validator = jsonschema.Draft202012Validator(schema)
-    documents = {}
-    for path in sorted(glob.glob(os.path.join(REPO, "workflows", "*.yaml"))):
+    return jsonschema.Draft202012Validator(schema)
+
+
+def errors_of(v, text):
+    """The schema's complaints about a YAML text (a text that is no YAML document is one)."""
+    try:
+        document = load(text)
+    except yaml.YAMLError as e:
+        return [f"not one YAML document: {str(e).splitlines()[0]}"]
+    return [f"{'/'.join(map(str, e.path)) or '(top)'}: {e.message}"
+            for e in sorted(v.iter_errors(document), key=lambda e: list(map(str, e.path)))]
+
+
+def main():
+    failed = self_test()
+    validators = {kind: validator(kind) for kind in SCHEMAS}
+    checked = 0
+
+    # The shipped files: valid, and each names its schema first.
+    shipped = [("workflow", p) for p in sorted(glob.glob(os.path.join(REPO, "workflows", "*.yaml")))]
+    shipped += [("directory", p)
+                for p in sorted(glob.glob(os.path.join(REPO, "workflows", "directory", "*.yaml")))]
+    for kind, path in shipped:
+        name = os.path.relpath(path, REPO)
         with open(path, encoding="utf-8") as f:
-            documents[os.path.relpath(path, REPO)] = load(f.read())
+            text = f.read()
+        schema = os.path.relpath(os.path.join(REPO, SCHEMAS[kind]), os.path.dirname(path))
+        if not text.startswith(f"# yaml-language-server: $schema={schema}\n"):
+            print(f"{name}: the first line is not '# yaml-language-server: $schema={schema}'")
+            failed += 1
+        errors = errors_of(validators[kind], text)
+        for e in errors:
+            print(f"{name}: {e}")
+        failed += bool(errors)
+        checked += 1
     with open(os.path.join(REPO, "docs", "workflow-language.md"), encoding="utf-8") as f:
         doc = f.read()
     begin = doc.index("```yaml\nname: gewerbeanmeldung") + len("```yaml\n")
-    documents["docs/workflow-language.md (example)"] = load(doc[begin:doc.index("```", begin)])
-    failed = 0
-    for name, definition in documents.items():
-        errors = sorted(validator.iter_errors(definition), key=lambda e: list(e.path))
-        for e in errors:
-            print(f"{name}: {'/'.join(map(str, e.path)) or '(top)'}: {e.message}")
-        failed += len(errors) > 0
-        print(f"{name}: {'ok' if not errors else f'{len(errors)} error(s)'}")
-    # The schema must be able to fail: an unknown key is refused.
-    broken = dict(documents["workflows/gewerbeanmeldung.yaml"], colour="red")
-    if validator.is_valid(broken):
-        print("the schema accepts an unknown top-level key")
-        failed += 1
-    print(f"workflow schema: {len(documents)} definitions, {failed} failed")
+    errors = errors_of(validators["workflow"], doc[begin:doc.index("```", begin)])
+    for e in errors:
+        print(f"docs/workflow-language.md (example): {e}")
+    failed += bool(errors)
+    checked += 1
+
+    with open(os.path.join(REPO, "docs", "api.md"), encoding="utf-8") as f:
+        doc = f.read()
+    begin = doc.index("```yaml\nprincipals:") + len("```yaml\n")
+    errors = errors_of(validators["principals"], doc[begin:doc.index("```", begin)])
+    for e in errors:
+        print(f"docs/api.md (principals example): {e}")
+    failed += bool(errors)
+    checked += 1
+
+    # The corpus.
+    counts = {}
+    for kind in SCHEMAS:
+        for verdict in ("accepted", "refused", "loader-only"):
+            paths = sorted(glob.glob(os.path.join(CORPUS, kind, verdict, "*.yaml")))
+            counts[f"{kind}/{verdict}"] = len(paths)
+            for path in paths:
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+                errors = errors_of(validators[kind], text)
+                name = os.path.relpath(path, REPO)
+                if verdict == "refused" and not errors:
+                    print(f"{name}: valid by {SCHEMAS[kind]}, but the corpus says it is refused")
+                    failed += 1
+                elif verdict != "refused" and errors:
+                    for e in errors:
+                        print(f"{name}: {e}")
+                    failed += 1
+                checked += 1
+    for group, n in counts.items():
+        if n == 0 and not group.endswith("loader-only"):
+            print(f"tests/schema-corpus/{group}: empty")
+            failed += 1
+    print(f"schemas: {checked} documents ({', '.join(f'{k} {n}' for k, n in counts.items())}), "
+          f"{failed} failed")
     return 1 if failed else 0
 
 

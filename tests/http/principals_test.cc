@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/schema_corpus.h"
+
 namespace amtsweg::http {
 namespace {
 
@@ -78,6 +80,26 @@ TEST(PrincipalsTest, GeneratedTokensAreRandomAndMatchTheirHash) {
   EXPECT_EQ(a->token.size(), 64u);
   EXPECT_NE(a->token, b->token);
   EXPECT_EQ(a->sha256, Hash(a->token));
+}
+
+// The corpus of tests/schema-corpus/principals, judged as docs/principals.schema.json judges it
+// (tests/dsl/workflow_schema.py), with the shipped directory for the participants' organisations.
+TEST(PrincipalsTest, JudgesTheSchemaCorpusAsTheSchema) {
+  const std::string repo = AMTSWEG_SOURCE_DIR;
+  auto dir = dsl::Directory::Load(repo + "/workflows/directory/schleswig-holstein.yaml");
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  std::vector<testing::CorpusDocument> corpus = testing::SchemaCorpus(repo, "principals");
+  ASSERT_GT(corpus.size(), 10u);
+  for (const testing::CorpusDocument& d : corpus) {
+    auto p = Principals::Parse(d.text, d.path, **dir);
+    if (d.verdict == "accepted") {
+      EXPECT_TRUE(p.ok()) << d.path << ": " << p.status().ToString();
+    } else {
+      ASSERT_FALSE(p.ok()) << d.path << " (" << d.verdict << ") loaded";
+      EXPECT_NE(p.status().message().find(d.expect), std::string::npos)
+          << d.path << ": expected \"" << d.expect << "\" in " << p.status().ToString();
+    }
+  }
 }
 
 }  // namespace

@@ -311,9 +311,13 @@ TEST(Latency, RecorderObservesTheTimeOfEachBatch) {
   core::EngineStats stats;
   stats.process_us = 300;
   stats.commit_us = 200;
+  stats.batches = 1;
   record(stats);  // 500 us
-  stats.process_us = 2300;
+  stats.process_us = 700;
+  record(stats);  // an idle poll (no batch committed): 400 us observed by nobody
+  stats.process_us = 2700;
   stats.commit_us = 4200;
+  stats.batches = 2;
   record(stats);  // 6000 us
   LatencyHistogram::Snapshot s = h.Read();
   EXPECT_EQ(s.count, 2u);

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "engine/common/build_info.h"
 #include "tests/report/sample_store.h"
 
 namespace amtsweg::report {
@@ -13,13 +14,29 @@ namespace {
 
 using testing::SampleStore;
 
+// Fixed figures for the process metrics, so that a render can be compared with another.
+ProcessFigures FixedProcess() {
+  ProcessFigures p;
+  p.cpu_seconds = 1.25;
+  p.resident_bytes = 4096;
+  p.virtual_bytes = 8192;
+  p.start_time_seconds = 1767225600;
+  p.open_fds = 9;
+  p.max_fds = 1024;
+  return p;
+}
+const BuildLabels kBuild{"0.1.0", "0123456789ab"};
+
 TEST(MonitorTest, MetricsEqualTheStoreTotalsAndAddTheEngineCountersOnceUpdated) {
   SampleStore samples;
-  Monitor monitor(samples.store(), {}, std::chrono::milliseconds(0));
+  Monitor monitor(samples.store(), {}, std::chrono::milliseconds(0), FixedProcess, kBuild);
   Result<StoreTotals> totals = ScanTotals(samples.store());
   ASSERT_TRUE(totals.ok()) << totals.status().ToString();
   MetricsInput input;
   input.totals = &*totals;
+  ProcessFigures process = FixedProcess();
+  input.process = &process;
+  input.build = &kBuild;
   Result<std::string> metrics = monitor.Metrics();
   ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
   EXPECT_EQ(*metrics, RenderMetrics(input));
@@ -35,6 +52,31 @@ TEST(MonitorTest, MetricsEqualTheStoreTotalsAndAddTheEngineCountersOnceUpdated) 
       << *metrics;
   EXPECT_NE(metrics->find("amtsweg_outbox_backlog 7"), std::string::npos);
   EXPECT_NE(metrics->find("amtsweg_batch_processing_seconds_count 1"), std::string::npos);
+}
+
+TEST(MonitorTest, MetricsCarryThisBinarysBuildAndThisProcesssFigures) {
+  SampleStore samples;
+  Monitor monitor(samples.store(), {}, std::chrono::milliseconds(0));
+  Result<std::string> metrics = monitor.Metrics();
+  ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
+  std::string build = "amtsweg_build_info{version=\"" + std::string(BuildVersion()) +
+                      "\",commit=\"" + std::string(BuildCommit()) + "\"} 1\n";
+  EXPECT_NE(metrics->find(build), std::string::npos) << *metrics;
+  EXPECT_FALSE(BuildCommit().empty());
+  for (const char* name : {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+                           "process_virtual_memory_bytes ", "process_start_time_seconds ",
+                           "process_open_fds ", "process_max_fds "})
+    EXPECT_NE(metrics->find(std::string("\n") + name), std::string::npos) << name;
+
+  // A reader that fails leaves the process metrics out, nothing else.
+  Monitor without(
+      samples.store(), {}, std::chrono::milliseconds(0),
+      [] { return Result<ProcessFigures>(Status::IOError("no /proc")); }, kBuild);
+  metrics = without.Metrics();
+  ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
+  EXPECT_EQ(metrics->find("process_"), std::string::npos);
+  EXPECT_NE(metrics->find("amtsweg_build_info{version=\"0.1.0\",commit=\"0123456789ab\"} 1"),
+            std::string::npos);
 }
 
 TEST(MonitorTest, StatusPageEqualsTheRenderedFactsWithTheGivenStand) {
@@ -62,7 +104,7 @@ TEST(MonitorTest, RendersWhileAnEngineWritesAndUpdatesIt) {
   ASSERT_TRUE(shipped.ok()) << shipped.status().ToString();
   auto st = store::Store::Open(tmp.path() + "/data");
   ASSERT_TRUE(st.ok()) << st.status().ToString();
-  Monitor monitor(**st, {}, std::chrono::milliseconds(0));
+  Monitor monitor(**st, {}, std::chrono::milliseconds(0), FixedProcess, kBuild);
 
   std::atomic<bool> engine_done{false};
   std::thread http([&] {
@@ -110,6 +152,9 @@ TEST(MonitorTest, RendersWhileAnEngineWritesAndUpdatesIt) {
   input.stats = &last_stats;
   input.outbox_backlog = last_backlog;
   input.latency = &monitor.latency();
+  ProcessFigures process = FixedProcess();
+  input.process = &process;
+  input.build = &kBuild;
   Result<std::string> metrics = monitor.Metrics();
   ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
   EXPECT_EQ(*metrics, RenderMetrics(input));
