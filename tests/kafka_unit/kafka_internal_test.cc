@@ -1,4 +1,4 @@
-// Message conversion without a cluster: binary-mode CloudEvents and Java's partitioner.
+// Java's partitioner without a cluster (binary-mode CloudEvents: tests/core/cloudevent_test.cc).
 #include "connectors/kafka/internal/kafka_internal.h"
 
 #include <gtest/gtest.h>
@@ -7,115 +7,10 @@
 #include <iostream>
 #include <random>
 
-#include "engine/common/value.h"
 #include "tests/testing/seed.h"
 
 namespace amtsweg::connectors::internal {
 namespace {
-
-std::vector<HeaderView> Headers(const std::vector<std::pair<std::string, std::string>>& h) {
-  std::vector<HeaderView> out;
-  for (const auto& [name, value] : h)
-    out.push_back(HeaderView{name, std::string_view(value)});
-  return out;
-}
-
-TEST(BinaryModeTest, HeadersBecomeAttributesAndTheValueData) {
-  const std::vector<std::pair<std::string, std::string>> h = {
-      {"ce_specversion", "1.0"},    {"ce_id", "e-1"},
-      {"ce_source", "/portal"},     {"ce_type", "antrag.eingegangen"},
-      {"ce_subject", "case-1"},     {"ce_time", "2024-05-02T10:00:00Z"},
-      {"ce_participant", "bauamt"}, {"content-type", "application/json"},
-      {"traceparent", "ignored"},
-  };
-  std::vector<HeaderView> headers = Headers(h);
-  ASSERT_TRUE(IsBinaryMode(headers));
-  JsonChecker checker;
-  std::string json = BinaryToStructured(headers, std::string_view(R"({"a":1})"), &checker);
-  EXPECT_EQ(json,
-            R"({"specversion":"1.0","id":"e-1","source":"/portal","type":"antrag.eingegangen",)"
-            R"("subject":"case-1","time":"2024-05-02T10:00:00Z","participant":"bauamt",)"
-            R"("datacontenttype":"application/json","data":{"a":1}})");
-}
-
-TEST(BinaryModeTest, HeaderValuesAreEscaped) {
-  const std::vector<std::pair<std::string, std::string>> h = {
-      {"ce_specversion", "1.0"},
-      {"ce_subject", "a\"b\\c\nd\x01"},
-  };
-  JsonChecker checker;
-  std::string json = BinaryToStructured(Headers(h), std::string_view("{}"), &checker);
-  EXPECT_EQ(json, R"({"specversion":"1.0","subject":"a\"b\\c\nd\u0001","data":{}})");
-  Result<Value> parsed = Value::ParseJson(json);
-  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  EXPECT_EQ((*parsed)["subject"].as_string(), "a\"b\\c\nd\x01");
-}
-
-TEST(BinaryModeTest, DataThatIsNotJsonBecomesAString) {
-  const std::vector<std::pair<std::string, std::string>> h = {{"ce_specversion", "1.0"}};
-  JsonChecker checker;
-  EXPECT_EQ(BinaryToStructured(Headers(h), std::string_view("plain \"text\""), &checker),
-            R"({"specversion":"1.0","data":"plain \"text\""})");
-  // Truncated JSON is not JSON either.
-  EXPECT_EQ(BinaryToStructured(Headers(h), std::string_view("{\"a\":"), &checker),
-            R"({"specversion":"1.0","data":"{\"a\":"})");
-}
-
-TEST(BinaryModeTest, NoValueNoDataNullHeaderLastRepeatWins) {
-  std::vector<HeaderView> headers = {
-      {"ce_specversion", std::string_view("1.0")},
-      {"ce_id", std::string_view("first")},
-      {"ce_type", std::nullopt},
-      {"ce_id", std::string_view("second")},
-      {"ce_data", std::string_view("{\"smuggled\":true}")},
-  };
-  JsonChecker checker;
-  EXPECT_EQ(BinaryToStructured(headers, std::nullopt, &checker),
-            R"({"specversion":"1.0","id":"second","type":null})");
-}
-
-TEST(BinaryModeTest, StructuredWithoutSpecversionHeader) {
-  EXPECT_FALSE(IsBinaryMode(Headers({{"content-type", "application/cloudevents+json"}})));
-  EXPECT_FALSE(IsBinaryMode({}));
-}
-
-// Java's org.apache.kafka.common.utils.Utils.murmur2, ported as written.
-int32_t JavaMurmur2(std::string_view data) {
-  const auto length = static_cast<int32_t>(data.size());
-  const uint32_t m = 0x5bd1e995;
-  const int r = 24;
-  uint32_t h = 0x9747b28cu ^ static_cast<uint32_t>(length);
-  const int32_t length4 = length / 4;
-  auto byte = [&data](int32_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(data[i])); };
-  for (int32_t i = 0; i < length4; ++i) {
-    const int32_t i4 = i * 4;
-    uint32_t k = byte(i4) + (byte(i4 + 1) << 8) + (byte(i4 + 2) << 16) + (byte(i4 + 3) << 24);
-    k *= m;
-    k ^= k >> r;
-    k *= m;
-    h *= m;
-    h ^= k;
-  }
-  switch (length % 4) {
-    case 3:
-      h ^= byte((length & ~3) + 2) << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= byte((length & ~3) + 1) << 8;
-      [[fallthrough]];
-    case 1:
-      h ^= byte(length & ~3);
-      h *= m;
-  }
-  h ^= h >> 13;
-  h *= m;
-  h ^= h >> 15;
-  return static_cast<int32_t>(h);
-}
-
-int32_t JavaPartitionReference(std::string_view key, int32_t partitions) {
-  return (JavaMurmur2(key) & 0x7fffffff) % partitions;
-}
 
 TEST(JavaPartitionTest, MatchesKafkasMurmur2TestVectors) {
   // From Kafka's UtilsTest.testMurmur2.

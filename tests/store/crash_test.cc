@@ -104,7 +104,7 @@ Batch BatchB() {
   b.outbox = {OutboxEntry{0, "org:1", "case-a", "case-a/3", "pa3", {}, 0, 0},
               OutboxEntry{0, "org:3", "case-c", "case-c/1", "pc", {}, 0, 0},
               OutboxEntry{0, "org:3", "case-c", "case-c/3", "pc3", {}, 0, 0}};
-  b.dead = {DeadLetter{0, 20, "file:in", "line 5", "malformed: worse", "}", "malformed"}};
+  b.dead = {DeadLetter{0, 20, "file:in", "line 5", "malformed: worse", ", {}}", "malformed"}};
   b.seen_ids = {"in-3", "in-4", "in-5"};
   b.positions = {{"file:in", "5"}, {"file:other", "1"}};
   b.clock = 2500;
@@ -119,7 +119,7 @@ Batch BatchC() {
   c.snapshot = "state-b2";
   b.cases = {c};
   b.outbox = {OutboxEntry{0, "org:2", "case-b", "case-b/2", "pb2", {}, 0, 0}};
-  b.dead = {DeadLetter{0, 30, "file:in", "line 9", "malformed: again", "x", "malformed"}};
+  b.dead = {DeadLetter{0, 30, "file:in", "line 9", "malformed: again", "x", "malformed", {}}};
   b.positions = {{"file:in", "9"}};
   return b;
 }
