@@ -1157,11 +1157,11 @@ TEST_F(EngineEdges, InputPausesWhileTheOutboxIsOverItsBoundAndResumes) {
   options.outbox_bound = 5;
   auto engine = NewEngine(*st, clock, options);
   std::vector<MemoryInput> lines;
-  std::set<std::string> expected;  // each submission discloses to the chamber: C-i/4
+  std::set<std::string> expected;  // each submission discloses to the chamber: C-i/4/ihk-kiel
   for (int i = 0; i < 12; ++i) {
     std::string c = "C-" + std::to_string(i);
     lines.push_back({0, Submit("s" + c, c, At("2026-01-15T09:00:00Z") + i * kHour)});
-    expected.insert(c + "/4");
+    expected.insert(ParticipantEventId(c, 4, "ihk-kiel"));
   }
   LaneSource src(lines);
   MemorySink sink;
@@ -1254,7 +1254,7 @@ TEST_F(EngineEdges, SettleCommitsPendingInputsAndFlushesTheOutbox) {
   EXPECT_EQ(**pos, "43");
   EXPECT_TRUE(Case(*engine, "C-1").open());
   EXPECT_TRUE(Case(*engine, "C-2").open());
-  EXPECT_EQ(sink.Ids(), (std::set<std::string>{"C-1/4", "C-2/4"}));
+  EXPECT_EQ(sink.Ids(), (std::set<std::string>{"C-1/4/ihk-kiel", "C-2/4/ihk-kiel"}));
   EXPECT_EQ(OutboxSize(*st), 0u);
   ASSERT_EQ(src.committed.size(), 1u);
   EXPECT_EQ(AsMap(src.committed[0]), (std::map<std::string, std::string>{{"p3", "43"}}));
@@ -1277,7 +1277,7 @@ TEST_F(EngineEdges, SettleGivesUpAfterItsTimeoutWhenNothingIsAcknowledged) {
   EXPECT_EQ(**pos, "42");
   EXPECT_TRUE(src.committed.empty());
   EXPECT_EQ(OutboxSize(*st), 1u);
-  EXPECT_EQ(sink.Ids(), std::set<std::string>{"C-1/4"});
+  EXPECT_EQ(sink.Ids(), std::set<std::string>{"C-1/4/ihk-kiel"});
 }
 
 // A clock event is time passing on its lane: the clock follows it only as far as the other busy

@@ -155,7 +155,10 @@ def check_dead_letters(messages, originals, failures):
         if own != headers_of(original) or headers[:len(own)] != own:
             failures.append(f"{where(m)}: headers {own} are not the original's "
                             f"{headers_of(original)}, in order, before the error headers")
-        # Whatever the original was, its dead letter is the same thing.
+        # Whatever the original was, its dead letter is the same thing (an oversized one has
+        # only its start).
+        if errors["kind"] == "oversized":
+            continue
         try:
             original_mode, original_event = parse(original)
         except Exception:
@@ -167,9 +170,14 @@ def check_dead_letters(messages, originals, failures):
                 failures.append(f"{where(m)}: the original parses as a CloudEvent, its dead "
                                 f"letter does not: {e}")
                 continue
-            if mode != original_mode or event.get_id() != original_event.get_id():
-                failures.append(f"{where(m)}: read as {mode} mode, the original as "
-                                f"{original_mode}")
+            got, want = dict(event.get_attributes()), dict(original_event.get_attributes())
+            if original_mode == "binary" and "ce_id" not in [n.lower() for n, _ in own]:
+                # The SDK makes up an id where a binary-mode message has none.
+                got.pop("id", None)
+                want.pop("id", None)
+            if mode != original_mode or got != want or event.get_data() != original_event.get_data():
+                failures.append(f"{where(m)}: reads as {mode} mode {got}, the original as "
+                                f"{original_mode} mode {want}")
 
 
 def main():

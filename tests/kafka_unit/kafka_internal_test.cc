@@ -1,4 +1,5 @@
-// Java's partitioner without a cluster (binary-mode CloudEvents: tests/core/cloudevent_test.cc).
+// Java's partitioner and the log limiter without a cluster (binary-mode CloudEvents:
+// tests/core/cloudevent_test.cc).
 #include "connectors/kafka/internal/kafka_internal.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,44 @@
 
 namespace amtsweg::connectors::internal {
 namespace {
+
+// Java's org.apache.kafka.common.utils.Utils.murmur2, ported as written.
+int32_t JavaMurmur2(std::string_view data) {
+  const auto length = static_cast<int32_t>(data.size());
+  const uint32_t m = 0x5bd1e995;
+  const int r = 24;
+  uint32_t h = 0x9747b28cu ^ static_cast<uint32_t>(length);
+  const int32_t length4 = length / 4;
+  auto byte = [&data](int32_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(data[i])); };
+  for (int32_t i = 0; i < length4; ++i) {
+    const int32_t i4 = i * 4;
+    uint32_t k = byte(i4) + (byte(i4 + 1) << 8) + (byte(i4 + 2) << 16) + (byte(i4 + 3) << 24);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  switch (length % 4) {
+    case 3:
+      h ^= byte((length & ~3) + 2) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= byte((length & ~3) + 1) << 8;
+      [[fallthrough]];
+    case 1:
+      h ^= byte(length & ~3);
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<int32_t>(h);
+}
+
+int32_t JavaPartitionReference(std::string_view key, int32_t partitions) {
+  return (JavaMurmur2(key) & 0x7fffffff) % partitions;
+}
 
 TEST(JavaPartitionTest, MatchesKafkasMurmur2TestVectors) {
   // From Kafka's UtilsTest.testMurmur2.

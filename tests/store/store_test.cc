@@ -91,8 +91,8 @@ Batch FullBatch() {
       OutboxEntry{0, "topic:x", "case-1", "case-1/2", "", {}, 0, 0},
       OutboxEntry{0, "dlq", "", "file:x line 3", "raw", {{"reason", "bad"}, {"", ""}}, 0, 0},
       OutboxEntry{0, "audit", "case-1", "", "", {}, 1, 2}};
-  b.dead = {
-      DeadLetter{0, 1234, "file:x.jsonl", "line 3", "malformed: not JSON", "{oops", "malformed"}};
+  b.dead = {DeadLetter{
+      0, 1234, "file:x.jsonl", "line 3", "malformed: not JSON", "{oops", "malformed", {}}};
   b.seen_ids = {"input-1", "input-2"};
   b.positions = {{"file:x.jsonl", "128"}};
   return b;
@@ -557,7 +557,7 @@ TEST(StoreTest, DeadLetterKindsAreStoredAndOldRecordsWithoutOneAreStillRead) {
     auto store = OpenOrDie(dir.db());
     ASSERT_NE(store, nullptr);
     Batch b;
-    b.dead = {DeadLetter{0, 7, "file:a", "line 1", "malformed: not JSON", "{", "malformed"}};
+    b.dead = {DeadLetter{0, 7, "file:a", "line 1", "malformed: not JSON", "{", "malformed", {}}};
     ASSERT_TRUE(store->Commit(b).ok());
   }
   // A record as builds before the kind field wrote it (format 1), under the next seq.
