@@ -18,7 +18,6 @@ using std::chrono::steady_clock;
 
 constexpr int kCloseFlushMs = 10000;
 constexpr int kQueueFullPollMs = 100;
-constexpr const char* kContentType = "application/cloudevents+json";
 // librdkafka's per-message framing on top of key, value and headers (MessageV2, generous).
 constexpr size_t kMessageOverhead = 64;
 constexpr size_t kHeaderOverhead = 12;
@@ -132,8 +131,7 @@ struct KafkaSink::Impl {
       return Status::InvalidArgument("outbox entry " + std::to_string(e.seq) + ": destination '" +
                                      e.destination + "' is not a Kafka topic name");
     }
-    size_t size = kMessageOverhead + e.key.size() + e.payload.size() + kHeaderOverhead +
-                  std::strlen("content-type") + std::strlen(kContentType);
+    size_t size = kMessageOverhead + e.key.size() + e.payload.size();
     for (const auto& [name, value] : e.headers)
       size += kHeaderOverhead + name.size() + value.size();
     if (size > max_message_bytes) {
@@ -147,7 +145,7 @@ struct KafkaSink::Impl {
 
   Status Produce(const core::OutboundMessage& e, rd_kafka_topic_t* rkt) {
     std::vector<rd_kafka_vu_t> vus;
-    vus.reserve(6 + e.headers.size());
+    vus.reserve(5 + e.headers.size());
     vus.push_back(Vu(RD_KAFKA_VTYPE_RKT));
     vus.back().u.rkt = rkt;
     vus.push_back(Vu(RD_KAFKA_VTYPE_MSGFLAGS));
@@ -160,8 +158,8 @@ struct KafkaSink::Impl {
     vus.back().u.mem.size = e.payload.size();
     vus.push_back(Vu(RD_KAFKA_VTYPE_OPAQUE));
     vus.back().u.ptr = SeqToOpaque(e.seq);
-    vus.push_back(Vu(RD_KAFKA_VTYPE_HEADER));
-    vus.back().u.header = {"content-type", kContentType, -1};
+    // The headers as the message has them: the outbox gives a CloudEvent its content-type
+    // (engine/core/cloudevent.h), a dead letter keeps the original message's.
     for (const auto& [name, value] : e.headers) {
       // Header names are C strings for librdkafka.
       vus.push_back(Vu(RD_KAFKA_VTYPE_HEADER));

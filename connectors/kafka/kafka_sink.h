@@ -1,9 +1,10 @@
 // A Sink producing outbox entries to Kafka with an idempotent producer.
 //
 // Each entry becomes one message on the topic `entry.destination` (as is: the engine names the
-// topics, see kafka_config.h), keyed by `entry.key` (the case id), with the entry's payload (a
-// structured-mode CloudEvent) as the value and the headers `content-type:
-// application/cloudevents+json` and each of `entry.headers`. Defaults: enable.idempotence=true,
+// topics, see kafka_config.h), keyed by `entry.key` (the case id), with the entry's payload as
+// the value and exactly `entry.headers` as the headers (the outbox publisher gives a
+// structured-mode CloudEvent its one `content-type: application/cloudevents+json`; a dead letter
+// has the original message's headers and its error headers). Defaults: enable.idempotence=true,
 // max.in.flight.requests.per.connection=1,
 // acks=all, linger.ms=5, message.timeout.ms=0 (never give up while the cluster is away: the
 // engine bounds the outbox), partitioner=murmur2_random (Java-compatible: with equal partition

@@ -88,7 +88,6 @@ struct KafkaSource::Impl {
   std::map<int32_t, int64_t> rewound;  // partitions sought back in the current Poll
   core::Positions last_positions;
   Status error;  // raised inside a librdkafka callback; the next Poll returns it
-  internal::JsonChecker json;
   internal::LogLimiter limiter;
 
   std::string PositionKey(int32_t partition) const {
@@ -552,19 +551,21 @@ struct KafkaSource::Impl {
     in.replay = m->offset < it->second.replay_below;
     std::string_view value(m->payload != nullptr ? static_cast<const char*>(m->payload) : "",
                            m->payload != nullptr ? m->len : 0);
+    // The value and headers as they are: the engine decodes the CloudEvent in either content
+    // mode (engine/core/cloudevent.h), and a dead letter keeps the original message.
+    rd_kafka_timestamp_type_t ts_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    in.kafka =
+        core::KafkaOrigin{config.topic, p, m->offset, rd_kafka_message_timestamp(m, &ts_type)};
+    std::vector<internal::HeaderView> headers = internal::HeadersOf(m);
+    in.headers.reserve(headers.size());
+    for (const internal::HeaderView& h : headers)
+      in.headers.emplace_back(h.name, h.value.value_or(std::string_view()));
     if (m->len > max_event_bytes) {
       in.oversized = true;
       in.bytes.assign(value.substr(0, kOversizedKeep));
     } else {
-      std::vector<internal::HeaderView> headers = internal::HeadersOf(m);
       if (config.trust_channel_headers) ReadChannel(headers, &in);
-      if (internal::IsBinaryMode(headers)) {
-        std::optional<std::string_view> data;
-        if (m->payload != nullptr) data = value;
-        in.bytes = internal::BinaryToStructured(headers, data, &json);
-      } else {
-        in.bytes.assign(value);
-      }
+      in.bytes.assign(value);
     }
     it->second.eof = false;
     pending.push_back(std::move(in));

@@ -11,13 +11,13 @@
 // stored position ahead of the group's offset (a crash between the two commits) is committed on
 // assignment: the engine delivers everything stored before it starts the source.
 //
-// Each message becomes one RawInput: the value as is (structured mode) or, when the message has
-// a `ce_specversion` header (binary mode), a structured CloudEvent built from its `ce_*` headers
-// with the value as `data`. A value over the size limit is cut to its first 64 KiB and marked
-// oversized. A keyed message whose key belongs to another partition under the topic's
-// partitioner (config.partitioner; stored beside the positions, see Start) is marked misrouted.
-// Transient cluster problems are logged and retried by librdkafka; Poll then returns what it has.
-// Not thread-safe: one engine loop uses it.
+// Each message becomes one RawInput: the value and the headers as they are, and where it was
+// read (RawInput::kafka); the engine decodes the CloudEvent in either content mode
+// (engine/core/cloudevent.h) and a dead letter keeps the original message. A value over the
+// size limit is cut to its first 64 KiB and marked oversized. A keyed message whose key belongs to
+// another partition under the topic's partitioner (config.partitioner; stored beside the
+// positions, see Start) is marked misrouted. Transient cluster problems are logged and retried by
+// librdkafka; Poll then returns what it has. Not thread-safe: one engine loop uses it.
 #pragma once
 
 #include <chrono>

@@ -21,6 +21,7 @@
 #include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
 #include "engine/core/catalog.h"
+#include "engine/core/cloudevent.h"
 #include "engine/core/engine.h"
 #include "engine/dsl/loader.h"
 #include "engine/report/monitor.h"
@@ -57,27 +58,6 @@ std::string NextDeadline(const runtime::CaseState& s) {
     if (d.active() && (next == nullptr || d.due < next->due)) next = &d;
   }
   return next == nullptr ? "-" : next->name + " " + FormatTimestamp(next->due);
-}
-
-// The attributes of a CloudEvents JSON line as binary-mode headers ("ce_" + name; string values
-// as they are, others as JSON) and its data as the value. False when the line is not an object.
-bool ToBinaryMode(simdjson::dom::element event, core::OutboundMessage* entry) {
-  simdjson::dom::object object;
-  if (event.get_object().get(object) != simdjson::SUCCESS) return false;
-  for (auto [name, value] : object) {
-    if (name == "data") {
-      entry->payload = simdjson::minify(value);
-      continue;
-    }
-    std::string header = name == "datacontenttype" ? "content-type" : "ce_" + std::string(name);
-    std::string_view text;
-    if (value.get_string().get(text) == simdjson::SUCCESS) {
-      entry->headers.emplace_back(std::move(header), std::string(text));
-    } else {
-      entry->headers.emplace_back(std::move(header), simdjson::minify(value));
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -169,8 +149,15 @@ int Produce(const ProduceArgs& args) {
       } else {
         ++unkeyed;  // produced as it is: the engine dead-letters it
       }
-      if (!(args.binary && parsed && ToBinaryMode(event, &entry))) {
-        entry.headers.clear();
+      // The Kafka binding of engine/core/cloudevent.h. A line that is no CloudEvent object goes
+      // as it is, without a content-type: the engine dead-letters it.
+      Result<core::KafkaMessage> binary = Status::InvalidArgument("structured mode");
+      if (args.binary && parsed) binary = core::StructuredToBinary(line);
+      if (binary.ok()) {
+        entry.headers = std::move(binary->headers);
+        entry.payload = std::move(binary->value);
+      } else {
+        if (parsed && event.is_object()) entry.headers = core::StructuredModeHeaders();
         entry.payload = std::move(line);
       }
       entries.push_back(std::move(entry));

@@ -47,11 +47,12 @@ struct RunArgs {
   // Kafka (with --source kafka): a config file, then these, which override it.
   std::string kafka_config;
   std::string bootstrap, topic, group, audit_topic, dead_letter_topic;
-  std::vector<std::string> kafka_properties;  // "name=value", passed to librdkafka
-  bool create_topics = true;                  // create missing outbound topics at start
-  bool trust_channel_headers = false;         // see connectors/kafka/kafka_forwarder.h
-  std::string partitioner;                    // murmur2, crc32, fnv1a; empty: the config's
-  std::string group_instance_id;              // static group membership; empty: the config's
+  std::vector<std::string> kafka_properties;   // "name=value", passed to librdkafka
+  bool create_topics = true;                   // create missing outbound topics at start
+  bool trust_channel_headers = false;          // see connectors/kafka/kafka_forwarder.h
+  std::string partitioner;                     // murmur2, crc32, fnv1a; empty: the config's
+  std::string group_instance_id;               // static group membership; empty: the config's
+  std::string cloudevents_source = "amtsweg";  // the CloudEvents `source` of published events
   std::string max_future;  // ISO 8601 duration (time part): refuse inputs stamped further ahead
   std::string out_dir;     // outbound events; default <data-dir>/out
   bool until_idle = false;

@@ -18,6 +18,7 @@
 #include "engine/cli/key_commands.h"
 #include "engine/cli/migrate_command.h"
 #include "engine/cli/report_commands.h"
+#include "engine/core/cloudevent.h"
 
 namespace {
 
@@ -118,6 +119,10 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
                   "kept across restarts");
   cmd->add_option("-X", run->kafka_properties,
                   "librdkafka property NAME=VALUE (TLS, SASL, ...), repeatable");
+  cmd->add_option("--cloudevents-source", run->cloudevents_source,
+                  "CloudEvents source (a URI-reference) of the events this installation "
+                  "publishes (default amtsweg); see docs/events.md")
+      ->check([](const std::string& s) { return amtsweg::core::CheckEventSource(s).message(); });
   cmd->add_option("--out", run->out_dir, "Directory for outbound events (default DATA-DIR/out)");
   cmd->add_flag("--until-idle", run->until_idle,
                 "Stop when every source is exhausted (Kafka: every assigned partition read "

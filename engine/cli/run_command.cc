@@ -358,6 +358,7 @@ int OpenSinks(const RunArgs& args, Plan* plan, Sinks* out) {
 int EngineOptionsOf(const RunArgs& args, const Plan& plan, const Clock& wall_clock,
                     core::EngineOptions* options) {
   options->max_event_bytes = args.max_event_bytes;
+  options->outbox_source = args.cloudevents_source;
   if (!args.max_future.empty()) {
     Result<Duration> d = ParseDuration(args.max_future);
     if (!d.ok() || d->years != 0 || d->months != 0 || d->is_zero()) {

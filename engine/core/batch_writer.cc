@@ -146,16 +146,32 @@ void BatchWriter::AddDeadLetter(const RawInput& raw, const std::string& source_n
   d.reason = d.kind + ": " + reason;
   spdlog::info("dead letter: {} {}: {}", source_name, raw.where, d.reason);
   d.raw = raw.bytes.size() > kMaxDeadLetterRaw ? raw.bytes.substr(0, kMaxDeadLetterRaw) : raw.bytes;
+  d.headers = raw.headers;
   if (!options_.dead_letter_destination.empty() && !raw.replay) {
+    // The original message (value and headers as read: binary mode stays binary mode) with the
+    // error headers; no content-type the input did not have.
     store::OutboxEntry entry;
     entry.destination = options_.dead_letter_destination;
     entry.key = raw.key.value_or("");
     entry.id = source_name + " " + raw.where;
-    entry.headers = {{"amtsweg-reason", d.reason},
-                     {"amtsweg-kind", d.kind},
-                     {"amtsweg-source", source_name},
-                     {"amtsweg-position", raw.where},
-                     {"amtsweg-size", std::to_string(raw.size)}};
+    entry.headers.reserve(raw.headers.size() + 9);
+    for (const auto& h : raw.headers) {
+      if (h.first.rfind(error_header::kPrefix, 0) != 0) entry.headers.push_back(h);
+    }
+    entry.headers.emplace_back(error_header::kKind, d.kind);
+    entry.headers.emplace_back(error_header::kReason, d.reason);
+    entry.headers.emplace_back(error_header::kSource, source_name);
+    entry.headers.emplace_back(error_header::kPosition, raw.where);
+    if (raw.kafka.has_value()) {
+      entry.headers.emplace_back(error_header::kTopic, raw.kafka->topic);
+      entry.headers.emplace_back(error_header::kPartition, std::to_string(raw.kafka->partition));
+      entry.headers.emplace_back(error_header::kOffset, std::to_string(raw.kafka->offset));
+      if (raw.kafka->timestamp_ms >= 0) {
+        entry.headers.emplace_back(error_header::kTimestamp,
+                                   std::to_string(raw.kafka->timestamp_ms));
+      }
+    }
+    entry.headers.emplace_back(error_header::kSize, std::to_string(raw.size));
     entry.payload = d.raw;
     pending_->batch.outbox.push_back(std::move(entry));
   }
@@ -187,7 +203,9 @@ void BatchWriter::AddOutbox(const runtime::CaseState& s, const runtime::DomainEv
   store::OutboxEntry entry;
   entry.destination = org != nullptr ? OrganisationDestination(*org) : "amtsweg.org." + org_id;
   entry.key = s.id;
-  entry.id = s.id + "/" + std::to_string(e.seq);
+  // The disclosure of event seq to the organisation: not the audit stream's id of the domain
+  // event itself (`<case id>/<seq>`), whose data differ (docs/events.md, "Identity").
+  entry.id = ParticipantEventId(s.id, e.seq, org_id);
   // The data object, written straight to JSON: the case's workflow and the recipient's view of
   // the disclosure (runtime/projection.h: the values of the disclosed fields).
   std::string& data = outbox_data_;
@@ -221,7 +239,7 @@ void BatchWriter::AddErasureNotice(const runtime::CaseState& s, const runtime::D
   entry.destination =
       org != nullptr ? OrganisationDestination(*org) : "amtsweg.org." + organisation;
   entry.key = s.id;
-  entry.id = s.id + "/" + std::to_string(e.seq);
+  entry.id = ParticipantEventId(s.id, e.seq, organisation);
   std::string data = R"({"workflow":)";
   AppendJsonString(s.workflow, &data);
   data.append(R"(,"version":)");

@@ -194,15 +194,22 @@ std::string DeadLetterKind(const store::DeadLetter& d) {
 }
 
 Value DeadLetterView(const store::DeadLetter& d) {
-  return ObjectBuilder()
-      .Add("seq", static_cast<int64_t>(d.seq))
+  ObjectBuilder view;
+  view.Add("seq", static_cast<int64_t>(d.seq))
       .Add("at", FormatTimestamp(d.at))
       .Add("source", d.source)
       .Add("position", d.position)
       .Add("kind", DeadLetterKind(d))
       .Add("reason", d.reason)
-      .Add("raw", d.raw)
-      .Build();
+      .Add("raw", d.raw);
+  if (!d.headers.empty()) {
+    std::vector<Value> headers;
+    headers.reserve(d.headers.size());
+    for (const auto& [name, value] : d.headers)
+      headers.push_back(ObjectBuilder(2).Add("name", name).Add("value", value).Build());
+    view.Add("headers", Value::Array(std::move(headers)));
+  }
+  return view.Build();
 }
 
 Value ParticipantCaseView(const runtime::CaseState& s, const std::string& organisation,

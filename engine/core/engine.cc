@@ -359,7 +359,7 @@ Status Engine::ProcessBatch(const std::vector<RawInput>& inputs, const std::stri
       decoded.emplace_back(Status::InvalidArgument("oversized"));  // never read
       continue;
     }
-    decoded.push_back(DecodeCloudEvent(raw.bytes, options_.max_event_bytes));
+    decoded.push_back(DecodeMessage(raw.bytes, raw.headers, options_.max_event_bytes));
     if (decoded.back().ok())
       seen_keys.push_back(SeenKey(decoded.back()->source, decoded.back()->id));
   }

@@ -52,6 +52,10 @@ Status OutboxPublisher::Offer(Sink& sink, bool* drained) {
       } else {
         messages.push_back(
             OutboundMessage{e.seq, e.destination, e.key, e.id, e.payload, e.headers});
+        // An entry without headers is a structured-mode CloudEvent (an event for an
+        // organisation, an erasure notice); a dead letter always has headers of its own (the
+        // original message's and its error headers) and gets no content-type it did not have.
+        if (e.headers.empty()) messages.back().headers = StructuredModeHeaders();
       }
       return --room > 0;
     }));
@@ -169,11 +173,12 @@ Status OutboxPublisher::Expand(const store::OutboxEntry& ref, std::vector<Outbou
         m.seq = ref.seq;
         m.destination = ref.destination;
         m.key = ref.key;
-        m.id = ref.key + "/" + std::to_string(r.seq);
+        m.id = AuditEventId(ref.key, r.seq);
         std::string type = "de.amtsweg.";
         type += runtime::DomainTypeName(e->type);
         m.payload =
             EncodeCloudEventJson(m.id, options_.outbox_source, type, ref.key, e->time, data);
+        m.headers = StructuredModeHeaders();
         out->push_back(std::move(m));
         return true;
       }));

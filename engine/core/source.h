@@ -18,12 +18,25 @@
 
 namespace amtsweg::core {
 
+// Where a Kafka message was read: its dead letter names it in its error headers.
+struct KafkaOrigin {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  int64_t timestamp_ms = -1;  // the record's timestamp; -1: none
+};
+
 // One raw input as read, with where it was read from (for dead letters and positions).
 struct RawInput {
-  std::string bytes;
-  std::string where;       // for people: "line 17", "partition 3 offset 42"
-  bool oversized = false;  // the source cut it at its size limit; bytes hold the start
-  size_t size = 0;         // the input's full size in bytes
+  std::string bytes;  // the message value (a file's line, a request's body) exactly as read
+  // The message's transport headers in order, as read (Kafka headers; none for a file or the
+  // API). They say the CloudEvents content mode (cloudevent.h, DecodeMessage) and go with the
+  // input's dead letter unchanged. A null header value reads as empty.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<KafkaOrigin> kafka;  // set by the Kafka source
+  std::string where;                 // for people: "line 17", "partition 3 offset 42"
+  bool oversized = false;            // the source cut it at its size limit; bytes hold the start
+  size_t size = 0;                   // the input's full size in bytes
   // Event-time lane (a Kafka partition; 0 for a file). Each lane is read in order; the engine's
   // event-time clock never passes a lane that may still deliver input (see Source::BusyLanes).
   uint32_t lane = 0;
@@ -135,6 +148,23 @@ struct OutboundMessage {
   // Metadata for the transport (Kafka headers), e.g. a dead letter's reason.
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// A dead letter's error headers, after Kafka Connect's `__connect.errors.*`: added to the
+// original message's headers (which stay as they were, but for any with this prefix, which the
+// dead letter's own replace), so that a reader sees the original message and why it was refused
+// (docs/operations.md, "Dead letters").
+namespace error_header {
+inline constexpr std::string_view kPrefix = "__amtsweg.errors.";
+inline constexpr const char* kKind = "__amtsweg.errors.kind";          // e.g. "malformed"
+inline constexpr const char* kReason = "__amtsweg.errors.reason";      // "kind: explanation"
+inline constexpr const char* kSource = "__amtsweg.errors.source";      // the engine's source name
+inline constexpr const char* kPosition = "__amtsweg.errors.position";  // for people
+inline constexpr const char* kTopic = "__amtsweg.errors.topic";        // Kafka input only
+inline constexpr const char* kPartition = "__amtsweg.errors.partition";
+inline constexpr const char* kOffset = "__amtsweg.errors.offset";
+inline constexpr const char* kTimestamp = "__amtsweg.errors.timestamp";  // ms since 1970
+inline constexpr const char* kSize = "__amtsweg.errors.size";  // the value's size in bytes
+}  // namespace error_header
 
 // Where outbound messages are delivered. Delivery is asynchronous: Send hands messages over,
 // Acknowledged reports the ones delivered. Several messages may share an outbox seq (a reference

@@ -193,27 +193,41 @@ bool ParseOutboxValue(std::string_view value, OutboxEntry* entry) {
 }
 
 namespace {
-std::string DeadValueOf(const DeadLetter& dead, bool with_kind) {
+std::string DeadValueOf(const DeadLetter& dead, char format) {
   std::string value;
-  value.reserve(24 + dead.source.size() + dead.position.size() + dead.kind.size() +
-                dead.reason.size() + dead.raw.size());
-  value.push_back(with_kind ? kDeadFormatV2 : kFormatV1);
+  size_t size = 32 + dead.source.size() + dead.position.size() + dead.kind.size() +
+                dead.reason.size() + dead.raw.size();
+  for (const auto& [name, v] : dead.headers)
+    size += 10 + name.size() + v.size();
+  value.reserve(size);
+  value.push_back(format);
   PutFixed64BE(static_cast<uint64_t>(dead.at), &value);
   PutLengthPrefixed(dead.source, &value);
   PutLengthPrefixed(dead.position, &value);
-  if (with_kind) PutLengthPrefixed(dead.kind, &value);
+  if (format != kFormatV1) PutLengthPrefixed(dead.kind, &value);
   PutLengthPrefixed(dead.reason, &value);
+  if (format == kDeadFormatV3) {
+    PutVarint(dead.headers.size(), &value);
+    for (const auto& [name, v] : dead.headers) {
+      PutLengthPrefixed(name, &value);
+      PutLengthPrefixed(v, &value);
+    }
+  }
   value.append(dead.raw);
   return value;
 }
 }  // namespace
 
 std::string DeadValue(const DeadLetter& dead) {
-  return DeadValueOf(dead, /*with_kind=*/true);
+  return DeadValueOf(dead, kDeadFormatV3);
 }
 
 std::string DeadValueV1ForTest(const DeadLetter& dead) {
-  return DeadValueOf(dead, /*with_kind=*/false);
+  return DeadValueOf(dead, kFormatV1);
+}
+
+std::string DeadValueV2ForTest(const DeadLetter& dead) {
+  return DeadValueOf(dead, kDeadFormatV2);
 }
 
 bool ParseDeadValue(std::string_view value, DeadLetter* dead) {
@@ -222,11 +236,23 @@ bool ParseDeadValue(std::string_view value, DeadLetter* dead) {
   if (value.empty()) return false;
   const char version = value.front();
   value.remove_prefix(1);
-  if ((version != kFormatV1 && version != kDeadFormatV2) || !GetFixed64BE(&value, &at) ||
-      !GetLengthPrefixed(&value, &source) || !GetLengthPrefixed(&value, &position) ||
-      (version == kDeadFormatV2 && !GetLengthPrefixed(&value, &kind)) ||
+  if ((version != kFormatV1 && version != kDeadFormatV2 && version != kDeadFormatV3) ||
+      !GetFixed64BE(&value, &at) || !GetLengthPrefixed(&value, &source) ||
+      !GetLengthPrefixed(&value, &position) ||
+      (version != kFormatV1 && !GetLengthPrefixed(&value, &kind)) ||
       !GetLengthPrefixed(&value, &reason)) {
     return false;
+  }
+  dead->headers.clear();
+  if (version == kDeadFormatV3) {
+    uint64_t headers = 0;
+    if (!GetVarint(&value, &headers) || headers > value.size()) return false;
+    dead->headers.reserve(headers);
+    for (uint64_t i = 0; i < headers; ++i) {
+      std::string_view name, v;
+      if (!GetLengthPrefixed(&value, &name) || !GetLengthPrefixed(&value, &v)) return false;
+      dead->headers.emplace_back(name, v);
+    }
   }
   dead->at = static_cast<Timestamp>(at);
   dead->source.assign(source);

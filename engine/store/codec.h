@@ -9,10 +9,13 @@
 // timers  key: due (u64 BE) ++ case_id ++ 0x00 ++ name  value: empty
 // outbox  key: seq (u64 BE)                          value: 0x01 ++ lp(destination) ++ lp(key)
 //                                                             ++ lp(id) ++ payload
-// dead    key: seq (u64 BE)                          value: 0x02 ++ at (u64 BE, two's complement)
+// dead    key: seq (u64 BE)                          value: 0x03 ++ at (u64 BE, two's complement)
 //                                                             ++ lp(source) ++ lp(position)
-//                                                             ++ lp(kind) ++ lp(reason) ++ raw
-//                                                      (format 0x01, still read: no lp(kind))
+//                                                             ++ lp(kind) ++ lp(reason)
+//                                                             ++ varint n ++ n x (lp(name)
+//                                                             ++ lp(value)) ++ raw
+//                                                      (still read: format 0x02 without the
+//                                                      headers, 0x01 also without lp(kind))
 // seen    key: input id                              value: empty
 // access  key: seq (u64 BE)                          value: 0x01 ++ at (u64 BE, two's complement)
 //                                                             ++ lp(principal) ++ lp(role)
@@ -38,6 +41,7 @@ namespace amtsweg::store::codec {
 
 inline constexpr char kFormatV1 = 0x01;
 inline constexpr char kDeadFormatV2 = 0x02;  // dead letters with their kind
+inline constexpr char kDeadFormatV3 = 0x03;  // ... and the input's transport headers
 inline constexpr size_t kMaxCaseIdBytes = 256;
 inline constexpr std::string_view kSchemaVersion = "1";
 
@@ -86,10 +90,11 @@ std::string SeqKey(uint64_t seq);  // outbox and dead keys
 std::string OutboxValue(const OutboxEntry& entry);
 bool ParseOutboxValue(std::string_view value, OutboxEntry* entry);
 std::string DeadValue(const DeadLetter& dead);
-// Reads both formats; a format 1 record leaves dead->kind empty.
+// Reads every format; a format 1 record leaves dead->kind empty, formats 1 and 2 dead->headers.
 bool ParseDeadValue(std::string_view value, DeadLetter* dead);
 // The format 1 value (no kind), for tests that check old records are still read.
 std::string DeadValueV1ForTest(const DeadLetter& dead);
+std::string DeadValueV2ForTest(const DeadLetter& dead);
 
 std::string ClockValue(Timestamp clock);
 bool ParseClockValue(std::string_view value, Timestamp* clock);

@@ -121,6 +121,9 @@ struct DeadLetter {
   // The refusal's kind, e.g. "malformed". Empty when read from a record stored before kinds had
   // a field of their own (format 1); its reason still starts with the kind.
   std::string kind;
+  // The input's transport headers as read (Kafka), in order; empty for other sources and for
+  // records stored before dead letters kept them (formats 1 and 2).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // One read of case data through the API (the access log). Never part of a case's events.

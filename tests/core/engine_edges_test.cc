@@ -804,16 +804,79 @@ TEST_F(EngineEdges, DeadLettersGoToTheDestinationWithReasonAndPosition) {
     const RawInput& raw = in[bad[i]];
     SCOPED_TRACE(raw.where);
     EXPECT_EQ(m.payload, raw.bytes);
-    EXPECT_TRUE(StartsWith(Header(m, "amtsweg-reason"), kinds[i])) << Header(m, "amtsweg-reason");
+    EXPECT_TRUE(StartsWith(Header(m, error_header::kReason), kinds[i]))
+        << Header(m, error_header::kReason);
     // The kind also as a header of its own, and as a field of the stored dead letter.
-    EXPECT_EQ(Header(m, "amtsweg-kind"), kind_fields[i]);
+    EXPECT_EQ(Header(m, error_header::kKind), kind_fields[i]);
     EXPECT_EQ(DeadLetters(*st).at(i).kind, kind_fields[i]);
-    EXPECT_EQ(Header(m, "amtsweg-position"), raw.where);
+    EXPECT_EQ(Header(m, error_header::kPosition), raw.where);
   }
-  EXPECT_NE(Header(*dlq[3], "amtsweg-reason").find("C-9"), std::string::npos)
-      << Header(*dlq[3], "amtsweg-reason");
+  EXPECT_NE(Header(*dlq[3], error_header::kReason).find("C-9"), std::string::npos)
+      << Header(*dlq[3], error_header::kReason);
   EXPECT_EQ(DeadLetters(*st).size(), 4u);
   EXPECT_EQ(OutboxSize(*st), 0u);
+}
+
+// A Kafka message in binary mode is decoded by the engine (its headers carry the attributes); a
+// refused one goes to the dead-letter destination as the original message: the value and the
+// headers unchanged (binary mode stays binary mode, no content-type added), the error headers
+// after them, and the stored dead letter keeps the headers too.
+TEST_F(EngineEdges, BinaryModeInputIsDecodedAndItsDeadLetterIsTheOriginalMessage) {
+  auto st = OpenStore();
+  ManualClock clock;
+  EngineOptions options;
+  options.dead_letter_destination = "dlq";
+  auto engine = NewEngine(*st, clock, options);
+  Result<KafkaMessage> good = StructuredToBinary(Submit("s1", "C-1", At("2026-01-15T09:00:00Z")));
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  RawInput a = Raw(good->value, "topic in partition 0 offset 10");
+  a.headers = good->headers;
+  a.headers.emplace_back("traceparent", "00-abc-01");
+  a.key = "C-1";
+  a.kafka = KafkaOrigin{"in", 0, 10, 1768467600000};
+  // The same case again (case-exists), with its attribute headers in upper case, and a stale
+  // error header of an earlier dead letter that the new one replaces.
+  RawInput b = a;
+  b.where = "topic in partition 0 offset 11";
+  b.kafka->offset = 11;
+  for (auto& [name, value] : b.headers) {
+    if (name == "ce_id") value = "s2";
+    if (name.rfind("ce_", 0) == 0) name = "CE_" + name.substr(3);
+  }
+  b.headers.emplace_back(error_header::kKind, "stale");
+  ASSERT_TRUE(engine->ProcessBatch({a, b}, "kafka:in", {{"p", "12"}}).ok());
+  MemorySink sink;
+  ASSERT_TRUE(engine->PublishOutbox(sink).ok());
+  EXPECT_TRUE(Case(*engine, "C-1").open());
+
+  std::vector<const OutboundMessage*> dlq = sink.To("dlq");
+  ASSERT_EQ(dlq.size(), 1u);
+  const OutboundMessage& m = *dlq[0];
+  EXPECT_EQ(m.payload, b.bytes);
+  ASSERT_GE(m.headers.size(), b.headers.size() - 1);
+  for (size_t i = 0; i + 1 < b.headers.size(); ++i)
+    EXPECT_EQ(m.headers[i], b.headers[i]) << i;  // the original headers, in order
+  std::map<std::string, std::vector<std::string>> extra;
+  for (size_t i = b.headers.size() - 1; i < m.headers.size(); ++i)
+    extra[m.headers[i].first].push_back(m.headers[i].second);
+  using V = std::vector<std::string>;
+  EXPECT_EQ(extra[error_header::kKind], V{"case-exists"});
+  EXPECT_EQ(extra[error_header::kTopic], V{"in"});
+  EXPECT_EQ(extra[error_header::kPartition], V{"0"});
+  EXPECT_EQ(extra[error_header::kOffset], V{"11"});
+  EXPECT_EQ(extra[error_header::kTimestamp], V{"1768467600000"});
+  EXPECT_EQ(extra[error_header::kSize], V{std::to_string(b.size)});
+  EXPECT_EQ(extra[error_header::kSource], V{"kafka:in"});
+  EXPECT_EQ(extra[error_header::kPosition], V{b.where});
+  ASSERT_EQ(extra[error_header::kReason].size(), 1u);
+  EXPECT_EQ(extra[error_header::kReason][0].rfind("case-exists: ", 0), 0u);
+  for (const auto& [name, value] : m.headers)
+    EXPECT_FALSE(EqualsIgnoreCase(name, "content-type") && value == kCloudEventsJsonType);
+  std::vector<store::DeadLetter> dead = DeadLetters(*st);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].raw, b.bytes);
+  EXPECT_EQ(dead[0].headers, b.headers);
+  EXPECT_EQ(dead[0].kind, "case-exists");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1094,11 +1157,11 @@ TEST_F(EngineEdges, InputPausesWhileTheOutboxIsOverItsBoundAndResumes) {
   options.outbox_bound = 5;
   auto engine = NewEngine(*st, clock, options);
   std::vector<MemoryInput> lines;
-  std::set<std::string> expected;  // each submission discloses to the chamber: C-i/4
+  std::set<std::string> expected;  // each submission discloses to the chamber: C-i/4/ihk-kiel
   for (int i = 0; i < 12; ++i) {
     std::string c = "C-" + std::to_string(i);
     lines.push_back({0, Submit("s" + c, c, At("2026-01-15T09:00:00Z") + i * kHour)});
-    expected.insert(c + "/4");
+    expected.insert(ParticipantEventId(c, 4, "ihk-kiel"));
   }
   LaneSource src(lines);
   MemorySink sink;
@@ -1191,7 +1254,7 @@ TEST_F(EngineEdges, SettleCommitsPendingInputsAndFlushesTheOutbox) {
   EXPECT_EQ(**pos, "43");
   EXPECT_TRUE(Case(*engine, "C-1").open());
   EXPECT_TRUE(Case(*engine, "C-2").open());
-  EXPECT_EQ(sink.Ids(), (std::set<std::string>{"C-1/4", "C-2/4"}));
+  EXPECT_EQ(sink.Ids(), (std::set<std::string>{"C-1/4/ihk-kiel", "C-2/4/ihk-kiel"}));
   EXPECT_EQ(OutboxSize(*st), 0u);
   ASSERT_EQ(src.committed.size(), 1u);
   EXPECT_EQ(AsMap(src.committed[0]), (std::map<std::string, std::string>{{"p3", "43"}}));
@@ -1214,7 +1277,7 @@ TEST_F(EngineEdges, SettleGivesUpAfterItsTimeoutWhenNothingIsAcknowledged) {
   EXPECT_EQ(**pos, "42");
   EXPECT_TRUE(src.committed.empty());
   EXPECT_EQ(OutboxSize(*st), 1u);
-  EXPECT_EQ(sink.Ids(), std::set<std::string>{"C-1/4"});
+  EXPECT_EQ(sink.Ids(), std::set<std::string>{"C-1/4/ihk-kiel"});
 }
 
 // A clock event is time passing on its lane: the clock follows it only as far as the other busy
@@ -1266,9 +1329,10 @@ TEST_F(EngineEdges, InputFromTheFutureIsRefused) {
     if (e.destination == "dlq") dead.push_back(e);
   }
   ASSERT_EQ(dead.size(), 1u);
-  EXPECT_EQ(dead[0].headers[0].first, "amtsweg-reason");
-  EXPECT_EQ(dead[0].headers[0].second.rfind("future: event time 2099-01-01T00:00:00Z", 0), 0u)
-      << dead[0].headers[0].second;
+  EXPECT_EQ(
+      Header(dead[0], error_header::kReason).rfind("future: event time 2099-01-01T00:00:00Z", 0),
+      0u)
+      << Header(dead[0], error_header::kReason);
 }
 
 // ---------------------------------------------------------------------------------------------

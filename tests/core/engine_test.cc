@@ -224,10 +224,10 @@ TEST_F(EngineTest, OutboxCarriesProjectedEventsWithStableIds) {
   const OutboundMessage& e = sink.sent[0];
   EXPECT_EQ(e.destination, "amtsweg.org.ihk-kiel");
   EXPECT_EQ(e.key, "C-1");
-  EXPECT_EQ(e.id, "C-1/4");
+  EXPECT_EQ(e.id, "C-1/4/ihk-kiel");  // the disclosure to the chamber (docs/events.md)
   Result<runtime::InputEvent> ce = DecodeCloudEvent(e.payload);
   ASSERT_TRUE(ce.ok()) << ce.status().ToString();
-  EXPECT_EQ(ce->id, "C-1/4");
+  EXPECT_EQ(ce->id, "C-1/4/ihk-kiel");
   EXPECT_EQ(ce->type, "de.amtsweg.notification.disclosed");
   EXPECT_EQ(ce->data["fields"].ToJson(), R"({"name":"Jensen GmbH","ags":"01002000"})");
   EXPECT_EQ(e.payload.find("not for chambers"), std::string::npos);

@@ -20,6 +20,7 @@
 #include "engine/common/clock.h"
 #include "engine/core/case_index.h"
 #include "engine/core/case_query.h"
+#include "engine/core/cloudevent.h"
 #include "engine/core/engine.h"
 #include "engine/runtime/projection.h"
 #include "tests/testing/memory_sink.h"
@@ -391,12 +392,17 @@ TEST(ProjectionProperty, EveryRecipientSeesExactlyTheFieldsItsDisclosureAllows) 
     }
   }
 
-  // The outbound events, by id (case/seq).
+  // The outbound events, by case/seq; each has the id of the disclosure to its organisation.
   std::map<std::string, Value> outbound;
   for (const OutboundMessage& e : sink.sent) {
     Result<Value> ce = Value::ParseJson(e.payload);
     ASSERT_TRUE(ce.ok()) << e.payload;
-    EXPECT_TRUE(outbound.emplace(e.id, (*ce)["data"]).second) << "published twice: " << e.id;
+    const Value& data = (*ce)["data"];
+    const std::string& subject = (*ce)["subject"].as_string();
+    const auto seq = static_cast<uint64_t>(data["seq"].as_int());
+    EXPECT_EQ(e.id, ParticipantEventId(subject, seq, data["organisation"].as_string()));
+    EXPECT_TRUE(outbound.emplace(subject + "/" + std::to_string(seq), data).second)
+        << "published twice: " << e.id;
   }
 
   for (const auto& [id, def] : case_defs) {

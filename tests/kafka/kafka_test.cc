@@ -1144,8 +1144,8 @@ class KafkaTest : public ::testing::Test {
     }
     std::set<std::string> on_topic;
     for (const Message& m : topic) {
-      std::optional<std::string> position = m.Header("amtsweg-position");
-      std::optional<std::string> reason = m.Header("amtsweg-reason");
+      std::optional<std::string> position = m.Header("__amtsweg.errors.position");
+      std::optional<std::string> reason = m.Header("__amtsweg.errors.reason");
       if (!position || !reason) {
         ADD_FAILURE() << "dead letter at offset " << m.offset << " without reason or position";
         continue;
@@ -1157,7 +1157,14 @@ class KafkaTest : public ::testing::Test {
       }
       EXPECT_EQ(*reason, it->second->reason) << *position;
       EXPECT_EQ(m.value, it->second->raw) << *position;
-      EXPECT_EQ(m.Header("amtsweg-source"), "kafka:" + Input()) << *position;
+      EXPECT_EQ(m.Header("__amtsweg.errors.source"), "kafka:" + Input()) << *position;
+      EXPECT_EQ(m.Header("__amtsweg.errors.kind"), it->second->kind) << *position;
+      EXPECT_EQ(m.Header("__amtsweg.errors.topic"), Input()) << *position;
+      // The original message's headers first, unchanged and in order, then the error headers.
+      const auto& original = it->second->headers;
+      EXPECT_TRUE(m.headers.size() >= original.size() &&
+                  std::equal(original.begin(), original.end(), m.headers.begin()))
+          << *position;
       on_topic.insert(*position);
     }
     for (const auto& [position, d] : by_position) {
@@ -1314,7 +1321,7 @@ class KafkaE2E : public KafkaTest {
     // The refusals that only the input's form explains, with their reason in a header.
     std::multiset<std::string> kinds;
     for (const Message& m : reader.Messages(Dead())) {
-      std::string reason = m.Header("amtsweg-reason").value_or("");
+      std::string reason = m.Header("__amtsweg.errors.reason").value_or("");
       kinds.insert(reason.substr(0, reason.find(':')));
     }
     EXPECT_EQ(kinds.count("malformed"), 6u);
@@ -1322,6 +1329,29 @@ class KafkaE2E : public KafkaTest {
     EXPECT_EQ(kinds.count("oversized"), 1u);
     EXPECT_EQ(kinds.count("duplicate"), 1u);
     EXPECT_EQ(reader.Count(Dead()), 25u);
+    ExpectThirdPartyReaderParses();
+  }
+
+  // The CloudEvents Python SDK over confluent-kafka reads every message of the participant,
+  // audit and dead-letter topics (tests/kafka/cloudevents_reader.py says what it checks).
+  void ExpectThirdPartyReaderParses() {
+    std::string python = Env("AMTSWEG_PYTHON");
+    ASSERT_FALSE(python.empty())
+        << "AMTSWEG_PYTHON must name the test venv's python with the pinned Kafka clients "
+           "(tests/kafka/client-requirements.txt; scripts/test sets it)";
+    std::vector<std::string> args = {python,           kRepo + "/tests/kafka/cloudevents_reader.py",
+                                     "--bootstrap",    bootstrap_,
+                                     "--input",        Input(),
+                                     "--audit",        Audit(),
+                                     "--dead-letters", Dead()};
+    for (const std::string& t : org_topics_) {
+      args.push_back("--participant");
+      args.push_back(t);
+    }
+    Output o = RunProgram(args, "cloudevents-reader", 300s);
+    std::cout << Tail(o.out, 3000);
+    EXPECT_EQ(o.code, 0) << Tail(o.out, 6000) << o.err;
+    EXPECT_NE(o.out.find("all parse"), std::string::npos) << o.out;
   }
 };
 
@@ -1529,7 +1559,29 @@ TEST_F(KafkaE2E, PoisonMessagesDeadLettered) {
         {"ce_subject", "GA-2026-0094"},
         {"ce_time", "2026-01-05T09:30:00Z"},
         {"content-type", "application/json"}},
-       {"malformed:", "'data' must be a JSON object"}},
+       {"malformed:", "binary-mode data (the message value) is not JSON"}},
+      // Header names in any case (the binding compares them without case), but one attribute
+      // twice: which one holds is ambiguous.
+      {"poison-8",
+       "GA-2026-0095",
+       R"({"poison":"poison-8"})",
+       -1,
+       {{"CE_SPECVERSION", "1.0"},
+        {"Ce_Id", "poison-8"},
+        {"ce_source", "urn:test"},
+        {"ce_type", "de.amtsweg.application.submitted"},
+        {"ce_subject", "GA-2026-0095"},
+        {"ce_time", "2026-01-05T09:30:00Z"},
+        {"ce_id", "poison-8b"},
+        {"traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}},
+       {"malformed:", "header 'ce_id' is repeated"}},
+      // Structured mode in an event format other than JSON.
+      {"poison-9",
+       "GA-2026-0096",
+       application("GA-2026-0096", "poison-9"),
+       -1,
+       {{"Content-Type", "application/cloudevents+avro"}},
+       {"malformed:", "content-type 'application/cloudevents+avro' is not supported"}},
   };
   // The good events in their order, each bad one after a random good one.
   std::vector<std::pair<size_t, size_t>> order;  // {good index, poison index + 1 or 0}
@@ -1581,19 +1633,20 @@ TEST_F(KafkaE2E, PoisonMessagesDeadLettered) {
       ADD_FAILURE() << bad.marker << " is not on the dead-letter topic";
       continue;
     }
-    std::string reason = found->Header("amtsweg-reason").value_or("(no reason header)");
+    std::string reason = found->Header("__amtsweg.errors.reason").value_or("(no reason header)");
     EXPECT_EQ(reason.rfind(bad.reason[0], 0), 0u) << bad.marker << ": " << reason;
     for (size_t i = 1; i < bad.reason.size(); ++i)
       EXPECT_NE(reason.find(bad.reason[i]), std::string::npos) << bad.marker << ": " << reason;
-    EXPECT_NE(found->Header("amtsweg-position")
+    EXPECT_NE(found->Header("__amtsweg.errors.position")
                   .value_or("")
                   .find("topic " + Input() + " partition " + std::to_string(bad.landed) + " "),
               std::string::npos)
-        << bad.marker << ": " << found->Header("amtsweg-position").value_or("(none)");
+        << bad.marker << ": " << found->Header("__amtsweg.errors.position").value_or("(none)");
     EXPECT_EQ(found->key.value_or(""), bad.key.value_or("")) << bad.marker;
   }
   std::vector<store::DeadLetter> stored = StoredDeadLetters(data);
   EXPECT_EQ(stored.size(), poison.size());
+  ExpectThirdPartyReaderParses();
 }
 
 // The engine dies again and again at random moments: at a named commit point (the hidden

@@ -1,4 +1,5 @@
-// Message conversion without a cluster: binary-mode CloudEvents and Java's partitioner.
+// Java's partitioner and the log limiter without a cluster (binary-mode CloudEvents:
+// tests/core/cloudevent_test.cc).
 #include "connectors/kafka/internal/kafka_internal.h"
 
 #include <gtest/gtest.h>
@@ -7,77 +8,10 @@
 #include <iostream>
 #include <random>
 
-#include "engine/common/value.h"
 #include "tests/testing/seed.h"
 
 namespace amtsweg::connectors::internal {
 namespace {
-
-std::vector<HeaderView> Headers(const std::vector<std::pair<std::string, std::string>>& h) {
-  std::vector<HeaderView> out;
-  for (const auto& [name, value] : h)
-    out.push_back(HeaderView{name, std::string_view(value)});
-  return out;
-}
-
-TEST(BinaryModeTest, HeadersBecomeAttributesAndTheValueData) {
-  const std::vector<std::pair<std::string, std::string>> h = {
-      {"ce_specversion", "1.0"},    {"ce_id", "e-1"},
-      {"ce_source", "/portal"},     {"ce_type", "antrag.eingegangen"},
-      {"ce_subject", "case-1"},     {"ce_time", "2024-05-02T10:00:00Z"},
-      {"ce_participant", "bauamt"}, {"content-type", "application/json"},
-      {"traceparent", "ignored"},
-  };
-  std::vector<HeaderView> headers = Headers(h);
-  ASSERT_TRUE(IsBinaryMode(headers));
-  JsonChecker checker;
-  std::string json = BinaryToStructured(headers, std::string_view(R"({"a":1})"), &checker);
-  EXPECT_EQ(json,
-            R"({"specversion":"1.0","id":"e-1","source":"/portal","type":"antrag.eingegangen",)"
-            R"("subject":"case-1","time":"2024-05-02T10:00:00Z","participant":"bauamt",)"
-            R"("datacontenttype":"application/json","data":{"a":1}})");
-}
-
-TEST(BinaryModeTest, HeaderValuesAreEscaped) {
-  const std::vector<std::pair<std::string, std::string>> h = {
-      {"ce_specversion", "1.0"},
-      {"ce_subject", "a\"b\\c\nd\x01"},
-  };
-  JsonChecker checker;
-  std::string json = BinaryToStructured(Headers(h), std::string_view("{}"), &checker);
-  EXPECT_EQ(json, R"({"specversion":"1.0","subject":"a\"b\\c\nd\u0001","data":{}})");
-  Result<Value> parsed = Value::ParseJson(json);
-  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  EXPECT_EQ((*parsed)["subject"].as_string(), "a\"b\\c\nd\x01");
-}
-
-TEST(BinaryModeTest, DataThatIsNotJsonBecomesAString) {
-  const std::vector<std::pair<std::string, std::string>> h = {{"ce_specversion", "1.0"}};
-  JsonChecker checker;
-  EXPECT_EQ(BinaryToStructured(Headers(h), std::string_view("plain \"text\""), &checker),
-            R"({"specversion":"1.0","data":"plain \"text\""})");
-  // Truncated JSON is not JSON either.
-  EXPECT_EQ(BinaryToStructured(Headers(h), std::string_view("{\"a\":"), &checker),
-            R"({"specversion":"1.0","data":"{\"a\":"})");
-}
-
-TEST(BinaryModeTest, NoValueNoDataNullHeaderLastRepeatWins) {
-  std::vector<HeaderView> headers = {
-      {"ce_specversion", std::string_view("1.0")},
-      {"ce_id", std::string_view("first")},
-      {"ce_type", std::nullopt},
-      {"ce_id", std::string_view("second")},
-      {"ce_data", std::string_view("{\"smuggled\":true}")},
-  };
-  JsonChecker checker;
-  EXPECT_EQ(BinaryToStructured(headers, std::nullopt, &checker),
-            R"({"specversion":"1.0","id":"second","type":null})");
-}
-
-TEST(BinaryModeTest, StructuredWithoutSpecversionHeader) {
-  EXPECT_FALSE(IsBinaryMode(Headers({{"content-type", "application/cloudevents+json"}})));
-  EXPECT_FALSE(IsBinaryMode({}));
-}
 
 // Java's org.apache.kafka.common.utils.Utils.murmur2, ported as written.
 int32_t JavaMurmur2(std::string_view data) {

@@ -12,6 +12,7 @@
 
 #include "connectors/kafka/internal/kafka_internal.h"
 #include "engine/common/value.h"
+#include "engine/core/cloudevent.h"
 #include "tests/kafka_unit/mock_cluster.h"
 
 namespace amtsweg::connectors {
@@ -88,17 +89,27 @@ TEST(KafkaSourceTest, ConvertsEachKindOfMessage) {
   EXPECT_EQ(a->misrouted, "");
   EXPECT_FALSE(a->replay);
 
+  // Binary mode: the value and the headers as they are, for the engine to decode (and a dead
+  // letter to keep); where it was read from for the dead letter's error headers.
   const core::RawInput* b = FindByWhere(inputs, Where(pb, ob));
   ASSERT_NE(b, nullptr);
-  Result<Value> event = Value::ParseJson(b->bytes);
-  ASSERT_TRUE(event.ok()) << b->bytes;
-  EXPECT_EQ((*event)["specversion"].as_string(), "1.0");
-  EXPECT_EQ((*event)["id"].as_string(), "2");
-  EXPECT_EQ((*event)["type"].as_string(), "antrag.eingegangen");
-  EXPECT_EQ((*event)["subject"].as_string(), "case-b");
-  EXPECT_EQ((*event)["participant"].as_string(), "bauamt \"Nord\"");
-  EXPECT_EQ((*event)["datacontenttype"].as_string(), "application/json");
-  EXPECT_EQ((*event)["data"]["antrag"].as_string(), "x");
+  EXPECT_EQ(b->bytes, R"({"antrag":"x"})");
+  ASSERT_EQ(b->headers.size(), 8u);
+  EXPECT_EQ(b->headers[0], (std::pair<std::string, std::string>{"ce_specversion", "1.0"}));
+  EXPECT_EQ(b->headers[6],
+            (std::pair<std::string, std::string>{"ce_participant", "bauamt \"Nord\""}));
+  ASSERT_TRUE(b->kafka.has_value());
+  EXPECT_EQ(b->kafka->topic, "in");
+  EXPECT_EQ(b->kafka->partition, pb);
+  EXPECT_EQ(b->kafka->offset, ob);
+  EXPECT_GT(b->kafka->timestamp_ms, 0);
+  Result<runtime::InputEvent> event = core::DecodeMessage(b->bytes, b->headers);
+  ASSERT_TRUE(event.ok()) << event.status().ToString();
+  EXPECT_EQ(event->id, "2");
+  EXPECT_EQ(event->type, "antrag.eingegangen");
+  EXPECT_EQ(event->subject, "case-b");
+  EXPECT_EQ(event->participant, "bauamt \"Nord\"");
+  EXPECT_EQ(event->data["antrag"].as_string(), "x");
   EXPECT_EQ(b->misrouted, "");
 
   const core::RawInput* c = FindByWhere(inputs, Where(wrong, oc));

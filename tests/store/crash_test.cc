@@ -73,7 +73,7 @@ Batch BatchA() {
   b.timers_add = {Timer{1000, "case-a", "frist"}, Timer{2000, "case-b", "frist"}};
   b.outbox = {OutboxEntry{0, "org:1", "case-a", "case-a/1", "pa", {}, 0, 0},
               OutboxEntry{0, "org:2", "case-b", "case-b/1", "pb", {}, 0, 0}};
-  b.dead = {DeadLetter{0, 10, "file:in", "line 2", "malformed: bad", "{", "malformed"}};
+  b.dead = {DeadLetter{0, 10, "file:in", "line 2", "malformed: bad", "{", "malformed", {}}};
   b.seen_ids = {"in-1", "in-2"};
   b.positions = {{"file:in", "2"}};
   b.clock = 1500;  // the engine clock goes with everything else
@@ -104,7 +104,7 @@ Batch BatchB() {
   b.outbox = {OutboxEntry{0, "org:1", "case-a", "case-a/3", "pa3", {}, 0, 0},
               OutboxEntry{0, "org:3", "case-c", "case-c/1", "pc", {}, 0, 0},
               OutboxEntry{0, "org:3", "case-c", "case-c/3", "pc3", {}, 0, 0}};
-  b.dead = {DeadLetter{0, 20, "file:in", "line 5", "malformed: worse", "}", "malformed"}};
+  b.dead = {DeadLetter{0, 20, "file:in", "line 5", "malformed: worse", "}", "malformed", {}}};
   b.seen_ids = {"in-3", "in-4", "in-5"};
   b.positions = {{"file:in", "5"}, {"file:other", "1"}};
   b.clock = 2500;
@@ -119,7 +119,7 @@ Batch BatchC() {
   c.snapshot = "state-b2";
   b.cases = {c};
   b.outbox = {OutboxEntry{0, "org:2", "case-b", "case-b/2", "pb2", {}, 0, 0}};
-  b.dead = {DeadLetter{0, 30, "file:in", "line 9", "malformed: again", "x", "malformed"}};
+  b.dead = {DeadLetter{0, 30, "file:in", "line 9", "malformed: again", "x", "malformed", {}}};
   b.positions = {{"file:in", "9"}};
   return b;
 }

@@ -91,8 +91,8 @@ Batch FullBatch() {
       OutboxEntry{0, "topic:x", "case-1", "case-1/2", "", {}, 0, 0},
       OutboxEntry{0, "dlq", "", "file:x line 3", "raw", {{"reason", "bad"}, {"", ""}}, 0, 0},
       OutboxEntry{0, "audit", "case-1", "", "", {}, 1, 2}};
-  b.dead = {
-      DeadLetter{0, 1234, "file:x.jsonl", "line 3", "malformed: not JSON", "{oops", "malformed"}};
+  b.dead = {DeadLetter{
+      0, 1234, "file:x.jsonl", "line 3", "malformed: not JSON", "{oops", "malformed", {}}};
   b.seen_ids = {"input-1", "input-2"};
   b.positions = {{"file:x.jsonl", "128"}};
   return b;
@@ -364,7 +364,7 @@ TEST(StoreTest, ReopenPersistsEverythingIncludingCounters) {
   // Counters continue after reopen.
   Batch b;
   b.outbox = {OutboxEntry{0, "d", "k", "i", "p", {}, 0, 0}};
-  b.dead = {DeadLetter{0, 1, "s", "p", "k: r", "raw", "k"}};
+  b.dead = {DeadLetter{0, 1, "s", "p", "k: r", "raw", "k", {}}};
   ASSERT_TRUE(store->Commit(b).ok());
   model.Apply(b);
   EXPECT_EQ(testing::DumpStore(*store, probes), model.Dump(probes));
@@ -510,13 +510,13 @@ TEST(StoreTest, DeadLettersSeenAndPositions) {
   auto store = OpenOrDie(dir.db());
   ASSERT_NE(store, nullptr);
   Batch b;
-  b.dead = {DeadLetter{0, -5, "s", "line 1", "k1: r1", std::string("\0raw", 4), "k1"},
-            DeadLetter{0, 7, "s", "line 2", "r2", "", ""}};
+  b.dead = {DeadLetter{0, -5, "s", "line 1", "k1: r1", std::string("\0raw", 4), "k1", {}},
+            DeadLetter{0, 7, "s", "line 2", "r2", "", "", {}}};
   b.seen_ids = {"a", std::string("b\0", 2)};
   b.positions = {{"p1", "1"}, {"p2", "x"}, {"p1", "2"}};
   ASSERT_TRUE(store->Commit(b).ok());
   Batch c;
-  c.dead = {DeadLetter{0, 9, "t", "offset 4", "k3: r3", "zz", "k3"}};
+  c.dead = {DeadLetter{0, 9, "t", "offset 4", "k3: r3", "zz", "k3", {}}};
   c.positions = {{"p2", "y"}};
   ASSERT_TRUE(store->Commit(c).ok());
 
@@ -557,13 +557,13 @@ TEST(StoreTest, DeadLetterKindsAreStoredAndOldRecordsWithoutOneAreStillRead) {
     auto store = OpenOrDie(dir.db());
     ASSERT_NE(store, nullptr);
     Batch b;
-    b.dead = {DeadLetter{0, 7, "file:a", "line 1", "malformed: not JSON", "{", "malformed"}};
+    b.dead = {DeadLetter{0, 7, "file:a", "line 1", "malformed: not JSON", "{", "malformed", {}}};
     ASSERT_TRUE(store->Commit(b).ok());
   }
   // A record as builds before the kind field wrote it (format 1), under the next seq.
   WithRawFamily(dir.db(), codec::kDead, [](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* dead) {
-    DeadLetter old{0,    9, "file:b", "line 4", "duplicate: event id 'x' was already processed",
-                   "{}", ""};
+    DeadLetter old{0,    9,  "file:b", "line 4", "duplicate: event id 'x' was already processed",
+                   "{}", "", {}};
     std::string value = codec::DeadValueV1ForTest(old);
     ASSERT_EQ(value.front(), codec::kFormatV1);
     ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), dead, codec::SeqKey(2), value).ok());
@@ -589,7 +589,7 @@ TEST(StoreTest, DeadLetterKindsAreStoredAndOldRecordsWithoutOneAreStillRead) {
   EXPECT_EQ(dead[1].raw, "{}");
   // The dead-letter counter continues after the old record.
   Batch b;
-  b.dead = {DeadLetter{0, 10, "file:b", "line 5", "oversized: too big", "", "oversized"}};
+  b.dead = {DeadLetter{0, 10, "file:b", "line 5", "oversized: too big", "", "oversized", {}}};
   ASSERT_TRUE(store->Commit(b).ok());
   dead.clear();
   ASSERT_TRUE(store
@@ -601,6 +601,52 @@ TEST(StoreTest, DeadLetterKindsAreStoredAndOldRecordsWithoutOneAreStillRead) {
   ASSERT_EQ(dead.size(), 3u);
   EXPECT_EQ(dead[2].seq, 3u);
   EXPECT_EQ(dead[2].kind, "oversized");
+}
+
+// Dead letters keep the input's transport headers (format 3); records of format 2 (kind, no
+// headers) are still read, with none.
+TEST(StoreTest, DeadLetterHeadersAreStoredAndFormatTwoIsStillRead) {
+  TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> headers = {
+      {"ce_specversion", "1.0"}, {"CE_ID", "x"}, {"empty", ""}, {"bin", std::string("\0\xff", 2)}};
+  {
+    auto store = OpenOrDie(dir.db());
+    ASSERT_NE(store, nullptr);
+    Batch b;
+    b.dead = {DeadLetter{0, 7, "kafka:in", "topic in partition 0 offset 3", "malformed: x",
+                         "{\"a\":1}", "malformed", headers}};
+    ASSERT_TRUE(store->Commit(b).ok());
+  }
+  WithRawFamily(dir.db(), codec::kDead, [](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* dead) {
+    DeadLetter old{
+        0, 9, "file:b", "line 4", "duplicate: again", "{}", "duplicate", {{"never", "stored"}}};
+    std::string value = codec::DeadValueV2ForTest(old);
+    ASSERT_EQ(value.front(), codec::kDeadFormatV2);
+    ASSERT_TRUE(db.Put(rocksdb::WriteOptions(), dead, codec::SeqKey(2), value).ok());
+  });
+  auto store = OpenOrDie(dir.db());
+  ASSERT_NE(store, nullptr);
+  std::vector<DeadLetter> dead;
+  ASSERT_TRUE(store
+                  ->ScanDeadLetters([&](const DeadLetter& d) {
+                    dead.push_back(d);
+                    return true;
+                  })
+                  .ok());
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_EQ(dead[0].headers, headers);
+  EXPECT_EQ(dead[0].raw, "{\"a\":1}");
+  EXPECT_EQ(dead[0].kind, "malformed");
+  EXPECT_TRUE(dead[1].headers.empty());
+  EXPECT_EQ(dead[1].kind, "duplicate");
+  EXPECT_EQ(dead[1].raw, "{}");
+  // A damaged header count is corruption, not a crash or a wrong record.
+  DeadLetter parsed;
+  std::string value = codec::DeadValue(dead[0]);
+  EXPECT_TRUE(codec::ParseDeadValue(value, &parsed));
+  EXPECT_EQ(parsed.headers, headers);
+  std::string cut = value.substr(0, value.find("CE_ID") + 2);
+  EXPECT_FALSE(codec::ParseDeadValue(cut, &parsed));
 }
 
 TEST(StoreTest, ClockIsCommittedWithItsBatchAndNeverMovesBackwards) {

@@ -260,9 +260,14 @@ class BatchGenerator {
                                      0});
     }
     for (int i = Pick(0, 1); i > 0; --i) {
-      b.dead.push_back(DeadLetter{0, Pick(0, 100000), Source(Pick(0, 2)),
-                                  "line " + std::to_string(counter_++), "malformed: bad input",
-                                  Bytes(20), Pick(0, 1) == 0 ? "malformed" : ""});
+      b.dead.push_back(DeadLetter{0,
+                                  Pick(0, 100000),
+                                  Source(Pick(0, 2)),
+                                  "line " + std::to_string(counter_++),
+                                  "malformed: bad input",
+                                  Bytes(20),
+                                  Pick(0, 1) == 0 ? "malformed" : "",
+                                  {}});
     }
     for (int i = Pick(0, 2); i > 0; --i)
       b.seen_ids.push_back(SeenId(Pick(0, 11)));

@@ -1,9 +1,6 @@
 #include "connectors/kafka/internal/kafka_internal.h"
 
-#include <simdjson.h>
 #include <spdlog/spdlog.h>
-
-#include "engine/common/value.h"
 
 namespace amtsweg::connectors::internal {
 
@@ -23,91 +20,6 @@ std::vector<HeaderView> HeadersOf(const rd_kafka_message_t* message) {
     if (value != nullptr) h.value = std::string_view(static_cast<const char*>(value), size);
     out.push_back(h);
   }
-  return out;
-}
-
-bool IsBinaryMode(const std::vector<HeaderView>& headers) {
-  for (const HeaderView& h : headers) {
-    if (h.name == "ce_specversion") return true;
-  }
-  return false;
-}
-
-JsonChecker::JsonChecker() : parser_(std::make_unique<simdjson::dom::parser>()) {}
-JsonChecker::~JsonChecker() = default;
-
-bool JsonChecker::IsJson(std::string_view bytes) {
-  // The DOM parser validates the whole document, UTF-8 included.
-  simdjson::dom::element element;
-  return parser_->parse(bytes.data(), bytes.size(), /*realloc_if_needed=*/true).get(element) ==
-         simdjson::SUCCESS;
-}
-
-namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
-    if (x != y) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-std::string BinaryToStructured(const std::vector<HeaderView>& headers,
-                               std::optional<std::string_view> value, JsonChecker* checker) {
-  // Attributes in header order; a repeated header replaces the earlier value in place.
-  std::vector<std::pair<std::string_view, std::optional<std::string_view>>> attributes;
-  auto set = [&attributes](std::string_view name, std::optional<std::string_view> v) {
-    for (auto& a : attributes) {
-      if (a.first == name) {
-        a.second = v;
-        return;
-      }
-    }
-    attributes.emplace_back(name, v);
-  };
-  for (const HeaderView& h : headers) {
-    if (h.name.size() > 3 && h.name.substr(0, 3) == "ce_") {
-      std::string_view name = h.name.substr(3);
-      // `data` is the message value; a header cannot stand in for it.
-      if (name == "data" || name == "data_base64") continue;
-      set(name, h.value);
-    } else if (EqualsIgnoreCase(h.name, "content-type")) {
-      set("datacontenttype", h.value);
-    }
-  }
-  size_t estimate = 16 + (value ? value->size() : 0);
-  for (const auto& a : attributes)
-    estimate += a.first.size() + (a.second ? a.second->size() : 4) + 8;
-  std::string out;
-  out.reserve(estimate);
-  out.push_back('{');
-  bool first = true;
-  for (const auto& [name, v] : attributes) {
-    if (!first) out.push_back(',');
-    first = false;
-    AppendJsonString(name, &out);
-    out.push_back(':');
-    if (v.has_value()) {
-      AppendJsonString(*v, &out);
-    } else {
-      out.append("null");
-    }
-  }
-  if (value.has_value() && !value->empty()) {
-    if (!first) out.push_back(',');
-    out.append("\"data\":");
-    if (checker->IsJson(*value)) {
-      out.append(*value);
-    } else {
-      AppendJsonString(*value, &out);
-    }
-  }
-  out.push_back('}');
   return out;
 }
 

@@ -1,4 +1,4 @@
-// Internal to connectors/kafka: message conversion and client plumbing shared by the source,
+// Internal to connectors/kafka: message headers and client plumbing shared by the source,
 // the sink and the admin helper. Not part of the connector's contract (tests use it).
 #pragma once
 
@@ -16,10 +16,6 @@
 #include "connectors/kafka/kafka_config.h"
 #include "engine/common/status.h"
 
-namespace simdjson::dom {
-class parser;
-}  // namespace simdjson::dom
-
 namespace amtsweg::connectors::internal {
 
 // One Kafka header as read; `value` is nullopt for a null value. Views into the message.
@@ -30,31 +26,6 @@ struct HeaderView {
 
 // The headers of a message in order (empty when it has none).
 std::vector<HeaderView> HeadersOf(const rd_kafka_message_t* message);
-
-// True when the headers carry a CloudEvent in binary mode (a `ce_specversion` header).
-bool IsBinaryMode(const std::vector<HeaderView>& headers);
-
-// Checks that bytes are one well-formed JSON document (UTF-8 included). Not thread-safe: it
-// reuses its parser's buffers.
-class JsonChecker {
- public:
-  JsonChecker();
-  ~JsonChecker();
-  JsonChecker(const JsonChecker&) = delete;
-  JsonChecker& operator=(const JsonChecker&) = delete;
-  bool IsJson(std::string_view bytes);
-
- private:
-  std::unique_ptr<simdjson::dom::parser> parser_;
-};
-
-// The structured-mode JSON object of a binary-mode CloudEvent (Kafka protocol binding): each
-// `ce_<name>` header becomes attribute <name> (the last one wins when a header repeats; a null
-// header value becomes JSON null), `content-type` becomes `datacontenttype`, and the value becomes
-// `data`: as is when it is JSON, else as a JSON string (which the engine refuses). No value: no
-// `data`. Header values are JSON-escaped.
-std::string BinaryToStructured(const std::vector<HeaderView>& headers,
-                               std::optional<std::string_view> value, JsonChecker* checker);
 
 // The partition Java's default partitioner picks for a keyed record:
 // (murmur2(key) & 0x7fffffff) % partition_count. partition_count must be > 0.
