@@ -130,7 +130,10 @@ void Walk(CLI::App& app, const std::vector<std::string>& path, std::set<std::str
     const std::string& name = longs.empty() ? shorts.front() : longs.front();
     std::string specific = env_prefix + EnvPart(name);
     std::string shared = "AMTSWEG_" + EnvPart(name);
-    std::string chosen = !EnvSet(specific) && EnvSet(shared) ? shared : specific;
+    // AMTSWEG_KEK_FILE is read by the key store itself, after AMTSWEG_KEK
+    // (docs/data-protection.md); as --kek-file it would win over AMTSWEG_KEK.
+    if (shared == "AMTSWEG_KEK_FILE") shared.clear();
+    std::string chosen = !EnvSet(specific) && !shared.empty() && EnvSet(shared) ? shared : specific;
     opt->envname(chosen);
     if (!EnvSet(chosen)) continue;
     for (const std::string& n : longs)
