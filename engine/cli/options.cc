@@ -181,8 +181,10 @@ std::optional<std::string> UnknownCommand(const CLI::App& app, int argc, const c
       names += sub->get_name();
     }
     if (next == nullptr) {
-      return path + ": unknown command '" + word + "'; the commands are: " + names + " (`" + path +
-             " --help` explains them)";
+      std::string error = path;
+      error.append(": unknown command '").append(word).append("'; the commands are: ");
+      error.append(names).append(" (`").append(path).append(" --help` explains them)");
+      return error;
     }
     level = next;
     path.append(" ").append(next->get_name());
