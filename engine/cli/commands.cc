@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <thread>
 
@@ -182,13 +183,26 @@ int Produce(const ProduceArgs& args) {
   return acked == sent ? kExitOk : kExitIO;
 }
 
-int Validate(const std::vector<std::string>& files, const std::string& directory_path) {
+namespace {
+
+Value DiagnosticValue(const dsl::Diagnostic& d) {
+  return ObjectBuilder(4)
+      .Add("file", d.file)
+      .Add("line", d.line)
+      .Add("column", d.column)
+      .Add("message", d.message)
+      .Build();
+}
+
+}  // namespace
+
+int Validate(const std::vector<std::string>& files, const std::string& directory_path, bool json) {
   std::unique_ptr<dsl::Directory> directory;
   if (!directory_path.empty()) {
     Result<std::unique_ptr<dsl::Directory>> d = dsl::Directory::Load(directory_path);
-    if (!d.ok()) {
-      std::cerr << d.status().message() << "\n";
-      return kExitFailed;
+    if (!d.ok()) {  // an unusable input file, not a finding about the definitions
+      std::cerr << "amtsweg validate: --directory: " << d.status().message() << "\n";
+      return kExitUsage;
     }
     directory = std::move(d).value();
   }
@@ -196,23 +210,42 @@ int Validate(const std::vector<std::string>& files, const std::string& directory
   std::map<std::pair<std::string, int>, std::string> seen;
   for (const std::string& file : files) {
     dsl::LoadResult r = dsl::LoadDefinitionFile(file, directory.get());
-    for (const dsl::Diagnostic& d : r.errors)
-      std::cerr << d.ToString() << "\n";
+    if (r.definition != nullptr) {
+      auto key = std::make_pair(r.definition->name, r.definition->version);
+      if (auto it = seen.find(key); it != seen.end()) {
+        r.errors.push_back({file, 1, 1,
+                            "duplicate definition " + key.first + " version " +
+                                std::to_string(key.second) + " (also in " + it->second + ")"});
+      } else {
+        seen.emplace(key, file);
+      }
+    }
     errors += r.errors.size();
-    if (r.definition == nullptr) continue;
-    auto key = std::make_pair(r.definition->name, r.definition->version);
-    if (auto it = seen.find(key); it != seen.end()) {
-      std::cerr << file << ":1:1: duplicate definition " << key.first << " version " << key.second
-                << " (also in " << it->second << ")\n";
-      ++errors;
+    if (json) {
+      ObjectBuilder out(6);
+      out.Add("file", file).Add("ok", r.errors.empty());
+      if (r.definition != nullptr) {
+        out.Add("workflow", r.definition->name)
+            .Add("version", r.definition->version)
+            .Add("states", static_cast<int64_t>(r.definition->states.size()));
+      }
+      std::vector<Value> list;
+      list.reserve(r.errors.size());
+      for (const dsl::Diagnostic& d : r.errors)
+        list.push_back(DiagnosticValue(d));
+      out.Add("errors", Value::Array(std::move(list)));
+      std::cout << out.Build().ToJson() << "\n";
       continue;
     }
-    seen.emplace(key, file);
-    std::cout << file << ": ok (" << r.definition->name << " version " << r.definition->version
-              << ", " << r.definition->states.size() << " states)\n";
+    for (const dsl::Diagnostic& d : r.errors)
+      std::cerr << d.ToString() << "\n";
+    if (r.errors.empty()) {
+      std::cout << file << ": ok (" << r.definition->name << " version " << r.definition->version
+                << ", " << r.definition->states.size() << " states)\n";
+    }
   }
   if (errors > 0) {
-    std::cerr << errors << " error(s)\n";
+    if (!json) std::cerr << errors << " error(s)\n";
     return kExitFailed;
   }
   return kExitOk;
@@ -333,7 +366,7 @@ int Replay(const ReplayArgs& args) {
   return kExitOk;
 }
 
-int AuditVerify(const std::string& data_dir, bool quiet) {
+int AuditVerify(const std::string& data_dir, bool quiet, bool json) {
   auto st = OpenExisting(data_dir);
   if (!st.ok()) return Fail(st.status(), "audit verify");
   std::vector<std::pair<std::string, uint64_t>> cases;
@@ -346,16 +379,30 @@ int AuditVerify(const std::string& data_dir, bool quiet) {
   progress.enabled = !quiet && isatty(STDERR_FILENO) != 0;
   uint64_t events = 0;
   size_t failures = 0;
+  std::vector<Value> tampered;
   for (size_t i = 0; i < cases.size(); ++i) {
     Status v = (*st)->VerifyChain(cases[i].first);
     if (!v.ok()) {
       std::cerr << "TAMPERED: " << v.message() << "\n";
+      tampered.push_back(
+          ObjectBuilder(2).Add("case", cases[i].first).Add("error", v.message()).Build());
       ++failures;
     }
     events += cases[i].second;
     if (progress.Due()) std::fprintf(stderr, "\r%zu of %zu cases verified", i + 1, cases.size());
   }
   if (progress.enabled) std::fprintf(stderr, "\n");
+  if (json) {
+    std::cout << ObjectBuilder(4)
+                     .Add("cases", static_cast<int64_t>(cases.size()))
+                     .Add("events", static_cast<int64_t>(events))
+                     .Add("intact", failures == 0)
+                     .Add("tampered", Value::Array(std::move(tampered)))
+                     .Build()
+                     .ToJson()
+              << "\n";
+    return failures == 0 ? kExitOk : kExitFailed;
+  }
   if (failures > 0) {
     std::cerr << "audit verify: " << failures << " of " << cases.size()
               << " case(s) failed verification\n";
@@ -364,6 +411,46 @@ int AuditVerify(const std::string& data_dir, bool quiet) {
   std::cout << "audit verify: " << cases.size() << " cases, " << events
             << " events: every hash chain intact\n";
   return kExitOk;
+}
+
+const std::vector<std::string>& DeadLetterKinds() {
+  // docs/events.md, "Dead letters" (the test DeadLetterKindsAreTheDocumentedOnes compares them),
+  // and the refusals of an erasure command (open-case, not-encrypted).
+  static const std::vector<std::string> kinds = {"oversized",
+                                                 "malformed",
+                                                 "duplicate",
+                                                 "misrouted",
+                                                 "future",
+                                                 "impersonation",
+                                                 "unbound-participant",
+                                                 "unknown-type",
+                                                 "unknown-case",
+                                                 "no-workflow",
+                                                 "invalid-application",
+                                                 "unauthorised-submitter",
+                                                 "unroutable",
+                                                 "case-exists",
+                                                 "closed-case",
+                                                 "not-a-participant",
+                                                 "wrong-role",
+                                                 "unknown-task",
+                                                 "duplicate-response",
+                                                 "invalid-response",
+                                                 "invalid-answer",
+                                                 "unexpected-answer",
+                                                 "invalid-extension",
+                                                 "invalid-request",
+                                                 "no-deemed-approval",
+                                                 "no-transition",
+                                                 "condition-false",
+                                                 "unknown-workflow",
+                                                 "forbidden",
+                                                 "invalid-mapping",
+                                                 "wrong-version",
+                                                 "internal-error",
+                                                 "open-case",
+                                                 "not-encrypted"};
+  return kinds;
 }
 
 int DeadLetters(const std::string& data_dir, bool json, const std::string& kind) {
@@ -546,14 +633,32 @@ int Serve(const ServeArgs& args) {
   return kExitOk;
 }
 
-int Token(const std::string& name, const std::string& role, const std::string& organisation) {
+int Token(const std::string& name, const std::string& role, const std::string& organisation,
+          const std::string& add_to) {
   Result<http::NewToken> t = http::GenerateToken();
   if (!t.ok()) return Fail(t.status(), "token");
-  std::cout << "token: " << t->token << "\n";
-  std::cout << "  - {name: " << (name.empty() ? "NAME" : name)
-            << ", role: " << (role.empty() ? "auditor" : role);
-  if (!organisation.empty()) std::cout << ", organisation: " << organisation;
-  std::cout << ", token_sha256: " << t->sha256 << "}\n";
+  std::string line = "  - {name: " + (name.empty() ? std::string("NAME") : name) +
+                     ", role: " + (role.empty() ? std::string("auditor") : role);
+  if (!organisation.empty()) line += ", organisation: " + organisation;
+  line += ", token_sha256: " + t->sha256 + "}\n";
+  if (!add_to.empty()) {
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(add_to, ec);
+    std::string before;
+    if (exists) {
+      std::ifstream in(add_to);
+      if (!in) return Fail(Status::InvalidArgument("cannot read '" + add_to + "'"), "token");
+      before.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    std::ofstream out(add_to, std::ios::app);
+    if (!exists) out << "principals:\n";
+    if (!before.empty() && before.back() != '\n') out << "\n";
+    out << line;
+    out.close();
+    if (!out) return Fail(Status::IOError("cannot write '" + add_to + "'"), "token");
+  }
+  std::cout << "token: " << t->token << "\n" << line;
+  if (!add_to.empty()) std::cout << "(the line is added to " << add_to << ")\n";
   return kExitOk;
 }
 

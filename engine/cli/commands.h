@@ -60,6 +60,7 @@ struct RunArgs {
   size_t batch_size = 1000;
   size_t max_event_bytes = size_t{256} * 1024;
   bool quiet = false;
+  bool json = false;  // the summary as one JSON object (docs/cli.md, "run")
   bool no_sync = false;
   // Webhook delivery (organisations with a webhook in the directory; docs/webhooks.md).
   int64_t webhook_connect_timeout_ms = 5000;
@@ -98,7 +99,10 @@ struct ForwardArgs {
 };
 int Forward(const ForwardArgs& args);
 
-int Validate(const std::vector<std::string>& files, const std::string& directory);
+// Validates definition files (with `directory`, against it): 0 when all are valid, 1 with errors,
+// 2 when the directory cannot be loaded. `json`: one object per file on standard output.
+int Validate(const std::vector<std::string>& files, const std::string& directory,
+             bool json = false);
 
 struct ListArgs {
   std::string data_dir;
@@ -117,7 +121,11 @@ struct ReplayArgs {
   bool verify = false;
 };
 int Replay(const ReplayArgs& args);
-int AuditVerify(const std::string& data_dir, bool quiet);
+// Verifies every case's hash chain: 0 when all are intact, 1 when one is not; `json`: the result
+// as one object on standard output.
+int AuditVerify(const std::string& data_dir, bool quiet, bool json = false);
+// The kinds of dead letters (docs/events.md), for `dead-letters --kind`.
+const std::vector<std::string>& DeadLetterKinds();
 // Every dead letter (a table, or JSON lines with `json`); with `kind`, only those of that kind.
 int DeadLetters(const std::string& data_dir, bool json, const std::string& kind = "");
 // Running deadlines, soonest first; with `due_before`, only those due before it.
@@ -155,7 +163,9 @@ struct ServeArgs {
   KeyArgs keys;
 };
 int Serve(const ServeArgs& args);
-// Prints a new API token and the principals-file line with its SHA-256.
-int Token(const std::string& name, const std::string& role, const std::string& organisation);
+// Prints a new API token and the principals-file line with its SHA-256; with `add_to`, also
+// appends the line to that principals file (created with its `principals:` key when missing).
+int Token(const std::string& name, const std::string& role, const std::string& organisation,
+          const std::string& add_to = "");
 
 }  // namespace amtsweg::cli

@@ -1,9 +1,6 @@
 // amtsweg: command-line entry point. Parses arguments (CLI11) and calls the commands.
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -16,16 +13,13 @@
 #include "engine/cli/calendar_commands.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/key_commands.h"
+#include "engine/cli/logging.h"
 #include "engine/cli/migrate_command.h"
+#include "engine/cli/options.h"
 #include "engine/cli/report_commands.h"
 #include "engine/core/cloudevent.h"
 
 namespace {
-
-std::string DefaultDataDir() {
-  const char* env = std::getenv("AMTSWEG_DATA_DIR");
-  return env != nullptr && *env != '\0' ? env : "var/data";
-}
 
 // A subcommand and what it does when the command line names it.
 struct Command {
@@ -105,7 +99,9 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
                   "Topic receiving every domain event (default amtsweg.audit)");
   cmd->add_option("--dead-letter-topic", run->dead_letter_topic,
                   "Topic receiving refused input (default amtsweg.dead-letters)");
-  cmd->add_flag("!--no-create-topics", run->create_topics,
+  // A positive flag: CLI11 takes a negated one (!--no-...) from the environment the wrong way.
+  auto no_create_topics = std::make_shared<bool>(false);
+  cmd->add_flag("--no-create-topics", *no_create_topics,
                 "Do not create missing outbound topics (audit, dead letters, organisations)");
   cmd->add_flag("--trust-channel-headers", run->trust_channel_headers,
                 "Kafka: pass the channel the forwarder stamped to the engine (only when nobody "
@@ -162,6 +158,7 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
   cmd->add_option("--webhook-ca-file", run->webhook_ca_file,
                   "Webhooks: CA certificates (PEM) for https (default: the system's)");
   cmd->add_flag("--quiet,-q", run->quiet, "No progress output");
+  cmd->add_flag("--json", run->json, "The summary as one JSON object");
   cmd->add_flag("--no-sync", run->no_sync, "Do not fsync commits (benchmarks only; unsafe)");
   cmd->add_flag("--no-encryption", run->no_encryption,
                 "Store personal data unsealed (benchmarks only: such cases cannot be erased)");
@@ -175,7 +172,8 @@ void AddRunCommand(CLI::App& app, const std::string& data_dir, Commands* out) {
   AddBackupOptions(cmd, &run->api, listen);
   cmd->add_option("--crash-at", run->crash_at)->group("");  // crash tests only
   cmd->add_option("--crash-after", run->crash_after)->group("");
-  out->push_back({cmd, [run] {
+  out->push_back({cmd, [run, no_create_topics] {
+                    run->create_topics = !*no_create_topics;
                     if (run->sources.empty() && run->advance_to.empty()) {
                       std::cerr << "amtsweg run: give at least one --source or --advance-to\n";
                       return kExitUsage;
@@ -230,13 +228,17 @@ void AddValidateCommand(CLI::App& app, Commands* out) {
     std::vector<std::string> files;
     std::string directory;
     std::string migration, workflows;
+    bool json = false;
   };
   auto args = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand(
       "validate", "Check workflow definitions (or a migration mapping) before deployment");
-  CLI::Option* files = cmd->add_option("files", args->files, "Definition files");
+  CLI::Option* files =
+      cmd->add_option("files", args->files, "Definition files")->check(CLI::ExistingFile);
   cmd->add_option("--directory", args->directory,
-                  "Participant directory to check organisations and functions against");
+                  "Participant directory to check organisations and functions against")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--json", args->json, "One JSON object per file (and per error)");
   CLI::Option* migration =
       cmd->add_option("--migration", args->migration,
                       "A migration mapping (YAML) to check against --workflows instead")
@@ -248,12 +250,13 @@ void AddValidateCommand(CLI::App& app, Commands* out) {
   workflows->needs(migration);
   out->push_back({cmd, [args] {
                     if (!args->migration.empty())
-                      return amtsweg::cli::ValidateMigrationFile(args->migration, args->workflows);
+                      return amtsweg::cli::ValidateMigrationFile(args->migration, args->workflows,
+                                                                 args->json);
                     if (args->files.empty()) {
                       std::cerr << "amtsweg validate: give definition files or --migration\n";
                       return amtsweg::cli::kExitUsage;
                     }
-                    return amtsweg::cli::Validate(args->files, args->directory);
+                    return amtsweg::cli::Validate(args->files, args->directory, args->json);
                   }});
 }
 
@@ -265,15 +268,20 @@ void AddMigrateCommand(CLI::App& app, const std::string& data_dir, Commands* out
   cmd->add_option("--workflow", args->workflow, "Workflow name")->required();
   cmd->add_option("--from", args->from, "The cases' version")->required();
   cmd->add_option("--to", args->to, "The version they move to")->required();
-  cmd->add_option("--map", args->map, "Migration mapping (YAML)")->required();
+  cmd->add_option("--map", args->map, "Migration mapping (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--dry-run", args->dry_run, "Show what each case would record; change nothing");
   cmd->add_option("--case", args->case_id, "Only this case");
   cmd->add_option("--reason", args->reason, "Why (recorded in case.migrated)");
   cmd->add_flag("--json", args->json, "--dry-run: JSON lines instead of text");
   cmd->add_option("--data-dir", args->data_dir, "Store directory")->capture_default_str();
   cmd->add_option("--workflows", args->workflows, "Directory of workflow definitions (*.yaml)")
-      ->required();
-  cmd->add_option("--directory", args->directory, "Participant directory (YAML)")->required();
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--directory", args->directory, "Participant directory (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
   out->push_back({cmd, [args] { return amtsweg::cli::Migrate(*args); }});
 }
 
@@ -380,6 +388,7 @@ struct StoreArgs {
   explicit StoreArgs(std::string dir) : data_dir(std::move(dir)) {}
   std::string data_dir;
   bool flag = false;   // --quiet or --json
+  bool json = false;   // --json besides --quiet
   std::string filter;  // --kind or --due-before
 };
 
@@ -392,14 +401,17 @@ void AddStoreCommands(CLI::App& app, const std::string& data_dir, Commands* out)
   CLI::App* verify_cmd = audit_cmd->add_subcommand("verify", "Verify every case's hash chain");
   verify_cmd->add_option("--data-dir", verify->data_dir)->capture_default_str();
   verify_cmd->add_flag("--quiet,-q", verify->flag, "No progress output");
-  out->push_back({verify_cmd, [verify] { return AuditVerify(verify->data_dir, verify->flag); }});
+  verify_cmd->add_flag("--json", verify->json, "The result as one JSON object");
+  out->push_back(
+      {verify_cmd, [verify] { return AuditVerify(verify->data_dir, verify->flag, verify->json); }});
 
   auto dead = std::make_shared<StoreArgs>(data_dir);
   CLI::App* dead_cmd =
       app.add_subcommand("dead-letters", "Inputs that were refused, with the reason");
   dead_cmd->add_option("--data-dir", dead->data_dir)->capture_default_str();
   dead_cmd->add_flag("--json", dead->flag, "JSON lines instead of a table");
-  dead_cmd->add_option("--kind", dead->filter, "Only dead letters of this kind (e.g. malformed)");
+  dead_cmd->add_option("--kind", dead->filter, "Only dead letters of this kind (e.g. malformed)")
+      ->check(CLI::IsMember(DeadLetterKinds()));
   out->push_back(
       {dead_cmd, [dead] { return DeadLetters(dead->data_dir, dead->flag, dead->filter); }});
 
@@ -428,7 +440,7 @@ void AddReportCommands(CLI::App& app, const std::string& data_dir, Commands* out
   stats->data_dir = data_dir;
   CLI::App* stats_cmd = app.add_subcommand(
       "stats", "Monthly statistics export: month, region key, LeiKa key, count (no personal data)");
-  stats_cmd->add_option("--data,--data-dir", stats->data_dir, "Store directory")
+  stats_cmd->add_option("--data-dir,--data", stats->data_dir, "Store directory")
       ->capture_default_str();
   stats_cmd->add_option("--month", stats->month, "Month, YYYY-MM (German civil time)")->required();
   stats_cmd->add_option("--format", stats->format, "csv or json")
@@ -440,7 +452,7 @@ void AddReportCommands(CLI::App& app, const std::string& data_dir, Commands* out
   page->data_dir = data_dir;
   CLI::App* page_cmd =
       app.add_subcommand("status-page", "Write the public status page (self-contained HTML)");
-  page_cmd->add_option("--data,--data-dir", page->data_dir, "Store directory")
+  page_cmd->add_option("--data-dir,--data", page->data_dir, "Store directory")
       ->capture_default_str();
   page_cmd->add_option("--out", page->out, "HTML file to write")->required();
   page_cmd
@@ -498,7 +510,7 @@ void AddApiCommands(CLI::App& app, const std::string& data_dir, Commands* out) {
   out->push_back({serve_cmd, [serve] { return Serve(*serve); }});
 
   struct TokenArgs {
-    std::string name, role, organisation;
+    std::string name, role, organisation, add_to;
   };
   auto token = std::make_shared<TokenArgs>();
   CLI::App* token_cmd =
@@ -507,8 +519,13 @@ void AddApiCommands(CLI::App& app, const std::string& data_dir, Commands* out) {
   token_cmd->add_option("--role", token->role, "admin, auditor or participant")
       ->check(CLI::IsMember({"admin", "auditor", "participant"}));
   token_cmd->add_option("--organisation", token->organisation, "Participants: the organisation id");
-  out->push_back(
-      {token_cmd, [token] { return Token(token->name, token->role, token->organisation); }});
+  token_cmd
+      ->add_option("--add-to", token->add_to,
+                   "Also append the line to this principals file (created when missing)")
+      ->needs(token_cmd->get_option("--name"));
+  out->push_back({token_cmd, [token] {
+                    return Token(token->name, token->role, token->organisation, token->add_to);
+                  }});
 }
 
 }  // namespace
@@ -518,14 +535,20 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   using namespace amtsweg::cli;
   CLI::App app{"amtsweg: event-sourced workflow engine for inter-agency public administration"};
   app.require_subcommand(1);
+  app.fallthrough();  // --log-level and the other top-level options also after the command
   app.set_version_flag("--version", "amtsweg 0.1.0");
   std::string log_level = "warn";
   app.add_option("--log-level", log_level,
                  "Operational log on standard error: trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "Operational log: text, or json (one object a line; times RFC 3339 with offset)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 
-  const std::string data_dir = DefaultDataDir();
+  const std::string data_dir = "var/data";
   Commands commands;
   AddRunCommand(app, data_dir, &commands);
   AddProduceCommand(app, &commands);
@@ -541,7 +564,12 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   CalendarCommands calendar_commands(app);        // holidays, period
   KeyCommands key_commands(app, data_dir);        // keys new-kek, status, rotate
   BackupCommands backup_commands(app, data_dir);  // backup create, list, verify, restore
+  AddConfigurationSources(app);                   // env AMTSWEG_..., --config FILE
 
+  if (std::optional<std::string> unknown = UnknownCommand(app, argc, argv)) {
+    std::cerr << *unknown << "\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -549,10 +577,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     return code == 0 ? kExitOk : kExitUsage;
   }
 
-  auto logger = spdlog::stderr_color_mt("amtsweg");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  SetUpLog(log_level, log_format);
   if (amtsweg::Status tz = amtsweg::calendar::LoadGermanTime(); !tz.ok()) {
     std::cerr << "amtsweg: " << tz.message() << "\n";
     return kExitIO;

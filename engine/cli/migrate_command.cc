@@ -14,6 +14,7 @@
 #include "engine/cli/command_util.h"
 #include "engine/cli/commands.h"
 #include "engine/common/clock.h"
+#include "engine/common/value.h"
 #include "engine/core/case_index.h"
 #include "engine/core/catalog.h"
 #include "engine/core/engine.h"
@@ -84,15 +85,36 @@ std::unique_ptr<dsl::Registry> LoadDefinitions(const std::string& workflows,
 
 }  // namespace
 
-int ValidateMigrationFile(const std::string& file, const std::string& workflows) {
+int ValidateMigrationFile(const std::string& file, const std::string& workflows, bool json) {
   std::unique_ptr<dsl::Registry> registry = LoadDefinitions(workflows, nullptr);
   if (registry == nullptr) return kExitFailed;
   dsl::MigrationParse parsed = dsl::LoadMigrationFile(file);
-  if (!Report(parsed.errors)) {
-    std::cerr << parsed.errors.size() << " error(s)\n";
-    return kExitFailed;
+  std::vector<dsl::MigrationError> errors = parsed.errors;
+  if (errors.empty()) errors = dsl::ValidateMigration(*parsed.migration, *registry);
+  if (json) {
+    ObjectBuilder out(7);
+    out.Add("file", file).Add("ok", errors.empty());
+    if (errors.empty()) {
+      const dsl::Migration& m = *parsed.migration;
+      out.Add("workflow", m.workflow)
+          .Add("from", m.from)
+          .Add("to", m.to)
+          .Add("states", static_cast<int64_t>(m.states.size()));
+    }
+    std::vector<Value> list;
+    list.reserve(errors.size());
+    for (const dsl::MigrationError& e : errors) {
+      list.push_back(ObjectBuilder(4)
+                         .Add("file", e.file)
+                         .Add("line", e.pos.line)
+                         .Add("column", e.pos.column)
+                         .Add("message", e.message)
+                         .Build());
+    }
+    out.Add("errors", Value::Array(std::move(list)));
+    std::cout << out.Build().ToJson() << "\n";
+    return errors.empty() ? kExitOk : kExitFailed;
   }
-  std::vector<dsl::MigrationError> errors = dsl::ValidateMigration(*parsed.migration, *registry);
   if (!Report(errors)) {
     std::cerr << errors.size() << " error(s)\n";
     return kExitFailed;

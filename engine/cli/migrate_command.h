@@ -28,6 +28,6 @@ int Migrate(const MigrateArgs& args);
 
 // `amtsweg validate --migration FILE --workflows DIR`: checks a mapping against the definitions
 // in DIR; prints "FILE: ok (...)" or each error as "file:line:column: message". 0 or 1.
-int ValidateMigrationFile(const std::string& file, const std::string& workflows);
+int ValidateMigrationFile(const std::string& file, const std::string& workflows, bool json = false);
 
 }  // namespace amtsweg::cli

@@ -36,6 +36,7 @@
 #include "engine/cli/command_util.h"
 #include "engine/cli/commands.h"
 #include "engine/common/clock.h"
+#include "engine/common/value.h"
 #include "engine/core/catalog.h"
 #include "engine/core/destination.h"
 #include "engine/core/engine.h"
@@ -65,6 +66,28 @@ std::string RunSummary(const core::EngineStats& s, double seconds) {
       n(s.rejected), n(s.duplicates), n(s.timers_fired), n(s.timers_expired), n(s.timers_stale),
       refused, n(s.domain_events), n(s.cases_opened), n(s.cases_closed), n(s.published));
   return line;
+}
+
+// The run summary as one JSON object (`run --json`): the figures of RunSummary, same names.
+std::string RunSummaryJson(const core::EngineStats& s, double seconds, Timestamp clock) {
+  auto n = [](uint64_t v) { return static_cast<int64_t>(v); };
+  return ObjectBuilder(16)
+      .Add("inputs", n(s.inputs))
+      .Add("seconds", seconds)
+      .Add("accepted", n(s.accepted))
+      .Add("refused", n(s.rejected))
+      .Add("duplicates", n(s.duplicates))
+      .Add("timers_fired", n(s.timers_fired))
+      .Add("timers_expired", n(s.timers_expired))
+      .Add("timers_stale", n(s.timers_stale))
+      .Add("timers_refused", n(s.timers_refused))
+      .Add("domain_events", n(s.domain_events))
+      .Add("cases_opened", n(s.cases_opened))
+      .Add("cases_closed", n(s.cases_closed))
+      .Add("published", n(s.published))
+      .Add("clock", FormatTimestamp(clock))
+      .Build()
+      .ToJson();
 }
 
 // The input read moved the clock past `--advance-to`: the clock stays (it never moves backwards);
@@ -610,7 +633,10 @@ int Run(const RunArgs& args) {
                       : RunFiles(args, plan, engine, sinks.sink(), between, api.inbox.get());
   if (rc != kExitOk) return rc;
   if (between.progress().enabled) std::fprintf(stderr, "\n");
-  if (!args.quiet) {
+  if (args.json) {
+    std::printf("%s\n",
+                RunSummaryJson(engine.stats(), between.progress().Elapsed(), engine.now()).c_str());
+  } else if (!args.quiet) {
     std::printf("%s\n", RunSummary(engine.stats(), between.progress().Elapsed()).c_str());
     std::printf("clock now %s\n", FormatTimestamp(engine.now()).c_str());
   }

@@ -281,6 +281,13 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, const Option
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, path, descriptors, &impl->handles, &raw);
+  if (!s.ok() && s.IsIOError() && s.ToString().find("lock file") != std::string::npos) {
+    // RocksDB's flock on DIR/LOCK: another process (an engine, a server) has the store open.
+    return Status::Unavailable("the store " + path +
+                               " is in use by another process (its LOCK is held: " + s.ToString() +
+                               "); stop that process, or use the HTTP API of the engine that "
+                               "runs on it (`run --listen`)");
+  }
   if (!s.ok()) return FromRocks(s, "opening store " + path);
   impl->db.reset(raw);
   impl->events = impl->handles[1];

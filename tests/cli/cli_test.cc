@@ -593,9 +593,10 @@ TEST_F(CliTest, DeadLettersKeepEveryRefusedInputWithItsReason) {
   EXPECT_EQ(only.size(), 6u);
   for (const Value& d : only)
     EXPECT_EQ(d["kind"].as_string(), "malformed");
+  // A kind that does not exist is a usage error, not an empty list (issue 12).
   Output none = Amtsweg("dead-letters --kind no-such-kind" + D());
-  ASSERT_EQ(none.code, 0) << none.err;
-  EXPECT_NE(none.out.find("0 dead letter(s)"), std::string::npos) << none.out;
+  EXPECT_EQ(none.code, 2) << none.out;
+  EXPECT_NE(none.err.find("no-such-kind"), std::string::npos) << none.err;
 }
 
 // inputs = accepted + refused + duplicates in every run, fired timers counted apart; over all
