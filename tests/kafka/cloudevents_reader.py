@@ -23,6 +23,7 @@ Prints one line per topic and `cloudevents reader: N messages, all parse`.
 """
 
 import argparse
+import json
 import sys
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -127,6 +128,16 @@ def check_events(messages, failures, identities):
         identities.setdefault(identity, (where(m), data))
 
 
+def has_id(mode, message, headers):
+    """Whether the message itself carries a CloudEvents id (the SDK invents one otherwise)."""
+    if mode == "binary":
+        return "ce_id" in [n.lower() for n, _ in headers]
+    try:
+        return "id" in json.loads(message.value() or b"")
+    except ValueError:
+        return False
+
+
 def check_dead_letters(messages, originals, failures):
     for m in messages:
         headers = headers_of(m)
@@ -171,8 +182,8 @@ def check_dead_letters(messages, originals, failures):
                                 f"letter does not: {e}")
                 continue
             got, want = dict(event.get_attributes()), dict(original_event.get_attributes())
-            if original_mode == "binary" and "ce_id" not in [n.lower() for n, _ in own]:
-                # The SDK makes up an id where a binary-mode message has none.
+            if not has_id(original_mode, original, own):
+                # The SDK makes up an id where a message has none (in either mode).
                 got.pop("id", None)
                 want.pop("id", None)
             if mode != original_mode or got != want or event.get_data() != original_event.get_data():

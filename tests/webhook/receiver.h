@@ -141,9 +141,13 @@ class Receiver {
     uint64_t outstanding = 0;  // arrived, not yet accepted (0: none)
   };
 
+  // A participant event's id is "<case>/<seq>/<organisation>" (docs/events.md); a case id has
+  // no '/'.
   static uint64_t SeqOf(const std::string& id) {
-    size_t slash = id.rfind('/');
-    return slash == std::string::npos ? 0 : std::stoull(id.substr(slash + 1));
+    size_t slash = id.find('/');
+    if (slash == std::string::npos) return 0;
+    size_t end = id.find('/', slash + 1);
+    return std::stoull(id.substr(slash + 1, end == std::string::npos ? end : end - slash - 1));
   }
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
