@@ -1,6 +1,10 @@
 #include "connectors/kafka/kafka_admin.h"
 
+#include <chrono>
 #include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "connectors/kafka/internal/kafka_internal.h"
 
@@ -121,6 +125,8 @@ Status CreateTopics(const std::string& bootstrap, const std::vector<TopicSpec>& 
 
   std::string problems;
   bool unavailable = false;
+  std::vector<std::string> created;
+  created.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     std::string name = rd_kafka_topic_result_name(results[i]);
     rd_kafka_resp_err_t terr = rd_kafka_topic_result_error(results[i]);
@@ -146,7 +152,26 @@ Status CreateTopics(const std::string& bootstrap, const std::vector<TopicSpec>& 
       unavailable = unavailable || terr == RD_KAFKA_RESP_ERR__TIMED_OUT ||
                     terr == RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT;
     }
+    if (terr == RD_KAFKA_RESP_ERR_NO_ERROR) created.push_back(name);
     if (!problem.empty()) problems += (problems.empty() ? "" : "; ") + problem;
+  }
+  // The controller has created them; a broker's metadata may not show them yet (KRaft propagates
+  // it asynchronously), and a client started right after this would be told they do not exist.
+  // Return once the metadata shows every created topic, or after `timeout`.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (const std::string& name : created) {
+    while (problems.empty()) {
+      Result<int32_t> have = internal::TopicPartitionCount(rk.get(), name, timeout, true);
+      if (have.ok()) break;
+      if (have.status().code() != Status::Code::kNotFound ||
+          std::chrono::steady_clock::now() >= deadline) {
+        problems = "topic '" + name + "' was created, but the cluster's metadata does not show " +
+                   "it: " + have.status().message();
+        unavailable = true;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the next metadata request
+      }
+    }
   }
   if (problems.empty()) return Status::OK();
   return rk.Explain(unavailable ? Status::Unavailable(problems)
