@@ -17,23 +17,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 try:
     import jsonschema
-    import yaml
+    sys.path.insert(0, os.path.join(REPO, "tests", "dsl"))
+    from yaml12 import load  # the loaders' YAML 1.2 reading, as the workflow schema check
 except ImportError as e:
     print(f"kafka config schema: FAILED: {e}; scripts/test installs "
           "tests/dsl/schema-requirements.txt into a venv and sets AMTSWEG_PYTHON", file=sys.stderr)
     sys.exit(1)
 
-
-class Yaml12Loader(yaml.SafeLoader):
-    """PyYAML reads YAML 1.1, where `on`, `yes`, `no` are booleans; amtsweg's yaml-cpp does not."""
-
-
-for first in "oOyYnN":
-    Yaml12Loader.yaml_implicit_resolvers.pop(first, None)
-
-
-def load(text):
-    return yaml.load(text, Loader=Yaml12Loader)
 
 
 def main():

@@ -19,6 +19,18 @@
 namespace amtsweg::store {
 namespace {
 
+// Every dead letter of the store, in order (a failed scan fails the test).
+std::vector<DeadLetter> DeadLetters(Store& store) {
+  std::vector<DeadLetter> dead;
+  EXPECT_TRUE(store
+                  .ScanDeadLetters([&](const DeadLetter& d) {
+                    dead.push_back(d);
+                    return true;
+                  })
+                  .ok());
+  return dead;
+}
+
 using testing::BatchGenerator;
 using testing::Model;
 using testing::Probes;
@@ -146,13 +158,7 @@ TEST(StoreTest, RoundTripsEveryKindOfData) {
   EXPECT_EQ(outbox[3].event_to, 2u);
   EXPECT_EQ(*store->OutboxSize(), 4u);
 
-  std::vector<DeadLetter> dead;
-  ASSERT_TRUE(store
-                  ->ScanDeadLetters([&](const DeadLetter& d) {
-                    dead.push_back(d);
-                    return true;
-                  })
-                  .ok());
+  std::vector<DeadLetter> dead = DeadLetters(*store);
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].seq, 1u);
   EXPECT_EQ(dead[0].at, 1234);
@@ -570,13 +576,7 @@ TEST(StoreTest, DeadLetterKindsAreStoredAndOldRecordsWithoutOneAreStillRead) {
   });
   auto store = OpenOrDie(dir.db());
   ASSERT_NE(store, nullptr);
-  std::vector<DeadLetter> dead;
-  ASSERT_TRUE(store
-                  ->ScanDeadLetters([&](const DeadLetter& d) {
-                    dead.push_back(d);
-                    return true;
-                  })
-                  .ok());
+  std::vector<DeadLetter> dead = DeadLetters(*store);
   ASSERT_EQ(dead.size(), 2u);
   EXPECT_EQ(dead[0].kind, "malformed");
   EXPECT_EQ(dead[0].reason, "malformed: not JSON");
@@ -591,13 +591,7 @@ TEST(StoreTest, DeadLetterKindsAreStoredAndOldRecordsWithoutOneAreStillRead) {
   Batch b;
   b.dead = {DeadLetter{0, 10, "file:b", "line 5", "oversized: too big", "", "oversized", {}}};
   ASSERT_TRUE(store->Commit(b).ok());
-  dead.clear();
-  ASSERT_TRUE(store
-                  ->ScanDeadLetters([&](const DeadLetter& d) {
-                    dead.push_back(d);
-                    return true;
-                  })
-                  .ok());
+  dead = DeadLetters(*store);
   ASSERT_EQ(dead.size(), 3u);
   EXPECT_EQ(dead[2].seq, 3u);
   EXPECT_EQ(dead[2].kind, "oversized");
@@ -626,13 +620,7 @@ TEST(StoreTest, DeadLetterHeadersAreStoredAndFormatTwoIsStillRead) {
   });
   auto store = OpenOrDie(dir.db());
   ASSERT_NE(store, nullptr);
-  std::vector<DeadLetter> dead;
-  ASSERT_TRUE(store
-                  ->ScanDeadLetters([&](const DeadLetter& d) {
-                    dead.push_back(d);
-                    return true;
-                  })
-                  .ok());
+  std::vector<DeadLetter> dead = DeadLetters(*store);
   ASSERT_EQ(dead.size(), 2u);
   EXPECT_EQ(dead[0].headers, headers);
   EXPECT_EQ(dead[0].raw, "{\"a\":1}");
